@@ -1,0 +1,18 @@
+//! The product's vocabulary: ids, names, emails, roles and the API key format.
+//! Pure values and rules; nothing here touches the network or storage.
+
+pub mod clock;
+pub mod email;
+pub mod id;
+pub mod key;
+pub mod name;
+pub mod role;
+pub mod token;
+
+pub use clock::{Clock, SystemClock, UnixTime};
+pub use email::Email;
+pub use id::Id;
+pub use key::{KeyFormatError, Secret, SecretHash};
+pub use name::Name;
+pub use role::Role;
+pub use token::Token;

@@ -1,0 +1,83 @@
+//! Prometheus metrics: requests by route and status, latency, and
+//! authentication outcomes by reason. One registry per service, no globals,
+//! so that servers started side by side in tests count separately.
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    auth: Family<OutcomeLabels, Counter>,
+    lifecycle: Family<OutcomeLabels, Counter>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 µs to about 1.6 s.
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let auth = Family::<OutcomeLabels, Counter>::default();
+        let lifecycle = Family::<OutcomeLabels, Counter>::default();
+        let mut registry = Registry::with_prefix("keyward");
+        registry.register("http_requests", "HTTP requests by method, route and status", requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
+        registry.register("auth_attempts", "Credential checks by outcome (ok or the reason for refusal)", auth.clone());
+        registry.register("key_lifecycle_events", "Key lifecycle events by kind", lifecycle.clone());
+        Self { registry: Arc::new(registry), requests, latency, auth, lifecycle }
+    }
+}
+
+impl Metrics {
+    pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels { method: method.to_owned(), route: route.to_owned(), status })
+            .inc();
+        self.latency.get_or_create(&RouteLabels { route: route.to_owned() }).observe(seconds);
+    }
+
+    pub fn auth_outcome(&self, outcome: &str) {
+        self.auth.get_or_create(&OutcomeLabels { outcome: outcome.to_owned() }).inc();
+    }
+
+    pub fn lifecycle(&self, event: &str) {
+        self.lifecycle.get_or_create(&OutcomeLabels { outcome: event.to_owned() }).inc();
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

@@ -1,0 +1,172 @@
+//! Service accounts: create, read, change, delete.
+
+use serde_json::json;
+
+use super::audit::{self, Target};
+use super::{Page, Principal, Service, ServiceError};
+use crate::domain::{Email, Id, Name, Role};
+use crate::store::{AccountRecord, KeyRecord, accounts, keys, revision};
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub name: Name,
+    pub enable_basic_auth: bool,
+    pub role: Role,
+    pub email: Option<Email>,
+}
+
+/// Fields left `None` keep their value.
+#[derive(Debug, Clone, Default)]
+pub struct AccountPatch {
+    pub name: Option<Name>,
+    pub enable_basic_auth: Option<bool>,
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+}
+
+/// An account with its keys' metadata, as the API shows it.
+#[derive(Debug, Clone)]
+pub struct AccountWithKeys {
+    pub account: AccountRecord,
+    pub keys: Vec<KeyRecord>,
+}
+
+impl Service {
+    /// Admins. The new account's role may not exceed the caller's.
+    pub async fn create_account(&self, p: &Principal, new: NewAccount) -> Result<AccountWithKeys, ServiceError> {
+        p.require(Role::Admin)?;
+        p.require_at_least(new.role, "create an account")?;
+        let now = self.now();
+        let account = AccountRecord {
+            id: Id::generate(),
+            org_id: p.org_id.clone(),
+            name: new.name.as_str().to_owned(),
+            role: new.role,
+            enable_basic_auth: new.enable_basic_auth,
+            email: new.email.map(|e| e.as_str().to_owned()),
+            email_confirmed: false,
+            disabled: false,
+            created: now,
+            last_used: None,
+        };
+        let mut tx = self.store().begin().await?;
+        accounts::insert(tx.conn(), &account).await?;
+        let detail = json!({"name": account.name, "role": account.role, "enableBasicAuth": account.enable_basic_auth});
+        audit::record(tx.conn(), p, now, "serviceAccount.create", Target::ServiceAccount(&account.id), Some(detail)).await?;
+        tx.commit().await?;
+        Ok(AccountWithKeys { account, keys: Vec::new() })
+    }
+
+    /// Everyone in the organization.
+    pub async fn list_accounts(
+        &self,
+        p: &Principal,
+        after: Option<Id>,
+        limit: usize,
+        name_contains: Option<&str>,
+    ) -> Result<Page<AccountWithKeys, Id>, ServiceError> {
+        p.require(Role::Viewer)?;
+        let mut conn = self.store().read().await?;
+        let rows = accounts::list(&mut conn, &p.org_id, after.as_ref(), limit as i64 + 1, name_contains).await?;
+        let page = Page::from_overfetch(rows, limit, |a| a.id.clone());
+        let mut all_keys = keys::list_for_accounts(&mut conn, &page.items).await?;
+        Ok(page.map(|account| {
+            let keys = extract_keys(&mut all_keys, &account.id);
+            AccountWithKeys { account, keys }
+        }))
+    }
+
+    /// Everyone in the organization.
+    pub async fn get_account(&self, p: &Principal, id: &Id) -> Result<AccountWithKeys, ServiceError> {
+        p.require(Role::Viewer)?;
+        let mut conn = self.store().read().await?;
+        let account = self.account_in_org(&mut conn, p, id).await?;
+        let keys = keys::list_for_account(&mut conn, id).await?;
+        Ok(AccountWithKeys { account, keys })
+    }
+
+    /// Admins. A role may be set no higher than the caller's own.
+    pub async fn update_account(&self, p: &Principal, id: &Id, patch: AccountPatch) -> Result<AccountWithKeys, ServiceError> {
+        p.require(Role::Admin)?;
+        if let Some(role) = patch.role {
+            p.require_at_least(role, "give an account")?;
+        }
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let before = self.account_in_org(tx.conn(), p, id).await?;
+        p.require_at_least(before.role, "change an account")?;
+        let mut after = before.clone();
+        if let Some(name) = &patch.name {
+            after.name = name.as_str().to_owned();
+        }
+        after.enable_basic_auth = patch.enable_basic_auth.unwrap_or(before.enable_basic_auth);
+        after.role = patch.role.unwrap_or(before.role);
+        after.disabled = patch.disabled.unwrap_or(before.disabled);
+        accounts::update(tx.conn(), &after).await?;
+        let credentials_change = after.role != before.role
+            || after.enable_basic_auth != before.enable_basic_auth
+            || after.disabled != before.disabled;
+        if credentials_change {
+            revision::bump(tx.conn()).await?;
+        }
+        let detail = changes(&before, &after);
+        audit::record(tx.conn(), p, now, "serviceAccount.update", Target::ServiceAccount(id), Some(detail)).await?;
+        let keys = keys::list_for_account(tx.conn(), id).await?;
+        tx.commit().await?;
+        if credentials_change {
+            self.credentials_changed();
+        }
+        Ok(AccountWithKeys { account: after, keys })
+    }
+
+    /// Admins. The account's keys stop working with the very next request.
+    pub async fn delete_account(&self, p: &Principal, id: &Id) -> Result<(), ServiceError> {
+        p.require(Role::Admin)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let account = self.account_in_org(tx.conn(), p, id).await?;
+        p.require_at_least(account.role, "delete an account")?;
+        accounts::delete(tx.conn(), &p.org_id, id).await?;
+        revision::bump(tx.conn()).await?;
+        let detail = json!({"name": account.name});
+        audit::record(tx.conn(), p, now, "serviceAccount.delete", Target::ServiceAccount(id), Some(detail)).await?;
+        tx.commit().await?;
+        self.credentials_changed();
+        Ok(())
+    }
+
+    /// Reads an account of the caller's organization inside `tx`, or 404.
+    pub(crate) async fn account_in_org(
+        &self,
+        conn: &mut crate::store::Conn,
+        p: &Principal,
+        id: &Id,
+    ) -> Result<AccountRecord, ServiceError> {
+        accounts::get(conn, &p.org_id, id).await?.ok_or(ServiceError::NotFound("service account"))
+    }
+}
+
+/// Moves the keys of `account` out of `all`, keeping their order.
+fn extract_keys(all: &mut Vec<KeyRecord>, account: &Id) -> Vec<KeyRecord> {
+    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(all).into_iter().partition(|k| &k.account_id == account);
+    *all = rest;
+    mine
+}
+
+/// The fields a change touched, old and new, for the audit trail.
+fn changes(before: &AccountRecord, after: &AccountRecord) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    if before.name != after.name {
+        out.insert("name".into(), json!({"from": before.name, "to": after.name}));
+    }
+    if before.role != after.role {
+        out.insert("role".into(), json!({"from": before.role, "to": after.role}));
+    }
+    if before.enable_basic_auth != after.enable_basic_auth {
+        out.insert("enableBasicAuth".into(), json!({"from": before.enable_basic_auth, "to": after.enable_basic_auth}));
+    }
+    if before.disabled != after.disabled {
+        out.insert("disabled".into(), json!({"from": before.disabled, "to": after.disabled}));
+    }
+    serde_json::Value::Object(out)
+}

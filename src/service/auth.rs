@@ -1,0 +1,273 @@
+//! The key check, on every request's path.
+//!
+//! A secret is parsed (prefix and checksum, no storage touched for garbage),
+//! hashed once with SHA-256, and found by its hash: first in this node's
+//! cache, else by one indexed lookup. The stored hash is compared in constant
+//! time. Nothing is written per request.
+//!
+//! The cache never outlives a revocation: every change that could revoke a
+//! credential bumps a revision in storage and clears this node's cache before
+//! it answers; other nodes poll the revision and clear theirs within
+//! `revocation_poll`. Expiry is checked against the clock on every use.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use subtle::ConstantTimeEq;
+
+use super::{Service, ServiceError};
+use crate::domain::{Id, Role, Secret, SecretHash, UnixTime};
+use crate::store::{CredentialRecord, keys, revision};
+
+/// Past this many entries the cache starts over rather than grow.
+const CACHE_CAPACITY: usize = 100_000;
+
+/// What a request presented.
+#[derive(Debug)]
+pub enum Credential {
+    Key(Secret),
+    /// HTTP Basic: `keyId:secret`, for accounts that allow it.
+    Basic { key_id: String, secret: Secret },
+}
+
+/// Why a credential was refused. Each becomes a `401` (the reasons are for
+/// logs and metrics, not for the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthFailure {
+    #[error("no credentials")]
+    Missing,
+    #[error("malformed credentials")]
+    Malformed,
+    #[error("unknown key")]
+    Unknown,
+    #[error("key expired")]
+    Expired,
+    #[error("key disabled")]
+    KeyDisabled,
+    #[error("service account disabled")]
+    AccountDisabled,
+    #[error("basic auth not enabled for this service account")]
+    BasicNotEnabled,
+}
+
+impl AuthFailure {
+    /// The label used in metrics.
+    pub fn reason(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "missing",
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::Unknown => "unknown",
+            AuthFailure::Expired => "expired",
+            AuthFailure::KeyDisabled => "key_disabled",
+            AuthFailure::AccountDisabled => "account_disabled",
+            AuthFailure::BasicNotEnabled => "basic_not_enabled",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Refused(#[from] AuthFailure),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// A service account proven by one of its keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub account_id: Id,
+    pub key_id: Id,
+    pub org_id: Id,
+    pub role: Role,
+}
+
+#[derive(Default)]
+pub struct CredentialCache {
+    /// Bumped on every clear; a lookup that started under an older generation
+    /// must not fill the cache, or it could put back what was just revoked.
+    generation: AtomicU64,
+    /// The storage revision this node last saw.
+    revision: AtomicI64,
+    entries: RwLock<HashMap<SecretHash, CredentialRecord>>,
+}
+
+impl CredentialCache {
+    fn get(&self, hash: &SecretHash) -> Option<CredentialRecord> {
+        self.entries.read().ok()?.get(hash).cloned()
+    }
+
+    fn put(&self, hash: SecretHash, record: CredentialRecord, generation: u64) {
+        if let Ok(mut entries) = self.entries.write() {
+            if self.generation.load(Ordering::SeqCst) != generation {
+                return;
+            }
+            if entries.len() >= CACHE_CAPACITY {
+                entries.clear();
+            }
+            entries.insert(hash, record);
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            entries.clear();
+        }
+    }
+}
+
+impl Service {
+    /// Answers "who is calling?" for a presented credential.
+    pub async fn authenticate(&self, credential: &Credential) -> Result<Authenticated, AuthError> {
+        let outcome = self.check(credential).await;
+        match &outcome {
+            Ok(who) => {
+                self.metrics().auth_outcome("ok");
+                self.inner.usage.record(&who.key_id, &who.account_id, self.now());
+            }
+            Err(AuthError::Refused(failure)) => self.metrics().auth_outcome(failure.reason()),
+            Err(AuthError::Service(_)) => self.metrics().auth_outcome("error"),
+        }
+        outcome
+    }
+
+    async fn check(&self, credential: &Credential) -> Result<Authenticated, AuthError> {
+        let (secret, basic_key_id) = match credential {
+            Credential::Key(secret) => (secret, None),
+            Credential::Basic { key_id, secret } => (secret, Some(key_id.as_str())),
+        };
+        let hash = secret.hash();
+        let record = self.lookup(&hash).await?;
+        let stored = SecretHash::from_hex(&record.secret_hash).ok_or(AuthFailure::Unknown)?;
+        if !stored.matches(&hash) {
+            return Err(AuthFailure::Unknown.into());
+        }
+        if let Some(claimed) = basic_key_id {
+            let same_id: bool = claimed.as_bytes().ct_eq(record.key_id.as_str().as_bytes()).into();
+            if !same_id {
+                return Err(AuthFailure::Unknown.into());
+            }
+            if !record.enable_basic_auth {
+                return Err(AuthFailure::BasicNotEnabled.into());
+            }
+        }
+        judge(&record, self.now())?;
+        Ok(Authenticated {
+            account_id: record.account_id,
+            key_id: record.key_id,
+            org_id: record.org_id,
+            role: record.role,
+        })
+    }
+
+    async fn lookup(&self, hash: &SecretHash) -> Result<CredentialRecord, AuthError> {
+        let cache = &self.inner.credentials;
+        if let Some(hit) = cache.get(hash) {
+            return Ok(hit);
+        }
+        let generation = cache.generation.load(Ordering::SeqCst);
+        let mut conn = self.store().read().await.map_err(ServiceError::from)?;
+        let record = keys::find_credential(&mut conn, hash)
+            .await
+            .map_err(ServiceError::from)?
+            .ok_or(AuthFailure::Unknown)?;
+        cache.put(*hash, record.clone(), generation);
+        Ok(record)
+    }
+
+    /// Called after committing any change that could revoke a credential.
+    pub(crate) fn credentials_changed(&self) {
+        self.inner.credentials.clear();
+    }
+}
+
+/// The rules that can refuse a key whose secret is right.
+fn judge(record: &CredentialRecord, now: UnixTime) -> Result<(), AuthFailure> {
+    if record.account_disabled {
+        Err(AuthFailure::AccountDisabled)
+    } else if record.key_disabled {
+        Err(AuthFailure::KeyDisabled)
+    } else if record.expires.is_some_and(|at| at <= now) {
+        Err(AuthFailure::Expired)
+    } else {
+        Ok(())
+    }
+}
+
+/// Polls the credential revision and clears the cache when another node (or
+/// a command-line process) changed something.
+pub async fn watch_revocations(service: Service) {
+    let mut tick = tokio::time::interval(service.limits().revocation_poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let seen = async {
+            let mut conn = service.store().read().await?;
+            revision::current(&mut conn).await
+        }
+        .await;
+        match seen {
+            Ok(now) => {
+                let cache = &service.inner.credentials;
+                if cache.revision.swap(now, Ordering::SeqCst) != now {
+                    cache.clear();
+                }
+            }
+            // Storage being away also makes every uncached lookup fail; the
+            // cache is dropped so that nothing stale outlives the outage.
+            Err(err) => {
+                tracing::debug!(error = %err, "could not read the credential revision");
+                service.inner.credentials.clear();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> CredentialRecord {
+        CredentialRecord {
+            key_id: Id::generate(),
+            account_id: Id::generate(),
+            secret_hash: String::new(),
+            expires: None,
+            key_disabled: false,
+            org_id: Id::generate(),
+            role: Role::Viewer,
+            enable_basic_auth: false,
+            account_disabled: false,
+        }
+    }
+
+    #[test]
+    fn expiry_is_exact_to_the_second() {
+        let mut r = record();
+        r.expires = Some(100);
+        assert_eq!(judge(&r, 99), Ok(()));
+        assert_eq!(judge(&r, 100), Err(AuthFailure::Expired));
+    }
+
+    #[test]
+    fn disabled_account_wins_over_everything() {
+        let mut r = record();
+        r.account_disabled = true;
+        r.key_disabled = true;
+        assert_eq!(judge(&r, 0), Err(AuthFailure::AccountDisabled));
+    }
+
+    #[test]
+    fn a_stale_lookup_cannot_refill_a_cleared_cache() {
+        let cache = CredentialCache::default();
+        let hash = Secret::from_entropy([3; 32]).hash();
+        let before_clear = cache.generation.load(Ordering::SeqCst);
+        cache.clear();
+        cache.put(hash, record(), before_clear);
+        assert!(cache.get(&hash).is_none());
+        cache.put(hash, record(), cache.generation.load(Ordering::SeqCst));
+        assert!(cache.get(&hash).is_some());
+    }
+}

@@ -1,0 +1,46 @@
+//! What a use case can answer instead of a result.
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Unknown, or belonging to another organization: the two look alike.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{detail}")]
+    Conflict { field: &'static str, detail: String },
+    #[error("{field}: {detail}")]
+    Invalid { field: &'static str, detail: String },
+    /// The request must say which organization it means.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("storage is unavailable")]
+    Unavailable(#[source] StoreError),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ServiceError {
+    pub fn invalid(field: &'static str, detail: impl Into<String>) -> Self {
+        Self::Invalid { field, detail: detail.into() }
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::Forbidden(detail.into())
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict(field) => ServiceError::Conflict {
+                field,
+                detail: format!("{field} is already taken"),
+            },
+            StoreError::Unavailable(_) => ServiceError::Unavailable(err),
+            other => ServiceError::Internal(other.into()),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! API keys: mint, list, change, delete and rotate. Minting is the only place
+//! a secret is made, and the only answer that carries it.
+
+use serde_json::json;
+
+use super::audit::{self, Target};
+use super::{Principal, Service, ServiceError};
+use crate::domain::{Id, Name, Role, Secret, UnixTime};
+use crate::store::{Conn, KeyRecord, keys, revision};
+
+/// When a new key stops working, as the caller asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    Unlimited,
+    /// `expiresIn`: seconds from now.
+    For(i64),
+    /// `expires`: a Unix time.
+    Until(UnixTime),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub name: Option<Name>,
+    pub lifetime: Lifetime,
+}
+
+/// `name: Some(None)` clears the name; `None` leaves fields as they are.
+#[derive(Debug, Clone, Default)]
+pub struct KeyPatch {
+    pub name: Option<Option<Name>>,
+    pub disabled: Option<bool>,
+}
+
+/// A key as just minted: the only value that holds its secret.
+#[derive(Debug)]
+pub struct MintedKey {
+    pub key: KeyRecord,
+    pub secret: Secret,
+}
+
+impl Service {
+    /// Editors, for accounts whose role does not exceed their own.
+    /// `409` once the account holds its limit of live keys.
+    pub async fn create_key(&self, p: &Principal, account_id: &Id, new: NewKey) -> Result<MintedKey, ServiceError> {
+        p.require(Role::Editor)?;
+        let now = self.now();
+        let expires = resolve_lifetime(new.lifetime, now)?;
+        let mut tx = self.store().begin().await?;
+        let account = self.account_in_org(tx.conn(), p, account_id).await?;
+        p.require_at_least(account.role, "create a key for an account")?;
+        let limit = self.limits().max_keys_per_account;
+        if keys::count_live(tx.conn(), account_id, now).await? >= limit {
+            return Err(ServiceError::Conflict {
+                field: "keys",
+                detail: format!("this service account already has the maximum of {limit} keys"),
+            });
+        }
+        let minted = self.mint(tx.conn(), p, account_id, new.name, expires, now).await?;
+        audit::record(tx.conn(), p, now, "key.create", Target::Key(&minted.key.id), Some(key_detail(&minted.key))).await?;
+        tx.commit().await?;
+        Ok(minted)
+    }
+
+    /// Everyone in the organization.
+    pub async fn list_keys(&self, p: &Principal, account_id: &Id) -> Result<Vec<KeyRecord>, ServiceError> {
+        p.require(Role::Viewer)?;
+        let mut conn = self.store().read().await?;
+        self.account_in_org(&mut conn, p, account_id).await?;
+        Ok(keys::list_for_account(&mut conn, account_id).await?)
+    }
+
+    /// Editors, for accounts whose role does not exceed their own.
+    pub async fn update_key(&self, p: &Principal, account_id: &Id, key_id: &Id, patch: KeyPatch) -> Result<KeyRecord, ServiceError> {
+        p.require(Role::Editor)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let before = self.key_in_org(tx.conn(), p, account_id, key_id, "change a key of an account").await?;
+        let mut after = before.clone();
+        if let Some(name) = patch.name {
+            after.name = name.map(|n| n.as_str().to_owned());
+        }
+        after.disabled = patch.disabled.unwrap_or(before.disabled);
+        keys::update(tx.conn(), &after).await?;
+        let state_changed = after.disabled != before.disabled;
+        if state_changed {
+            revision::bump(tx.conn()).await?;
+        }
+        let action = match (before.disabled, after.disabled) {
+            (false, true) => "key.disable",
+            (true, false) => "key.enable",
+            _ => "key.update",
+        };
+        audit::record(tx.conn(), p, now, action, Target::Key(key_id), Some(key_detail(&after))).await?;
+        tx.commit().await?;
+        if state_changed {
+            self.credentials_changed();
+        }
+        Ok(after)
+    }
+
+    /// Editors, for accounts whose role does not exceed their own. The key
+    /// stops working with the very next request.
+    pub async fn delete_key(&self, p: &Principal, account_id: &Id, key_id: &Id) -> Result<(), ServiceError> {
+        p.require(Role::Editor)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let key = self.key_in_org(tx.conn(), p, account_id, key_id, "delete a key of an account").await?;
+        keys::delete(tx.conn(), account_id, key_id).await?;
+        revision::bump(tx.conn()).await?;
+        audit::record(tx.conn(), p, now, "key.delete", Target::Key(key_id), Some(key_detail(&key))).await?;
+        tx.commit().await?;
+        self.credentials_changed();
+        Ok(())
+    }
+
+    /// Editors, for accounts whose role does not exceed their own. Mints a
+    /// successor and lets the old key live `grace_period` more seconds (0:
+    /// it stops now). Rotation is allowed at the key limit: it replaces.
+    pub async fn rotate_key(&self, p: &Principal, account_id: &Id, key_id: &Id, grace_period: i64) -> Result<MintedKey, ServiceError> {
+        p.require(Role::Editor)?;
+        if grace_period < 0 {
+            return Err(ServiceError::invalid("gracePeriod", "must be zero or more seconds"));
+        }
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut old = self.key_in_org(tx.conn(), p, account_id, key_id, "rotate a key of an account").await?;
+        if old.expires.is_some_and(|at| at <= now) {
+            return Err(ServiceError::Conflict { field: "key-id", detail: "the key has already expired".into() });
+        }
+        let old_ends = now.saturating_add(grace_period);
+        old.expires = Some(old.expires.map_or(old_ends, |at| at.min(old_ends)));
+        keys::update(tx.conn(), &old).await?;
+        let minted = self.mint(tx.conn(), p, account_id, old.name.as_deref().map(Name::from_stored_ref), None, now).await?;
+        revision::bump(tx.conn()).await?;
+        let detail = json!({"replacedBy": minted.key.id, "expires": old.expires, "gracePeriod": grace_period});
+        audit::record(tx.conn(), p, now, "key.rotate", Target::Key(key_id), Some(detail)).await?;
+        audit::record(tx.conn(), p, now, "key.create", Target::Key(&minted.key.id), Some(key_detail(&minted.key))).await?;
+        tx.commit().await?;
+        self.credentials_changed();
+        Ok(minted)
+    }
+
+    async fn key_in_org(
+        &self,
+        conn: &mut Conn,
+        p: &Principal,
+        account_id: &Id,
+        key_id: &Id,
+        what: &str,
+    ) -> Result<KeyRecord, ServiceError> {
+        let account = self.account_in_org(conn, p, account_id).await?;
+        p.require_at_least(account.role, what)?;
+        keys::get(conn, account_id, key_id).await?.ok_or(ServiceError::NotFound("key"))
+    }
+
+    async fn mint(
+        &self,
+        conn: &mut Conn,
+        p: &Principal,
+        account_id: &Id,
+        name: Option<Name>,
+        expires: Option<UnixTime>,
+        now: UnixTime,
+    ) -> Result<MintedKey, ServiceError> {
+        let secret = Secret::mint().map_err(|e| ServiceError::Internal(anyhow::anyhow!("no OS randomness: {e}")))?;
+        let key = KeyRecord {
+            id: Id::generate(),
+            account_id: account_id.clone(),
+            name: name.map(|n| n.as_str().to_owned()),
+            created: now,
+            created_by: p.created_by(),
+            expires,
+            last_used: None,
+            disabled: false,
+        };
+        keys::insert(conn, &key, &secret.hash()).await?;
+        Ok(MintedKey { key, secret })
+    }
+}
+
+fn resolve_lifetime(lifetime: Lifetime, now: UnixTime) -> Result<Option<UnixTime>, ServiceError> {
+    match lifetime {
+        Lifetime::Unlimited => Ok(None),
+        Lifetime::For(seconds) if seconds > 0 => Ok(Some(now.saturating_add(seconds))),
+        Lifetime::For(_) => Err(ServiceError::invalid("expiresIn", "must be a positive number of seconds")),
+        Lifetime::Until(at) if at > now => Ok(Some(at)),
+        Lifetime::Until(_) => Err(ServiceError::invalid("expires", "must be a Unix time in the future")),
+    }
+}
+
+fn key_detail(key: &KeyRecord) -> serde_json::Value {
+    json!({"serviceAccountId": key.account_id, "name": key.name, "expires": key.expires, "disabled": key.disabled})
+}

@@ -1,0 +1,104 @@
+//! Use cases. Each public operation states the role it needs first, runs in
+//! one transaction with its audit event, and answers in domain terms; the
+//! HTTP layer and the command line are thin shells around it.
+
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod keys;
+pub mod orgs;
+pub mod page;
+pub mod principal;
+pub mod usage;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::ServiceError;
+pub use page::Page;
+pub use principal::{Actor, Principal};
+
+use crate::domain::{Clock, SystemClock, UnixTime};
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// The knobs of the service layer, filled from configuration.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Keys an account may hold at once (expired ones do not count).
+    pub max_keys_per_account: i64,
+    /// At most one `lastUsed` write per key per this many seconds.
+    pub last_used_interval: Duration,
+    /// How often a node checks whether another node revoked a credential.
+    pub revocation_poll: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_keys_per_account: 10,
+            last_used_interval: Duration::from_secs(60),
+            revocation_poll: Duration::from_millis(250),
+        }
+    }
+}
+
+/// The shared handle to everything a request may need. Cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    limits: Limits,
+    metrics: Metrics,
+    credentials: auth::CredentialCache,
+    usage: usage::UsageRecorder,
+}
+
+impl Service {
+    pub fn new(store: Store, limits: Limits) -> Self {
+        Self::with_clock(store, limits, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(store: Store, limits: Limits, clock: Arc<dyn Clock>) -> Self {
+        let usage = usage::UsageRecorder::new(limits.last_used_interval);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                limits,
+                metrics: Metrics::default(),
+                credentials: auth::CredentialCache::default(),
+                usage,
+            }),
+        }
+    }
+
+    /// Starts the background work a serving node needs: flushing `lastUsed`
+    /// and watching for revocations made by other nodes.
+    pub fn spawn_background(&self) {
+        tokio::spawn(usage::flush_forever(self.clone()));
+        tokio::spawn(auth::watch_revocations(self.clone()));
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    pub fn now(&self) -> UnixTime {
+        self.inner.clock.now()
+    }
+}

@@ -1,0 +1,131 @@
+//! Who is calling, in which organization, with which role.
+
+use crate::domain::{Id, Role};
+use crate::service::ServiceError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A service account authenticated by one of its keys.
+    ServiceAccount { id: Id, key_id: Id },
+    /// A person, through the web app's session.
+    User { id: Id, email: String },
+    /// The operator at the command line, who holds the database itself.
+    Operator,
+}
+
+/// The caller of one request, already pinned to one organization.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub actor: Actor,
+    pub org_id: Id,
+    pub role: Role,
+    pub client_ip: Option<String>,
+}
+
+impl Principal {
+    /// The first line of every use case: the weakest role allowed to do it.
+    pub fn require(&self, role: Role) -> Result<(), ServiceError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden(format!("this needs the {role} role; the caller is {}", self.role)))
+        }
+    }
+
+    /// Nobody hands out or acts for a credential more powerful than itself.
+    pub fn require_at_least(&self, target: Role, what: &str) -> Result<(), ServiceError> {
+        if self.role >= target {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden(format!(
+                "a {} cannot {what} with the {target} role",
+                self.role
+            )))
+        }
+    }
+
+    /// The operator acting on an organization from the command line.
+    pub fn operator(org_id: Id) -> Self {
+        Self { actor: Actor::Operator, org_id, role: Role::Admin, client_ip: None }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self.actor {
+            Actor::ServiceAccount { .. } => "serviceAccount",
+            Actor::User { .. } => "user",
+            Actor::Operator => "operator",
+        }
+    }
+
+    /// The id recorded as a key's `createdBy` and in audit events.
+    pub fn actor_id(&self) -> Option<&Id> {
+        match &self.actor {
+            Actor::ServiceAccount { id, .. } | Actor::User { id, .. } => Some(id),
+            Actor::Operator => None,
+        }
+    }
+
+    pub fn key_id(&self) -> Option<&Id> {
+        match &self.actor {
+            Actor::ServiceAccount { key_id, .. } => Some(key_id),
+            _ => None,
+        }
+    }
+
+    pub fn created_by(&self) -> String {
+        match self.actor_id() {
+            Some(id) => format!("{}:{id}", self.kind()),
+            None => self.kind().to_owned(),
+        }
+    }
+}
+
+/// Who proved themselves, before the request picked an organization.
+#[derive(Debug, Clone)]
+pub enum Identity {
+    ServiceAccount(super::auth::Authenticated),
+    User { id: Id, email: String, memberships: Vec<crate::store::MembershipRecord> },
+}
+
+impl Identity {
+    /// Pins the request to one organization (`orgId`): a key only to its own,
+    /// a user to any it belongs to, and a user of several must say which.
+    pub fn pin(self, org: Option<Id>, client_ip: Option<String>) -> Result<Principal, ServiceError> {
+        match self {
+            Identity::ServiceAccount(who) => {
+                if org.as_ref().is_some_and(|o| o != &who.org_id) {
+                    return Err(ServiceError::forbidden("a key may only act in its own organization"));
+                }
+                Ok(Principal {
+                    actor: Actor::ServiceAccount { id: who.account_id, key_id: who.key_id },
+                    org_id: who.org_id,
+                    role: who.role,
+                    client_ip,
+                })
+            }
+            Identity::User { id, email, memberships } => {
+                let membership = match org {
+                    Some(org) => memberships
+                        .into_iter()
+                        .find(|m| m.org_id == org)
+                        .ok_or_else(|| ServiceError::forbidden("you are not a member of that organization"))?,
+                    None if memberships.len() > 1 => {
+                        return Err(ServiceError::BadRequest(
+                            "orgId is required: you belong to several organizations".into(),
+                        ));
+                    }
+                    None => memberships
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| ServiceError::forbidden("you belong to no organization"))?,
+                };
+                Ok(Principal {
+                    actor: Actor::User { id, email },
+                    org_id: membership.org_id,
+                    role: membership.role,
+                    client_ip,
+                })
+            }
+        }
+    }
+}

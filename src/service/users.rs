@@ -1,0 +1,228 @@
+//! People: accounts for the web app, their passwords, sessions and roles.
+
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use serde_json::json;
+
+use super::audit::{self, Target};
+use super::principal::Identity;
+use super::{Page, Principal, Service, ServiceError};
+use crate::domain::{Email, Id, Role, Token, UnixTime};
+use crate::store::{MemberRecord, UserRecord, sessions, users};
+
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+pub const SETUP_LINK_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+pub const MIN_PASSWORD_LEN: usize = 12;
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// A new user and the one-time link to choose a password, when one is owed.
+#[derive(Debug)]
+pub struct NewMember {
+    pub member: MemberRecord,
+    pub password_token: Option<Token>,
+}
+
+/// A login that succeeded: the cookie's token and when it ends.
+#[derive(Debug)]
+pub struct Session {
+    pub token: Token,
+    pub expires: UnixTime,
+    pub user_id: Id,
+}
+
+pub fn check_password_rules(password: &str) -> Result<(), ServiceError> {
+    let len = password.chars().count();
+    if len < MIN_PASSWORD_LEN {
+        Err(ServiceError::invalid("password", format!("must be at least {MIN_PASSWORD_LEN} characters")))
+    } else if len > MAX_PASSWORD_LEN {
+        Err(ServiceError::invalid("password", format!("must be at most {MAX_PASSWORD_LEN} characters")))
+    } else {
+        Ok(())
+    }
+}
+
+/// argon2id with the crate's recommended parameters, off the async threads.
+async fn hash_password(password: String) -> Result<String, ServiceError> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+        let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("argon2: {e}"))
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(e.into()))?
+    .map_err(ServiceError::Internal)
+}
+
+/// Verifies against `stored`, or against a fixed dummy hash when the user is
+/// unknown, so that both cases take the same time.
+async fn verify_password(password: String, stored: Option<String>) -> bool {
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3yv7Vvv3n9uUYhzwCaS4Uq5Q+1z7+s8bJbE5YbRkzCk";
+    let known = stored.is_some();
+    let stored = stored.unwrap_or_else(|| DUMMY.to_owned());
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+        && known
+}
+
+impl Service {
+    /// The operator at the command line: a user with a password, or an existing
+    /// user added to one more organization.
+    pub async fn create_user(&self, org: &Id, email: Email, role: Role, password: String) -> Result<MemberRecord, ServiceError> {
+        check_password_rules(&password)?;
+        self.get_org(org).await?;
+        let hash = hash_password(password).await?;
+        let by = Principal::operator(org.clone());
+        self.add_member(&by, email, role, Some(hash)).await.map(|n| n.member)
+    }
+
+    /// Admins: invites a person by email with a role no higher than the
+    /// caller's; a new user gets a one-time link to set a password.
+    pub async fn invite_user(&self, p: &Principal, email: Email, role: Role) -> Result<NewMember, ServiceError> {
+        p.require(Role::Admin)?;
+        p.require_at_least(role, "invite a user")?;
+        self.add_member(p, email, role, None).await
+    }
+
+    async fn add_member(&self, by: &Principal, email: Email, role: Role, password_hash: Option<String>) -> Result<NewMember, ServiceError> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let (user_id, token) = match users::find_by_email(tx.conn(), email.as_str()).await? {
+            Some(existing) => (existing.id, None),
+            None => {
+                let user = UserRecord { id: Id::generate(), email: email.as_str().to_owned(), password_hash, created: now };
+                users::insert(tx.conn(), &user).await?;
+                let token = if user.password_hash.is_none() {
+                    let token = Token::generate().map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+                    let expires = now + SETUP_LINK_LIFETIME.as_secs() as i64;
+                    sessions::insert_token(tx.conn(), &token.hash_hex(), "password", Some(&user.id), now, expires).await?;
+                    Some(token)
+                } else {
+                    None
+                };
+                (user.id, token)
+            }
+        };
+        users::add_membership(tx.conn(), &user_id, &by.org_id, role, now)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict(_) => ServiceError::Conflict {
+                    field: "email",
+                    detail: "that person is already a member of this organization".into(),
+                },
+                other => other.into(),
+            })?;
+        audit::record(tx.conn(), by, now, "user.add", Target::User(&user_id), Some(json!({"role": role}))).await?;
+        let member = users::get_member(tx.conn(), &by.org_id, &user_id).await?.ok_or(ServiceError::NotFound("user"))?;
+        tx.commit().await?;
+        Ok(NewMember { member, password_token: token })
+    }
+
+    /// Admins.
+    pub async fn list_users(&self, p: &Principal, after: Option<Id>, limit: usize) -> Result<Page<MemberRecord, Id>, ServiceError> {
+        p.require(Role::Admin)?;
+        let mut conn = self.store().read().await?;
+        let rows = users::list_members(&mut conn, &p.org_id, after.as_ref(), limit as i64 + 1).await?;
+        Ok(Page::from_overfetch(rows, limit, |m| m.id.clone()))
+    }
+
+    /// Admins. The last admin of an organization cannot step down.
+    pub async fn set_user_role(&self, p: &Principal, user: &Id, role: Role) -> Result<MemberRecord, ServiceError> {
+        p.require(Role::Admin)?;
+        p.require_at_least(role, "give a user")?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let before = users::get_member(tx.conn(), &p.org_id, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        if before.role == Role::Admin && role != Role::Admin && users::count_admins(tx.conn(), &p.org_id).await? <= 1 {
+            return Err(ServiceError::Conflict { field: "role", detail: "the organization's last admin cannot be demoted".into() });
+        }
+        users::set_role(tx.conn(), &p.org_id, user, role).await?;
+        let detail = json!({"role": {"from": before.role, "to": role}});
+        audit::record(tx.conn(), p, now, "user.update", Target::User(user), Some(detail)).await?;
+        let after = users::get_member(tx.conn(), &p.org_id, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Admins. Removes the user from the organization (and altogether when it
+    /// was the last), ending its sessions.
+    pub async fn remove_user(&self, p: &Principal, user: &Id) -> Result<(), ServiceError> {
+        p.require(Role::Admin)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let member = users::get_member(tx.conn(), &p.org_id, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        if member.role == Role::Admin && users::count_admins(tx.conn(), &p.org_id).await? <= 1 {
+            return Err(ServiceError::Conflict { field: "id", detail: "the organization's last admin cannot be removed".into() });
+        }
+        users::remove_membership(tx.conn(), &p.org_id, user).await?;
+        sessions::delete_for_user(tx.conn(), user).await?;
+        audit::record(tx.conn(), p, now, "user.remove", Target::User(user), None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a password through a one-time link.
+    pub async fn set_password_with_token(&self, token: &Token, password: String) -> Result<(), ServiceError> {
+        check_password_rules(&password)?;
+        let hash = hash_password(password).await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let user = sessions::consume_token(tx.conn(), &token.hash_hex(), "password", now)
+            .await?
+            .flatten()
+            .ok_or_else(|| ServiceError::invalid("token", "this link is unknown, used or expired"))?;
+        users::set_password_hash(tx.conn(), &user, &hash).await?;
+        sessions::delete_for_user(tx.conn(), &user).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks a password and opens a session. Unknown email and wrong
+    /// password are indistinguishable, in answer and in time.
+    pub async fn login(&self, email: &str, password: String) -> Result<Option<Session>, ServiceError> {
+        let user = {
+            let mut conn = self.store().read().await?;
+            users::find_by_email(&mut conn, email).await?
+        };
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        if !verify_password(password, stored).await {
+            return Ok(None);
+        }
+        let Some(user) = user else { return Ok(None) };
+        let token = Token::generate().map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+        let now = self.now();
+        let expires = now + SESSION_LIFETIME.as_secs() as i64;
+        let mut tx = self.store().begin().await?;
+        sessions::insert(tx.conn(), &token.hash_hex(), &user.id, now, expires).await?;
+        tx.commit().await?;
+        Ok(Some(Session { token, expires, user_id: user.id }))
+    }
+
+    pub async fn logout(&self, token: &Token) -> Result<(), ServiceError> {
+        let mut tx = self.store().begin().await?;
+        sessions::delete(tx.conn(), &token.hash_hex()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user behind a session cookie, with its memberships.
+    pub async fn session_identity(&self, token: &Token) -> Result<Option<Identity>, ServiceError> {
+        let mut conn = self.store().read().await?;
+        let Some(user_id) = sessions::user_of(&mut conn, &token.hash_hex(), self.now()).await? else {
+            return Ok(None);
+        };
+        let Some(user) = users::get(&mut conn, &user_id).await? else { return Ok(None) };
+        let memberships = users::memberships(&mut conn, &user.id).await?;
+        Ok(Some(Identity::User { id: user.id, email: user.email, memberships }))
+    }
+}

@@ -1,0 +1,201 @@
+//! What storage holds, row by row. Plain data: rules live in the service layer.
+
+use std::fmt;
+
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+use crate::domain::{Id, Role, UnixTime};
+
+/// Flags are stored as 0/1 integers (see the migrations); this reads one.
+fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
+fn id(row: &AnyRow, column: &str) -> Result<Id, sqlx::Error> {
+    Ok(Id::from_stored(row.try_get(column)?))
+}
+
+fn role(row: &AnyRow, column: &str) -> Result<Role, sqlx::Error> {
+    let raw: String = row.try_get(column)?;
+    raw.parse().map_err(|e| sqlx::Error::ColumnDecode { index: column.into(), source: Box::new(e) })
+}
+
+impl From<String> for Id {
+    fn from(s: String) -> Self {
+        Id::from_stored(s)
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = crate::domain::role::RoleError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgRecord {
+    #[sqlx(try_from = "String")]
+    pub id: Id,
+    pub name: String,
+    pub created: UnixTime,
+}
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct UserRecord {
+    #[sqlx(try_from = "String")]
+    pub id: Id,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub created: UnixTime,
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// A user as seen from one organization.
+#[derive(Debug, Clone)]
+pub struct MemberRecord {
+    pub id: Id,
+    pub email: String,
+    pub org_id: Id,
+    pub role: Role,
+    pub created: UnixTime,
+    pub has_password: bool,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MembershipRecord {
+    #[sqlx(try_from = "String")]
+    pub org_id: Id,
+    pub org_name: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+}
+
+#[derive(Debug, Clone)]
+pub struct AccountRecord {
+    pub id: Id,
+    pub org_id: Id,
+    pub name: String,
+    pub role: Role,
+    pub enable_basic_auth: bool,
+    pub email: Option<String>,
+    pub email_confirmed: bool,
+    pub disabled: bool,
+    pub created: UnixTime,
+    pub last_used: Option<UnixTime>,
+}
+
+/// A key's metadata. The secret's hash is deliberately not part of it.
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    pub id: Id,
+    pub account_id: Id,
+    pub name: Option<String>,
+    pub created: UnixTime,
+    pub created_by: String,
+    pub expires: Option<UnixTime>,
+    pub last_used: Option<UnixTime>,
+    pub disabled: bool,
+}
+
+/// Everything the key check needs, read in one indexed lookup.
+#[derive(Debug, Clone)]
+pub struct CredentialRecord {
+    pub key_id: Id,
+    pub account_id: Id,
+    pub secret_hash: String,
+    pub expires: Option<UnixTime>,
+    pub key_disabled: bool,
+    pub org_id: Id,
+    pub role: Role,
+    pub enable_basic_auth: bool,
+    pub account_disabled: bool,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRecord {
+    #[sqlx(try_from = "String")]
+    pub id: Id,
+    pub org_id: Option<String>,
+    pub at: UnixTime,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub key_id: Option<String>,
+    pub action: String,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+impl FromRow<'_, AnyRow> for MemberRecord {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: id(row, "id")?,
+            email: row.try_get("email")?,
+            org_id: id(row, "org_id")?,
+            role: role(row, "role")?,
+            created: row.try_get("created")?,
+            has_password: flag(row, "has_password")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for AccountRecord {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: id(row, "id")?,
+            org_id: id(row, "org_id")?,
+            name: row.try_get("name")?,
+            role: role(row, "role")?,
+            enable_basic_auth: flag(row, "enable_basic_auth")?,
+            email: row.try_get("email")?,
+            email_confirmed: flag(row, "email_confirmed")?,
+            disabled: flag(row, "disabled")?,
+            created: row.try_get("created")?,
+            last_used: row.try_get("last_used")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for KeyRecord {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: id(row, "id")?,
+            account_id: id(row, "account_id")?,
+            name: row.try_get("name")?,
+            created: row.try_get("created")?,
+            created_by: row.try_get("created_by")?,
+            expires: row.try_get("expires")?,
+            last_used: row.try_get("last_used")?,
+            disabled: flag(row, "disabled")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for CredentialRecord {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            key_id: id(row, "key_id")?,
+            account_id: id(row, "account_id")?,
+            secret_hash: row.try_get("secret_hash")?,
+            expires: row.try_get("expires")?,
+            key_disabled: flag(row, "key_disabled")?,
+            org_id: id(row, "org_id")?,
+            role: role(row, "role")?,
+            enable_basic_auth: flag(row, "enable_basic_auth")?,
+            account_disabled: flag(row, "account_disabled")?,
+        })
+    }
+}
