@@ -1,6 +1,13 @@
 //! keyward: service accounts and API keys for machines.
+//!
+//! `domain` holds the vocabulary and rules, `store` the SQL, `service` the
+//! use cases, `http` the REST API; `cli` and `server` run them.
 
+pub mod cli;
+pub mod config;
 pub mod domain;
+pub mod http;
 pub mod metrics;
+pub mod server;
 pub mod service;
 pub mod store;

@@ -1,0 +1,237 @@
+//! The command line: `serve`, `migrate` and the operator's `admin` commands.
+//! Logs go to stderr; a command with a result prints one JSON object on stdout.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Value, json};
+
+use crate::config::{FileConfig, Overrides, Settings};
+use crate::domain::{Email, Id, Name, Role};
+use crate::http::api::accounts::ServiceAccountView;
+use crate::http::api::keys::CreatedKeyView;
+use crate::server::{open_store, serve};
+use crate::service::accounts::NewAccount;
+use crate::service::keys::{Lifetime, NewKey};
+use crate::service::{Principal, Service, ServiceError};
+
+#[derive(Debug, Parser)]
+#[command(name = "keyward", version, about = "Service accounts and API keys for machines")]
+pub struct Cli {
+    /// A TOML configuration file (default: ./keyward.toml when present).
+    #[arg(long, global = true, env = "KEYWARD_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// sqlite://FILE (created if missing), sqlite:///ABS/PATH or postgres://…
+    #[arg(long, global = true, env = "KEYWARD_DATABASE_URL", value_name = "URL")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default command).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Operator commands that act on the database directly.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Debug, Default, Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "KEYWARD_LISTEN", value_name = "ADDR")]
+    listen: Option<String>,
+    /// The URL people reach this server at, for links [default: http://LISTEN]
+    #[arg(long, env = "KEYWARD_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+    /// Where keyward keeps files such as the mail outbox [default: .]
+    #[arg(long, env = "KEYWARD_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// smtp://user:pass@host:port, or file (the default)
+    #[arg(long, env = "KEYWARD_MAIL", value_name = "URL")]
+    mail: Option<String>,
+    /// The sender of keyward's email [default: keyward@ and the public URL's host]
+    #[arg(long, env = "KEYWARD_MAIL_FROM", value_name = "ADDRESS")]
+    mail_from: Option<String>,
+    /// Keys a service account may hold at once [default: 10]
+    #[arg(long, env = "KEYWARD_MAX_KEYS_PER_ACCOUNT", value_name = "N")]
+    max_keys_per_account: Option<i64>,
+    /// Seconds between two writes of one key's lastUsed [default: 60]
+    #[arg(long, env = "KEYWARD_LAST_USED_INTERVAL", value_name = "SECONDS")]
+    last_used_interval: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Admin {
+    /// Create an organization; prints {"id", "name"}.
+    CreateOrg {
+        #[arg(long)]
+        name: String,
+    },
+    /// Create a user in an organization, reading the password from stdin;
+    /// prints {"id", "email", "orgId", "role"}.
+    CreateUser {
+        #[arg(long, value_name = "ORG_ID")]
+        org: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: Role,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Create a service account; prints its JSON, with "key" when --with-key.
+    CreateServiceAccount {
+        #[arg(long, value_name = "ORG_ID")]
+        org: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "viewer")]
+        role: Role,
+        /// Allow Basic authentication with keyId:secret.
+        #[arg(long)]
+        basic_auth: bool,
+        /// Also create a key and print its secret (shown only this once).
+        #[arg(long)]
+        with_key: bool,
+    },
+}
+
+impl clap::ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Role::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "could not start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(Some(output)) => {
+            println!("{output}");
+            ExitCode::SUCCESS
+        }
+        Ok(None) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<Option<Value>> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    let database = cli.database.clone();
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => {
+            let flags = Overrides {
+                listen: args.listen,
+                database,
+                public_url: args.public_url,
+                data_dir: args.data_dir,
+                mail: args.mail,
+                mail_from: args.mail_from,
+                max_keys_per_account: args.max_keys_per_account,
+                last_used_interval: args.last_used_interval,
+            };
+            serve(Settings::resolve(flags, file)?).await?;
+            Ok(None)
+        }
+        Command::Migrate => {
+            let settings = Settings::resolve(Overrides { database, ..Default::default() }, file)?;
+            open_store(&settings.database).await?;
+            tracing::info!("migrations applied");
+            Ok(Some(json!({"migrated": true})))
+        }
+        Command::Admin(admin) => {
+            let settings = Settings::resolve(Overrides { database, ..Default::default() }, file)?;
+            let store = open_store(&settings.database).await?;
+            let service = Service::new(store.clone(), settings.limits);
+            let out = run_admin(&service, admin).await;
+            store.close().await;
+            out.map(Some)
+        }
+    }
+}
+
+async fn run_admin(service: &Service, admin: Admin) -> anyhow::Result<Value> {
+    match admin {
+        Admin::CreateOrg { name } => {
+            let org = service.create_org(Name::parse(&name).context("--name")?).await.map_err(explain)?;
+            Ok(json!({"id": org.id, "name": org.name}))
+        }
+        Admin::CreateUser { org, email, role, password_stdin: _ } => {
+            let org = parse_org(&org)?;
+            let email = Email::parse(&email).context("--email")?;
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password).context("reading the password from stdin")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let member = service.create_user(&org, email, role, password).await.map_err(explain)?;
+            Ok(json!({"id": member.id, "email": member.email, "orgId": member.org_id, "role": member.role}))
+        }
+        Admin::CreateServiceAccount { org, name, role, basic_auth, with_key } => {
+            let org = parse_org(&org)?;
+            service.get_org(&org).await.map_err(explain)?;
+            let by = Principal::operator(org);
+            let new = NewAccount { name: Name::parse(&name).context("--name")?, enable_basic_auth: basic_auth, role, email: None };
+            let mut account = service.create_account(&by, new).await.map_err(explain)?;
+            let key = if with_key {
+                let minted = service
+                    .create_key(&by, &account.account.id, NewKey { name: None, lifetime: Lifetime::Unlimited })
+                    .await
+                    .map_err(explain)?;
+                account.keys.push(minted.key.clone());
+                Some(CreatedKeyView::from(minted))
+            } else {
+                None
+            };
+            let mut out = serde_json::to_value(ServiceAccountView::from(account))?;
+            if let (Some(key), Value::Object(map)) = (key, &mut out) {
+                map.insert("key".into(), serde_json::to_value(key)?);
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn parse_org(raw: &str) -> anyhow::Result<Id> {
+    Id::parse(raw).with_context(|| format!("--org {raw:?} is not an organization id"))
+}
+
+/// Service errors read as sentences at the command line.
+fn explain(err: ServiceError) -> anyhow::Error {
+    match err {
+        ServiceError::Invalid { field, detail } => anyhow::anyhow!("{field}: {detail}"),
+        ServiceError::NotFound(what) => anyhow::anyhow!("{what} not found"),
+        other => anyhow::Error::new(other),
+    }
+}

@@ -1,0 +1,243 @@
+//! `/api/service-account/v1/service-account`: the seed's service accounts.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::keys::KeyView;
+use super::{OrgQuery, PageView, PathIds};
+use crate::domain::{Email, Role, UnixTime};
+use crate::http::AppState;
+use crate::http::auth::Caller;
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::{Body, JsonBody, cursor, parse_limit, parse_name, required_name};
+use crate::service::accounts::{AccountPatch, AccountWithKeys, NewAccount};
+
+pub const PATH: &str = "/api/service-account/v1/service-account";
+const LISTING: &str = "sa";
+
+/// A service account, with its keys' metadata and never a secret.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccountView {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub enable_basic_auth: bool,
+    pub role: Role,
+    pub email: Option<String>,
+    pub email_confirmed: bool,
+    pub disabled: bool,
+    /// Unix seconds.
+    pub created: UnixTime,
+    /// When any of its keys last authenticated (Unix seconds), if ever.
+    pub last_used: Option<UnixTime>,
+    pub keys: Vec<KeyView>,
+}
+
+impl From<AccountWithKeys> for ServiceAccountView {
+    fn from(AccountWithKeys { account: a, keys }: AccountWithKeys) -> Self {
+        Self {
+            id: a.id.to_string(),
+            org_id: a.org_id.to_string(),
+            name: a.name,
+            enable_basic_auth: a.enable_basic_auth,
+            role: a.role,
+            email: a.email,
+            email_confirmed: a.email_confirmed,
+            disabled: a.disabled,
+            created: a.created,
+            last_used: a.last_used,
+            keys: keys.into_iter().map(KeyView::from).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateServiceAccount {
+    /// Name of the serviceAccount, unique in its organization ignoring case.
+    #[schema(required = true, example = "John Doe")]
+    name: Option<String>,
+    /// Whether Basic Auth can be used with this service account.
+    #[schema(example = true)]
+    enable_basic_auth: Option<bool>,
+    /// Default `viewer`; at most the caller's own role.
+    #[schema(value_type = Option<Role>)]
+    role: Option<String>,
+    /// Where to send the confirmation request.
+    email: Option<String>,
+}
+
+impl Body for CreateServiceAccount {
+    const FIELDS: &'static [&'static str] = &["name", "enableBasicAuth", "role", "email"];
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateServiceAccount {
+    name: Option<String>,
+    enable_basic_auth: Option<bool>,
+    #[schema(value_type = Option<Role>)]
+    role: Option<String>,
+    /// A disabled account's keys are refused until it is enabled again.
+    disabled: Option<bool>,
+}
+
+impl Body for UpdateServiceAccount {
+    const FIELDS: &'static [&'static str] = &["name", "enableBasicAuth", "role", "disabled"];
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Pin to organization (Organization.id).
+    #[serde(rename = "orgId")]
+    #[param(rename = "orgId")]
+    #[allow(dead_code)]
+    org_id: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    limit: Option<String>,
+    /// `nextCursor` from the previous page.
+    cursor: Option<String>,
+    /// Only accounts whose name contains this, ignoring case.
+    name: Option<String>,
+}
+
+fn parse_role(raw: Option<String>) -> Result<Option<Role>, ApiError> {
+    raw.map(|r| r.parse().map_err(|e: crate::domain::role::RoleError| ApiError::invalid_field("role", e.to_string())))
+        .transpose()
+}
+
+/// Create a new serviceAccount.
+///
+/// Admins. Sends an email confirmation request to the supplied email.
+/// `409` when the name is taken in the organization; `422` names a bad field.
+#[utoipa::path(
+    post, path = PATH, tag = "service accounts", params(OrgQuery),
+    request_body = CreateServiceAccount,
+    responses(
+        (status = 201, description = "ServiceAccount created", body = ServiceAccountView),
+        (status = 403, description = "The caller may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing or wrong", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = []), ("basic" = []), ("session" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    JsonBody(body): JsonBody<CreateServiceAccount>,
+) -> Result<(StatusCode, Json<ServiceAccountView>), ApiError> {
+    let new = NewAccount {
+        name: required_name("name", body.name)?,
+        enable_basic_auth: body.enable_basic_auth.unwrap_or(false),
+        role: parse_role(body.role)?.unwrap_or(Role::Viewer),
+        email: body
+            .email
+            .map(|e| Email::parse(&e).map_err(|err| ApiError::invalid_field("email", err.to_string())))
+            .transpose()?,
+    };
+    let created = state.service.create_account(&p, new).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+/// List service accounts.
+///
+/// Everyone in the organization. Creation order, with stable cursors.
+#[utoipa::path(
+    get, path = PATH, tag = "service accounts", params(ListQuery),
+    responses(
+        (status = 200, description = "A page of service accounts", body = PageView<ServiceAccountView>),
+        (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = []), ("basic" = []), ("session" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<PageView<ServiceAccountView>>, ApiError> {
+    let Query(q) = query.map_err(|_| ApiError::bad_request("query", "the query string could not be read"))?;
+    let limit = parse_limit(q.limit.as_deref())?;
+    let after = cursor::decode(LISTING, q.cursor.as_deref())?;
+    let name = q.name.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if name.is_some_and(|n| n.chars().count() > crate::domain::name::MAX_LEN) {
+        return Err(ApiError::bad_request("name", "name must be at most 200 characters"));
+    }
+    let page = state.service.list_accounts(&p, after, limit, name).await?;
+    Ok(Json(PageView {
+        next_cursor: page.next.as_ref().map(|id| cursor::encode(LISTING, id)),
+        items: page.items.into_iter().map(ServiceAccountView::from).collect(),
+    }))
+}
+
+/// Get a serviceAccount.
+///
+/// Everyone in the organization. `404` for an unknown id or one of another
+/// organization.
+#[utoipa::path(
+    get, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
+    params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
+    responses(
+        (status = 200, description = "The service account", body = ServiceAccountView),
+        (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = []), ("basic" = []), ("session" = []))
+)]
+pub async fn get(State(state): State<AppState>, Caller(p): Caller, ids: PathIds) -> Result<Json<ServiceAccountView>, ApiError> {
+    let id = ids.one()?;
+    Ok(Json(state.service.get_account(&p, &id).await?.into()))
+}
+
+/// Change a serviceAccount.
+///
+/// Admins. Any of `name`, `enableBasicAuth`, `role` (at most the caller's
+/// own) and `disabled`; fields left out keep their value.
+#[utoipa::path(
+    patch, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
+    params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
+    request_body = UpdateServiceAccount,
+    responses(
+        (status = 200, description = "The changed service account", body = ServiceAccountView),
+        (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is wrong", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = []), ("basic" = []), ("session" = []))
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ids: PathIds,
+    JsonBody(body): JsonBody<UpdateServiceAccount>,
+) -> Result<Json<ServiceAccountView>, ApiError> {
+    let id = ids.one()?;
+    let patch = AccountPatch {
+        name: body.name.as_deref().map(|n| parse_name("name", n)).transpose()?,
+        enable_basic_auth: body.enable_basic_auth,
+        role: parse_role(body.role)?,
+        disabled: body.disabled,
+    };
+    Ok(Json(state.service.update_account(&p, &id, patch).await?.into()))
+}
+
+/// Delete a serviceAccount.
+///
+/// Admins. Its keys stop working with the very next request.
+#[utoipa::path(
+    delete, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
+    params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
+    responses(
+        (status = 204, description = "ServiceAccount deleted"),
+        (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = []), ("basic" = []), ("session" = []))
+)]
+pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathIds) -> Result<StatusCode, ApiError> {
+    let id = ids.one()?;
+    state.service.delete_account(&p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,73 @@
+//! The REST API, one module per resource.
+
+pub mod accounts;
+pub mod audit;
+pub mod identity;
+pub mod keys;
+pub mod orgs;
+pub mod platform;
+pub mod session;
+pub mod users;
+
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::ApiError;
+use crate::domain::Id;
+
+/// `orgId`, accepted by every call (documentation only: the `Caller`
+/// extractor reads it).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct OrgQuery {
+    /// Pin to organization (Organization.id). A key may only pin its own; a
+    /// user of several organizations must pin one.
+    #[param(rename = "orgId")]
+    org_id: Option<String>,
+}
+
+/// A page of a listing.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PageView<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The ids in a request's path, in order. An id of the wrong shape exists
+/// nowhere, so it is a `404` like any unknown one.
+pub struct PathIds(pub Vec<Id>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathIds {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("resource"))?;
+        raw.iter()
+            .map(|(name, value)| {
+                Id::parse(value).ok_or_else(|| ApiError::not_found(if name == "key-id" { "key" } else { "resource" }))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(PathIds)
+    }
+}
+
+impl PathIds {
+    pub fn one(self) -> Result<Id, ApiError> {
+        self.0.into_iter().next().ok_or_else(|| ApiError::not_found("resource"))
+    }
+
+    pub fn two(self) -> Result<(Id, Id), ApiError> {
+        let mut ids = self.0.into_iter();
+        match (ids.next(), ids.next()) {
+            (Some(a), Some(b)) => Ok((a, b)),
+            _ => Err(ApiError::not_found("resource")),
+        }
+    }
+}

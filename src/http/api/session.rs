@@ -1,0 +1,128 @@
+//! `/api/session/v1`: the web app's sessions (an HttpOnly cookie plus a CSRF
+//! token for unsafe calls), and setting a password from a one-time link.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::{Token, UnixTime};
+use crate::http::AppState;
+use crate::http::auth::{CSRF_COOKIE, SESSION_COOKIE, Who, cookie};
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::{Body, JsonBody};
+use crate::service::users::SESSION_LIFETIME;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Login {
+    #[schema(required = true)]
+    email: Option<String>,
+    #[schema(required = true)]
+    password: Option<String>,
+}
+
+impl Body for Login {
+    const FIELDS: &'static [&'static str] = &["email", "password"];
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub user_id: String,
+    /// Unix seconds.
+    pub expires: UnixTime,
+    /// Send as `X-CSRF-Token` on every unsafe call made with the cookie.
+    pub csrf_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetPassword {
+    /// The token from the one-time link.
+    #[schema(required = true)]
+    token: Option<String>,
+    /// At least 12 characters.
+    #[schema(required = true)]
+    password: Option<String>,
+}
+
+impl Body for SetPassword {
+    const FIELDS: &'static [&'static str] = &["token", "password"];
+}
+
+fn required(field: &'static str, value: Option<String>) -> Result<String, ApiError> {
+    value.filter(|v| !v.is_empty()).ok_or_else(|| ApiError::invalid_field(field, "is required"))
+}
+
+fn set_cookie(headers: &mut HeaderMap, value: String) {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.append(SET_COOKIE, v);
+    }
+}
+
+/// Log in.
+///
+/// Sets the session cookie (HttpOnly, SameSite=Strict, Secure under https)
+/// and a CSRF cookie readable by the app. `401` for a wrong email or password.
+#[utoipa::path(
+    post, path = "/api/session/v1/login", tag = "session", request_body = Login,
+    responses(
+        (status = 200, description = "Logged in", body = SessionView),
+        (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn login(State(state): State<AppState>, JsonBody(body): JsonBody<Login>) -> Result<Response, ApiError> {
+    let email = required("email", body.email)?;
+    let password = required("password", body.password)?;
+    let Some(session) = state.service.login(&email, password).await? else {
+        return Err(ApiError::unauthorized());
+    };
+    let csrf = session.token.derived("csrf");
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let max_age = SESSION_LIFETIME.as_secs();
+    let mut response = Json(SessionView { user_id: session.user_id.to_string(), expires: session.expires, csrf_token: csrf.clone() }).into_response();
+    let headers = response.headers_mut();
+    set_cookie(headers, format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", session.token.expose()));
+    set_cookie(headers, format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}"));
+    Ok(response)
+}
+
+/// Log out.
+///
+/// Ends the session and clears its cookies.
+#[utoipa::path(
+    post, path = "/api/session/v1/logout", tag = "session",
+    responses((status = 204, description = "Logged out")),
+    security(("session" = []))
+)]
+pub async fn logout(State(state): State<AppState>, _who: Who, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        state.service.logout(&Token::from_client(token)).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let out = response.headers_mut();
+    set_cookie(out, format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
+    set_cookie(out, format!("{CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0"));
+    Ok(response)
+}
+
+/// Set a password from a one-time link.
+///
+/// The link works once; `422` names `token` when it is unknown, used or
+/// expired, or `password` when it is too short.
+#[utoipa::path(
+    post, path = "/api/session/v1/password", tag = "session", request_body = SetPassword,
+    responses(
+        (status = 204, description = "Password set; log in with it"),
+        (status = 422, description = "A field is wrong", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn set_password(State(state): State<AppState>, JsonBody(body): JsonBody<SetPassword>) -> Result<StatusCode, ApiError> {
+    let token = Token::from_client(&required("token", body.token)?);
+    let password = required("password", body.password)?;
+    state.service.set_password_with_token(&token, password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

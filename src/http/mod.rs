@@ -1,0 +1,158 @@
+//! HTTP: the router, its middleware, and the OpenAPI document collected from
+//! the handlers themselves.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, on};
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use self::api::platform::OpenApiJson;
+use self::api::{accounts, audit, identity, keys, orgs, platform, session, users};
+use self::error::ApiError;
+use crate::service::Service;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    /// The address people and links use to reach this server, without a
+    /// trailing slash.
+    pub public_url: Arc<str>,
+    /// Cookies carry `Secure` when the public URL is https.
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(service: Service, public_url: &str) -> Self {
+        let public_url = public_url.trim_end_matches('/');
+        Self { service, secure_cookies: public_url.starts_with("https://"), public_url: public_url.into() }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "keyward",
+        description = "Service accounts and API keys for machines. Authenticate with `Authorization: <key>`, \
+                       `Authorization: Bearer <key>`, or `Authorization: Basic base64(keyId:key)` for accounts \
+                       with Basic Auth enabled. Errors are RFC 9457 problem details."
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "service accounts", description = "Machine identities of an organization"),
+        (name = "keys", description = "A service account's API keys"),
+        (name = "identity", description = "Who is calling"),
+        (name = "audit", description = "The audit trail"),
+        (name = "organizations"),
+        (name = "users", description = "People and their roles"),
+        (name = "session", description = "The web app's sessions"),
+        (name = "platform", description = "Health, readiness, metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "The key itself, or `Bearer <key>`",
+            ))),
+        );
+        components.add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                auth::SESSION_COOKIE,
+                "The web app's session; unsafe methods also need the X-CSRF-Token header",
+            ))),
+        );
+    }
+}
+
+/// The API's routes and their OpenAPI document.
+pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(accounts::create, accounts::list))
+        .routes(routes!(accounts::get, accounts::update, accounts::delete))
+        .routes(routes!(keys::create, keys::list))
+        .routes(routes!(keys::update, keys::delete))
+        .routes(routes!(keys::rotate))
+        .routes(routes!(identity::whoami))
+        .routes(routes!(identity::verify))
+        .routes(routes!(audit::list))
+        .routes(routes!(orgs::list))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::update, users::delete))
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::set_password))
+        .routes(routes!(platform::healthz))
+        .routes(routes!(platform::readyz))
+        .routes(routes!(platform::metrics))
+        .routes(routes!(platform::openapi))
+        .split_for_parts()
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api_routes();
+    let doc = doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    let any_unsafe = MethodFilter::POST.or(MethodFilter::PUT).or(MethodFilter::PATCH).or(MethodFilter::DELETE);
+    api.route("/api/auth/v1/verify", on(any_unsafe, identity::verify))
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(axum::Extension(OpenApiJson(Arc::new(doc))))
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .route_layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn(harden))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal(&"a handler panicked").into_response()))
+        .with_state(state)
+}
+
+/// Counts and times each request by its route template, and logs it without
+/// ids, query strings or headers, where a secret could hide.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let response = next.run(req).await;
+    let elapsed = start.elapsed();
+    let status = response.status().as_u16();
+    state.service.metrics().request(method.as_str(), &route, status, elapsed.as_secs_f64());
+    tracing::info!(%method, %route, status, micros = elapsed.as_micros() as u64, "request");
+    response
+}
+
+/// Headers every answer carries: API answers may hold a secret, so nothing is
+/// cached or sniffed.
+async fn harden(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,69 @@
+//! Running a node: storage, background work, the HTTP listener, and a
+//! graceful stop.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::http::{AppState, router};
+use crate::service::Service;
+use crate::store::{Store, redact_url};
+
+/// Opens storage and applies migrations; every command starts here.
+pub async fn open_store(database: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(database)
+        .await
+        .with_context(|| format!("opening the database {}", redact_url(database)))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let store = open_store(&settings.database).await?;
+    let service = Service::new(store.clone(), settings.limits.clone());
+    service.spawn_background();
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    tracing::info!(
+        listen = %settings.listen,
+        public_url = %settings.public_url,
+        database = %redact_url(&settings.database),
+        "keyward is serving"
+    );
+    let app = router(AppState::new(service.clone(), &settings.public_url));
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    if let Err(e) = service.flush_usage().await {
+        tracing::warn!(error = %e, "could not record the last key uses before stopping");
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("stopping: finishing requests in flight");
+}
