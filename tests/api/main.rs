@@ -1,0 +1,13 @@
+//! HTTP integration tests: each test starts the real router on a loopback
+//! port with a fresh database of its own.
+
+mod helpers;
+
+mod accounts;
+mod audit;
+mod bad_input;
+mod identity;
+mod keys;
+mod platform;
+mod roles;
+mod seed;
