@@ -177,8 +177,9 @@ impl Service {
         Ok(record)
     }
 
-    /// Called after committing any change that could revoke a credential.
-    pub(crate) fn credentials_changed(&self) {
+    /// Forgets every cached credential. Called after committing any change
+    /// that could revoke one (and by benchmarks of the storage lookup).
+    pub fn credentials_changed(&self) {
         self.inner.credentials.clear();
     }
 }

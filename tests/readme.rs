@@ -1,0 +1,83 @@
+//! Runs the README's walkthrough, line for line, against a fresh server, so
+//! that what a newcomer pastes keeps working.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyward");
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn walkthrough() -> String {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README.md");
+    let start = readme.find("<!-- walkthrough:start -->").expect("walkthrough start marker");
+    let end = readme.find("<!-- walkthrough:end -->").expect("walkthrough end marker");
+    let section = &readme[start..end];
+    let body_start = section.find("```sh\n").expect("a sh block") + "```sh\n".len();
+    let body_end = section[body_start..].find("```").expect("closed block") + body_start;
+    section[body_start..body_end].to_owned()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+#[test]
+fn the_readme_walkthrough_works_as_written() {
+    let script = walkthrough();
+    assert!(script.contains("keyward admin create-org"), "the walkthrough lost its bootstrap step");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let _server = Server(
+        Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start keyward"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // `keyward` on the PATH is the binary under test, run in the server's
+    // folder so that both use its keyward.db, as the README says.
+    let bin_dir = Path::new(BIN).parent().expect("bin dir");
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("KW", &base)
+        .output()
+        .expect("run bash");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the walkthrough failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+
+    let whoami: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("kind").is_some())
+        .collect();
+    assert_eq!(whoami.len(), 3, "three whoami answers expected:\n{stdout}");
+    for answer in &whoami {
+        assert_eq!(answer["kind"], "serviceAccount");
+        assert_eq!(answer["role"], "viewer");
+        assert_eq!(answer["keyId"], whoami[0]["keyId"]);
+    }
+    assert!(stdout.lines().any(|l| l.trim() == "401"), "the deleted key was not refused:\n{stdout}");
+    assert!(dir.path().join("keyward.db").exists());
+}
