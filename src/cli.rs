@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
-use crate::config::{FileConfig, Overrides, Settings};
+use crate::config::{Knobs, Settings};
 use crate::domain::{Email, Id, Name, Role};
 use crate::http::api::accounts::ServiceAccountView;
 use crate::http::api::keys::CreatedKeyView;
@@ -24,9 +24,8 @@ pub struct Cli {
     /// A TOML configuration file (default: ./keyward.toml when present).
     #[arg(long, global = true, env = "KEYWARD_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// sqlite://FILE (created if missing), sqlite:///ABS/PATH or postgres://…
-    #[arg(long, global = true, env = "KEYWARD_DATABASE_URL", value_name = "URL")]
-    database: Option<String>,
+    #[command(flatten)]
+    knobs: Knobs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -34,37 +33,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API (the default command).
-    Serve(ServeArgs),
+    Serve,
     /// Apply database migrations and exit.
     Migrate,
     /// Operator commands that act on the database directly.
     #[command(subcommand)]
     Admin(Admin),
-}
-
-#[derive(Debug, Default, Args)]
-struct ServeArgs {
-    /// Address to listen on [default: 127.0.0.1:8080]
-    #[arg(long, env = "KEYWARD_LISTEN", value_name = "ADDR")]
-    listen: Option<String>,
-    /// The URL people reach this server at, for links [default: http://LISTEN]
-    #[arg(long, env = "KEYWARD_PUBLIC_URL", value_name = "URL")]
-    public_url: Option<String>,
-    /// Where keyward keeps files such as the mail outbox [default: .]
-    #[arg(long, env = "KEYWARD_DATA_DIR", value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// smtp://user:pass@host:port, or file (the default)
-    #[arg(long, env = "KEYWARD_MAIL", value_name = "URL")]
-    mail: Option<String>,
-    /// The sender of keyward's email [default: keyward@ and the public URL's host]
-    #[arg(long, env = "KEYWARD_MAIL_FROM", value_name = "ADDRESS")]
-    mail_from: Option<String>,
-    /// Keys a service account may hold at once [default: 10]
-    #[arg(long, env = "KEYWARD_MAX_KEYS_PER_ACCOUNT", value_name = "N")]
-    max_keys_per_account: Option<i64>,
-    /// Seconds between two writes of one key's lastUsed [default: 60]
-    #[arg(long, env = "KEYWARD_LAST_USED_INTERVAL", value_name = "SECONDS")]
-    last_used_interval: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,31 +123,18 @@ fn init_logging() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<Option<Value>> {
-    let file = FileConfig::load(cli.config.as_deref())?;
-    let database = cli.database.clone();
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-        Command::Serve(args) => {
-            let flags = Overrides {
-                listen: args.listen,
-                database,
-                public_url: args.public_url,
-                data_dir: args.data_dir,
-                mail: args.mail,
-                mail_from: args.mail_from,
-                max_keys_per_account: args.max_keys_per_account,
-                last_used_interval: args.last_used_interval,
-            };
-            serve(Settings::resolve(flags, file)?).await?;
+    let settings = Settings::resolve(cli.knobs.or(Knobs::load(cli.config.as_deref())?))?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            serve(settings).await?;
             Ok(None)
         }
         Command::Migrate => {
-            let settings = Settings::resolve(Overrides { database, ..Default::default() }, file)?;
             open_store(&settings.database).await?;
             tracing::info!("migrations applied");
             Ok(Some(json!({"migrated": true})))
         }
         Command::Admin(admin) => {
-            let settings = Settings::resolve(Overrides { database, ..Default::default() }, file)?;
             let store = open_store(&settings.database).await?;
             let service = Service::new(store.clone(), settings.limits);
             let out = run_admin(&service, admin).await;

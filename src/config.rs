@@ -1,5 +1,8 @@
 //! Configuration: typed defaults, then a TOML file, then `KEYWARD_*`
 //! environment variables, then flags; each later source wins.
+//!
+//! `Knobs` is at once the flag set (clap merges flags over the environment)
+//! and the file's shape, so a setting is declared once.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,27 +12,56 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::service::Limits;
+use crate::service::throttle::ThrottlePolicy;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "sqlite://keyward.db";
 /// Read when present and no other file is named.
 pub const DEFAULT_CONFIG_FILE: &str = "keyward.toml";
 
-/// The file's shape: every key optional, unknown keys refused.
-#[derive(Debug, Default, Deserialize)]
+/// Every setting, each optional: absent means "ask the next source".
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct FileConfig {
+pub struct Knobs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, global = true, env = "KEYWARD_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
+    /// sqlite://FILE (created if missing), sqlite:///ABS/PATH or postgres://… [default: sqlite://keyward.db]
+    #[arg(long, global = true, env = "KEYWARD_DATABASE_URL", value_name = "URL")]
     pub database: Option<String>,
+    /// The URL people reach this server at, for links [default: http://LISTEN]
+    #[arg(long, global = true, env = "KEYWARD_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// Where keyward keeps files such as the mail outbox [default: .]
+    #[arg(long, global = true, env = "KEYWARD_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// smtp://user:pass@host:port, or file [default: file]
+    #[arg(long, global = true, env = "KEYWARD_MAIL", value_name = "URL")]
     pub mail: Option<String>,
+    /// The sender of keyward's email [default: keyward@ and the public URL's host]
+    #[arg(long, global = true, env = "KEYWARD_MAIL_FROM", value_name = "ADDRESS")]
     pub mail_from: Option<String>,
+    /// Keys a service account may hold at once [default: 10]
+    #[arg(long, global = true, env = "KEYWARD_MAX_KEYS_PER_ACCOUNT", value_name = "N")]
     pub max_keys_per_account: Option<i64>,
+    /// Seconds between two writes of one key's lastUsed [default: 60]
+    #[arg(long, global = true, env = "KEYWARD_LAST_USED_INTERVAL", value_name = "SECONDS")]
     pub last_used_interval: Option<u64>,
+    /// Organization policy: the longest lifetime a key may have, in seconds [default: unlimited]
+    #[arg(long, global = true, env = "KEYWARD_MAX_KEY_LIFETIME", value_name = "SECONDS")]
+    pub max_key_lifetime: Option<u64>,
+    /// Lifetime of a key created without one, in seconds [default: the maximum, else unlimited]
+    #[arg(long, global = true, env = "KEYWARD_DEFAULT_KEY_LIFETIME", value_name = "SECONDS")]
+    pub default_key_lifetime: Option<u64>,
+    /// Failed authentications from one address allowed per window before 429 [default: 20]
+    #[arg(long, global = true, env = "KEYWARD_AUTH_FAILURE_LIMIT", value_name = "N")]
+    pub auth_failure_limit: Option<u32>,
+    /// The throttling window, in seconds [default: 60]
+    #[arg(long, global = true, env = "KEYWARD_AUTH_FAILURE_WINDOW", value_name = "SECONDS")]
+    pub auth_failure_window: Option<u64>,
 }
 
-impl FileConfig {
+impl Knobs {
     /// Reads `path`, or the default file if it exists, or nothing.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
         let (path, must_exist) = match path {
@@ -42,9 +74,27 @@ impl FileConfig {
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }
     }
+
+    /// Each setting from `self`, or else from `fallback`.
+    pub fn or(self, fallback: Knobs) -> Knobs {
+        Knobs {
+            listen: self.listen.or(fallback.listen),
+            database: self.database.or(fallback.database),
+            public_url: self.public_url.or(fallback.public_url),
+            data_dir: self.data_dir.or(fallback.data_dir),
+            mail: self.mail.or(fallback.mail),
+            mail_from: self.mail_from.or(fallback.mail_from),
+            max_keys_per_account: self.max_keys_per_account.or(fallback.max_keys_per_account),
+            last_used_interval: self.last_used_interval.or(fallback.last_used_interval),
+            max_key_lifetime: self.max_key_lifetime.or(fallback.max_key_lifetime),
+            default_key_lifetime: self.default_key_lifetime.or(fallback.default_key_lifetime),
+            auth_failure_limit: self.auth_failure_limit.or(fallback.auth_failure_limit),
+            auth_failure_window: self.auth_failure_window.or(fallback.auth_failure_window),
+        }
+    }
 }
 
-/// Everything `serve` needs, resolved.
+/// Everything a node needs, resolved.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
@@ -56,44 +106,48 @@ pub struct Settings {
     pub limits: Limits,
 }
 
-/// What flags and the environment said (clap merges those two).
-#[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub listen: Option<String>,
-    pub database: Option<String>,
-    pub public_url: Option<String>,
-    pub data_dir: Option<PathBuf>,
-    pub mail: Option<String>,
-    pub mail_from: Option<String>,
-    pub max_keys_per_account: Option<i64>,
-    pub last_used_interval: Option<u64>,
-}
-
 impl Settings {
-    pub fn resolve(flags: Overrides, file: FileConfig) -> anyhow::Result<Self> {
-        let listen = flags.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen: SocketAddr = listen.parse().with_context(|| format!("--listen {listen:?} is not an address such as 127.0.0.1:8080"))?;
-        let public_url = flags.public_url.or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
+    /// Fills what the knobs leave open with the defaults, and checks values.
+    pub fn resolve(k: Knobs) -> anyhow::Result<Self> {
+        let listen = k.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen: SocketAddr = listen
+            .parse()
+            .with_context(|| format!("--listen {listen:?} is not an address such as 127.0.0.1:8080"))?;
+        let public_url = k.public_url.unwrap_or_else(|| format!("http://{listen}"));
         anyhow::ensure!(
             public_url.starts_with("http://") || public_url.starts_with("https://"),
             "--public-url must start with http:// or https://"
         );
-        let max_keys = flags.max_keys_per_account.or(file.max_keys_per_account).unwrap_or(10);
-        anyhow::ensure!(max_keys >= 1, "--max-keys-per-account must be at least 1");
         let defaults = Limits::default();
+        let max_keys = k.max_keys_per_account.unwrap_or(defaults.max_keys_per_account);
+        anyhow::ensure!(max_keys >= 1, "--max-keys-per-account must be at least 1");
+        let max_key_lifetime = k.max_key_lifetime.map(Duration::from_secs);
+        let default_key_lifetime = k.default_key_lifetime.map(Duration::from_secs);
+        anyhow::ensure!(
+            max_key_lifetime.is_none_or(|d| !d.is_zero()) && default_key_lifetime.is_none_or(|d| !d.is_zero()),
+            "key lifetimes must be at least one second"
+        );
+        if let (Some(max), Some(default)) = (max_key_lifetime, default_key_lifetime) {
+            anyhow::ensure!(default <= max, "--default-key-lifetime must not exceed --max-key-lifetime");
+        }
+        let throttle = ThrottlePolicy {
+            max_failures: k.auth_failure_limit.unwrap_or(defaults.throttle.max_failures),
+            window: k.auth_failure_window.map_or(defaults.throttle.window, Duration::from_secs),
+        };
+        anyhow::ensure!(!throttle.window.is_zero(), "--auth-failure-window must be at least one second");
         Ok(Self {
             listen,
-            database: flags.database.or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
+            database: k.database.unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             public_url: public_url.trim_end_matches('/').to_owned(),
-            data_dir: flags.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(".")),
-            mail: flags.mail.or(file.mail),
-            mail_from: flags.mail_from.or(file.mail_from),
+            data_dir: k.data_dir.unwrap_or_else(|| PathBuf::from(".")),
+            mail: k.mail,
+            mail_from: k.mail_from,
             limits: Limits {
                 max_keys_per_account: max_keys,
-                last_used_interval: flags
-                    .last_used_interval
-                    .or(file.last_used_interval)
-                    .map_or(defaults.last_used_interval, Duration::from_secs),
+                last_used_interval: k.last_used_interval.map_or(defaults.last_used_interval, Duration::from_secs),
+                max_key_lifetime,
+                default_key_lifetime,
+                throttle,
                 ..defaults
             },
         })
@@ -106,27 +160,39 @@ mod tests {
 
     #[test]
     fn flags_beat_file_beats_defaults() {
-        let file: FileConfig = toml::from_str("listen = \"127.0.0.1:9000\"\ndatabase = \"sqlite://f.db\"\nmax-keys-per-account = 3").expect("toml");
-        let flags = Overrides { database: Some("sqlite://flag.db".into()), ..Default::default() };
-        let s = Settings::resolve(flags, file).expect("settings");
+        let file: Knobs = toml::from_str(
+            "listen = \"127.0.0.1:9000\"\ndatabase = \"sqlite://f.db\"\nmax-keys-per-account = 3\nauth-failure-limit = 5",
+        )
+        .expect("toml");
+        let flags = Knobs { database: Some("sqlite://flag.db".into()), ..Default::default() };
+        let s = Settings::resolve(flags.or(file)).expect("settings");
         assert_eq!(s.listen.to_string(), "127.0.0.1:9000");
         assert_eq!(s.database, "sqlite://flag.db");
         assert_eq!(s.public_url, "http://127.0.0.1:9000");
         assert_eq!(s.limits.max_keys_per_account, 3);
+        assert_eq!(s.limits.throttle.max_failures, 5);
     }
 
     #[test]
     fn defaults() {
-        let s = Settings::resolve(Overrides::default(), FileConfig::default()).expect("settings");
+        let s = Settings::resolve(Knobs::default()).expect("settings");
         assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(s.database, DEFAULT_DATABASE);
         assert_eq!(s.limits.max_keys_per_account, 10);
+        assert_eq!(s.limits.throttle, ThrottlePolicy::default());
+        assert_eq!(s.limits.max_key_lifetime, None);
     }
 
     #[test]
     fn unknown_file_keys_and_bad_values_are_refused() {
-        assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
-        let bad = Overrides { listen: Some("nowhere".into()), ..Default::default() };
-        assert!(Settings::resolve(bad, FileConfig::default()).is_err());
+        assert!(toml::from_str::<Knobs>("lisen = \"x\"").is_err());
+        for bad in [
+            Knobs { listen: Some("nowhere".into()), ..Default::default() },
+            Knobs { public_url: Some("ftp://x".into()), ..Default::default() },
+            Knobs { max_keys_per_account: Some(0), ..Default::default() },
+            Knobs { max_key_lifetime: Some(60), default_key_lifetime: Some(120), ..Default::default() },
+        ] {
+            assert!(Settings::resolve(bad.clone()).is_err(), "{bad:?}");
+        }
     }
 }

@@ -16,7 +16,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::domain::{Id, Secret, Token};
 use crate::service::Principal;
-use crate::service::auth::{AuthFailure, Credential};
+use crate::service::auth::{AuthError, AuthFailure, Credential};
 use crate::service::principal::Identity;
 
 pub const SESSION_COOKIE: &str = "keyward_session";
@@ -28,6 +28,17 @@ pub struct Caller(pub Principal);
 
 /// The caller's identity, not yet pinned to an organization.
 pub struct Who(pub Identity);
+
+/// The client's address, as the audit trail and throttling see it.
+pub struct ClientIp(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts)))
+    }
+}
 
 #[derive(Deserialize)]
 struct OrgPin {
@@ -65,11 +76,20 @@ impl FromRequestParts<AppState> for Who {
                 Ok(c) => c,
                 Err(failure) => {
                     service.metrics().auth_outcome(failure.reason());
-                    return Err(failure.into());
+                    return Err(refusal(state, parts, None));
                 }
             };
-            let who = service.authenticate(&credential).await?;
-            return Ok(Who(Identity::ServiceAccount(who)));
+            return match service.authenticate(&credential).await {
+                Ok(who) => Ok(Who(Identity::ServiceAccount(who))),
+                Err(AuthError::Refused(_)) => {
+                    let key_id = match &credential {
+                        Credential::Basic { key_id, .. } => Some(key_id.as_str()),
+                        Credential::Key(_) => None,
+                    };
+                    Err(refusal(state, parts, key_id))
+                }
+                Err(AuthError::Service(e)) => Err(e.into()),
+            };
         }
         if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
             let token = Token::from_client(token);
@@ -84,6 +104,15 @@ impl FromRequestParts<AppState> for Who {
         }
         service.metrics().auth_outcome(AuthFailure::Missing.reason());
         Err(ApiError::unauthorized())
+    }
+}
+
+/// A refused credential: `401`, or `429` once its client (or the key id it
+/// named) has failed too often.
+fn refusal(state: &AppState, parts: &Parts, key_id: Option<&str>) -> ApiError {
+    match state.service.note_failure(client_ip(parts).as_deref(), key_id) {
+        Some(wait) => ApiError::too_many_requests(wait),
+        None => ApiError::unauthorized(),
     }
 }
 

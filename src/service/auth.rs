@@ -127,7 +127,14 @@ impl Service {
                 self.metrics().auth_outcome("ok");
                 self.inner.usage.record(&who.key_id, &who.account_id, self.now());
             }
-            Err(AuthError::Refused(failure)) => self.metrics().auth_outcome(failure.reason()),
+            Err(AuthError::Refused(failure)) => {
+                self.metrics().auth_outcome(failure.reason());
+                match failure {
+                    AuthFailure::Expired => self.metrics().lifecycle("expired"),
+                    AuthFailure::KeyDisabled | AuthFailure::AccountDisabled => self.metrics().lifecycle("disabled"),
+                    _ => {}
+                }
+            }
             Err(AuthError::Service(_)) => self.metrics().auth_outcome("error"),
         }
         outcome
@@ -175,6 +182,22 @@ impl Service {
             .ok_or(AuthFailure::Unknown)?;
         cache.put(*hash, record.clone(), generation);
         Ok(record)
+    }
+
+    /// Counts a refused credential against the client's address and the key
+    /// id it named; answers the seconds to wait when either is now throttled.
+    /// A valid key is never throttled: only failures are counted and refused.
+    pub fn note_failure(&self, client: Option<&str>, key_id: Option<&str>) -> Option<u64> {
+        let now = self.now();
+        let throttle = &self.inner.auth_failures;
+        let by_client = client.and_then(|ip| throttle.fail(&format!("ip:{ip}"), now));
+        let by_key = key_id.and_then(|id| throttle.fail(&format!("key:{id}"), now));
+        let wait = by_client.max(by_key);
+        if wait.is_some() {
+            self.metrics().auth_outcome("throttled");
+            self.metrics().lifecycle("throttled");
+        }
+        wait
     }
 
     /// Forgets every cached credential. Called after committing any change

@@ -44,7 +44,7 @@ impl Service {
     pub async fn create_key(&self, p: &Principal, account_id: &Id, new: NewKey) -> Result<MintedKey, ServiceError> {
         p.require(Role::Editor)?;
         let now = self.now();
-        let expires = resolve_lifetime(new.lifetime, now)?;
+        let expires = self.resolve_lifetime(new.lifetime, now)?;
         let mut tx = self.store().begin().await?;
         let account = self.account_in_org(tx.conn(), p, account_id).await?;
         p.require_at_least(account.role, "create a key for an account")?;
@@ -130,13 +130,17 @@ impl Service {
         let old_ends = now.saturating_add(grace_period);
         old.expires = Some(old.expires.map_or(old_ends, |at| at.min(old_ends)));
         keys::update(tx.conn(), &old).await?;
-        let minted = self.mint(tx.conn(), p, account_id, old.name.as_deref().map(Name::from_stored_ref), None, now).await?;
+        let successor_expires = self.resolve_lifetime(Lifetime::Unlimited, now)?;
+        let minted = self
+            .mint(tx.conn(), p, account_id, old.name.as_deref().map(Name::from_stored_ref), successor_expires, now)
+            .await?;
         revision::bump(tx.conn()).await?;
         let detail = json!({"replacedBy": minted.key.id, "expires": old.expires, "gracePeriod": grace_period});
         audit::record(tx.conn(), p, now, "key.rotate", Target::Key(key_id), Some(detail)).await?;
         audit::record(tx.conn(), p, now, "key.create", Target::Key(&minted.key.id), Some(key_detail(&minted.key))).await?;
         tx.commit().await?;
         self.credentials_changed();
+        self.metrics().lifecycle("rotated");
         Ok(minted)
     }
 
@@ -178,13 +182,27 @@ impl Service {
     }
 }
 
-fn resolve_lifetime(lifetime: Lifetime, now: UnixTime) -> Result<Option<UnixTime>, ServiceError> {
-    match lifetime {
-        Lifetime::Unlimited => Ok(None),
-        Lifetime::For(seconds) if seconds > 0 => Ok(Some(now.saturating_add(seconds))),
-        Lifetime::For(_) => Err(ServiceError::invalid("expiresIn", "must be a positive number of seconds")),
-        Lifetime::Until(at) if at > now => Ok(Some(at)),
-        Lifetime::Until(_) => Err(ServiceError::invalid("expires", "must be a Unix time in the future")),
+impl Service {
+    /// When a new key expires, under the organization policy: an asked-for
+    /// lifetime must be in the future and within the maximum; none asked
+    /// gives the default lifetime, or the maximum.
+    fn resolve_lifetime(&self, lifetime: Lifetime, now: UnixTime) -> Result<Option<UnixTime>, ServiceError> {
+        let max = self.limits().max_key_lifetime.map(|d| d.as_secs() as i64);
+        let beyond_max = |field: &'static str| {
+            ServiceError::invalid(field, format!("exceeds the organization's longest key lifetime of {} seconds", max.unwrap_or(0)))
+        };
+        match lifetime {
+            Lifetime::Unlimited => {
+                let default = self.limits().default_key_lifetime.map(|d| d.as_secs() as i64);
+                Ok(default.or(max).map(|secs| now.saturating_add(secs.min(max.unwrap_or(i64::MAX)))))
+            }
+            Lifetime::For(seconds) if seconds <= 0 => Err(ServiceError::invalid("expiresIn", "must be a positive number of seconds")),
+            Lifetime::For(seconds) if max.is_some_and(|m| seconds > m) => Err(beyond_max("expiresIn")),
+            Lifetime::For(seconds) => Ok(Some(now.saturating_add(seconds))),
+            Lifetime::Until(at) if at <= now => Err(ServiceError::invalid("expires", "must be a Unix time in the future")),
+            Lifetime::Until(at) if max.is_some_and(|m| at - now > m) => Err(beyond_max("expires")),
+            Lifetime::Until(at) => Ok(Some(at)),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod orgs;
 pub mod page;
 pub mod principal;
+pub mod throttle;
 pub mod usage;
 pub mod users;
 
@@ -33,6 +34,14 @@ pub struct Limits {
     pub last_used_interval: Duration,
     /// How often a node checks whether another node revoked a credential.
     pub revocation_poll: Duration,
+    /// The organization policy's longest key lifetime; `None`: unlimited.
+    pub max_key_lifetime: Option<Duration>,
+    /// The lifetime of a key created without one; `None`: it never expires
+    /// (or, under a maximum, it gets the maximum).
+    pub default_key_lifetime: Option<Duration>,
+    /// Failed credentials from one address (or for one key id, or one login
+    /// email) before further failures are answered `429`.
+    pub throttle: throttle::ThrottlePolicy,
 }
 
 impl Default for Limits {
@@ -41,6 +50,9 @@ impl Default for Limits {
             max_keys_per_account: 10,
             last_used_interval: Duration::from_secs(60),
             revocation_poll: Duration::from_millis(250),
+            max_key_lifetime: None,
+            default_key_lifetime: None,
+            throttle: throttle::ThrottlePolicy::default(),
         }
     }
 }
@@ -58,6 +70,10 @@ struct Inner {
     metrics: Metrics,
     credentials: auth::CredentialCache,
     usage: usage::UsageRecorder,
+    /// Failed API credentials, by client address and by key id.
+    auth_failures: throttle::Throttle,
+    /// Failed password logins, by client address and by email.
+    login_failures: throttle::Throttle,
 }
 
 impl Service {
@@ -71,6 +87,8 @@ impl Service {
             inner: Arc::new(Inner {
                 store,
                 clock,
+                auth_failures: throttle::Throttle::new(limits.throttle),
+                login_failures: throttle::Throttle::new(limits.throttle),
                 limits,
                 metrics: Metrics::default(),
                 credentials: auth::CredentialCache::default(),

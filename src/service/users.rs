@@ -24,6 +24,17 @@ pub struct NewMember {
     pub password_token: Option<Token>,
 }
 
+/// How a login attempt ended.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    Session(Session),
+    /// Wrong email or password (the two are not told apart).
+    Refused,
+    /// Too many failures for this address or email: refused whatever the
+    /// password, for this many more seconds.
+    Throttled(u64),
+}
+
 /// A login that succeeded: the cookie's token and when it ends.
 #[derive(Debug)]
 pub struct Session {
@@ -188,8 +199,30 @@ impl Service {
     }
 
     /// Checks a password and opens a session. Unknown email and wrong
-    /// password are indistinguishable, in answer and in time.
-    pub async fn login(&self, email: &str, password: String) -> Result<Option<Session>, ServiceError> {
+    /// password are indistinguishable, in answer and in time. Past the
+    /// failure limit for the address or the email, every attempt is refused.
+    pub async fn login(&self, email: &str, password: String, client: Option<&str>) -> Result<LoginOutcome, ServiceError> {
+        let subjects = [client.map(|ip| format!("ip:{ip}")), Some(format!("email:{}", email.to_lowercase()))];
+        let throttle = &self.inner.login_failures;
+        let now = self.now();
+        if let Some(wait) = subjects.iter().flatten().filter_map(|s| throttle.blocked(s, now)).max() {
+            self.metrics().auth_outcome("login_throttled");
+            return Ok(LoginOutcome::Throttled(wait));
+        }
+        match self.check_password(email, password).await? {
+            Some(session) => {
+                self.metrics().auth_outcome("login_ok");
+                Ok(LoginOutcome::Session(session))
+            }
+            None => {
+                self.metrics().auth_outcome("login_failed");
+                let wait = subjects.iter().flatten().filter_map(|s| throttle.fail(s, now)).max();
+                Ok(wait.map_or(LoginOutcome::Refused, LoginOutcome::Throttled))
+            }
+        }
+    }
+
+    async fn check_password(&self, email: &str, password: String) -> Result<Option<Session>, ServiceError> {
         let user = {
             let mut conn = self.store().read().await?;
             users::find_by_email(&mut conn, email).await?

@@ -1,11 +1,13 @@
 //! `/api/org/v1/org`: the organizations the caller belongs to.
 
 use axum::Json;
-use axum::extract::State;
-use serde::Serialize;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::Role;
+use super::OrgQuery;
+use crate::domain::{Id, Role};
 use crate::http::AppState;
 use crate::http::auth::Who;
 use crate::http::error::ApiError;
@@ -24,16 +26,35 @@ pub struct OrgList {
     pub items: Vec<OrgView>,
 }
 
+#[derive(Deserialize)]
+pub struct Pin {
+    #[serde(rename = "orgId")]
+    org_id: Option<String>,
+}
+
 /// List my organizations.
 ///
 /// Any authenticated caller: a key sees its own organization, a user each
 /// one it belongs to.
 #[utoipa::path(
-    get, path = "/api/org/v1/org", tag = "organizations",
-    responses((status = 200, description = "The caller's organizations", body = OrgList)),
+    get, path = "/api/org/v1/org", tag = "organizations", params(OrgQuery),
+    responses(
+        (status = 200, description = "The caller's organizations", body = OrgList),
+        (status = 403, description = "orgId names an organization the caller may not pin", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
-pub async fn list(State(state): State<AppState>, Who(who): Who) -> Result<Json<OrgList>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Who(who): Who,
+    pin: Result<Query<Pin>, QueryRejection>,
+) -> Result<Json<OrgList>, ApiError> {
+    // `orgId` narrows nothing here, but a pin the caller may not make is
+    // refused as on every other call (SPEC §3).
+    let Query(pin) = pin.map_err(|_| ApiError::bad_request("orgId", "the query string could not be read"))?;
+    if let Some(raw) = pin.org_id.filter(|s| !s.is_empty()) {
+        who.clone().pin(Some(Id::parse(&raw).unwrap_or_else(Id::generate)), None)?;
+    }
     let items = state
         .service
         .list_orgs(&who)

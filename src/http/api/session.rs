@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 
 use crate::domain::{Token, UnixTime};
 use crate::http::AppState;
-use crate::http::auth::{CSRF_COOKIE, SESSION_COOKIE, Who, cookie};
+use crate::http::auth::{CSRF_COOKIE, ClientIp, SESSION_COOKIE, Who, cookie};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{Body, JsonBody};
-use crate::service::users::SESSION_LIFETIME;
+use crate::service::users::{LoginOutcome, SESSION_LIFETIME};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Login {
@@ -74,11 +74,17 @@ fn set_cookie(headers: &mut HeaderMap, value: String) {
         (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn login(State(state): State<AppState>, JsonBody(body): JsonBody<Login>) -> Result<Response, ApiError> {
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    JsonBody(body): JsonBody<Login>,
+) -> Result<Response, ApiError> {
     let email = required("email", body.email)?;
     let password = required("password", body.password)?;
-    let Some(session) = state.service.login(&email, password).await? else {
-        return Err(ApiError::unauthorized());
+    let session = match state.service.login(&email, password, ip.as_deref()).await? {
+        LoginOutcome::Session(session) => session,
+        LoginOutcome::Refused => return Err(ApiError::unauthorized()),
+        LoginOutcome::Throttled(wait) => return Err(ApiError::too_many_requests(wait)),
     };
     let csrf = session.token.derived("csrf");
     let secure = if state.secure_cookies { "; Secure" } else { "" };
