@@ -9,6 +9,7 @@ mod bad_input;
 mod gateway;
 mod identity;
 mod keys;
+mod lifecycle;
 mod platform;
 mod roles;
 mod seed;
