@@ -1,0 +1,219 @@
+//! The SQLite and PostgreSQL migrations give the same schema: the same
+//! tables, columns (type, nullability), keys, unique and check constraints,
+//! foreign keys and indexes.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use keyward::store::Store;
+use sqlx::Row;
+use support::postgres::{FreshDb, server_url};
+
+/// One fact about the schema, in a form both engines can be brought to.
+type Facts = BTreeSet<String>;
+
+fn normalize_type(t: &str) -> String {
+    match t.to_ascii_lowercase().as_str() {
+        "int8" | "bigint" => "bigint".into(),
+        "int4" | "integer" | "int" => "integer".into(),
+        "text" | "character varying" | "varchar" => "text".into(),
+        other => other.into(),
+    }
+}
+
+async fn sqlite_facts(url: &str) -> Facts {
+    let store = Store::connect(url).await.expect("sqlite");
+    store.migrate().await.expect("migrate");
+    let mut conn = store.read().await.expect("conn");
+    let mut facts = Facts::new();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .expect("tables");
+    for table in &tables {
+        facts.insert(format!("table {table}"));
+        let columns = sqlx::query(&format!("SELECT name, type, \"notnull\", pk FROM pragma_table_info('{table}')"))
+            .fetch_all(&mut *conn)
+            .await
+            .expect("columns");
+        let mut pk = Vec::new();
+        for c in &columns {
+            let name: String = c.get("name");
+            let pk_pos: i64 = c.get("pk");
+            // A primary key column is NOT NULL in PostgreSQL whatever was written.
+            let not_null = c.get::<i64, _>("notnull") != 0 || pk_pos > 0;
+            facts.insert(format!("column {table}.{name} {} {}", normalize_type(&c.get::<String, _>("type")), if not_null { "not null" } else { "null" }));
+            if pk_pos > 0 {
+                pk.push((pk_pos, name));
+            }
+        }
+        pk.sort();
+        facts.insert(format!("primary key {table} ({})", pk.into_iter().map(|p| p.1).collect::<Vec<_>>().join(", ")));
+        let indexes = sqlx::query(&format!("SELECT name, \"unique\", origin FROM pragma_index_list('{table}')"))
+            .fetch_all(&mut *conn)
+            .await
+            .expect("indexes");
+        for i in &indexes {
+            let name: String = i.get("name");
+            let origin: String = i.get("origin");
+            let cols: Vec<String> = sqlx::query_scalar(&format!("SELECT name FROM pragma_index_info('{name}') ORDER BY seqno"))
+                .fetch_all(&mut *conn)
+                .await
+                .expect("index columns");
+            match origin.as_str() {
+                "u" => facts.insert(format!("unique {table} ({})", cols.join(", "))),
+                "c" => facts.insert(format!("index {name} on {table} ({})", cols.join(", "))),
+                _ => true,
+            };
+        }
+        let fks = sqlx::query(&format!("SELECT \"table\" AS target, \"from\", \"to\", on_delete FROM pragma_foreign_key_list('{table}')"))
+            .fetch_all(&mut *conn)
+            .await
+            .expect("foreign keys");
+        for fk in &fks {
+            facts.insert(format!(
+                "foreign key {table}.{} -> {}.{} on delete {}",
+                fk.get::<String, _>("from"),
+                fk.get::<String, _>("target"),
+                fk.get::<String, _>("to"),
+                fk.get::<String, _>("on_delete").to_lowercase()
+            ));
+        }
+        let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
+            .bind(table)
+            .fetch_one(&mut *conn)
+            .await
+            .expect("table sql");
+        for check in checks_in(&sql) {
+            facts.insert(format!("check {table} {check}"));
+        }
+    }
+    facts
+}
+
+/// The CHECK expressions of a CREATE TABLE statement, spaces squeezed.
+fn checks_in(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = sql;
+    while let Some(i) = rest.find("CHECK (") {
+        let body = &rest[i + 7..];
+        let mut depth = 1;
+        let end = body
+            .char_indices()
+            .find(|&(_, c)| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            })
+            .map_or(body.len(), |(j, _)| j);
+        out.push(squeeze(&body[..end]));
+        rest = &body[end..];
+    }
+    out
+}
+
+/// PostgreSQL's rendering of `x IN (0, 1)` is `((x = ANY (ARRAY[(0)::bigint, …])))`;
+/// this brings it back to the form written in the migration.
+fn postgres_check(def: &str) -> String {
+    let mut s = squeeze(def.trim_start_matches("CHECK "));
+    for noise in ["::bigint", "::text", "array[", "]"] {
+        s = s.replace(noise, "");
+    }
+    s.replace("=any", "in")
+}
+
+fn squeeze(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace() && *c != '(' && *c != ')').collect::<String>().to_lowercase()
+}
+
+async fn postgres_facts(url: &str) -> Facts {
+    let store = Store::connect(url).await.expect("postgres");
+    store.migrate().await.expect("migrate");
+    let mut conn = store.read().await.expect("conn");
+    let mut facts = Facts::new();
+    let columns = sqlx::query(
+        "SELECT table_name::text AS t, column_name::text AS c, data_type::text AS ty, is_nullable::text AS n \
+         FROM information_schema.columns WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .expect("columns");
+    for c in &columns {
+        let table: String = c.get("t");
+        facts.insert(format!("table {table}"));
+        let nullable: String = c.get("n");
+        facts.insert(format!(
+            "column {table}.{} {} {}",
+            c.get::<String, _>("c"),
+            normalize_type(&c.get::<String, _>("ty")),
+            if nullable == "NO" { "not null" } else { "null" }
+        ));
+    }
+    let constraints = sqlx::query(
+        "SELECT cl.relname::text AS t, con.contype::text AS kind, pg_get_constraintdef(con.oid)::text AS def \
+         FROM pg_constraint con JOIN pg_class cl ON cl.oid = con.conrelid \
+         JOIN pg_namespace ns ON ns.oid = cl.relnamespace \
+         WHERE ns.nspname = 'public' AND cl.relname NOT LIKE '_sqlx%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .expect("constraints");
+    for c in &constraints {
+        let table: String = c.get("t");
+        let def: String = c.get("def");
+        let inner = |prefix: &str| def.trim_start_matches(prefix).split(')').next().unwrap_or("").trim_start_matches('(').to_owned();
+        match c.get::<String, _>("kind").as_str() {
+            "p" => facts.insert(format!("primary key {table} ({})", inner("PRIMARY KEY "))),
+            "u" => facts.insert(format!("unique {table} ({})", inner("UNIQUE "))),
+            "c" => facts.insert(format!("check {table} {}", postgres_check(&def))),
+            "f" => {
+                // FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE
+                let from = inner("FOREIGN KEY ");
+                let after = def.split("REFERENCES ").nth(1).unwrap_or("");
+                let (target, to) = after.split_once('(').unwrap_or(("", ""));
+                let to = to.split(')').next().unwrap_or("");
+                let on_delete = if def.contains("ON DELETE CASCADE") { "cascade" } else { "no action" };
+                facts.insert(format!("foreign key {table}.{from} -> {target}.{to} on delete {on_delete}"))
+            }
+            _ => true,
+        };
+    }
+    let indexes = sqlx::query(
+        "SELECT i.tablename::text AS t, i.indexname::text AS name, i.indexdef::text AS def FROM pg_indexes i \
+         WHERE i.schemaname = 'public' AND i.tablename NOT LIKE '_sqlx%' \
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .expect("indexes");
+    for i in &indexes {
+        let def: String = i.get("def");
+        let cols = def.rsplit('(').next().unwrap_or("").trim_end_matches(')');
+        facts.insert(format!("index {} on {} ({cols})", i.get::<String, _>("name"), i.get::<String, _>("t")));
+    }
+    facts
+}
+
+#[tokio::test]
+async fn sqlite_and_postgres_migrations_give_the_same_schema() {
+    let Some(server) = server_url() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = sqlite_facts(&format!("sqlite://{}", dir.path().join("schema.db").display())).await;
+    let db = FreshDb::create(&server).await;
+    let postgres = postgres_facts(&db.url).await;
+
+    assert!(sqlite.iter().any(|f| f.starts_with("column api_keys.secret_hash")), "the schema was not read: {sqlite:#?}");
+    assert!(sqlite.iter().any(|f| f.starts_with("check ")) && sqlite.iter().any(|f| f.starts_with("foreign key ")));
+    let only_sqlite: Vec<_> = sqlite.difference(&postgres).collect();
+    let only_postgres: Vec<_> = postgres.difference(&sqlite).collect();
+    assert!(
+        only_sqlite.is_empty() && only_postgres.is_empty(),
+        "the migrations differ\nonly in SQLite: {only_sqlite:#?}\nonly in PostgreSQL: {only_postgres:#?}"
+    );
+}

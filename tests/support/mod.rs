@@ -1,0 +1,7 @@
+//! Support shared by the integration test binaries: fresh PostgreSQL
+//! databases and the real `keyward` binary as a child process.
+
+#![allow(dead_code)]
+
+pub mod node;
+pub mod postgres;
