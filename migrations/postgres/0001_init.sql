@@ -105,3 +105,16 @@ CREATE TABLE one_time_tokens (
     expires BIGINT NOT NULL,
     used BIGINT
 );
+
+-- PostgreSQL only: tell listening nodes at once when the credential revision
+-- moves, so revocations reach them in milliseconds rather than at their next
+-- poll. (SQLite has no such channel; its nodes rely on the poll.)
+CREATE FUNCTION notify_credential_revision() RETURNS trigger AS $$
+BEGIN
+    PERFORM pg_notify('keyward_credentials', NEW.n::text);
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER credential_revision_notify AFTER UPDATE ON credential_revision
+    FOR EACH ROW EXECUTE FUNCTION notify_credential_revision();

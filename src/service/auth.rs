@@ -249,6 +249,31 @@ pub async fn watch_revocations(service: Service) {
     }
 }
 
+/// On PostgreSQL, clears the cache the moment any node commits a change that
+/// could revoke a credential (the migration's trigger notifies). The poll
+/// above stays as the safety net for lost connections.
+pub async fn listen_for_revocations(service: Service) {
+    loop {
+        match service.store().listen(REVOCATION_CHANNEL).await {
+            Ok(None) => return,
+            Ok(Some(mut listener)) => loop {
+                match listener.recv().await {
+                    Ok(_) => service.credentials_changed(),
+                    Err(err) => {
+                        tracing::debug!(error = %err, "revocation listener lost its connection");
+                        service.credentials_changed();
+                        break;
+                    }
+                }
+            },
+            Err(err) => tracing::debug!(error = %err, "could not listen for revocations"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+const REVOCATION_CHANNEL: &str = "keyward_credentials";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,6 +102,7 @@ impl Service {
     pub fn spawn_background(&self) {
         tokio::spawn(usage::flush_forever(self.clone()));
         tokio::spawn(auth::watch_revocations(self.clone()));
+        tokio::spawn(auth::listen_for_revocations(self.clone()));
     }
 
     pub fn store(&self) -> &Store {

@@ -95,6 +95,8 @@ pub struct Store {
     /// letting them race for the file lock, keeps a busy node from answering
     /// "database is locked".
     write_lock: Option<Arc<Mutex<()>>>,
+    /// Kept for connections outside the pool (PostgreSQL's LISTEN).
+    url: Arc<str>,
 }
 
 /// A write transaction; on SQLite it also holds the node's write turn.
@@ -158,11 +160,21 @@ impl Store {
             .connect_with(options)
             .await?;
         let write_lock = (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { pool, engine, write_lock })
+        Ok(Self { pool, engine, write_lock, url: url.into() })
     }
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// A PostgreSQL listener on `channel`, for engines that have one.
+    pub async fn listen(&self, channel: &str) -> Result<Option<sqlx::postgres::PgListener>, StoreError> {
+        if self.engine != Engine::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
+        listener.listen(channel).await?;
+        Ok(Some(listener))
     }
 
     /// Applies the embedded migrations that have not run yet. PostgreSQL's
