@@ -1,0 +1,334 @@
+//! The storage contract: what the service layer relies on from storage,
+//! checked the same way on SQLite and on PostgreSQL.
+
+mod support;
+
+use keyward::domain::{Id, Role, Secret, Token};
+use keyward::store::{
+    AccountRecord, AuditRecord, KeyRecord, OrgRecord, Store, StoreError, UserRecord, accounts, audit, keys, orgs, revision,
+    sessions, users,
+};
+use support::postgres::{FreshDb, server_url};
+
+/// A migrated store and whatever keeps it alive.
+struct Engine {
+    store: Store,
+    _db: Option<FreshDb>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Option<Engine> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("contract.db").display())).await.expect("sqlite");
+    store.migrate().await.expect("migrate");
+    Some(Engine { store, _db: None, _dir: Some(dir) })
+}
+
+async fn postgres() -> Option<Engine> {
+    let db = FreshDb::create(&server_url()?).await;
+    let store = Store::connect(&db.url).await.expect("postgres");
+    store.migrate().await.expect("migrate");
+    Some(Engine { store, _db: Some(db), _dir: None })
+}
+
+macro_rules! contract {
+    ($($check:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test] async fn $check() { if let Some(e) = super::sqlite().await { super::$check(&e.store).await } })*
+        }
+        mod on_postgres {
+            $(#[tokio::test] async fn $check() { if let Some(e) = super::postgres().await { super::$check(&e.store).await } })*
+        }
+    };
+}
+
+contract!(
+    accounts_round_trip_every_field,
+    account_names_are_unique_per_org_ignoring_case,
+    accounts_of_another_org_are_invisible,
+    listing_pages_in_creation_order_and_filters_literally,
+    deleting_an_account_deletes_its_keys,
+    credentials_are_found_by_hash_only,
+    live_keys_exclude_expired_ones,
+    keys_of_many_accounts_come_in_one_query,
+    last_use_only_moves_forward,
+    audit_reads_newest_first_per_org,
+    the_revision_counts_changes,
+    one_time_tokens_work_once_and_not_after_expiry,
+    sessions_end_at_expiry_and_on_delete,
+    emails_are_unique_ignoring_case,
+    a_rolled_back_transaction_leaves_nothing,
+);
+
+async fn org(store: &Store) -> Id {
+    let record = OrgRecord { id: Id::generate(), name: "Acme".into(), created: 1_700_000_000 };
+    let mut tx = store.begin().await.expect("tx");
+    orgs::insert(tx.conn(), &record).await.expect("org");
+    tx.commit().await.expect("commit");
+    record.id
+}
+
+fn account(org: &Id, name: &str) -> AccountRecord {
+    AccountRecord {
+        id: Id::generate(),
+        org_id: org.clone(),
+        name: name.into(),
+        role: Role::Editor,
+        enable_basic_auth: true,
+        email: Some("ops@example.com".into()),
+        email_confirmed: false,
+        disabled: false,
+        created: 1_700_000_001,
+        last_used: None,
+    }
+}
+
+fn key(account: &Id, expires: Option<i64>) -> KeyRecord {
+    KeyRecord {
+        id: Id::generate(),
+        account_id: account.clone(),
+        name: Some("ci".into()),
+        created: 1_700_000_002,
+        created_by: "operator".into(),
+        expires,
+        last_used: None,
+        disabled: false,
+    }
+}
+
+async fn insert_account(store: &Store, a: &AccountRecord) -> Result<(), StoreError> {
+    let mut tx = store.begin().await.expect("tx");
+    accounts::insert(tx.conn(), a).await?;
+    tx.commit().await
+}
+
+async fn insert_key(store: &Store, k: &KeyRecord) -> Secret {
+    let secret = Secret::mint().expect("randomness");
+    let mut tx = store.begin().await.expect("tx");
+    keys::insert(tx.conn(), k, &secret.hash()).await.expect("key");
+    tx.commit().await.expect("commit");
+    secret
+}
+
+async fn accounts_round_trip_every_field(store: &Store) {
+    let org = org(store).await;
+    let mut a = account(&org, "John Doe");
+    insert_account(store, &a).await.expect("insert");
+    let mut conn = store.read().await.expect("conn");
+    let back = accounts::get(&mut conn, &org, &a.id).await.expect("get").expect("found");
+    assert_eq!(format!("{back:?}"), format!("{a:?}"));
+    a.name = "Jane".into();
+    a.role = Role::Admin;
+    a.enable_basic_auth = false;
+    a.disabled = true;
+    a.email_confirmed = true;
+    let mut tx = store.begin().await.expect("tx");
+    accounts::update(tx.conn(), &a).await.expect("update");
+    tx.commit().await.expect("commit");
+    let back = accounts::get(&mut conn, &org, &a.id).await.expect("get").expect("found");
+    assert_eq!(format!("{back:?}"), format!("{a:?}"));
+}
+
+async fn account_names_are_unique_per_org_ignoring_case(store: &Store) {
+    let (one, two) = (org(store).await, org(store).await);
+    insert_account(store, &account(&one, "Deploy Bot")).await.expect("first");
+    let clash = insert_account(store, &account(&one, "deploy BOT")).await;
+    assert!(matches!(clash, Err(StoreError::Conflict("name"))), "{clash:?}");
+    insert_account(store, &account(&two, "Deploy Bot")).await.expect("same name, other org");
+}
+
+async fn accounts_of_another_org_are_invisible(store: &Store) {
+    let (mine, theirs) = (org(store).await, org(store).await);
+    let a = account(&theirs, "theirs");
+    insert_account(store, &a).await.expect("insert");
+    let mut conn = store.read().await.expect("conn");
+    assert!(accounts::get(&mut conn, &mine, &a.id).await.expect("get").is_none());
+    assert!(accounts::list(&mut conn, &mine, None, 10, None).await.expect("list").is_empty());
+    drop(conn);
+    let mut tx = store.begin().await.expect("tx");
+    assert!(!accounts::delete(tx.conn(), &mine, &a.id).await.expect("delete"));
+    tx.commit().await.expect("commit");
+}
+
+async fn listing_pages_in_creation_order_and_filters_literally(store: &Store) {
+    let org = org(store).await;
+    let names = ["alpha", "Beta", "50%_off", "gamma", "50 percent"];
+    let mut made = Vec::new();
+    for name in names {
+        let a = account(&org, name);
+        insert_account(store, &a).await.expect("insert");
+        made.push(a.id);
+    }
+    let mut conn = store.read().await.expect("conn");
+    let first = accounts::list(&mut conn, &org, None, 2, None).await.expect("page");
+    let rest = accounts::list(&mut conn, &org, Some(&first[1].id), 10, None).await.expect("page");
+    let all: Vec<Id> = first.iter().chain(&rest).map(|a| a.id.clone()).collect();
+    assert_eq!(all, made);
+    let beta = accounts::list(&mut conn, &org, None, 10, Some("BET")).await.expect("filter");
+    assert_eq!(beta.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["Beta"]);
+    let literal = accounts::list(&mut conn, &org, None, 10, Some("50%_")).await.expect("filter");
+    assert_eq!(literal.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["50%_off"]);
+}
+
+async fn deleting_an_account_deletes_its_keys(store: &Store) {
+    let org = org(store).await;
+    let a = account(&org, "doomed");
+    insert_account(store, &a).await.expect("insert");
+    let secret = insert_key(store, &key(&a.id, None)).await;
+    let mut tx = store.begin().await.expect("tx");
+    assert!(accounts::delete(tx.conn(), &org, &a.id).await.expect("delete"));
+    tx.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("conn");
+    assert!(keys::find_credential(&mut conn, &secret.hash()).await.expect("lookup").is_none());
+    assert!(keys::list_for_account(&mut conn, &a.id).await.expect("list").is_empty());
+}
+
+async fn credentials_are_found_by_hash_only(store: &Store) {
+    let org = org(store).await;
+    let a = account(&org, "worker");
+    insert_account(store, &a).await.expect("insert");
+    let k = key(&a.id, Some(1_900_000_000));
+    let secret = insert_key(store, &k).await;
+    let mut conn = store.read().await.expect("conn");
+    let found = keys::find_credential(&mut conn, &secret.hash()).await.expect("lookup").expect("found");
+    assert_eq!((found.key_id, found.account_id, found.org_id), (k.id.clone(), a.id.clone(), org));
+    assert_eq!((found.role, found.enable_basic_auth, found.expires), (Role::Editor, true, Some(1_900_000_000)));
+    assert!(!found.key_disabled && !found.account_disabled);
+    assert_eq!(found.secret_hash, secret.hash().to_hex());
+    let other = Secret::mint().expect("randomness");
+    assert!(keys::find_credential(&mut conn, &other.hash()).await.expect("lookup").is_none());
+    let stored: Vec<String> = sqlx::query_scalar("SELECT secret_hash FROM api_keys").fetch_all(&mut *conn).await.expect("hashes");
+    assert!(stored.iter().all(|h| !h.contains(&secret.expose()[3..])), "a secret is stored");
+}
+
+async fn live_keys_exclude_expired_ones(store: &Store) {
+    let org = org(store).await;
+    let a = account(&org, "rotating");
+    insert_account(store, &a).await.expect("insert");
+    for expires in [None, Some(100), Some(200), Some(300)] {
+        insert_key(store, &key(&a.id, expires)).await;
+    }
+    let mut conn = store.read().await.expect("conn");
+    assert_eq!(keys::count_live(&mut conn, &a.id, 150).await.expect("count"), 3);
+    assert_eq!(keys::count_live(&mut conn, &a.id, 300).await.expect("count"), 1);
+}
+
+async fn keys_of_many_accounts_come_in_one_query(store: &Store) {
+    let org = org(store).await;
+    let mut made = Vec::new();
+    for i in 0..60 {
+        let a = account(&org, &format!("sa-{i}"));
+        insert_account(store, &a).await.expect("insert");
+        insert_key(store, &key(&a.id, None)).await;
+        made.push(a);
+    }
+    let mut conn = store.read().await.expect("conn");
+    let all = keys::list_for_accounts(&mut conn, &made).await.expect("keys");
+    assert_eq!(all.len(), 60);
+    assert!(keys::list_for_accounts(&mut conn, &[]).await.expect("none").is_empty());
+}
+
+async fn last_use_only_moves_forward(store: &Store) {
+    let org = org(store).await;
+    let a = account(&org, "busy");
+    insert_account(store, &a).await.expect("insert");
+    let k = key(&a.id, None);
+    insert_key(store, &k).await;
+    let mut tx = store.begin().await.expect("tx");
+    keys::record_use(tx.conn(), &k.id, 2_000).await.expect("use");
+    keys::record_use(tx.conn(), &k.id, 1_000).await.expect("older use");
+    accounts::record_use(tx.conn(), &a.id, 2_000).await.expect("use");
+    accounts::record_use(tx.conn(), &a.id, 1_500).await.expect("older use");
+    tx.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("conn");
+    assert_eq!(keys::get(&mut conn, &a.id, &k.id).await.expect("get").expect("found").last_used, Some(2_000));
+    assert_eq!(accounts::get(&mut conn, &org, &a.id).await.expect("get").expect("found").last_used, Some(2_000));
+}
+
+async fn audit_reads_newest_first_per_org(store: &Store) {
+    let (org, other) = (org(store).await, org(store).await);
+    let mut tx = store.begin().await.expect("tx");
+    for (i, o) in [&org, &org, &other, &org].into_iter().enumerate() {
+        let e = AuditRecord {
+            id: Id::generate(),
+            org_id: Some(o.to_string()),
+            at: 1_700_000_000 + i as i64,
+            actor_kind: "operator".into(),
+            actor_id: None,
+            key_id: None,
+            action: format!("test.{i}"),
+            target_kind: None,
+            target_id: None,
+            client_ip: Some("127.0.0.1".into()),
+            outcome: "success".into(),
+            detail: None,
+        };
+        audit::insert(tx.conn(), &e).await.expect("insert");
+    }
+    tx.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("conn");
+    let page = audit::list(&mut conn, &org, None, 2).await.expect("page");
+    assert_eq!(page.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["test.3", "test.1"]);
+    let next = audit::list(&mut conn, &org, Some(&page[1].id), 2).await.expect("page");
+    assert_eq!(next.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["test.0"]);
+}
+
+async fn the_revision_counts_changes(store: &Store) {
+    let mut conn = store.read().await.expect("conn");
+    let before = revision::current(&mut conn).await.expect("revision");
+    drop(conn);
+    for _ in 0..3 {
+        let mut tx = store.begin().await.expect("tx");
+        revision::bump(tx.conn()).await.expect("bump");
+        tx.commit().await.expect("commit");
+    }
+    let mut conn = store.read().await.expect("conn");
+    assert_eq!(revision::current(&mut conn).await.expect("revision"), before + 3);
+}
+
+async fn one_time_tokens_work_once_and_not_after_expiry(store: &Store) {
+    let (live, stale) = (Token::generate().expect("token"), Token::generate().expect("token"));
+    let mut tx = store.begin().await.expect("tx");
+    sessions::insert_token(tx.conn(), &live.hash_hex(), "setup", None, 1_000, 2_000).await.expect("token");
+    sessions::insert_token(tx.conn(), &stale.hash_hex(), "setup", None, 1_000, 1_500).await.expect("token");
+    assert_eq!(sessions::consume_token(tx.conn(), &live.hash_hex(), "password", 1_100).await.expect("wrong purpose"), None);
+    assert_eq!(sessions::consume_token(tx.conn(), &live.hash_hex(), "setup", 1_100).await.expect("first use"), Some(None));
+    assert_eq!(sessions::consume_token(tx.conn(), &live.hash_hex(), "setup", 1_101).await.expect("second use"), None);
+    assert_eq!(sessions::consume_token(tx.conn(), &stale.hash_hex(), "setup", 1_600).await.expect("expired"), None);
+    tx.commit().await.expect("commit");
+}
+
+async fn sessions_end_at_expiry_and_on_delete(store: &Store) {
+    let user = UserRecord { id: Id::generate(), email: "ada@example.com".into(), password_hash: None, created: 1 };
+    let token = Token::generate().expect("token");
+    let mut tx = store.begin().await.expect("tx");
+    users::insert(tx.conn(), &user).await.expect("user");
+    sessions::insert(tx.conn(), &token.hash_hex(), &user.id, 1_000, 2_000).await.expect("session");
+    tx.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("conn");
+    assert_eq!(sessions::user_of(&mut conn, &token.hash_hex(), 1_999).await.expect("live"), Some(user.id.clone()));
+    assert_eq!(sessions::user_of(&mut conn, &token.hash_hex(), 2_000).await.expect("expired"), None);
+    drop(conn);
+    let mut tx = store.begin().await.expect("tx");
+    sessions::delete(tx.conn(), &token.hash_hex()).await.expect("delete");
+    tx.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("conn");
+    assert_eq!(sessions::user_of(&mut conn, &token.hash_hex(), 1_500).await.expect("deleted"), None);
+}
+
+async fn emails_are_unique_ignoring_case(store: &Store) {
+    let mut tx = store.begin().await.expect("tx");
+    users::insert(tx.conn(), &UserRecord { id: Id::generate(), email: "Ada@Example.com".into(), password_hash: None, created: 1 }).await.expect("first");
+    let clash = users::insert(tx.conn(), &UserRecord { id: Id::generate(), email: "ada@example.COM".into(), password_hash: None, created: 1 }).await;
+    assert!(matches!(clash, Err(StoreError::Conflict("email"))), "{clash:?}");
+}
+
+async fn a_rolled_back_transaction_leaves_nothing(store: &Store) {
+    let org = org(store).await;
+    let a = account(&org, "never");
+    let mut tx = store.begin().await.expect("tx");
+    accounts::insert(tx.conn(), &a).await.expect("insert");
+    drop(tx);
+    let mut conn = store.read().await.expect("conn");
+    assert!(accounts::get(&mut conn, &org, &a.id).await.expect("get").is_none());
+}
