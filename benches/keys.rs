@@ -20,8 +20,12 @@ fn key_format(c: &mut Criterion) {
     c.bench_function("secret/mint", |b| b.iter(|| Secret::mint().expect("os randomness")));
     c.bench_function("secret/parse", |b| b.iter(|| Secret::parse(black_box(&raw)).expect("valid")));
     c.bench_function("secret/sha256", |b| b.iter(|| black_box(&secret).hash()));
-    c.bench_function("secret/constant_time_compare", |b| b.iter(|| black_box(secret.hash()).matches(black_box(&other))));
-    c.bench_function("authorization/parse_bearer", |b| b.iter(|| parse_authorization(black_box(&header)).expect("valid")));
+    c.bench_function("secret/constant_time_compare", |b| {
+        b.iter(|| black_box(secret.hash()).matches(black_box(&other)))
+    });
+    c.bench_function("authorization/parse_bearer", |b| {
+        b.iter(|| parse_authorization(black_box(&header)).expect("valid"))
+    });
 }
 
 /// The check as a request makes it: parse, hash, find, judge. "cached" is the
@@ -31,7 +35,8 @@ fn authenticate(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let (service, secret) = rt.block_on(async {
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.expect("store");
+        let store =
+            Store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.expect("store");
         store.migrate().await.expect("migrate");
         let service = Service::new(store, Limits::default());
         let org = service.create_org(Name::parse("bench").expect("name")).await.expect("org");
@@ -40,10 +45,23 @@ fn authenticate(c: &mut Criterion) {
         let mut last = None;
         for i in 0..1_000 {
             let account = service
-                .create_account(&by, NewAccount { name: Name::parse(&format!("sa-{i}")).expect("name"), enable_basic_auth: false, role: Role::Viewer, email: None })
+                .create_account(
+                    &by,
+                    NewAccount {
+                        name: Name::parse(&format!("sa-{i}")).expect("name"),
+                        enable_basic_auth: false,
+                        role: Role::Viewer,
+                        email: None,
+                    },
+                )
                 .await
                 .expect("account");
-            last = Some(service.create_key(&by, &account.account.id, NewKey { name: None, lifetime: Lifetime::Unlimited }).await.expect("key"));
+            last = Some(
+                service
+                    .create_key(&by, &account.account.id, NewKey { name: None, lifetime: Lifetime::Unlimited })
+                    .await
+                    .expect("key"),
+            );
         }
         (service, last.expect("a key").secret)
     });

@@ -41,6 +41,8 @@ enum Command {
     Admin(Admin),
 }
 
+/// SPEC §7 names these `create-org`, `create-user`, `create-service-account`.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Subcommand)]
 enum Admin {
     /// Create an organization; prints {"id", "name"}.
@@ -163,7 +165,12 @@ async fn run_admin(service: &Service, admin: Admin) -> anyhow::Result<Value> {
             let org = parse_org(&org)?;
             service.get_org(&org).await.map_err(explain)?;
             let by = Principal::operator(org);
-            let new = NewAccount { name: Name::parse(&name).context("--name")?, enable_basic_auth: basic_auth, role, email: None };
+            let new = NewAccount {
+                name: Name::parse(&name).context("--name")?,
+                enable_basic_auth: basic_auth,
+                role,
+                email: None,
+            };
             let mut account = service.create_account(&by, new).await.map_err(explain)?;
             let key = if with_key {
                 let minted = service

@@ -110,9 +110,8 @@ impl Settings {
     /// Fills what the knobs leave open with the defaults, and checks values.
     pub fn resolve(k: Knobs) -> anyhow::Result<Self> {
         let listen = k.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen: SocketAddr = listen
-            .parse()
-            .with_context(|| format!("--listen {listen:?} is not an address such as 127.0.0.1:8080"))?;
+        let listen: SocketAddr =
+            listen.parse().with_context(|| format!("--listen {listen:?} is not an address such as 127.0.0.1:8080"))?;
         let public_url = k.public_url.unwrap_or_else(|| format!("http://{listen}"));
         anyhow::ensure!(
             public_url.starts_with("http://") || public_url.starts_with("https://"),

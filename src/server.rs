@@ -13,9 +13,8 @@ use crate::store::{Store, redact_url};
 
 /// Opens storage and applies migrations; every command starts here.
 pub async fn open_store(database: &str) -> anyhow::Result<Store> {
-    let store = Store::connect(database)
-        .await
-        .with_context(|| format!("opening the database {}", redact_url(database)))?;
+    let store =
+        Store::connect(database).await.with_context(|| format!("opening the database {}", redact_url(database)))?;
     store.migrate().await.context("applying migrations")?;
     Ok(store)
 }
@@ -24,9 +23,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let store = open_store(&settings.database).await?;
     let service = Service::new(store.clone(), settings.limits.clone());
     service.spawn_background();
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("listening on {}", settings.listen))?;
+    let listener =
+        TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
     tracing::info!(
         listen = %settings.listen,
         public_url = %settings.public_url,

@@ -26,7 +26,19 @@ fn bootstrap(dir: &std::path::Path, database: &str) -> (String, String) {
     let org = org["id"].as_str().expect("org id").to_owned();
     let sa = run_json(
         dir,
-        &["admin", "create-service-account", "--org", &org, "--name", "ops", "--role", "admin", "--with-key", "--database", database],
+        &[
+            "admin",
+            "create-service-account",
+            "--org",
+            &org,
+            "--name",
+            "ops",
+            "--role",
+            "admin",
+            "--with-key",
+            "--database",
+            database,
+        ],
     );
     (org, sa["key"]["secret"].as_str().expect("secret").to_owned())
 }
@@ -80,38 +92,83 @@ async fn revocations_on_one_node_reach_the_others_within_a_second() {
         // Spread the revocations over the nodes' polling period, or every
         // trial would start right after a poll and wait the whole period.
         tokio::time::sleep(Duration::from_millis((trial as u64 * 37) % 250)).await;
-        let res = client.post(nodes[0].url(&format!("{SA}/{account}/key"))).header("Authorization", &admin).json(&json!({})).send().await.expect("create key");
+        let res = client
+            .post(nodes[0].url(&format!("{SA}/{account}/key")))
+            .header("Authorization", &admin)
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("create key");
         assert_eq!(res.status(), StatusCode::CREATED);
         let key: Value = res.json().await.expect("json");
         let (key_id, secret) = (key["keyId"].as_str().expect("keyId"), key["secret"].as_str().expect("secret"));
         // Made on node 1, it works on nodes 2 and 3 at once (and is now in their caches).
         for node in &nodes[1..] {
-            assert_eq!(status(&client, node.url(WHOAMI), secret).await, StatusCode::OK, "trial {trial}: new key not accepted on {}", node.port);
+            assert_eq!(
+                status(&client, node.url(WHOAMI), secret).await,
+                StatusCode::OK,
+                "trial {trial}: new key not accepted on {}",
+                node.port
+            );
         }
         let key_path = format!("{SA}/{account}/key/{key_id}");
         let res = match kind {
             "delete" => client.delete(nodes[0].url(&key_path)).header("Authorization", &admin).send().await,
-            "disable" => client.patch(nodes[0].url(&key_path)).header("Authorization", &admin).json(&json!({"disabled": true})).send().await,
-            "rotate" => client.post(nodes[0].url(&format!("{key_path}/rotate"))).header("Authorization", &admin).json(&json!({})).send().await,
-            _ => client.patch(nodes[0].url(&format!("{SA}/{account}"))).header("Authorization", &admin).json(&json!({"disabled": true})).send().await,
+            "disable" => {
+                client
+                    .patch(nodes[0].url(&key_path))
+                    .header("Authorization", &admin)
+                    .json(&json!({"disabled": true}))
+                    .send()
+                    .await
+            }
+            "rotate" => {
+                client
+                    .post(nodes[0].url(&format!("{key_path}/rotate")))
+                    .header("Authorization", &admin)
+                    .json(&json!({}))
+                    .send()
+                    .await
+            }
+            _ => {
+                client
+                    .patch(nodes[0].url(&format!("{SA}/{account}")))
+                    .header("Authorization", &admin)
+                    .json(&json!({"disabled": true}))
+                    .send()
+                    .await
+            }
         }
         .expect("revoke");
         assert!(res.status().is_success(), "trial {trial}: {kind} answered {}", res.status());
         let revoked_at = Instant::now();
-        assert_eq!(status(&client, nodes[0].url(WHOAMI), secret).await, StatusCode::UNAUTHORIZED, "the revoking node must refuse at once");
+        assert_eq!(
+            status(&client, nodes[0].url(WHOAMI), secret).await,
+            StatusCode::UNAUTHORIZED,
+            "the revoking node must refuse at once"
+        );
         let (a, b) = tokio::join!(
             time_until_refused(&client, &nodes[1], secret, revoked_at),
             time_until_refused(&client, &nodes[2], secret, revoked_at)
         );
         delays.push(a.max(b));
         if kind == "disable account" {
-            let res = client.patch(nodes[0].url(&format!("{SA}/{account}"))).header("Authorization", &admin).json(&json!({"disabled": false})).send().await.expect("enable");
+            let res = client
+                .patch(nodes[0].url(&format!("{SA}/{account}")))
+                .header("Authorization", &admin)
+                .json(&json!({"disabled": false}))
+                .send()
+                .await
+                .expect("enable");
             assert_eq!(res.status(), StatusCode::OK);
         }
     }
     delays.sort();
     let (median, p99, max) = (percentile(&delays, 0.5), percentile(&delays, 0.99), delays[delays.len() - 1]);
-    eprintln!("revocation reached the other nodes over {} trials: median {median:?}, p99 {p99:?}, max {max:?}", delays.len());
+    eprintln!(
+        "revocation reached the other nodes over {} trials: median {median:?}, p99 {p99:?}, max {max:?}",
+        delays.len()
+    );
     assert!(max < Duration::from_secs(1), "a revocation took {max:?} to reach every node");
 }
 
@@ -123,7 +180,16 @@ async fn an_expired_key_is_refused_by_every_node() {
     let (_org, admin) = bootstrap(dir.path(), &db.url);
     let nodes: Vec<Node> = (0..3).map(|_| Node::start(dir.path(), &db.url, &[])).collect();
     let client = reqwest::Client::new();
-    let account: Value = client.post(nodes[0].url(SA)).header("Authorization", &admin).json(&json!({"name": "short-lived"})).send().await.expect("account").json().await.expect("json");
+    let account: Value = client
+        .post(nodes[0].url(SA))
+        .header("Authorization", &admin)
+        .json(&json!({"name": "short-lived"}))
+        .send()
+        .await
+        .expect("account")
+        .json()
+        .await
+        .expect("json");
     let key: Value = client
         .post(nodes[0].url(&format!("{SA}/{}/key", account["id"].as_str().expect("id"))))
         .header("Authorization", &admin)
@@ -142,7 +208,12 @@ async fn an_expired_key_is_refused_by_every_node() {
     let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs_f64();
     tokio::time::sleep(Duration::from_secs_f64((expires as f64 - now()).max(0.0) + 0.05)).await;
     for node in &nodes {
-        assert_eq!(status(&client, node.url(WHOAMI), secret).await, StatusCode::UNAUTHORIZED, "node {} accepts an expired key", node.port);
+        assert_eq!(
+            status(&client, node.url(WHOAMI), secret).await,
+            StatusCode::UNAUTHORIZED,
+            "node {} accepts an expired key",
+            node.port
+        );
     }
 }
 
@@ -159,8 +230,12 @@ async fn nodes_starting_together_on_an_empty_database_migrate_once() {
     }
     let store = keyward::store::Store::connect(&db.url).await.expect("connect");
     let mut conn = store.read().await.expect("conn");
-    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version").fetch_all(&mut *conn).await.expect("migrations");
-    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres")).expect("migrations dir").count();
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("migrations");
+    let files =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres")).expect("migrations dir").count();
     assert_eq!(applied.len(), files, "each migration exactly once: {applied:?}");
     let mut unique = applied.clone();
     unique.dedup();
@@ -228,7 +303,13 @@ async fn a_database_outage_is_answered_with_503_and_survived() {
     let node = Node::start(dir.path(), &via_proxy, &[]);
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
 
-    let res = client.post(node.url(SA)).header("Authorization", &admin).json(&json!({"name": "before the outage"})).send().await.expect("create");
+    let res = client
+        .post(node.url(SA))
+        .header("Authorization", &admin)
+        .json(&json!({"name": "before the outage"}))
+        .send()
+        .await
+        .expect("create");
     assert_eq!(res.status(), StatusCode::CREATED);
     let acknowledged: Value = res.json().await.expect("json");
 
@@ -240,7 +321,8 @@ async fn a_database_outage_is_answered_with_503_and_survived() {
     for path in [SA, WHOAMI, "/readyz"] {
         loop {
             let asked = Instant::now();
-            let res = client.get(node.url(path)).header("Authorization", &admin).send().await.expect("an answer, not a hang");
+            let res =
+                client.get(node.url(path)).header("Authorization", &admin).send().await.expect("an answer, not a hang");
             assert!(asked.elapsed() < Duration::from_secs(5), "{path} took {:?}", asked.elapsed());
             if res.status() == StatusCode::SERVICE_UNAVAILABLE {
                 assert!(res.headers().contains_key("retry-after"), "{path}: no Retry-After");
@@ -248,16 +330,29 @@ async fn a_database_outage_is_answered_with_503_and_survived() {
                 break;
             }
             assert!(res.status().is_success(), "{path} answered {} during the outage", res.status());
-            assert!(cut_at.elapsed() < Duration::from_secs(5), "{path} still answers {} 5 s into the outage", res.status());
+            assert!(
+                cut_at.elapsed() < Duration::from_secs(5),
+                "{path} still answers {} 5 s into the outage",
+                res.status()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    assert_eq!(client.get(node.url("/healthz")).send().await.expect("healthz").status(), StatusCode::OK, "the process itself stays alive");
+    assert_eq!(
+        client.get(node.url("/healthz")).send().await.expect("healthz").status(),
+        StatusCode::OK,
+        "the process itself stays alive"
+    );
 
     proxy.restore();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let res = client.get(node.url(&format!("{SA}/{}", acknowledged["id"].as_str().expect("id")))).header("Authorization", &admin).send().await.expect("request");
+        let res = client
+            .get(node.url(&format!("{SA}/{}", acknowledged["id"].as_str().expect("id"))))
+            .header("Authorization", &admin)
+            .send()
+            .await
+            .expect("request");
         if res.status() == StatusCode::OK {
             let back: Value = res.json().await.expect("json");
             assert_eq!(back["name"], "before the outage", "what was acknowledged before the outage survives");

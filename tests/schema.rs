@@ -45,7 +45,11 @@ async fn sqlite_facts(url: &str) -> Facts {
             let pk_pos: i64 = c.get("pk");
             // A primary key column is NOT NULL in PostgreSQL whatever was written.
             let not_null = c.get::<i64, _>("notnull") != 0 || pk_pos > 0;
-            facts.insert(format!("column {table}.{name} {} {}", normalize_type(&c.get::<String, _>("type")), if not_null { "not null" } else { "null" }));
+            facts.insert(format!(
+                "column {table}.{name} {} {}",
+                normalize_type(&c.get::<String, _>("type")),
+                if not_null { "not null" } else { "null" }
+            ));
             if pk_pos > 0 {
                 pk.push((pk_pos, name));
             }
@@ -59,20 +63,23 @@ async fn sqlite_facts(url: &str) -> Facts {
         for i in &indexes {
             let name: String = i.get("name");
             let origin: String = i.get("origin");
-            let cols: Vec<String> = sqlx::query_scalar(&format!("SELECT name FROM pragma_index_info('{name}') ORDER BY seqno"))
-                .fetch_all(&mut *conn)
-                .await
-                .expect("index columns");
+            let cols: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT name FROM pragma_index_info('{name}') ORDER BY seqno"))
+                    .fetch_all(&mut *conn)
+                    .await
+                    .expect("index columns");
             match origin.as_str() {
                 "u" => facts.insert(format!("unique {table} ({})", cols.join(", "))),
                 "c" => facts.insert(format!("index {name} on {table} ({})", cols.join(", "))),
                 _ => true,
             };
         }
-        let fks = sqlx::query(&format!("SELECT \"table\" AS target, \"from\", \"to\", on_delete FROM pragma_foreign_key_list('{table}')"))
-            .fetch_all(&mut *conn)
-            .await
-            .expect("foreign keys");
+        let fks = sqlx::query(&format!(
+            "SELECT \"table\" AS target, \"from\", \"to\", on_delete FROM pragma_foreign_key_list('{table}')"
+        ))
+        .fetch_all(&mut *conn)
+        .await
+        .expect("foreign keys");
         for fk in &fks {
             facts.insert(format!(
                 "foreign key {table}.{} -> {}.{} on delete {}",
@@ -167,7 +174,9 @@ async fn postgres_facts(url: &str) -> Facts {
     for c in &constraints {
         let table: String = c.get("t");
         let def: String = c.get("def");
-        let inner = |prefix: &str| def.trim_start_matches(prefix).split(')').next().unwrap_or("").trim_start_matches('(').to_owned();
+        let inner = |prefix: &str| {
+            def.trim_start_matches(prefix).split(')').next().unwrap_or("").trim_start_matches('(').to_owned()
+        };
         match c.get::<String, _>("kind").as_str() {
             "p" => facts.insert(format!("primary key {table} ({})", inner("PRIMARY KEY "))),
             "u" => facts.insert(format!("unique {table} ({})", inner("UNIQUE "))),
@@ -208,7 +217,10 @@ async fn sqlite_and_postgres_migrations_give_the_same_schema() {
     let db = FreshDb::create(&server).await;
     let postgres = postgres_facts(&db.url).await;
 
-    assert!(sqlite.iter().any(|f| f.starts_with("column api_keys.secret_hash")), "the schema was not read: {sqlite:#?}");
+    assert!(
+        sqlite.iter().any(|f| f.starts_with("column api_keys.secret_hash")),
+        "the schema was not read: {sqlite:#?}"
+    );
     assert!(sqlite.iter().any(|f| f.starts_with("check ")) && sqlite.iter().any(|f| f.starts_with("foreign key ")));
     let only_sqlite: Vec<_> = sqlite.difference(&postgres).collect();
     let only_postgres: Vec<_> = postgres.difference(&sqlite).collect();

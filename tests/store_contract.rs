@@ -5,8 +5,8 @@ mod support;
 
 use keyward::domain::{Id, Role, Secret, Token};
 use keyward::store::{
-    AccountRecord, AuditRecord, KeyRecord, OrgRecord, Store, StoreError, UserRecord, accounts, audit, keys, orgs, revision,
-    sessions, users,
+    AccountRecord, AuditRecord, KeyRecord, OrgRecord, Store, StoreError, UserRecord, accounts, audit, keys, orgs,
+    revision, sessions, users,
 };
 use support::postgres::{FreshDb, server_url};
 
@@ -19,7 +19,8 @@ struct Engine {
 
 async fn sqlite() -> Option<Engine> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("contract.db").display())).await.expect("sqlite");
+    let store =
+        Store::connect(&format!("sqlite://{}", dir.path().join("contract.db").display())).await.expect("sqlite");
     store.migrate().await.expect("migrate");
     Some(Engine { store, _db: None, _dir: Some(dir) })
 }
@@ -197,7 +198,8 @@ async fn credentials_are_found_by_hash_only(store: &Store) {
     assert_eq!(found.secret_hash, secret.hash().to_hex());
     let other = Secret::mint().expect("randomness");
     assert!(keys::find_credential(&mut conn, &other.hash()).await.expect("lookup").is_none());
-    let stored: Vec<String> = sqlx::query_scalar("SELECT secret_hash FROM api_keys").fetch_all(&mut *conn).await.expect("hashes");
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT secret_hash FROM api_keys").fetch_all(&mut *conn).await.expect("hashes");
     assert!(stored.iter().all(|h| !h.contains(&secret.expose()[3..])), "a secret is stored");
 }
 
@@ -291,8 +293,14 @@ async fn one_time_tokens_work_once_and_not_after_expiry(store: &Store) {
     let mut tx = store.begin().await.expect("tx");
     sessions::insert_token(tx.conn(), &live.hash_hex(), "setup", None, 1_000, 2_000).await.expect("token");
     sessions::insert_token(tx.conn(), &stale.hash_hex(), "setup", None, 1_000, 1_500).await.expect("token");
-    assert_eq!(sessions::consume_token(tx.conn(), &live.hash_hex(), "password", 1_100).await.expect("wrong purpose"), None);
-    assert_eq!(sessions::consume_token(tx.conn(), &live.hash_hex(), "setup", 1_100).await.expect("first use"), Some(None));
+    assert_eq!(
+        sessions::consume_token(tx.conn(), &live.hash_hex(), "password", 1_100).await.expect("wrong purpose"),
+        None
+    );
+    assert_eq!(
+        sessions::consume_token(tx.conn(), &live.hash_hex(), "setup", 1_100).await.expect("first use"),
+        Some(None)
+    );
     assert_eq!(sessions::consume_token(tx.conn(), &live.hash_hex(), "setup", 1_101).await.expect("second use"), None);
     assert_eq!(sessions::consume_token(tx.conn(), &stale.hash_hex(), "setup", 1_600).await.expect("expired"), None);
     tx.commit().await.expect("commit");
@@ -318,8 +326,17 @@ async fn sessions_end_at_expiry_and_on_delete(store: &Store) {
 
 async fn emails_are_unique_ignoring_case(store: &Store) {
     let mut tx = store.begin().await.expect("tx");
-    users::insert(tx.conn(), &UserRecord { id: Id::generate(), email: "Ada@Example.com".into(), password_hash: None, created: 1 }).await.expect("first");
-    let clash = users::insert(tx.conn(), &UserRecord { id: Id::generate(), email: "ada@example.COM".into(), password_hash: None, created: 1 }).await;
+    users::insert(
+        tx.conn(),
+        &UserRecord { id: Id::generate(), email: "Ada@Example.com".into(), password_hash: None, created: 1 },
+    )
+    .await
+    .expect("first");
+    let clash = users::insert(
+        tx.conn(),
+        &UserRecord { id: Id::generate(), email: "ada@example.COM".into(), password_hash: None, created: 1 },
+    )
+    .await;
     assert!(matches!(clash, Err(StoreError::Conflict("email"))), "{clash:?}");
 }
 

@@ -23,7 +23,8 @@ impl Email {
                     && !label.ends_with('-')
                     && label.chars().all(|c| c.is_alphanumeric() || c == '-')
             });
-        let chars_ok = s.len() <= 254 && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c));
+        let chars_ok =
+            s.len() <= 254 && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c));
         if local_ok && domain_ok && chars_ok {
             Ok(Self(format!("{local}@{}", domain.to_lowercase())))
         } else {
@@ -70,7 +71,18 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "plain", "@example.com", "a@", "a@b", "a b@example.com", "a@exa mple.com", "a@-x.com", "a@@example.com", "<a@example.com>"] {
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a b@example.com",
+            "a@exa mple.com",
+            "a@-x.com",
+            "a@@example.com",
+            "<a@example.com>",
+        ] {
             assert_eq!(Email::parse(bad), Err(EmailError), "{bad}");
         }
     }

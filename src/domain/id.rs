@@ -57,7 +57,8 @@ mod tests {
 
     #[test]
     fn rejects_anything_else() {
-        for bad in ["", "1235", "ABCDEF0123456789abcdef0123456789", "../etc/passwd", "0123456789abcdef0123456789abcdeg"] {
+        for bad in ["", "1235", "ABCDEF0123456789abcdef0123456789", "../etc/passwd", "0123456789abcdef0123456789abcdeg"]
+        {
             assert_eq!(Id::parse(bad), None, "{bad}");
         }
     }

@@ -53,13 +53,9 @@ impl Secret {
     /// Checks shape and checksum only; whether the key exists is storage's
     /// question.
     pub fn parse(raw: &str) -> Result<Self, KeyFormatError> {
-        let encoded = raw
-            .strip_prefix(PREFIX)
-            .filter(|rest| rest.len() == ENCODED_LEN)
-            .ok_or(KeyFormatError::NotAKey)?;
-        let payload = URL_SAFE_NO_PAD
-            .decode(encoded)
-            .map_err(|_| KeyFormatError::NotAKey)?;
+        let encoded =
+            raw.strip_prefix(PREFIX).filter(|rest| rest.len() == ENCODED_LEN).ok_or(KeyFormatError::NotAKey)?;
+        let payload = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| KeyFormatError::NotAKey)?;
         let (entropy, checksum) = payload.split_at(RANDOM_BYTES);
         if crc32fast::hash(entropy).to_be_bytes() != checksum {
             return Err(KeyFormatError::BadChecksum);
@@ -142,7 +138,9 @@ mod tests {
     fn rejects_foreign_and_truncated_input() {
         let good = Secret::from_entropy([1; 32]);
         let good = good.expose();
-        for bad in ["", "kw_", "secret-key", &good[..good.len() - 1], &format!("{good}A"), &good.replacen("kw_", "KW_", 1)] {
+        for bad in
+            ["", "kw_", "secret-key", &good[..good.len() - 1], &format!("{good}A"), &good.replacen("kw_", "KW_", 1)]
+        {
             assert_eq!(Secret::parse(bad).err(), Some(KeyFormatError::NotAKey), "{bad}");
         }
     }

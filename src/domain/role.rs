@@ -39,10 +39,7 @@ impl FromStr for Role {
 
     /// Case is ignored ("Admin" is how people write it); output is lowercase.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str().eq_ignore_ascii_case(s))
-            .ok_or(RoleError)
+        Role::ALL.into_iter().find(|r| r.as_str().eq_ignore_ascii_case(s)).ok_or(RoleError)
     }
 }
 

@@ -68,10 +68,7 @@ impl FromRequestParts<AppState> for Who {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let service = &state.service;
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let credential = value
-                .to_str()
-                .map_err(|_| AuthFailure::Malformed)
-                .and_then(parse_authorization);
+            let credential = value.to_str().map_err(|_| AuthFailure::Malformed).and_then(parse_authorization);
             let credential = match credential {
                 Ok(c) => c,
                 Err(failure) => {
@@ -160,10 +157,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The peer's address, as the audit trail records it.
 pub fn client_ip(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string())
 }
 
 #[cfg(test)]

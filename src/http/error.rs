@@ -92,13 +92,15 @@ impl ApiError {
     }
 
     pub fn too_many_requests(retry_after: u64) -> Self {
-        let mut err = Self::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "too many failed attempts; retry later");
+        let mut err =
+            Self::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "too many failed attempts; retry later");
         err.retry_after = Some(retry_after.max(1));
         err
     }
 
     pub fn unavailable() -> Self {
-        let mut err = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "storage is unavailable; retry shortly");
+        let mut err =
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "storage is unavailable; retry shortly");
         err.retry_after = Some(UNAVAILABLE_RETRY_AFTER);
         err
     }

@@ -27,11 +27,7 @@ impl<S: Send + Sync, T: Body> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json_type = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(is_json_media_type);
+        let json_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(is_json_media_type);
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::payload_too_large()
@@ -45,13 +41,17 @@ impl<S: Send + Sync, T: Body> FromRequest<S> for JsonBody<T> {
             if json_type != Some(true) {
                 return Err(ApiError::unsupported_media_type());
             }
-            serde_json::from_slice::<Value>(&bytes).map_err(|e| ApiError::malformed_body(format!("the body is not valid JSON: {e}")))?
+            serde_json::from_slice::<Value>(&bytes)
+                .map_err(|e| ApiError::malformed_body(format!("the body is not valid JSON: {e}")))?
         };
         let Value::Object(object) = &value else {
             return Err(ApiError::invalid_field("body", "the body must be a JSON object"));
         };
         if let Some(unknown) = object.keys().find(|k| !T::FIELDS.contains(&k.as_str())) {
-            return Err(ApiError::invalid_field(unknown.clone(), format!("unknown field; expected one of: {}", T::FIELDS.join(", "))));
+            return Err(ApiError::invalid_field(
+                unknown.clone(),
+                format!("unknown field; expected one of: {}", T::FIELDS.join(", ")),
+            ));
         }
         serde_path_to_error::deserialize(value).map(JsonBody).map_err(|e| {
             let field = e.path().to_string();

@@ -14,7 +14,6 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, on};
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -117,9 +116,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api_routes();
     let doc = doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
-    let any_unsafe = MethodFilter::POST.or(MethodFilter::PUT).or(MethodFilter::PATCH).or(MethodFilter::DELETE);
-    api.route("/api/auth/v1/verify", on(any_unsafe, identity::verify))
-        .fallback(|| async { ApiError::not_found("route") })
+    api.fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::Extension(OpenApiJson(Arc::new(doc))))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
@@ -134,10 +131,7 @@ pub fn router(state: AppState) -> Router {
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let response = next.run(req).await;
     let elapsed = start.elapsed();
     let status = response.status().as_u16();

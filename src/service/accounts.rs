@@ -52,7 +52,8 @@ impl Service {
         let mut tx = self.store().begin().await?;
         accounts::insert(tx.conn(), &account).await?;
         let detail = json!({"name": account.name, "role": account.role, "enableBasicAuth": account.enable_basic_auth});
-        audit::record(tx.conn(), p, now, "serviceAccount.create", Target::ServiceAccount(&account.id), Some(detail)).await?;
+        audit::record(tx.conn(), p, now, "serviceAccount.create", Target::ServiceAccount(&account.id), Some(detail))
+            .await?;
         tx.commit().await?;
         Ok(AccountWithKeys { account, keys: Vec::new() })
     }
@@ -86,7 +87,12 @@ impl Service {
     }
 
     /// Admins. A role may be set no higher than the caller's own.
-    pub async fn update_account(&self, p: &Principal, id: &Id, patch: AccountPatch) -> Result<AccountWithKeys, ServiceError> {
+    pub async fn update_account(
+        &self,
+        p: &Principal,
+        id: &Id,
+        patch: AccountPatch,
+    ) -> Result<AccountWithKeys, ServiceError> {
         p.require(Role::Admin)?;
         if let Some(role) = patch.role {
             p.require_at_least(role, "give an account")?;

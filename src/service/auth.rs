@@ -28,7 +28,10 @@ const CACHE_CAPACITY: usize = 100_000;
 pub enum Credential {
     Key(Secret),
     /// HTTP Basic: `keyId:secret`, for accounts that allow it.
-    Basic { key_id: String, secret: Secret },
+    Basic {
+        key_id: String,
+        secret: Secret,
+    },
 }
 
 /// Why a credential was refused. Each becomes a `401` (the reasons are for
@@ -176,10 +179,8 @@ impl Service {
         }
         let generation = cache.generation.load(Ordering::SeqCst);
         let mut conn = self.store().read().await.map_err(ServiceError::from)?;
-        let record = keys::find_credential(&mut conn, hash)
-            .await
-            .map_err(ServiceError::from)?
-            .ok_or(AuthFailure::Unknown)?;
+        let record =
+            keys::find_credential(&mut conn, hash).await.map_err(ServiceError::from)?.ok_or(AuthFailure::Unknown)?;
         cache.put(*hash, record.clone(), generation);
         Ok(record)
     }

@@ -35,10 +35,9 @@ impl ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Conflict(field) => ServiceError::Conflict {
-                field,
-                detail: format!("{field} is already taken"),
-            },
+            StoreError::Conflict(field) => {
+                ServiceError::Conflict { field, detail: format!("{field} is already taken") }
+            }
             StoreError::Unavailable(_) => ServiceError::Unavailable(err),
             other => ServiceError::Internal(other.into()),
         }

@@ -56,7 +56,8 @@ impl Service {
             });
         }
         let minted = self.mint(tx.conn(), p, account_id, new.name, expires, now).await?;
-        audit::record(tx.conn(), p, now, "key.create", Target::Key(&minted.key.id), Some(key_detail(&minted.key))).await?;
+        audit::record(tx.conn(), p, now, "key.create", Target::Key(&minted.key.id), Some(key_detail(&minted.key)))
+            .await?;
         tx.commit().await?;
         Ok(minted)
     }
@@ -70,7 +71,13 @@ impl Service {
     }
 
     /// Editors, for accounts whose role does not exceed their own.
-    pub async fn update_key(&self, p: &Principal, account_id: &Id, key_id: &Id, patch: KeyPatch) -> Result<KeyRecord, ServiceError> {
+    pub async fn update_key(
+        &self,
+        p: &Principal,
+        account_id: &Id,
+        key_id: &Id,
+        patch: KeyPatch,
+    ) -> Result<KeyRecord, ServiceError> {
         p.require(Role::Editor)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -116,7 +123,13 @@ impl Service {
     /// Editors, for accounts whose role does not exceed their own. Mints a
     /// successor and lets the old key live `grace_period` more seconds (0:
     /// it stops now). Rotation is allowed at the key limit: it replaces.
-    pub async fn rotate_key(&self, p: &Principal, account_id: &Id, key_id: &Id, grace_period: i64) -> Result<MintedKey, ServiceError> {
+    pub async fn rotate_key(
+        &self,
+        p: &Principal,
+        account_id: &Id,
+        key_id: &Id,
+        grace_period: i64,
+    ) -> Result<MintedKey, ServiceError> {
         p.require(Role::Editor)?;
         if grace_period < 0 {
             return Err(ServiceError::invalid("gracePeriod", "must be zero or more seconds"));
@@ -137,7 +150,8 @@ impl Service {
         revision::bump(tx.conn()).await?;
         let detail = json!({"replacedBy": minted.key.id, "expires": old.expires, "gracePeriod": grace_period});
         audit::record(tx.conn(), p, now, "key.rotate", Target::Key(key_id), Some(detail)).await?;
-        audit::record(tx.conn(), p, now, "key.create", Target::Key(&minted.key.id), Some(key_detail(&minted.key))).await?;
+        audit::record(tx.conn(), p, now, "key.create", Target::Key(&minted.key.id), Some(key_detail(&minted.key)))
+            .await?;
         tx.commit().await?;
         self.credentials_changed();
         self.metrics().lifecycle("rotated");
@@ -189,17 +203,24 @@ impl Service {
     fn resolve_lifetime(&self, lifetime: Lifetime, now: UnixTime) -> Result<Option<UnixTime>, ServiceError> {
         let max = self.limits().max_key_lifetime.map(|d| d.as_secs() as i64);
         let beyond_max = |field: &'static str| {
-            ServiceError::invalid(field, format!("exceeds the organization's longest key lifetime of {} seconds", max.unwrap_or(0)))
+            ServiceError::invalid(
+                field,
+                format!("exceeds the organization's longest key lifetime of {} seconds", max.unwrap_or(0)),
+            )
         };
         match lifetime {
             Lifetime::Unlimited => {
                 let default = self.limits().default_key_lifetime.map(|d| d.as_secs() as i64);
                 Ok(default.or(max).map(|secs| now.saturating_add(secs.min(max.unwrap_or(i64::MAX)))))
             }
-            Lifetime::For(seconds) if seconds <= 0 => Err(ServiceError::invalid("expiresIn", "must be a positive number of seconds")),
+            Lifetime::For(seconds) if seconds <= 0 => {
+                Err(ServiceError::invalid("expiresIn", "must be a positive number of seconds"))
+            }
             Lifetime::For(seconds) if max.is_some_and(|m| seconds > m) => Err(beyond_max("expiresIn")),
             Lifetime::For(seconds) => Ok(Some(now.saturating_add(seconds))),
-            Lifetime::Until(at) if at <= now => Err(ServiceError::invalid("expires", "must be a Unix time in the future")),
+            Lifetime::Until(at) if at <= now => {
+                Err(ServiceError::invalid("expires", "must be a Unix time in the future"))
+            }
             Lifetime::Until(at) if max.is_some_and(|m| at - now > m) => Err(beyond_max("expires")),
             Lifetime::Until(at) => Ok(Some(at)),
         }

@@ -37,10 +37,7 @@ impl Principal {
         if self.role >= target {
             Ok(())
         } else {
-            Err(ServiceError::forbidden(format!(
-                "a {} cannot {what} with the {target} role",
-                self.role
-            )))
+            Err(ServiceError::forbidden(format!("a {} cannot {what} with the {target} role", self.role)))
         }
     }
 

@@ -73,7 +73,8 @@ async fn hash_password(password: String) -> Result<String, ServiceError> {
 /// Verifies against `stored`, or against a fixed dummy hash when the user is
 /// unknown, so that both cases take the same time.
 async fn verify_password(password: String, stored: Option<String>) -> bool {
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3yv7Vvv3n9uUYhzwCaS4Uq5Q+1z7+s8bJbE5YbRkzCk";
+    const DUMMY: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3yv7Vvv3n9uUYhzwCaS4Uq5Q+1z7+s8bJbE5YbRkzCk";
     let known = stored.is_some();
     let stored = stored.unwrap_or_else(|| DUMMY.to_owned());
     tokio::task::spawn_blocking(move || {
@@ -89,7 +90,13 @@ async fn verify_password(password: String, stored: Option<String>) -> bool {
 impl Service {
     /// The operator at the command line: a user with a password, or an existing
     /// user added to one more organization.
-    pub async fn create_user(&self, org: &Id, email: Email, role: Role, password: String) -> Result<MemberRecord, ServiceError> {
+    pub async fn create_user(
+        &self,
+        org: &Id,
+        email: Email,
+        role: Role,
+        password: String,
+    ) -> Result<MemberRecord, ServiceError> {
         check_password_rules(&password)?;
         self.get_org(org).await?;
         let hash = hash_password(password).await?;
@@ -105,18 +112,26 @@ impl Service {
         self.add_member(p, email, role, None).await
     }
 
-    async fn add_member(&self, by: &Principal, email: Email, role: Role, password_hash: Option<String>) -> Result<NewMember, ServiceError> {
+    async fn add_member(
+        &self,
+        by: &Principal,
+        email: Email,
+        role: Role,
+        password_hash: Option<String>,
+    ) -> Result<NewMember, ServiceError> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let (user_id, token) = match users::find_by_email(tx.conn(), email.as_str()).await? {
             Some(existing) => (existing.id, None),
             None => {
-                let user = UserRecord { id: Id::generate(), email: email.as_str().to_owned(), password_hash, created: now };
+                let user =
+                    UserRecord { id: Id::generate(), email: email.as_str().to_owned(), password_hash, created: now };
                 users::insert(tx.conn(), &user).await?;
                 let token = if user.password_hash.is_none() {
                     let token = Token::generate().map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
                     let expires = now + SETUP_LINK_LIFETIME.as_secs() as i64;
-                    sessions::insert_token(tx.conn(), &token.hash_hex(), "password", Some(&user.id), now, expires).await?;
+                    sessions::insert_token(tx.conn(), &token.hash_hex(), "password", Some(&user.id), now, expires)
+                        .await?;
                     Some(token)
                 } else {
                     None
@@ -124,15 +139,13 @@ impl Service {
                 (user.id, token)
             }
         };
-        users::add_membership(tx.conn(), &user_id, &by.org_id, role, now)
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict(_) => ServiceError::Conflict {
-                    field: "email",
-                    detail: "that person is already a member of this organization".into(),
-                },
-                other => other.into(),
-            })?;
+        users::add_membership(tx.conn(), &user_id, &by.org_id, role, now).await.map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => ServiceError::Conflict {
+                field: "email",
+                detail: "that person is already a member of this organization".into(),
+            },
+            other => other.into(),
+        })?;
         audit::record(tx.conn(), by, now, "user.add", Target::User(&user_id), Some(json!({"role": role}))).await?;
         let member = users::get_member(tx.conn(), &by.org_id, &user_id).await?.ok_or(ServiceError::NotFound("user"))?;
         tx.commit().await?;
@@ -140,7 +153,12 @@ impl Service {
     }
 
     /// Admins.
-    pub async fn list_users(&self, p: &Principal, after: Option<Id>, limit: usize) -> Result<Page<MemberRecord, Id>, ServiceError> {
+    pub async fn list_users(
+        &self,
+        p: &Principal,
+        after: Option<Id>,
+        limit: usize,
+    ) -> Result<Page<MemberRecord, Id>, ServiceError> {
         p.require(Role::Admin)?;
         let mut conn = self.store().read().await?;
         let rows = users::list_members(&mut conn, &p.org_id, after.as_ref(), limit as i64 + 1).await?;
@@ -155,7 +173,10 @@ impl Service {
         let mut tx = self.store().begin().await?;
         let before = users::get_member(tx.conn(), &p.org_id, user).await?.ok_or(ServiceError::NotFound("user"))?;
         if before.role == Role::Admin && role != Role::Admin && users::count_admins(tx.conn(), &p.org_id).await? <= 1 {
-            return Err(ServiceError::Conflict { field: "role", detail: "the organization's last admin cannot be demoted".into() });
+            return Err(ServiceError::Conflict {
+                field: "role",
+                detail: "the organization's last admin cannot be demoted".into(),
+            });
         }
         users::set_role(tx.conn(), &p.org_id, user, role).await?;
         let detail = json!({"role": {"from": before.role, "to": role}});
@@ -173,7 +194,10 @@ impl Service {
         let mut tx = self.store().begin().await?;
         let member = users::get_member(tx.conn(), &p.org_id, user).await?.ok_or(ServiceError::NotFound("user"))?;
         if member.role == Role::Admin && users::count_admins(tx.conn(), &p.org_id).await? <= 1 {
-            return Err(ServiceError::Conflict { field: "id", detail: "the organization's last admin cannot be removed".into() });
+            return Err(ServiceError::Conflict {
+                field: "id",
+                detail: "the organization's last admin cannot be removed".into(),
+            });
         }
         users::remove_membership(tx.conn(), &p.org_id, user).await?;
         sessions::delete_for_user(tx.conn(), user).await?;
@@ -201,7 +225,12 @@ impl Service {
     /// Checks a password and opens a session. Unknown email and wrong
     /// password are indistinguishable, in answer and in time. Past the
     /// failure limit for the address or the email, every attempt is refused.
-    pub async fn login(&self, email: &str, password: String, client: Option<&str>) -> Result<LoginOutcome, ServiceError> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: String,
+        client: Option<&str>,
+    ) -> Result<LoginOutcome, ServiceError> {
         let subjects = [client.map(|ip| format!("ip:{ip}")), Some(format!("email:{}", email.to_lowercase()))];
         let throttle = &self.inner.login_failures;
         let now = self.now();

@@ -4,8 +4,7 @@
 use super::{AccountRecord, Conn, StoreError};
 use crate::domain::{Id, UnixTime};
 
-const COLUMNS: &str =
-    "id, org_id, name, role, enable_basic_auth, email, email_confirmed, disabled, created, last_used";
+const COLUMNS: &str = "id, org_id, name, role, enable_basic_auth, email, email_confirmed, disabled, created, last_used";
 
 pub async fn insert(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError> {
     sqlx::query(
@@ -29,11 +28,7 @@ pub async fn insert(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError
 
 pub async fn get(conn: &mut Conn, org: &Id, id: &Id) -> Result<Option<AccountRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM service_accounts WHERE org_id = $1 AND id = $2");
-    Ok(sqlx::query_as(&sql)
-        .bind(org.as_str())
-        .bind(id.as_str())
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(id.as_str()).fetch_optional(conn).await?)
 }
 
 /// A page in creation order after `after`; `name_contains` filters by a

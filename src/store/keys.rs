@@ -34,10 +34,7 @@ pub async fn list_for_accounts(conn: &mut Conn, accounts: &[AccountRecord]) -> R
         return Ok(Vec::new());
     }
     let placeholders: Vec<String> = (1..=accounts.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT {COLUMNS} FROM api_keys WHERE account_id IN ({}) ORDER BY id",
-        placeholders.join(", ")
-    );
+    let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE account_id IN ({}) ORDER BY id", placeholders.join(", "));
     let mut query = sqlx::query_as(&sql);
     for account in accounts {
         query = query.bind(account.id.as_str());
@@ -47,22 +44,16 @@ pub async fn list_for_accounts(conn: &mut Conn, accounts: &[AccountRecord]) -> R
 
 pub async fn get(conn: &mut Conn, account: &Id, id: &Id) -> Result<Option<KeyRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE account_id = $1 AND id = $2");
-    Ok(sqlx::query_as(&sql)
-        .bind(account.as_str())
-        .bind(id.as_str())
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as(&sql).bind(account.as_str()).bind(id.as_str()).fetch_optional(conn).await?)
 }
 
 /// Keys that still count against the account's limit: those not yet expired.
 pub async fn count_live(conn: &mut Conn, account: &Id, now: UnixTime) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE account_id = $1 AND (expires IS NULL OR expires > $2)")
-            .bind(account.as_str())
-            .bind(now)
-            .fetch_one(conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE account_id = $1 AND (expires IS NULL OR expires > $2)")
+        .bind(account.as_str())
+        .bind(now)
+        .fetch_one(conn)
+        .await?)
 }
 
 pub async fn update(conn: &mut Conn, k: &KeyRecord) -> Result<(), StoreError> {

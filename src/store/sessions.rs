@@ -3,7 +3,13 @@
 use super::{Conn, StoreError};
 use crate::domain::{Id, UnixTime};
 
-pub async fn insert(conn: &mut Conn, token_hash: &str, user: &Id, now: UnixTime, expires: UnixTime) -> Result<(), StoreError> {
+pub async fn insert(
+    conn: &mut Conn,
+    token_hash: &str,
+    user: &Id,
+    now: UnixTime,
+    expires: UnixTime,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO sessions (token_hash, user_id, created, expires) VALUES ($1, $2, $3, $4)")
         .bind(token_hash)
         .bind(user.as_str())
@@ -16,27 +22,22 @@ pub async fn insert(conn: &mut Conn, token_hash: &str, user: &Id, now: UnixTime,
 
 /// The user of a live session.
 pub async fn user_of(conn: &mut Conn, token_hash: &str, now: UnixTime) -> Result<Option<Id>, StoreError> {
-    let user: Option<String> = sqlx::query_scalar("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires > $2")
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(conn)
-        .await?;
+    let user: Option<String> =
+        sqlx::query_scalar("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires > $2")
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(conn)
+            .await?;
     Ok(user.map(Id::from_stored))
 }
 
 pub async fn delete(conn: &mut Conn, token_hash: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(conn)
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(conn).await?;
     Ok(())
 }
 
 pub async fn delete_for_user(conn: &mut Conn, user: &Id) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user.as_str())
-        .execute(conn)
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.as_str()).execute(conn).await?;
     Ok(())
 }
 
@@ -48,14 +49,16 @@ pub async fn insert_token(
     now: UnixTime,
     expires: UnixTime,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO one_time_tokens (token_hash, purpose, user_id, created, expires) VALUES ($1, $2, $3, $4, $5)")
-        .bind(token_hash)
-        .bind(purpose)
-        .bind(user.map(Id::as_str))
-        .bind(now)
-        .bind(expires)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO one_time_tokens (token_hash, purpose, user_id, created, expires) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash)
+    .bind(purpose)
+    .bind(user.map(Id::as_str))
+    .bind(now)
+    .bind(expires)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

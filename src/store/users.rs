@@ -34,11 +34,7 @@ pub async fn find_by_email(conn: &mut Conn, email: &str) -> Result<Option<UserRe
 }
 
 pub async fn set_password_hash(conn: &mut Conn, id: &Id, hash: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(hash)
-        .bind(id.as_str())
-        .execute(conn)
-        .await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id.as_str()).execute(conn).await?;
     Ok(())
 }
 
@@ -67,23 +63,19 @@ const MEMBER_SELECT: &str = "SELECT u.id, u.email, m.org_id, m.role, m.created, 
      CAST(CASE WHEN u.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password \
      FROM memberships m JOIN users u ON u.id = m.user_id";
 
-pub async fn list_members(conn: &mut Conn, org: &Id, after: Option<&Id>, limit: i64) -> Result<Vec<MemberRecord>, StoreError> {
+pub async fn list_members(
+    conn: &mut Conn,
+    org: &Id,
+    after: Option<&Id>,
+    limit: i64,
+) -> Result<Vec<MemberRecord>, StoreError> {
     let sql = format!("{MEMBER_SELECT} WHERE m.org_id = $1 AND u.id > $2 ORDER BY u.id LIMIT $3");
-    Ok(sqlx::query_as(&sql)
-        .bind(org.as_str())
-        .bind(after.map_or("", Id::as_str))
-        .bind(limit)
-        .fetch_all(conn)
-        .await?)
+    Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(after.map_or("", Id::as_str)).bind(limit).fetch_all(conn).await?)
 }
 
 pub async fn get_member(conn: &mut Conn, org: &Id, user: &Id) -> Result<Option<MemberRecord>, StoreError> {
     let sql = format!("{MEMBER_SELECT} WHERE m.org_id = $1 AND m.user_id = $2");
-    Ok(sqlx::query_as(&sql)
-        .bind(org.as_str())
-        .bind(user.as_str())
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(user.as_str()).fetch_optional(conn).await?)
 }
 
 pub async fn set_role(conn: &mut Conn, org: &Id, user: &Id, role: Role) -> Result<(), StoreError> {

@@ -39,7 +39,8 @@ impl Nginx {
 
 /// The documented server block, pointed at this test's keyward and upstream.
 fn documented_server_block(keyward: &str, upstream: &str, port: u16) -> String {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/gateways.md")).expect("docs/gateways.md");
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/gateways.md"))
+        .expect("docs/gateways.md");
     let start = doc.find("<!-- nginx:start -->").expect("nginx start marker");
     let end = doc.find("<!-- nginx:end -->").expect("nginx end marker");
     let block = &doc[start..end];

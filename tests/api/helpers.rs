@@ -64,9 +64,7 @@ impl TestApp {
         let base = format!("http://{addr}");
         let app = router(AppState::new(service.clone(), &base));
         tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .await
-                .expect("serve");
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
         });
         let org = service.create_org(Name::parse("Acme").expect("name")).await.expect("org");
         let mut app = Self {
@@ -129,7 +127,10 @@ impl TestApp {
         let name = format!("{role}-{}", keyward::domain::Id::generate());
         let account = self
             .service
-            .create_account(&by, NewAccount { name: Name::parse(&name).expect("name"), enable_basic_auth: basic, role, email: None })
+            .create_account(
+                &by,
+                NewAccount { name: Name::parse(&name).expect("name"), enable_basic_auth: basic, role, email: None },
+            )
             .await
             .expect("account");
         let minted = self

@@ -29,10 +29,7 @@ fn throttling(max_failures: u32) -> Limits {
 
 /// A client whose connections come from another loopback address.
 fn client_from(last_octet: u8) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last_octet)))
-        .build()
-        .expect("client")
+    reqwest::Client::builder().local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last_octet))).build().expect("client")
 }
 
 fn unknown_key() -> String {
@@ -68,7 +65,13 @@ async fn a_default_lifetime_applies_to_new_and_rotated_keys() {
     let id = account["id"].as_str().expect("id");
     let key = app.create_key(id).await;
     assert_eq!(key["expires"], NOW + 600);
-    let res = app.post_json(&format!("{SA}/{id}/key/{}/rotate", key["keyId"].as_str().expect("keyId")), &app.admin_key, &json!({})).await;
+    let res = app
+        .post_json(
+            &format!("{SA}/{id}/key/{}/rotate", key["keyId"].as_str().expect("keyId")),
+            &app.admin_key,
+            &json!({}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(res.json::<Value>().await.expect("json")["expires"], NOW + 600);
     // Asking for longer than the default is fine where no maximum is set.
@@ -176,7 +179,13 @@ async fn metrics_count_expired_disabled_throttled_and_rotated() {
     app.get(WHOAMI, disabled["secret"].as_str().expect("secret")).await;
 
     let rotated = app.create_key(id).await;
-    let res = app.post_json(&format!("{SA}/{id}/key/{}/rotate", rotated["keyId"].as_str().expect("keyId")), &app.admin_key, &json!({})).await;
+    let res = app
+        .post_json(
+            &format!("{SA}/{id}/key/{}/rotate", rotated["keyId"].as_str().expect("keyId")),
+            &app.admin_key,
+            &json!({}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::CREATED);
 
     let throttled = client_from(9);

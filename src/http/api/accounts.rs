@@ -187,7 +187,11 @@ pub async fn list(
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
-pub async fn get(State(state): State<AppState>, Caller(p): Caller, ids: PathIds) -> Result<Json<ServiceAccountView>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ids: PathIds,
+) -> Result<Json<ServiceAccountView>, ApiError> {
     let id = ids.one()?;
     Ok(Json(state.service.get_account(&p, &id).await?.into()))
 }

@@ -71,7 +71,7 @@ pub const KEY_HEADER: &str = "x-keyward-key-id";
 /// `X-Keyward-Role` and `X-Keyward-Key-Id`, or `401`. Any method is accepted,
 /// since some gateways forward the original one.
 #[utoipa::path(
-    get, path = "/api/auth/v1/verify", tag = "identity", params(OrgQuery),
+    method(get, post, put, patch, delete), path = "/api/auth/v1/verify", tag = "identity", params(OrgQuery),
     responses(
         (status = 200, description = "Valid; the caller is in the X-Keyward-* headers", body = WhoAmI,
          headers(

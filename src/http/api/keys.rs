@@ -160,7 +160,11 @@ pub async fn create(
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
-pub async fn list(State(state): State<AppState>, Caller(p): Caller, ids: PathIds) -> Result<Json<Vec<KeyView>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ids: PathIds,
+) -> Result<Json<Vec<KeyView>>, ApiError> {
     let account = ids.one()?;
     let keys = state.service.list_keys(&p, &account).await?;
     Ok(Json(keys.into_iter().map(KeyView::from).collect()))

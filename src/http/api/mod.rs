@@ -46,9 +46,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathIds {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let raw = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::not_found("resource"))?;
+        let raw = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found("resource"))?;
         raw.iter()
             .map(|(name, value)| {
                 Id::parse(value).ok_or_else(|| ApiError::not_found(if name == "key-id" { "key" } else { "resource" }))

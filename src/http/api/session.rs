@@ -89,9 +89,17 @@ pub async fn login(
     let csrf = session.token.derived("csrf");
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let max_age = SESSION_LIFETIME.as_secs();
-    let mut response = Json(SessionView { user_id: session.user_id.to_string(), expires: session.expires, csrf_token: csrf.clone() }).into_response();
+    let mut response =
+        Json(SessionView { user_id: session.user_id.to_string(), expires: session.expires, csrf_token: csrf.clone() })
+            .into_response();
     let headers = response.headers_mut();
-    set_cookie(headers, format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", session.token.expose()));
+    set_cookie(
+        headers,
+        format!(
+            "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+            session.token.expose()
+        ),
+    );
     set_cookie(headers, format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}"));
     Ok(response)
 }
@@ -126,7 +134,10 @@ pub async fn logout(State(state): State<AppState>, _who: Who, headers: HeaderMap
         (status = 422, description = "A field is wrong", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn set_password(State(state): State<AppState>, JsonBody(body): JsonBody<SetPassword>) -> Result<StatusCode, ApiError> {
+pub async fn set_password(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<SetPassword>,
+) -> Result<StatusCode, ApiError> {
     let token = Token::from_client(&required("token", body.token)?);
     let password = required("password", body.password)?;
     state.service.set_password_with_token(&token, password).await?;

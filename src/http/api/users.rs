@@ -31,7 +31,14 @@ pub struct UserView {
 
 impl From<MemberRecord> for UserView {
     fn from(m: MemberRecord) -> Self {
-        Self { id: m.id.to_string(), email: m.email, org_id: m.org_id.to_string(), role: m.role, created: m.created, active: m.has_password }
+        Self {
+            id: m.id.to_string(),
+            email: m.email,
+            org_id: m.org_id.to_string(),
+            role: m.role,
+            created: m.created,
+            active: m.has_password,
+        }
     }
 }
 

@@ -1,0 +1,525 @@
+//! No secret leaks (issue 2, point 9; SPEC §2: a secret is returned once, in
+//! the response that creates it, and never again).
+//!
+//! The real binary runs with the most verbose logging there is. Keys are made
+//! at the command line and over the API, used in every form (raw, `Bearer`,
+//! Basic), made to fail (a one-character typo, an unknown key, a deleted, a
+//! disabled and a rotated-away key, Basic where it is off), and one is
+//! rotated. Then every byte keyward produced is searched for every secret:
+//! the whole log of the server and of the commands, every response but the
+//! one that created the secret (headers and bodies: reads, listings, whoami,
+//! verify, the audit trail, metrics, problem bodies), and the SQLite file
+//! with its `-wal` and `-shm`, both while the server runs and after a
+//! graceful stop.
+//!
+//! A secret counts as found when any 16 consecutive characters of it show up
+//! (96 random bits: no false alarms), so a truncated, prefixed or otherwise
+//! partial secret is caught too, and so is the base64 form a Basic header
+//! carries.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use keyward::domain::{Id, Secret};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyward");
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Logging as verbose as it gets: every crate, every level.
+const MOST_VERBOSE_LOG: &str = "trace";
+const SA: &str = "/api/service-account/v1/service-account";
+const WHOAMI: &str = "/api/service-account/v1/whoami";
+const VERIFY: &str = "/api/auth/v1/verify";
+/// Characters of a secret that count as a leak when found together.
+const WINDOW: usize = 16;
+
+fn keyward(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).env("KEYWARD_LOG", MOST_VERBOSE_LOG);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("KEYWARD_") && name != "KEYWARD_LOG" {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
+/// Something keyward produced, to be searched.
+struct Haystack {
+    label: String,
+    bytes: Vec<u8>,
+    /// The secret this output hands out, if it is the one that created it.
+    creates: Option<usize>,
+}
+
+/// Every secret of the test, and the 16-character windows that betray each.
+#[derive(Default)]
+struct Secrets {
+    labels: Vec<String>,
+    values: Vec<String>,
+    windows: HashMap<Vec<u8>, usize>,
+}
+
+impl Secrets {
+    fn add(&mut self, label: &str, value: &str) -> usize {
+        assert!(value.len() > WINDOW, "{label} is too short to search for");
+        let index = self.labels.len();
+        self.labels.push(label.to_owned());
+        self.values.push(value.to_owned());
+        self.add_form(index, value);
+        index
+    }
+
+    /// Another form the secret travels in (such as a Basic header).
+    fn add_form(&mut self, index: usize, form: &str) {
+        for w in form.as_bytes().windows(WINDOW) {
+            let previous = self.windows.insert(w.to_vec(), index);
+            assert!(previous.is_none_or(|p| p == index), "two secrets share {WINDOW} characters");
+        }
+    }
+
+    /// The secrets found in `hay`, with some context for the failure message.
+    fn found_in(&self, hay: &[u8]) -> Vec<(usize, String)> {
+        let mut found: Vec<(usize, String)> = Vec::new();
+        for (at, w) in hay.windows(WINDOW).enumerate() {
+            if let Some(&index) = self.windows.get(w) {
+                if found.iter().all(|(i, _)| *i != index) {
+                    let from = at.saturating_sub(80);
+                    let to = (at + WINDOW + 80).min(hay.len());
+                    found.push((index, String::from_utf8_lossy(&hay[from..to]).into_owned()));
+                }
+            }
+        }
+        found
+    }
+}
+
+/// A running `keyward serve`, killed when dropped, even by a panic.
+struct Server {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn wait_for_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "keyward still runs after {within:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The API as the test sees it: every answer is kept for the search.
+struct Api {
+    base: String,
+    client: reqwest::Client,
+    seen: Vec<Haystack>,
+}
+
+impl Api {
+    /// Sends a request; returns the status and the body as JSON (null when
+    /// empty or not JSON), keeping the whole answer, headers included.
+    async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.call_with(method, path, authorization.map(|a| ("Authorization", a.to_owned())), body).await
+    }
+
+    async fn call_with(
+        &mut self,
+        method: Method,
+        path: &str,
+        header: Option<(&str, String)>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method.clone(), format!("{}{path}", self.base));
+        if let Some((name, value)) = header {
+            req = req.header(name, value);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let mut text = format!("{status}\n");
+        for (name, value) in res.headers() {
+            text.push_str(&format!("{name}: {}\n", String::from_utf8_lossy(value.as_bytes())));
+        }
+        let bytes = res.bytes().await.expect("body");
+        text.push('\n');
+        text.push_str(&String::from_utf8_lossy(&bytes));
+        self.seen.push(Haystack {
+            label: format!("the answer to {method} {path}"),
+            bytes: text.into_bytes(),
+            creates: None,
+        });
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// Marks the last answer as the one that created secret `index`.
+    fn last_created(&mut self, index: usize) {
+        self.seen.last_mut().expect("an answer").creates = Some(index);
+    }
+
+    async fn expect(
+        &mut self,
+        status: StatusCode,
+        method: Method,
+        path: &str,
+        authorization: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let (got, value) = self.call(method.clone(), path, Some(authorization), body).await;
+        assert_eq!(got, status, "{method} {path}: {value}");
+        value
+    }
+
+    /// All pages of a listing.
+    async fn pages(&mut self, path: &str, authorization: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(c) => format!("{path}{sep}limit=2&cursor={c}"),
+                None => format!("{path}{sep}limit=2"),
+            };
+            let page = self.expect(StatusCode::OK, Method::GET, &url, authorization, None).await;
+            items.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return items,
+            }
+        }
+    }
+}
+
+fn read_if_exists(path: &Path) -> Option<Vec<u8>> {
+    std::fs::read(path).ok()
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// The same secret with one character of its random part changed: the
+/// checksum catches it, and it must not be logged either.
+fn one_char_changed(secret: &str) -> String {
+    let mut chars: Vec<char> = secret.chars().collect();
+    let at = chars.len() / 2;
+    chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+fn basic(key_id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{key_id}:{secret}")))
+}
+
+#[tokio::test]
+async fn no_secret_is_found_anywhere_but_in_the_answer_that_created_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_file = dir.path().join("k.db");
+    let db = format!("sqlite://{}", db_file.display());
+    let mut secrets = Secrets::default();
+    let mut outputs: Vec<Haystack> = Vec::new();
+    let mut run = |args: &[&str], stdin: Option<&str>| -> Value {
+        let mut child = keyward(dir.path())
+            .args(args)
+            .arg("--database")
+            .arg(&db)
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start keyward");
+        if let Some(input) = stdin {
+            child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        }
+        let out = child.wait_with_output().expect("keyward");
+        assert!(out.status.success(), "keyward {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let what = format!("keyward {}", args.join(" "));
+        let value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        outputs.push(Haystack { label: format!("the log of {what}"), bytes: out.stderr, creates: None });
+        outputs.push(Haystack { label: format!("the output of {what}"), bytes: out.stdout, creates: None });
+        value
+    };
+
+    // At the command line: an organization, an admin person, and an admin
+    // service account with a key.
+    let org = run(&["admin", "create-org", "--name", "Acme"], None)["id"].as_str().expect("org").to_owned();
+    let password = format!("pw-{}", Id::generate());
+    run(
+        &["admin", "create-user", "--org", &org, "--email", "ada@example.com", "--role", "admin", "--password-stdin"],
+        Some(&format!("{password}\n")),
+    );
+    let admin = run(
+        &["admin", "create-service-account", "--org", &org, "--name", "ops", "--role", "admin", "--with-key"],
+        None,
+    );
+    let admin_secret = admin["key"]["secret"].as_str().expect("CLI secret").to_owned();
+    let admin_key_id = admin["key"]["keyId"].as_str().expect("keyId").to_owned();
+    let cli_key = secrets.add("the key made by the CLI", &admin_secret);
+    outputs.last_mut().expect("output").creates = Some(cli_key);
+    let pw = secrets.add("the user's password", &password);
+
+    // The server, logging everything to a file.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let listen = format!("127.0.0.1:{port}");
+    let log = dir.path().join("serve.log");
+    let mut server = Server {
+        child: keyward(dir.path())
+            .args(["serve", "--listen", &listen, "--database", &db])
+            .stdin(Stdio::null())
+            .stdout(File::create(dir.path().join("serve.stdout")).expect("stdout file"))
+            .stderr(File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start keyward serve"),
+        log,
+    };
+    let mut api = Api {
+        base: format!("http://{listen}"),
+        client: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client"),
+        seen: Vec::new(),
+    };
+    let deadline = Instant::now() + START_TIMEOUT;
+    while api.client.get(format!("{}/healthz", api.base)).send().await.is_err() {
+        assert!(server.child.try_wait().expect("status").is_none(), "keyward serve exited:\n{}", server.log());
+        assert!(Instant::now() < deadline, "keyward serve did not start:\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Keys over the API.
+    let a = &admin_secret;
+    let worker = api
+        .expect(
+            StatusCode::CREATED,
+            Method::POST,
+            SA,
+            a,
+            Some(json!({"name": "worker", "enableBasicAuth": true, "role": "editor"})),
+        )
+        .await;
+    let worker = worker["id"].as_str().expect("id").to_owned();
+    let plain = api.expect(StatusCode::CREATED, Method::POST, SA, a, Some(json!({"name": "no basic"}))).await;
+    let plain = plain["id"].as_str().expect("id").to_owned();
+    let mut keys: Vec<(usize, String, String)> = Vec::new();
+    for (label, account, body) in [
+        ("a key used raw and in Bearer", &worker, Some(json!({}))),
+        ("a key used with Basic, then deleted", &worker, Some(json!({"name": "basic"}))),
+        ("a key then disabled", &worker, None),
+        ("a key then rotated away", &worker, Some(json!({"expiresIn": 3600}))),
+        ("a key of an account without Basic, then deleted with it", &plain, Some(json!({}))),
+    ] {
+        let key = api.expect(StatusCode::CREATED, Method::POST, &format!("{SA}/{account}/key"), a, body).await;
+        let secret = key["secret"].as_str().expect("secret").to_owned();
+        let index = secrets.add(label, &secret);
+        api.last_created(index);
+        keys.push((index, key["keyId"].as_str().expect("keyId").to_owned(), secret));
+    }
+    let [
+        (raw_index, raw_id, raw),
+        (basic_index, basic_id, basic_secret),
+        (_, disabled_id, disabled),
+        (_, rotated_id, rotated),
+        (plain_index, plain_id, plain_secret),
+    ] = <[_; 5]>::try_from(keys).expect("five keys");
+    // A Basic header carries base64("keyId:secret"); past "keyId:kw_" (a
+    // multiple of 3 bytes) it encodes the secret's random part alone.
+    for (index, key_id, secret) in
+        [(basic_index, &basic_id, &basic_secret), (plain_index, &plain_id, &plain_secret), (raw_index, &raw_id, &raw)]
+    {
+        let prefix = key_id.len() + ":kw_".len();
+        assert_eq!(prefix % 3, 0, "the Basic encoding is not aligned; adjust the search");
+        let encoded = basic(key_id, secret);
+        secrets.add_form(index, &encoded["Basic ".len() + prefix / 3 * 4..]);
+    }
+
+    // Used in every form.
+    for auth in [
+        a.clone(),
+        raw.clone(),
+        format!("Bearer {raw}"),
+        basic(&basic_id, &basic_secret),
+        format!("bearer {disabled}"),
+        rotated.clone(),
+    ] {
+        api.expect(StatusCode::OK, Method::GET, WHOAMI, &auth, None).await;
+        api.expect(StatusCode::OK, Method::GET, VERIFY, &auth, None).await;
+    }
+    api.expect(StatusCode::OK, Method::GET, &format!("{WHOAMI}?orgId={org}"), &plain_secret, None).await;
+
+    // Made to fail.
+    let typo = one_char_changed(&raw);
+    assert!(Secret::parse(&typo).is_err(), "the typo should fail the checksum");
+    let stranger = Secret::mint().expect("randomness").expose().to_owned();
+    let stranger_index = secrets.add("a well-formed key keyward never issued", &stranger);
+    for auth in [
+        typo.clone(),
+        format!("Bearer {typo}"),
+        stranger.clone(),
+        basic(&raw_id, &basic_secret),
+        basic(&plain_id, &plain_secret),
+    ] {
+        let problem = api.expect(StatusCode::UNAUTHORIZED, Method::GET, WHOAMI, &auth, None).await;
+        assert_eq!(problem["status"], 401);
+    }
+    api.expect(StatusCode::UNAUTHORIZED, Method::GET, VERIFY, &typo, None).await;
+
+    let disabled_path = format!("{SA}/{worker}/key/{disabled_id}");
+    api.expect(StatusCode::OK, Method::PATCH, &disabled_path, a, Some(json!({"disabled": true}))).await;
+    api.expect(StatusCode::UNAUTHORIZED, Method::GET, WHOAMI, &disabled, None).await;
+    api.expect(StatusCode::UNAUTHORIZED, Method::GET, VERIFY, &format!("Bearer {disabled}"), None).await;
+
+    api.expect(StatusCode::NO_CONTENT, Method::DELETE, &format!("{SA}/{worker}/key/{basic_id}"), a, None).await;
+    api.expect(StatusCode::UNAUTHORIZED, Method::GET, WHOAMI, &basic(&basic_id, &basic_secret), None).await;
+    api.expect(StatusCode::UNAUTHORIZED, Method::GET, WHOAMI, &basic_secret, None).await;
+
+    let rotate = format!("{SA}/{worker}/key/{rotated_id}/rotate");
+    let new = api.expect(StatusCode::CREATED, Method::POST, &rotate, a, Some(json!({"gracePeriod": 0}))).await;
+    let successor = new["secret"].as_str().expect("secret").to_owned();
+    let successor_index = secrets.add("the key that replaced the rotated one", &successor);
+    api.last_created(successor_index);
+    api.expect(StatusCode::UNAUTHORIZED, Method::GET, WHOAMI, &rotated, None).await;
+    api.expect(StatusCode::OK, Method::GET, WHOAMI, &format!("Bearer {successor}"), None).await;
+
+    api.expect(StatusCode::NO_CONTENT, Method::DELETE, &format!("{SA}/{plain}"), a, None).await;
+    api.expect(StatusCode::UNAUTHORIZED, Method::GET, WHOAMI, &plain_secret, None).await;
+
+    // A person's session: the login answer creates it, nothing else shows it.
+    let (status, session) = api
+        .call(
+            Method::POST,
+            "/api/session/v1/login",
+            None,
+            Some(json!({"email": "ada@example.com", "password": password})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "login: {session}");
+    let set_cookie = String::from_utf8_lossy(&api.seen.last().expect("login").bytes).into_owned();
+    let token = set_cookie
+        .lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: keyward_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .next()
+        .expect("a session cookie");
+    let session_index = secrets.add("a session token", &token);
+    api.last_created(session_index);
+    let cookie = format!("keyward_session={token}");
+    let (status, me) = api.call_with(Method::GET, WHOAMI, Some(("Cookie", cookie.clone())), None).await;
+    assert_eq!(status, StatusCode::OK, "whoami by session: {me}");
+    let (status, _) = api
+        .call_with(
+            Method::POST,
+            "/api/session/v1/login",
+            None,
+            Some(json!({"email": "ada@example.com", "password": "not the password"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Everything there is to read back.
+    for account in api.pages(SA, a).await {
+        let id = account["id"].as_str().expect("id");
+        api.expect(StatusCode::OK, Method::GET, &format!("{SA}/{id}"), a, None).await;
+        api.expect(StatusCode::OK, Method::GET, &format!("{SA}/{id}/key"), a, None).await;
+    }
+    api.expect(StatusCode::NOT_FOUND, Method::GET, &format!("{SA}/{plain}"), a, None).await;
+    api.expect(StatusCode::OK, Method::GET, "/api/org/v1/org", a, None).await;
+    api.expect(StatusCode::OK, Method::GET, &format!("/api/user/v1/user?orgId={org}"), a, None).await;
+    let audit = api.pages("/api/audit/v1/event", a).await;
+    let audit_text = serde_json::to_string(&audit).expect("audit");
+    api.expect(StatusCode::OK, Method::GET, "/metrics", a, None).await;
+    api.expect(StatusCode::OK, Method::GET, "/api/openapi.json", a, None).await;
+
+    // The database as it is while the server runs, WAL and all.
+    let files = |suffix: &str| db_file.with_file_name(format!("k.db{suffix}"));
+    let mut stored: Vec<Haystack> = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        if let Some(bytes) = read_if_exists(&files(suffix)) {
+            stored.push(Haystack { label: format!("k.db{suffix} while serving"), bytes, creates: None });
+        }
+    }
+
+    // A graceful stop, so that the WAL is checkpointed into the file.
+    let pid = server.child.id().to_string();
+    let kill = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+    assert!(kill.success());
+    let status = server.wait_for_exit(Duration::from_secs(30)).await;
+    assert!(status.success(), "keyward did not stop cleanly ({status}):\n{}", server.log());
+    for suffix in ["", "-wal", "-shm"] {
+        if let Some(bytes) = read_if_exists(&files(suffix)) {
+            stored.push(Haystack { label: format!("k.db{suffix} after the stop"), bytes, creates: None });
+        }
+    }
+    let log = server.log();
+
+    // The search could fail: each secret is there to find where it was
+    // created, and the places searched hold what they should.
+    let mut all: Vec<Haystack> = Vec::new();
+    all.extend(outputs);
+    all.extend(api.seen);
+    for (index, label) in secrets.labels.iter().enumerate() {
+        if index == pw || index == stranger_index {
+            continue;
+        }
+        let creator =
+            all.iter().find(|h| h.creates == Some(index)).unwrap_or_else(|| panic!("nothing created {label}"));
+        assert!(
+            secrets.found_in(&creator.bytes).iter().any(|(i, _)| *i == index),
+            "the search does not find {label} in {}",
+            creator.label
+        );
+        assert!(contains(&creator.bytes, &secrets.values[index]));
+    }
+    assert!(log.contains(WHOAMI), "the server's log does not show the requests:\n{log}");
+    assert!(log.contains(VERIFY), "the server's log does not show every request:\n{log}");
+    let db_after = &stored.iter().find(|h| h.label == "k.db after the stop").expect("k.db").bytes;
+    assert!(!db_after.is_empty());
+    let everything_stored: Vec<u8> = stored.iter().flat_map(|h| h.bytes.iter().copied()).collect();
+    for key_id in [&admin_key_id, &raw_id, &disabled_id, &rotated_id] {
+        assert!(contains(&everything_stored, key_id), "the database does not hold key {key_id}: not searchable?");
+        assert!(audit_text.contains(key_id.as_str()), "the audit trail does not mention key {key_id}");
+    }
+    let hash = Secret::parse(&admin_secret).expect("parse").hash().to_hex();
+    assert!(contains(&everything_stored, &hash), "the database does not hold the key's SHA-256");
+
+    // The search itself.
+    all.push(Haystack { label: "the server's log".into(), bytes: log.into_bytes(), creates: None });
+    all.push(Haystack { label: "the audit trail".into(), bytes: audit_text.into_bytes(), creates: None });
+    all.extend(stored);
+    let mut leaks = Vec::new();
+    for hay in &all {
+        for (index, context) in secrets.found_in(&hay.bytes) {
+            if hay.creates != Some(index) {
+                leaks.push(format!("{} found in {}: …{context}…", secrets.labels[index], hay.label));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
+}
