@@ -74,7 +74,7 @@ fn assert_no_duplicates(ids: &[String]) {
 
 #[tokio::test]
 async fn list_returns_items_and_a_null_next_cursor_when_everything_fits() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let created = create_named(&app, &["alpha", "beta"]).await;
     let page = list(&app, &[]).await;
     let listed = ids(&page);
@@ -95,7 +95,7 @@ async fn list_returns_items_and_a_null_next_cursor_when_everything_fits() {
 
 #[tokio::test]
 async fn list_items_carry_key_metadata_but_no_secret() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let id = create_named(&app, &["with-key"]).await.remove(0);
     let key = app.create_key(&id).await;
     let secret = key["secret"].as_str().expect("secret");
@@ -113,7 +113,7 @@ async fn list_items_carry_key_metadata_but_no_secret() {
 
 #[tokio::test]
 async fn list_defaults_to_pages_of_50() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     create_many(&app, "bulk", 55).await;
     let first = list(&app, &[]).await;
     assert_eq!(ids(&first).len(), 50);
@@ -126,7 +126,7 @@ async fn list_defaults_to_pages_of_50() {
 
 #[tokio::test]
 async fn list_honours_the_limit_at_both_ends_of_its_range() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     create_many(&app, "few", 3).await;
     let one = list(&app, &[("limit", "1")]).await;
     assert_eq!(ids(&one).len(), 1);
@@ -138,7 +138,7 @@ async fn list_honours_the_limit_at_both_ends_of_its_range() {
 
 #[tokio::test]
 async fn list_refuses_a_limit_outside_1_to_200() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     for bad in ["0", "201", "-1", "ten"] {
         let res = app.request(Method::GET, SA, &app.admin_key).query(&[("limit", bad)]).send().await.expect("request");
         let body = problem(res, StatusCode::BAD_REQUEST).await;
@@ -148,7 +148,7 @@ async fn list_refuses_a_limit_outside_1_to_200() {
 
 #[tokio::test]
 async fn list_refuses_a_cursor_keyward_did_not_issue() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     // A real cursor, but one the audit listing issued.
     let audit: Value = app.get("/api/audit/v1/event?limit=1", &app.admin_key).await.json().await.expect("json");
     let audit_cursor = audit["nextCursor"].as_str().expect("an audit cursor").to_owned();
@@ -166,7 +166,7 @@ async fn list_refuses_a_cursor_keyward_did_not_issue() {
 
 #[tokio::test]
 async fn paging_visits_every_account_exactly_once() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     create_many(&app, "page", 10).await;
     let (all, pages) = walk(&app, "3").await;
     assert_eq!(pages, 4);
@@ -178,7 +178,7 @@ async fn paging_visits_every_account_exactly_once() {
 
 #[tokio::test]
 async fn pages_are_stable_when_accounts_are_inserted_between_fetches() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     create_many(&app, "before", 8).await;
     let (original, _) = walk(&app, "200").await;
 
@@ -208,7 +208,7 @@ async fn pages_are_stable_when_accounts_are_inserted_between_fetches() {
 
 #[tokio::test]
 async fn name_filter_is_a_case_insensitive_substring() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let made = create_named(&app, &["Billing Worker", "billing-cron", "Reports", "Nightly BILLING"]).await;
     let (worker, cron, nightly) = (&made[0], &made[1], &made[3]);
 
@@ -226,7 +226,7 @@ async fn name_filter_is_a_case_insensitive_substring() {
 
 #[tokio::test]
 async fn name_filter_treats_like_wildcards_literally() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let made = create_named(&app, &["50% off", "500 off", "a_b", "axb"]).await;
     assert_eq!(ids(&list(&app, &[("name", "%")]).await), vec![made[0].clone()]);
     assert_eq!(ids(&list(&app, &[("name", "_")]).await), vec![made[2].clone()]);
@@ -234,7 +234,7 @@ async fn name_filter_treats_like_wildcards_literally() {
 
 #[tokio::test]
 async fn name_filter_pages_with_its_cursor() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     create_many(&app, "match", 5).await;
     create_many(&app, "other", 5).await;
     let first = list(&app, &[("name", "MATCH"), ("limit", "3")]).await;
@@ -252,7 +252,7 @@ async fn name_filter_pages_with_its_cursor() {
 
 #[tokio::test]
 async fn list_shows_only_the_callers_organization() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Other").await;
     let other_admin = app.key_with_role(&other, Role::Admin).await;
     let theirs = app.post_json(SA, &other_admin, &json!({"name": "theirs"})).await;
@@ -269,7 +269,7 @@ async fn list_shows_only_the_callers_organization() {
 
 #[tokio::test]
 async fn get_returns_the_account_with_its_keys() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let created = app.create_account(json!({"name": "reader", "enableBasicAuth": true, "role": "editor"})).await;
     let id = id_of(&created);
     let key = app.create_key(&id).await;
@@ -295,7 +295,7 @@ async fn get_returns_the_account_with_its_keys() {
 
 #[tokio::test]
 async fn get_with_orgid_of_the_own_organization_works() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let id = create_named(&app, &["pinned"]).await.remove(0);
     let res = app.get(&format!("{SA}/{id}?orgId={}", app.org_id), &app.admin_key).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -325,7 +325,7 @@ fn with(mut account: Value, changes: &Value) -> Value {
 
 #[tokio::test]
 async fn patch_of_each_field_changes_that_field_only() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let id = id_of(&app.create_account(json!({"name": "original"})).await);
     let changes = [
         json!({"name": "renamed"}),
@@ -347,7 +347,7 @@ async fn patch_of_each_field_changes_that_field_only() {
 
 #[tokio::test]
 async fn patch_changes_all_four_fields_at_once() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let id = id_of(&app.create_account(json!({"name": "all-at-once"})).await);
     let change = json!({"name": "changed", "enableBasicAuth": true, "role": "admin", "disabled": true});
     let answered = patch(&app, &id, change).await;
@@ -361,7 +361,7 @@ async fn patch_changes_all_four_fields_at_once() {
 
 #[tokio::test]
 async fn an_empty_patch_changes_nothing() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let id = id_of(&app.create_account(json!({"name": "steady", "role": "editor", "enableBasicAuth": true})).await);
     let before = get_account(&app, &id).await;
     assert_eq!(patch(&app, &id, json!({})).await, before);
@@ -370,7 +370,7 @@ async fn an_empty_patch_changes_nothing() {
 
 #[tokio::test]
 async fn disabling_an_account_refuses_its_keys_until_enabled_again() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let id = id_of(&app.create_account(json!({"name": "switch"})).await);
     let secret = app.create_key(&id).await["secret"].as_str().expect("secret").to_owned();
     let whoami = "/api/service-account/v1/whoami";
@@ -385,7 +385,7 @@ async fn disabling_an_account_refuses_its_keys_until_enabled_again() {
 
 #[tokio::test]
 async fn a_role_change_applies_to_the_accounts_keys_at_once() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let id = id_of(&app.create_account(json!({"name": "promoted"})).await);
     let secret = app.create_key(&id).await["secret"].as_str().expect("secret").to_owned();
     let whoami = "/api/service-account/v1/whoami";
@@ -400,7 +400,7 @@ async fn a_role_change_applies_to_the_accounts_keys_at_once() {
 
 #[tokio::test]
 async fn a_duplicate_name_on_create_is_409_ignoring_case() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     app.create_account(json!({"name": "Deploy Bot"})).await;
     for dup in ["Deploy Bot", "deploy bot", "DEPLOY BOT"] {
         let res = app.post_json(SA, &app.admin_key, &json!({"name": dup})).await;
@@ -412,7 +412,7 @@ async fn a_duplicate_name_on_create_is_409_ignoring_case() {
 
 #[tokio::test]
 async fn renaming_to_a_taken_name_is_409_ignoring_case_and_changes_nothing() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     app.create_account(json!({"name": "Deploy Bot"})).await;
     let id = id_of(&app.create_account(json!({"name": "builder"})).await);
     let before = get_account(&app, &id).await;
@@ -425,7 +425,7 @@ async fn renaming_to_a_taken_name_is_409_ignoring_case_and_changes_nothing() {
 
 #[tokio::test]
 async fn renaming_an_account_to_its_own_name_in_another_case_is_allowed() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let id = id_of(&app.create_account(json!({"name": "deploy bot"})).await);
     let answered = patch(&app, &id, json!({"name": "Deploy Bot"})).await;
     assert_eq!(answered["name"], "Deploy Bot");
@@ -433,7 +433,7 @@ async fn renaming_an_account_to_its_own_name_in_another_case_is_allowed() {
 
 #[tokio::test]
 async fn a_freed_name_can_be_used_again() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let id = id_of(&app.create_account(json!({"name": "reused"})).await);
     patch(&app, &id, json!({"name": "moved-on"})).await;
     app.create_account(json!({"name": "Reused"})).await;
@@ -441,7 +441,7 @@ async fn a_freed_name_can_be_used_again() {
 
 #[tokio::test]
 async fn the_same_name_in_another_organization_is_allowed() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Other").await;
     let other_admin = app.key_with_role(&other, Role::Admin).await;
     app.create_account(json!({"name": "shared name"})).await;
@@ -453,7 +453,7 @@ async fn the_same_name_in_another_organization_is_allowed() {
 
 #[tokio::test]
 async fn an_unknown_id_is_404() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let unknown = Id::generate().to_string();
     for id in [unknown.as_str(), "1235", "not-an-id"] {
         let path = format!("{SA}/{id}");
@@ -465,7 +465,7 @@ async fn an_unknown_id_is_404() {
 
 #[tokio::test]
 async fn another_organizations_account_is_404_and_left_unchanged() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Other").await;
     let other_admin = app.key_with_role(&other, Role::Admin).await;
     let res = app.post_json(SA, &other_admin, &json!({"name": "theirs"})).await;
@@ -490,7 +490,7 @@ async fn another_organizations_account_is_404_and_left_unchanged() {
 
 #[tokio::test]
 async fn the_404_for_a_foreign_account_looks_like_the_404_for_an_unknown_one() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Other").await;
     let (foreign, _) = app.account_with_key(&other, Role::Viewer, false).await;
     let unknown = Id::generate().to_string();
@@ -501,7 +501,7 @@ async fn the_404_for_a_foreign_account_looks_like_the_404_for_an_unknown_one() {
 
 #[tokio::test]
 async fn names_compare_ignoring_case_beyond_ascii() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let id = id_of(&app.create_account(json!({"name": "Ölpumpe Süd"})).await);
     problem(app.post_json(SA, &app.admin_key, &json!({"name": "ÖLPUMPE SÜD"})).await, StatusCode::CONFLICT).await;
     assert_eq!(ids(&list(&app, &[("name", "ölpumpe süd")]).await), vec![id.clone()]);

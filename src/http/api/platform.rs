@@ -17,14 +17,14 @@ pub struct Health {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "platform", responses((status = 200, body = Health)))]
+#[utoipa::path(operation_id = "healthz", get, path = "/healthz", tag = "platform", responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
 /// Readiness: storage answers.
 #[utoipa::path(
-    get, path = "/readyz", tag = "platform",
+    operation_id = "readyz", get, path = "/readyz", tag = "platform",
     responses(
         (status = 200, body = Health),
         (status = 503, description = "Storage unreachable", body = Problem, content_type = "application/problem+json"),
@@ -39,7 +39,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
 }
 
 /// Prometheus metrics.
-#[utoipa::path(get, path = "/metrics", tag = "platform", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+#[utoipa::path(operation_id = "metrics", get, path = "/metrics", tag = "platform", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.service.metrics().render())
         .into_response()
@@ -50,7 +50,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 pub struct OpenApiJson(pub std::sync::Arc<String>);
 
 /// This API's OpenAPI 3.1 document, generated from the handlers.
-#[utoipa::path(get, path = "/api/openapi.json", tag = "platform", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+#[utoipa::path(operation_id = "openapi", get, path = "/api/openapi.json", tag = "platform", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi(Extension(doc): Extension<OpenApiJson>) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], doc.0.as_str().to_owned()).into_response()
 }

@@ -98,7 +98,7 @@ fn role_field(raw: &str) -> Result<Role, ApiError> {
 ///
 /// Admins.
 #[utoipa::path(
-    get, path = "/api/user/v1/user", tag = "users", params(UserQuery),
+    operation_id = "listUsers", get, path = "/api/user/v1/user", tag = "users", params(UserQuery),
     responses(
         (status = 200, description = "A page of users", body = PageView<UserView>),
         (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
@@ -125,7 +125,7 @@ pub async fn list(
 /// Admins, with a role no higher than their own. A new person gets a
 /// one-time link to set a password. `409` when already a member.
 #[utoipa::path(
-    post, path = "/api/user/v1/user", tag = "users", params(OrgQuery),
+    operation_id = "createUser", post, path = "/api/user/v1/user", tag = "users", params(OrgQuery),
     request_body = InviteUser,
     responses(
         (status = 201, description = "The member", body = InvitedUserView),
@@ -151,7 +151,7 @@ pub async fn create(
 ///
 /// Admins, up to their own role. The last admin cannot be demoted.
 #[utoipa::path(
-    patch, path = "/api/user/v1/user/{id}", tag = "users",
+    operation_id = "updateUser", patch, path = "/api/user/v1/user/{id}", tag = "users",
     params(("id" = String, Path, description = "User id"), OrgQuery),
     request_body = UpdateUser,
     responses(
@@ -176,7 +176,7 @@ pub async fn update(
 ///
 /// Admins. Ends the user's sessions. The last admin cannot be removed.
 #[utoipa::path(
-    delete, path = "/api/user/v1/user/{id}", tag = "users",
+    operation_id = "deleteUser", delete, path = "/api/user/v1/user/{id}", tag = "users",
     params(("id" = String, Path, description = "User id"), OrgQuery),
     responses(
         (status = 204, description = "Removed"),

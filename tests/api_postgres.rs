@@ -1,0 +1,31 @@
+//! The HTTP integration suite of `tests/api/` again, on PostgreSQL: each test
+//! gets a database of its own on the server named by KEYWARD_TEST_DATABASE_URL
+//! (skipped with a note when it is unset, failed under KEYWARD_TEST_STRICT).
+
+/// The engine this binary runs the suite on.
+pub const ENGINE: helpers::Engine = helpers::Engine::Postgres;
+
+#[path = "api/helpers.rs"]
+mod helpers;
+mod support;
+
+#[path = "api/accounts.rs"]
+mod accounts;
+#[path = "api/audit.rs"]
+mod audit;
+#[path = "api/bad_input.rs"]
+mod bad_input;
+#[path = "api/gateway.rs"]
+mod gateway;
+#[path = "api/identity.rs"]
+mod identity;
+#[path = "api/keys.rs"]
+mod keys;
+#[path = "api/lifecycle.rs"]
+mod lifecycle;
+#[path = "api/platform.rs"]
+mod platform;
+#[path = "api/roles.rs"]
+mod roles;
+#[path = "api/seed.rs"]
+mod seed;
