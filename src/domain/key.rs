@@ -1,10 +1,15 @@
-//! The API key format: `kw_` then 48 URL-safe base64 characters carrying 256
+//! The API key format: `kw_` then 64 URL-safe base64 characters carrying 352
 //! random bits and a CRC-32 of them.
 //!
 //! The fixed prefix lets secret scanners find leaked keys; the checksum lets a
 //! mistyped or made-up key be refused before any storage lookup. Only the
-//! SHA-256 of a secret is ever stored: at 256 bits of entropy a fast hash is
-//! as safe as a slow one, and it keeps the check on every request cheap.
+//! SHA-256 of a secret is ever stored: at this entropy a fast hash is as safe
+//! as a slow one, and it keeps the check on every request cheap.
+//!
+//! The length is chosen, not incidental: at 67 bytes a secret is longer than
+//! SHA-256's 64-byte block, so HMAC-SHA256 keyed with it first hashes it
+//! (RFC 2104), and a JWT a client signs with its secret (HS256) can be
+//! verified with the stored hash alone.
 
 use std::fmt;
 
@@ -14,7 +19,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 pub const PREFIX: &str = "kw_";
-const RANDOM_BYTES: usize = 32;
+const RANDOM_BYTES: usize = 44;
 const CHECKSUM_BYTES: usize = 4;
 const ENCODED_LEN: usize = (RANDOM_BYTES + CHECKSUM_BYTES) * 4 / 3;
 /// Length of every well-formed secret, prefix included.
@@ -99,6 +104,11 @@ impl SecretHash {
         Some(Self(out))
     }
 
+    /// The raw digest: the HMAC key equivalent to the secret itself.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// The comparison every authentication ends with; it takes the same time
     /// wherever the two hashes differ.
     pub fn matches(&self, other: &SecretHash) -> bool {
@@ -128,7 +138,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_secret() {
-        let secret = Secret::from_entropy([7; 32]);
+        let secret = Secret::from_entropy([7; 44]);
         let shown = format!("{secret:?} {:?}", secret.hash());
         assert!(!shown.contains(&secret.expose()[3..]));
         assert!(!shown.contains(&secret.hash().to_hex()));
@@ -136,7 +146,7 @@ mod tests {
 
     #[test]
     fn rejects_foreign_and_truncated_input() {
-        let good = Secret::from_entropy([1; 32]);
+        let good = Secret::from_entropy([1; 44]);
         let good = good.expose();
         for bad in
             ["", "kw_", "secret-key", &good[..good.len() - 1], &format!("{good}A"), &good.replacen("kw_", "KW_", 1)]
@@ -146,23 +156,30 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_longer_than_the_sha256_block() {
+        // What lets HS256 assertions be verified with the stored hash.
+        assert!(SECRET_LEN > 64);
+        assert!(RANDOM_BYTES * 8 >= 256);
+    }
+
+    #[test]
     fn hash_hex_round_trips() {
-        let hash = Secret::from_entropy([9; 32]).hash();
+        let hash = Secret::from_entropy([9; 44]).hash();
         assert_eq!(SecretHash::from_hex(&hash.to_hex()), Some(hash));
         assert_eq!(SecretHash::from_hex("zz"), None);
     }
 
     proptest! {
         #[test]
-        fn encode_then_parse_round_trips(entropy in any::<[u8; 32]>()) {
-            let secret = Secret::from_entropy(entropy);
+        fn encode_then_parse_round_trips(entropy in proptest::collection::vec(any::<u8>(), 44)) {
+            let secret = Secret::from_entropy(entropy.try_into().expect("44 bytes"));
             let parsed = Secret::parse(secret.expose()).expect("own output parses");
             prop_assert_eq!(parsed.hash(), secret.hash());
         }
 
         #[test]
-        fn any_single_character_typo_is_caught(entropy in any::<[u8; 32]>(), pos in 3usize..SECRET_LEN, replacement in "[A-Za-z0-9_-]") {
-            let secret = Secret::from_entropy(entropy);
+        fn any_single_character_typo_is_caught(entropy in proptest::collection::vec(any::<u8>(), 44), pos in 3usize..SECRET_LEN, replacement in "[A-Za-z0-9_-]") {
+            let secret = Secret::from_entropy(entropy.try_into().expect("44 bytes"));
             let mut chars: Vec<char> = secret.expose().chars().collect();
             let new = replacement.chars().next().expect("one char");
             prop_assume!(chars[pos] != new);

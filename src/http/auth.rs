@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn three_ways_to_present_a_key() {
-        let secret = Secret::from_entropy([5; 32]);
+        let secret = Secret::from_entropy([5; 44]);
         let raw = secret.expose();
         assert!(matches!(parse_authorization(raw), Ok(Credential::Key(_))));
         assert!(matches!(parse_authorization(&format!("Bearer {raw}")), Ok(Credential::Key(_))));

@@ -312,7 +312,7 @@ mod tests {
     #[test]
     fn a_stale_lookup_cannot_refill_a_cleared_cache() {
         let cache = CredentialCache::default();
-        let hash = Secret::from_entropy([3; 32]).hash();
+        let hash = Secret::from_entropy([3; 44]).hash();
         let before_clear = cache.generation.load(Ordering::SeqCst);
         cache.clear();
         cache.put(hash, record(), before_clear);
