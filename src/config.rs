@@ -41,6 +41,15 @@ pub struct Knobs {
     /// The sender of keyward's email [default: keyward@ and the public URL's host]
     #[arg(long, global = true, env = "KEYWARD_MAIL_FROM", value_name = "ADDRESS")]
     pub mail_from: Option<String>,
+    /// A PEM file of CA certificates to trust for the SMTP server's TLS, beside the usual roots
+    #[arg(long, global = true, env = "KEYWARD_MAIL_CA", value_name = "FILE")]
+    pub mail_ca: Option<PathBuf>,
+    /// Seconds a message may keep failing before it is given up on [default: 86400]
+    #[arg(long, global = true, env = "KEYWARD_MAIL_GIVE_UP_AFTER", value_name = "SECONDS")]
+    pub mail_give_up_after: Option<u64>,
+    /// Days before a key expires to warn the account's confirmed address; 0 disables [default: 7]
+    #[arg(long, global = true, env = "KEYWARD_EXPIRY_WARNING_DAYS", value_name = "DAYS")]
+    pub expiry_warning_days: Option<u32>,
     /// Keys a service account may hold at once [default: 10]
     #[arg(long, global = true, env = "KEYWARD_MAX_KEYS_PER_ACCOUNT", value_name = "N")]
     pub max_keys_per_account: Option<i64>,
@@ -84,6 +93,9 @@ impl Knobs {
             data_dir: self.data_dir.or(fallback.data_dir),
             mail: self.mail.or(fallback.mail),
             mail_from: self.mail_from.or(fallback.mail_from),
+            mail_ca: self.mail_ca.or(fallback.mail_ca),
+            mail_give_up_after: self.mail_give_up_after.or(fallback.mail_give_up_after),
+            expiry_warning_days: self.expiry_warning_days.or(fallback.expiry_warning_days),
             max_keys_per_account: self.max_keys_per_account.or(fallback.max_keys_per_account),
             last_used_interval: self.last_used_interval.or(fallback.last_used_interval),
             max_key_lifetime: self.max_key_lifetime.or(fallback.max_key_lifetime),
@@ -103,8 +115,18 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub mail: Option<String>,
     pub mail_from: Option<String>,
+    pub mail_ca: Option<PathBuf>,
+    /// How long a failing message is retried before it is marked failed.
+    pub mail_give_up_after: Duration,
+    /// Days before expiry that a key's account is warned; 0: never.
+    pub expiry_warning_days: u32,
     pub limits: Limits,
 }
+
+/// Retry a failing message for a day before giving up on it.
+pub const DEFAULT_MAIL_GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Warn a week before a key expires.
+pub const DEFAULT_EXPIRY_WARNING_DAYS: u32 = 7;
 
 impl Settings {
     /// Fills what the knobs leave open with the defaults, and checks values.
@@ -141,6 +163,9 @@ impl Settings {
             data_dir: k.data_dir.unwrap_or_else(|| PathBuf::from(".")),
             mail: k.mail,
             mail_from: k.mail_from,
+            mail_ca: k.mail_ca,
+            mail_give_up_after: k.mail_give_up_after.map_or(DEFAULT_MAIL_GIVE_UP_AFTER, Duration::from_secs),
+            expiry_warning_days: k.expiry_warning_days.unwrap_or(DEFAULT_EXPIRY_WARNING_DAYS),
             limits: Limits {
                 max_keys_per_account: max_keys,
                 last_used_interval: k.last_used_interval.map_or(defaults.last_used_interval, Duration::from_secs),
@@ -180,6 +205,16 @@ mod tests {
         assert_eq!(s.limits.max_keys_per_account, 10);
         assert_eq!(s.limits.throttle, ThrottlePolicy::default());
         assert_eq!(s.limits.max_key_lifetime, None);
+        assert_eq!(s.mail_give_up_after, DEFAULT_MAIL_GIVE_UP_AFTER);
+        assert_eq!(s.expiry_warning_days, 7);
+    }
+
+    #[test]
+    fn mail_knobs_come_from_the_file_too() {
+        let file: Knobs = toml::from_str("mail-give-up-after = 600\nexpiry-warning-days = 0").expect("toml");
+        let s = Settings::resolve(Knobs::default().or(file)).expect("settings");
+        assert_eq!(s.mail_give_up_after, Duration::from_secs(600));
+        assert_eq!(s.expiry_warning_days, 0);
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! keyward: service accounts and API keys for machines.
 //!
 //! `domain` holds the vocabulary and rules, `store` the SQL, `service` the
-//! use cases, `http` the REST API; `cli` and `server` run them.
+//! use cases, `http` the REST API, `web` the web app; `cli` and `server` run them.
 
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod mail;
 pub mod metrics;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod web;

@@ -1,5 +1,5 @@
-//! Prometheus metrics: requests by route and status, latency, and
-//! authentication outcomes by reason. One registry per service, no globals,
+//! Prometheus metrics: requests by route and status, latency,
+//! authentication outcomes by reason, and the mail outbox. One registry per service, no globals,
 //! so that servers started side by side in tests count separately.
 
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::sync::Arc;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -34,7 +35,17 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     auth: Family<OutcomeLabels, Counter>,
     lifecycle: Family<OutcomeLabels, Counter>,
+    mail: Family<MailLabels, Counter>,
+    mail_oldest: Gauge,
 }
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MailLabels {
+    event: String,
+}
+
+/// What can happen to an outbox message; each is counted from zero.
+pub const MAIL_EVENTS: [&str; 5] = ["queued", "sent", "retried", "failed", "cancelled"];
 
 fn latency_histogram() -> Histogram {
     // 50 µs to about 1.6 s.
@@ -52,7 +63,22 @@ impl Default for Metrics {
         registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
         registry.register("auth_attempts", "Credential checks by outcome (ok or the reason for refusal)", auth.clone());
         registry.register("key_lifecycle_events", "Key lifecycle events by kind", lifecycle.clone());
-        Self { registry: Arc::new(registry), requests, latency, auth, lifecycle }
+        let mail = Family::<MailLabels, Counter>::default();
+        for event in MAIL_EVENTS {
+            let _ = mail.get_or_create(&MailLabels { event: event.to_owned() });
+        }
+        let mail_oldest = Gauge::default();
+        registry.register(
+            "mail_messages",
+            "Outbox messages by event: queued, sent, retried (an attempt failed), failed (given up), cancelled",
+            mail.clone(),
+        );
+        registry.register(
+            "mail_oldest_undelivered_age_seconds",
+            "Age of the oldest message still waiting for delivery (0 when none)",
+            mail_oldest.clone(),
+        );
+        Self { registry: Arc::new(registry), requests, latency, auth, lifecycle, mail, mail_oldest }
     }
 }
 
@@ -70,6 +96,15 @@ impl Metrics {
 
     pub fn lifecycle(&self, event: &str) {
         self.lifecycle.get_or_create(&OutcomeLabels { outcome: event.to_owned() }).inc();
+    }
+
+    /// One outbox event, one of [`MAIL_EVENTS`].
+    pub fn mail(&self, event: &str) {
+        self.mail.get_or_create(&MailLabels { event: event.to_owned() }).inc();
+    }
+
+    pub fn mail_oldest_undelivered(&self, age_seconds: i64) {
+        self.mail_oldest.set(age_seconds.max(0));
     }
 
     /// The text exposition format.

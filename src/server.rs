@@ -23,6 +23,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let store = open_store(&settings.database).await?;
     let service = Service::new(store.clone(), settings.limits.clone());
     service.spawn_background();
+    // Only a serving node delivers mail; the outbox waits for one otherwise.
+    let mail = crate::mail::MailConfig::from_settings(&settings).context("configuring mail")?;
+    crate::mail::spawn(service.clone(), mail);
     let listener =
         TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
     tracing::info!(
@@ -31,6 +34,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         database = %redact_url(&settings.database),
         "keyward is serving"
     );
+    announce_first_run(&service, &settings.public_url).await?;
     let app = router(AppState::new(service.clone(), &settings.public_url));
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
@@ -41,6 +45,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     store.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// While nobody can log in, logs a fresh one-time link that creates the
+/// first organization and its admin (the only place the link appears).
+async fn announce_first_run(service: &Service, public_url: &str) -> anyhow::Result<()> {
+    if let Some(token) = service.first_run_token().await.context("preparing the first-run setup link")? {
+        let link = format!("{}/setup?token={}", public_url.trim_end_matches('/'), token.expose());
+        tracing::info!(
+            %link,
+            valid_hours = crate::service::setup::SETUP_TOKEN_LIFETIME.as_secs() / 3600,
+            "no users yet: open this one-time link to create the first organization and admin"
+        );
+    }
     Ok(())
 }
 

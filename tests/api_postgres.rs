@@ -23,9 +23,15 @@ mod identity;
 mod keys;
 #[path = "api/lifecycle.rs"]
 mod lifecycle;
+#[path = "api/mail.rs"]
+mod mail;
 #[path = "api/platform.rs"]
 mod platform;
 #[path = "api/roles.rs"]
 mod roles;
 #[path = "api/seed.rs"]
 mod seed;
+#[path = "api/smtp.rs"]
+mod smtp;
+#[path = "api/tokens.rs"]
+mod tokens;

@@ -25,6 +25,10 @@ const ENCODED_LEN: usize = (RANDOM_BYTES + CHECKSUM_BYTES) * 4 / 3;
 /// Length of every well-formed secret, prefix included.
 pub const SECRET_LEN: usize = PREFIX.len() + ENCODED_LEN;
 
+// Checked when compiling: at least 256 random bits, and longer than SHA-256's
+// 64-byte block (what lets HS256 assertions be verified with the stored hash).
+const _: () = assert!(RANDOM_BYTES * 8 >= 256 && SECRET_LEN > 64);
+
 /// A key's secret in plaintext. It exists only between minting and the
 /// response that creates it, or while a request is being authenticated; it
 /// prints as `<redacted>` and cannot be serialized.
@@ -153,13 +157,6 @@ mod tests {
         {
             assert_eq!(Secret::parse(bad).err(), Some(KeyFormatError::NotAKey), "{bad}");
         }
-    }
-
-    #[test]
-    fn secrets_are_longer_than_the_sha256_block() {
-        // What lets HS256 assertions be verified with the stored hash.
-        assert!(SECRET_LEN > 64);
-        assert!(RANDOM_BYTES * 8 >= 256);
     }
 
     #[test]

@@ -76,12 +76,16 @@ impl FromRequestParts<AppState> for Who {
                     return Err(refusal(state, parts, None));
                 }
             };
-            return match service.authenticate(&credential).await {
+            let outcome = match &credential {
+                Credential::AccessToken(token) => service.verify_access_token(token, &state.public_url).await,
+                other => service.authenticate(other).await,
+            };
+            return match outcome {
                 Ok(who) => Ok(Who(Identity::ServiceAccount(who))),
                 Err(AuthError::Refused(_)) => {
                     let key_id = match &credential {
                         Credential::Basic { key_id, .. } => Some(key_id.as_str()),
-                        Credential::Key(_) => None,
+                        Credential::Key(_) | Credential::AccessToken(_) => None,
                     };
                     Err(refusal(state, parts, key_id))
                 }
@@ -124,7 +128,14 @@ pub fn parse_authorization(value: &str) -> Result<Credential, AuthFailure> {
         let secret = Secret::parse(secret).map_err(|_| AuthFailure::Malformed)?;
         Ok(Credential::Basic { key_id: key_id.to_owned(), secret })
     } else if scheme.eq_ignore_ascii_case("bearer") {
-        Secret::parse(rest.trim()).map(Credential::Key).map_err(|_| AuthFailure::Malformed)
+        let token = rest.trim();
+        if token.starts_with(crate::domain::key::PREFIX) {
+            Secret::parse(token).map(Credential::Key).map_err(|_| AuthFailure::Malformed)
+        } else if token.split('.').count() == 3 {
+            Ok(Credential::AccessToken(token.to_owned()))
+        } else {
+            Err(AuthFailure::Malformed)
+        }
     } else {
         Secret::parse(value).map(Credential::Key).map_err(|_| AuthFailure::Malformed)
     }

@@ -75,6 +75,20 @@ fn type_error_detail(err: &serde_json::Error) -> String {
     }
 }
 
+/// Query parameters; a query string that cannot be read at all (a
+/// parameter given twice, bad percent-encoding) is a `400`.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::try_from_uri(&parts.uri)
+            .map(|q| ApiQuery(q.0))
+            .map_err(|_| ApiError::bad_request("query", "the query string could not be read"))
+    }
+}
+
 /// Deserializes `null` as `Some(None)` and a missing field (with
 /// `#[serde(default)]`) as `None`, so that PATCH can clear a value.
 pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>

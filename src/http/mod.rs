@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use self::api::platform::OpenApiJson;
-use self::api::{accounts, audit, identity, keys, orgs, platform, session, users};
+use self::api::{accounts, audit, email, identity, keys, oauth, orgs, platform, session, setup, users};
 use self::error::ApiError;
 use crate::service::Service;
 
@@ -93,11 +93,14 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::create, accounts::list))
         .routes(routes!(accounts::get, accounts::update, accounts::delete))
+        .routes(routes!(email::confirm))
         .routes(routes!(keys::create, keys::list))
         .routes(routes!(keys::update, keys::delete))
         .routes(routes!(keys::rotate))
         .routes(routes!(identity::whoami))
         .routes(routes!(identity::verify))
+        .routes(routes!(oauth::token))
+        .routes(routes!(oauth::jwks))
         .routes(routes!(audit::list))
         .routes(routes!(orgs::list))
         .routes(routes!(users::list, users::create))
@@ -105,6 +108,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::login))
         .routes(routes!(session::logout))
         .routes(routes!(session::set_password))
+        .routes(routes!(setup::setup))
         .routes(routes!(platform::healthz))
         .routes(routes!(platform::readyz))
         .routes(routes!(platform::metrics))
@@ -116,10 +120,13 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api_routes();
     let doc = doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
-    api.fallback(|| async { ApiError::not_found("route") })
+    // The web app's pages beside the API; what neither claims is a 404.
+    api.merge(crate::web::routes())
+        .fallback(crate::web::fallback)
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::Extension(OpenApiJson(Arc::new(doc))))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .route_layer(middleware::from_fn(deadline))
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn(harden))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal(&"a handler panicked").into_response()))
@@ -138,6 +145,21 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     state.service.metrics().request(method.as_str(), &route, status, elapsed.as_secs_f64());
     tracing::info!(%method, %route, status, micros = elapsed.as_micros() as u64, "request");
     response
+}
+
+/// No request may hang: storage that stops answering without closing its
+/// connections (a network that drops packets) would otherwise hold a request
+/// forever. Past this, the client gets a 503 and may retry.
+const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn deadline(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_DEADLINE, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!("a request passed its deadline; storage may be unreachable");
+            ApiError::unavailable().into_response()
+        }
+    }
 }
 
 /// Headers every answer carries: API answers may hold a secret, so nothing is

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::audit::{self, Target};
+use super::email::queue_confirmation;
 use super::{Page, Principal, Service, ServiceError};
 use crate::domain::{Email, Id, Name, Role};
 use crate::store::{AccountRecord, KeyRecord, accounts, keys, revision};
@@ -22,6 +23,8 @@ pub struct AccountPatch {
     pub enable_basic_auth: Option<bool>,
     pub role: Option<Role>,
     pub disabled: Option<bool>,
+    /// `Some(None)` removes the address; a new address restarts confirmation.
+    pub email: Option<Option<Email>>,
 }
 
 /// An account with its keys' metadata, as the API shows it.
@@ -51,10 +54,19 @@ impl Service {
         };
         let mut tx = self.store().begin().await?;
         accounts::insert(tx.conn(), &account).await?;
-        let detail = json!({"name": account.name, "role": account.role, "enableBasicAuth": account.enable_basic_auth});
+        let mut detail =
+            json!({"name": account.name, "role": account.role, "enableBasicAuth": account.enable_basic_auth});
+        if let Some(email) = &account.email {
+            detail["email"] = json!(email);
+        }
         audit::record(tx.conn(), p, now, "serviceAccount.create", Target::ServiceAccount(&account.id), Some(detail))
             .await?;
+        // The confirmation request commits or rolls back with the account.
+        let queued = queue_confirmation(tx.conn(), &account, now).await?;
         tx.commit().await?;
+        if queued {
+            self.metrics().mail("queued");
+        }
         Ok(AccountWithKeys { account, keys: Vec::new() })
     }
 
@@ -108,6 +120,13 @@ impl Service {
         after.enable_basic_auth = patch.enable_basic_auth.unwrap_or(before.enable_basic_auth);
         after.role = patch.role.unwrap_or(before.role);
         after.disabled = patch.disabled.unwrap_or(before.disabled);
+        if let Some(email) = &patch.email {
+            let email = email.as_ref().map(|e| e.as_str().to_owned());
+            if email != before.email {
+                after.email = email;
+                after.email_confirmed = false;
+            }
+        }
         accounts::update(tx.conn(), &after).await?;
         let credentials_change = after.role != before.role
             || after.enable_basic_auth != before.enable_basic_auth
@@ -117,8 +136,13 @@ impl Service {
         }
         let detail = changes(&before, &after);
         audit::record(tx.conn(), p, now, "serviceAccount.update", Target::ServiceAccount(id), Some(detail)).await?;
+        // A new address is confirmed anew, by a request queued with the change.
+        let queued = after.email != before.email && queue_confirmation(tx.conn(), &after, now).await?;
         let keys = keys::list_for_account(tx.conn(), id).await?;
         tx.commit().await?;
+        if queued {
+            self.metrics().mail("queued");
+        }
         if credentials_change {
             self.credentials_changed();
         }
@@ -173,6 +197,9 @@ fn changes(before: &AccountRecord, after: &AccountRecord) -> serde_json::Value {
     }
     if before.disabled != after.disabled {
         out.insert("disabled".into(), json!({"from": before.disabled, "to": after.disabled}));
+    }
+    if before.email != after.email {
+        out.insert("email".into(), json!({"from": before.email, "to": after.email}));
     }
     serde_json::Value::Object(out)
 }

@@ -32,6 +32,9 @@ pub enum Credential {
         key_id: String,
         secret: Secret,
     },
+    /// `Bearer` with an access token from the token endpoint (checked by
+    /// `verify_access_token`, which needs the issuer's URL).
+    AccessToken(String),
 }
 
 /// Why a credential was refused. Each becomes a `401` (the reasons are for
@@ -128,7 +131,7 @@ impl Service {
         match &outcome {
             Ok(who) => {
                 self.metrics().auth_outcome("ok");
-                self.inner.usage.record(&who.key_id, &who.account_id, self.now());
+                self.note_use(&who.key_id, &who.account_id);
             }
             Err(AuthError::Refused(failure)) => {
                 self.metrics().auth_outcome(failure.reason());
@@ -147,6 +150,7 @@ impl Service {
         let (secret, basic_key_id) = match credential {
             Credential::Key(secret) => (secret, None),
             Credential::Basic { key_id, secret } => (secret, Some(key_id.as_str())),
+            Credential::AccessToken(_) => return Err(AuthFailure::Malformed.into()),
         };
         let hash = secret.hash();
         let record = self.lookup(&hash).await?;
@@ -185,6 +189,11 @@ impl Service {
         Ok(record)
     }
 
+    /// Notes a key's use for `lastUsed` (written later, in a batch).
+    pub(crate) fn note_use(&self, key: &Id, account: &Id) {
+        self.inner.usage.record(key, account, self.now());
+    }
+
     /// Counts a refused credential against the client's address and the key
     /// id it named; answers the seconds to wait when either is now throttled.
     /// A valid key is never throttled: only failures are counted and refused.
@@ -209,7 +218,7 @@ impl Service {
 }
 
 /// The rules that can refuse a key whose secret is right.
-fn judge(record: &CredentialRecord, now: UnixTime) -> Result<(), AuthFailure> {
+pub(crate) fn judge(record: &CredentialRecord, now: UnixTime) -> Result<(), AuthFailure> {
     if record.account_disabled {
         Err(AuthFailure::AccountDisabled)
     } else if record.key_disabled {

@@ -5,12 +5,15 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod email;
 pub mod error;
 pub mod keys;
 pub mod orgs;
 pub mod page;
 pub mod principal;
+pub mod setup;
 pub mod throttle;
+pub mod tokens;
 pub mod usage;
 pub mod users;
 
@@ -74,6 +77,8 @@ struct Inner {
     auth_failures: throttle::Throttle,
     /// Failed password logins, by client address and by email.
     login_failures: throttle::Throttle,
+    /// The access-token signing key, loaded on first use.
+    issuer: tokio::sync::OnceCell<tokens::Issuer>,
 }
 
 impl Service {
@@ -89,6 +94,7 @@ impl Service {
                 clock,
                 auth_failures: throttle::Throttle::new(limits.throttle),
                 login_failures: throttle::Throttle::new(limits.throttle),
+                issuer: tokio::sync::OnceCell::new(),
                 limits,
                 metrics: Metrics::default(),
                 credentials: auth::CredentialCache::default(),

@@ -55,7 +55,7 @@ pub fn check_password_rules(password: &str) -> Result<(), ServiceError> {
 }
 
 /// argon2id with the crate's recommended parameters, off the async threads.
-async fn hash_password(password: String) -> Result<String, ServiceError> {
+pub(super) async fn hash_password(password: String) -> Result<String, ServiceError> {
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;

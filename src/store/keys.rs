@@ -77,16 +77,21 @@ pub async fn delete(conn: &mut Conn, account: &Id, id: &Id) -> Result<bool, Stor
     Ok(done.rows_affected() > 0)
 }
 
+const CREDENTIAL_SELECT: &str = "SELECT k.id AS key_id, k.account_id, k.secret_hash, k.expires, \
+     k.disabled AS key_disabled, a.org_id, a.role, a.enable_basic_auth, a.disabled AS account_disabled \
+     FROM api_keys k JOIN service_accounts a ON a.id = k.account_id";
+
 /// The key check's lookup: one row by the unique index on the secret's hash.
 pub async fn find_credential(conn: &mut Conn, hash: &SecretHash) -> Result<Option<CredentialRecord>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT k.id AS key_id, k.account_id, k.secret_hash, k.expires, k.disabled AS key_disabled, \
-         a.org_id, a.role, a.enable_basic_auth, a.disabled AS account_disabled \
-         FROM api_keys k JOIN service_accounts a ON a.id = k.account_id WHERE k.secret_hash = $1",
-    )
-    .bind(hash.to_hex())
-    .fetch_optional(conn)
-    .await?)
+    let sql = format!("{CREDENTIAL_SELECT} WHERE k.secret_hash = $1");
+    Ok(sqlx::query_as(&sql).bind(hash.to_hex()).fetch_optional(conn).await?)
+}
+
+/// The same, by the key's id: for tokens, which name their key rather than
+/// carry its secret.
+pub async fn find_credential_by_id(conn: &mut Conn, id: &Id) -> Result<Option<CredentialRecord>, StoreError> {
+    let sql = format!("{CREDENTIAL_SELECT} WHERE k.id = $1");
+    Ok(sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(conn).await?)
 }
 
 pub async fn record_use(conn: &mut Conn, id: &Id, at: UnixTime) -> Result<(), StoreError> {

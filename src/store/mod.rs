@@ -9,10 +9,12 @@
 pub mod accounts;
 pub mod audit;
 pub mod keys;
+pub mod mail;
 pub mod orgs;
 pub mod records;
 pub mod revision;
 pub mod sessions;
+pub mod tokens;
 pub mod users;
 
 use std::str::FromStr;

@@ -82,3 +82,29 @@ pub async fn consume_token(
     .await?;
     Ok(user.map(|u| u.map(Id::from_stored)))
 }
+
+/// Whether a token of `purpose` is known, unused and unexpired; consumes
+/// nothing.
+pub async fn token_is_live(
+    conn: &mut Conn,
+    token_hash: &str,
+    purpose: &str,
+    now: UnixTime,
+) -> Result<bool, StoreError> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(1 AS BIGINT) FROM one_time_tokens WHERE token_hash = $1 AND purpose = $2 \
+         AND used IS NULL AND expires > $3",
+    )
+    .bind(token_hash)
+    .bind(purpose)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Forgets the unused tokens of `purpose`, so that only the newest works.
+pub async fn delete_unused_tokens(conn: &mut Conn, purpose: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM one_time_tokens WHERE purpose = $1 AND used IS NULL").bind(purpose).execute(conn).await?;
+    Ok(())
+}

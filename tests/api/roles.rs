@@ -263,7 +263,19 @@ async fn matrix_without_credentials() {
 fn the_table_covers_every_authenticated_route() {
     let (_, doc) = keyward::http::api_routes();
     let doc = serde_json::to_value(&doc).expect("openapi json");
-    let unauthenticated = ["/api/session/", "/healthz", "/readyz", "/metrics", "/api/openapi.json"];
+    // Routes that take no API credential: sessions, platform endpoints, the
+    // token endpoint (which judges its own assertion), the published keys and
+    // the emailed confirmation link.
+    let unauthenticated = [
+        "/api/session/",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/openapi.json",
+        "/api/auth/v1/oauth/token",
+        "/.well-known/",
+        "/confirm-email",
+    ];
     let in_table: Vec<(String, String)> = policy()
         .iter()
         .map(|r| {

@@ -1,18 +1,18 @@
 //! `/api/service-account/v1/service-account`: the seed's service accounts.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::keys::KeyView;
-use super::{OrgQuery, PageView, PathIds};
+use super::{OrgQuery, PageRequest, PageView, PathIds};
 use crate::domain::{Email, Role, UnixTime};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{Body, JsonBody, cursor, parse_limit, parse_name, required_name};
+use crate::http::extract::{ApiQuery, Body, JsonBody, nullable, parse_name, required_name};
 use crate::service::accounts::{AccountPatch, AccountWithKeys, NewAccount};
 
 pub const PATH: &str = "/api/service-account/v1/service-account";
@@ -84,10 +84,19 @@ pub struct UpdateServiceAccount {
     role: Option<String>,
     /// A disabled account's keys are refused until it is enabled again.
     disabled: Option<bool>,
+    /// A new address, to which a confirmation request is sent (and
+    /// `emailConfirmed` becomes false until it is confirmed); null removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    email: Option<Option<String>>,
 }
 
 impl Body for UpdateServiceAccount {
-    const FIELDS: &'static [&'static str] = &["name", "enableBasicAuth", "role", "disabled"];
+    const FIELDS: &'static [&'static str] = &["name", "enableBasicAuth", "role", "disabled", "email"];
+}
+
+fn parse_email(raw: &str) -> Result<Email, ApiError> {
+    Email::parse(raw).map_err(|err| ApiError::invalid_field("email", err.to_string()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -135,10 +144,7 @@ pub async fn create(
         name: required_name("name", body.name)?,
         enable_basic_auth: body.enable_basic_auth.unwrap_or(false),
         role: parse_role(body.role)?.unwrap_or(Role::Viewer),
-        email: body
-            .email
-            .map(|e| Email::parse(&e).map_err(|err| ApiError::invalid_field("email", err.to_string())))
-            .transpose()?,
+        email: body.email.as_deref().map(parse_email).transpose()?,
     };
     let created = state.service.create_account(&p, new).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
@@ -158,20 +164,15 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<PageView<ServiceAccountView>>, ApiError> {
-    let Query(q) = query.map_err(|_| ApiError::bad_request("query", "the query string could not be read"))?;
-    let limit = parse_limit(q.limit.as_deref())?;
-    let after = cursor::decode(LISTING, q.cursor.as_deref())?;
+    let page = PageRequest::parse(LISTING, q.limit.as_deref(), q.cursor.as_deref())?;
     let name = q.name.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if name.is_some_and(|n| n.chars().count() > crate::domain::name::MAX_LEN) {
         return Err(ApiError::bad_request("name", "name must be at most 200 characters"));
     }
-    let page = state.service.list_accounts(&p, after, limit, name).await?;
-    Ok(Json(PageView {
-        next_cursor: page.next.as_ref().map(|id| cursor::encode(LISTING, id)),
-        items: page.items.into_iter().map(ServiceAccountView::from).collect(),
-    }))
+    let accounts = state.service.list_accounts(&p, page.position, page.limit, name).await?;
+    Ok(Json(PageView::of(LISTING, accounts, ServiceAccountView::from)))
 }
 
 /// Get a serviceAccount.
@@ -199,7 +200,8 @@ pub async fn get(
 /// Change a serviceAccount.
 ///
 /// Admins. Any of `name`, `enableBasicAuth`, `role` (at most the caller's
-/// own) and `disabled`; fields left out keep their value.
+/// own), `disabled` and `email` (a new address is sent a confirmation
+/// request; null removes it); fields left out keep their value.
 #[utoipa::path(
     operation_id = "updateServiceAccount", patch, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
     params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
@@ -224,6 +226,7 @@ pub async fn update(
         enable_basic_auth: body.enable_basic_auth,
         role: parse_role(body.role)?,
         disabled: body.disabled,
+        email: body.email.map(|e| e.as_deref().map(parse_email).transpose()).transpose()?,
     };
     Ok(Json(state.service.update_account(&p, &id, patch).await?.into()))
 }

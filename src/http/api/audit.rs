@@ -1,16 +1,16 @@
 //! `/api/audit/v1/event`: the organization's audit trail.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::PageView;
+use super::{PageRequest, PageView};
 use crate::domain::UnixTime;
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{cursor, parse_limit};
+use crate::http::extract::ApiQuery;
 use crate::store::AuditRecord;
 
 const LISTING: &str = "audit";
@@ -22,7 +22,8 @@ pub struct AuditEventView {
     pub id: String,
     /// Unix seconds.
     pub time: UnixTime,
-    /// `serviceAccount`, `user` or `operator`.
+    /// `serviceAccount`, `user` or `operator`; `emailLink` for whoever opened
+    /// an email confirmation link, `system` for keyward itself (`mail.failed`).
     pub actor_kind: String,
     pub actor_id: Option<String>,
     /// The key the actor used, when it was a service account.
@@ -85,14 +86,9 @@ pub struct AuditQuery {
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<PageView<AuditEventView>>, ApiError> {
-    let Query(q) = query.map_err(|_| ApiError::bad_request("query", "the query string could not be read"))?;
-    let limit = parse_limit(q.limit.as_deref())?;
-    let before = cursor::decode(LISTING, q.cursor.as_deref())?;
-    let page = state.service.list_audit_events(&p, before, limit).await?;
-    Ok(Json(PageView {
-        next_cursor: page.next.as_ref().map(|id| cursor::encode(LISTING, id)),
-        items: page.items.into_iter().map(AuditEventView::from).collect(),
-    }))
+    let page = PageRequest::parse(LISTING, q.limit.as_deref(), q.cursor.as_deref())?;
+    let events = state.service.list_audit_events(&p, page.position, page.limit).await?;
+    Ok(Json(PageView::of(LISTING, events, AuditEventView::from)))
 }

@@ -2,11 +2,14 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod email;
 pub mod identity;
 pub mod keys;
+pub mod oauth;
 pub mod orgs;
 pub mod platform;
 pub mod session;
+pub mod setup;
 pub mod users;
 
 use axum::extract::{FromRequestParts, RawPathParams};
@@ -15,7 +18,9 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
+use super::extract::{cursor, parse_limit};
 use crate::domain::Id;
+use crate::service::Page;
 
 /// `orgId`, accepted by every call (documentation only: the `Caller`
 /// extractor reads it).
@@ -36,6 +41,26 @@ pub struct PageView<T: ToSchema> {
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> PageView<T> {
+    /// The answer for one page of `listing`, its items mapped to views.
+    pub fn of<U>(listing: &str, page: Page<U, Id>, view: impl FnMut(U) -> T) -> Self {
+        let next_cursor = page.next.as_ref().map(|position| cursor::encode(listing, position));
+        Self { items: page.items.into_iter().map(view).collect(), next_cursor }
+    }
+}
+
+/// Where a page starts and how long it is, from `limit` and `cursor`.
+pub struct PageRequest {
+    pub limit: usize,
+    pub position: Option<Id>,
+}
+
+impl PageRequest {
+    pub fn parse(listing: &str, limit: Option<&str>, cursor: Option<&str>) -> Result<Self, ApiError> {
+        Ok(Self { limit: parse_limit(limit)?, position: cursor::decode(listing, cursor)? })
+    }
 }
 
 /// The ids in a request's path, in order. An id of the wrong shape exists

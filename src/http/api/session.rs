@@ -14,7 +14,7 @@ use crate::http::AppState;
 use crate::http::auth::{CSRF_COOKIE, ClientIp, SESSION_COOKIE, Who, cookie};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{Body, JsonBody};
-use crate::service::users::{LoginOutcome, SESSION_LIFETIME};
+use crate::service::users::{LoginOutcome, SESSION_LIFETIME, Session};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Login {
@@ -67,7 +67,7 @@ fn set_cookie(headers: &mut HeaderMap, value: String) {
 /// Sets the session cookie (HttpOnly, SameSite=Strict, Secure under https)
 /// and a CSRF cookie readable by the app. `401` for a wrong email or password.
 #[utoipa::path(
-    post, path = "/api/session/v1/login", tag = "session", request_body = Login,
+    operation_id = "login", post, path = "/api/session/v1/login", tag = "session", request_body = Login,
     responses(
         (status = 200, description = "Logged in", body = SessionView),
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
@@ -86,6 +86,11 @@ pub async fn login(
         LoginOutcome::Refused => return Err(ApiError::unauthorized()),
         LoginOutcome::Throttled(wait) => return Err(ApiError::too_many_requests(wait)),
     };
+    Ok(session_response(&state, &session))
+}
+
+/// The answer that opens a session: the cookies and the CSRF token.
+pub(crate) fn session_response(state: &AppState, session: &Session) -> Response {
     let csrf = session.token.derived("csrf");
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let max_age = SESSION_LIFETIME.as_secs();
@@ -101,14 +106,14 @@ pub async fn login(
         ),
     );
     set_cookie(headers, format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}"));
-    Ok(response)
+    response
 }
 
 /// Log out.
 ///
 /// Ends the session and clears its cookies.
 #[utoipa::path(
-    post, path = "/api/session/v1/logout", tag = "session",
+    operation_id = "logout", post, path = "/api/session/v1/logout", tag = "session",
     responses((status = 204, description = "Logged out")),
     security(("session" = []))
 )]
@@ -128,7 +133,7 @@ pub async fn logout(State(state): State<AppState>, _who: Who, headers: HeaderMap
 /// The link works once; `422` names `token` when it is unknown, used or
 /// expired, or `password` when it is too short.
 #[utoipa::path(
-    post, path = "/api/session/v1/password", tag = "session", request_body = SetPassword,
+    operation_id = "setPassword", post, path = "/api/session/v1/password", tag = "session", request_body = SetPassword,
     responses(
         (status = 204, description = "Password set; log in with it"),
         (status = 422, description = "A field is wrong", body = Problem, content_type = "application/problem+json"),

@@ -1,17 +1,17 @@
 //! `/api/user/v1/user`: the organization's people and their roles (admins).
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{OrgQuery, PageView, PathIds};
+use super::{OrgQuery, PageRequest, PageView, PathIds};
 use crate::domain::{Email, Role, UnixTime};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{Body, JsonBody, cursor, parse_limit};
+use crate::http::extract::{ApiQuery, Body, JsonBody};
 use crate::store::MemberRecord;
 
 const LISTING: &str = "user";
@@ -108,16 +108,11 @@ fn role_field(raw: &str) -> Result<Role, ApiError> {
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
-    query: Result<Query<UserQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<UserQuery>,
 ) -> Result<Json<PageView<UserView>>, ApiError> {
-    let Query(q) = query.map_err(|_| ApiError::bad_request("query", "the query string could not be read"))?;
-    let limit = parse_limit(q.limit.as_deref())?;
-    let after = cursor::decode(LISTING, q.cursor.as_deref())?;
-    let page = state.service.list_users(&p, after, limit).await?;
-    Ok(Json(PageView {
-        next_cursor: page.next.as_ref().map(|id| cursor::encode(LISTING, id)),
-        items: page.items.into_iter().map(UserView::from).collect(),
-    }))
+    let page = PageRequest::parse(LISTING, q.limit.as_deref(), q.cursor.as_deref())?;
+    let users = state.service.list_users(&p, page.position, page.limit).await?;
+    Ok(Json(PageView::of(LISTING, users, UserView::from)))
 }
 
 /// Add a user to the organization.

@@ -1,0 +1,219 @@
+//! The messages keyward sends: a plain-text and an HTML part saying the same
+//! thing, a clear subject, and never a key's secret.
+
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart, header};
+
+use super::ExpiryPayload;
+use crate::domain::UnixTime;
+
+/// A message's words, before addressing.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The request to confirm `email` for the service account `account_name`.
+pub fn confirmation(account_name: &str, email: &str, link: &str, valid_hours: u64) -> Rendered {
+    let subject = format!("Confirm the email address of service account \"{account_name}\"");
+    let text = format!(
+        "Hello,\n\n\
+         {email} was given as the contact address of the keyward service account \"{account_name}\".\n\
+         keyward writes to this address about the account, for example before one of its API keys expires.\n\n\
+         To confirm that the address is right, open this link within {valid_hours} hours:\n\n\
+         {link}\n\n\
+         The link works once. If you did not expect this message, ignore it: nothing changes \
+         until the link is opened.\n\n\
+         -- keyward\n"
+    );
+    let html = page(
+        &subject,
+        &format!(
+            "<p>Hello,</p>\
+             <p><strong>{email}</strong> was given as the contact address of the keyward service account \
+             <strong>{name}</strong>. keyward writes to this address about the account, for example before one \
+             of its API keys expires.</p>\
+             <p>To confirm that the address is right, open this link within {valid_hours} hours:</p>\
+             <p><a href=\"{link}\">Confirm {email}</a></p>\
+             <p>Or copy it into your browser: {link_text}</p>\
+             <p>The link works once. If you did not expect this message, ignore it: nothing changes until the \
+             link is opened.</p>",
+            email = escape(email),
+            name = escape(account_name),
+            link = escape(link),
+            link_text = escape(link),
+        ),
+    );
+    Rendered { subject, text, html }
+}
+
+/// The warning that a key of the account expires soon.
+pub fn key_expiry(p: &ExpiryPayload, now: UnixTime, public_url: &str) -> Rendered {
+    let key = match &p.key_name {
+        Some(name) => format!("\"{name}\" ({})", p.key_id),
+        None => p.key_id.to_string(),
+    };
+    let when = utc(p.expires);
+    let left = describe_wait(p.expires - now);
+    let subject = format!("API key {key} of \"{}\" expires {left}", p.account_name);
+    let console = format!("{public_url}/service-accounts/{}", p.account_id);
+    let text = format!(
+        "Hello,\n\n\
+         The API key {key} of the keyward service account \"{account}\" expires on {when} ({left}).\n\
+         After that, every request made with it is refused.\n\n\
+         What to do: rotate the key before then, and give the new secret to the programs that use this one. \
+         Rotating makes a new key at once; the old one can keep working for a grace period while you switch \
+         over. In keyward: {console}\n\
+         Or with the API: POST /api/service-account/v1/service-account/{account_id}/key/{key_id}/rotate\n\n\
+         If the key is no longer needed, let it expire or delete it.\n\n\
+         -- keyward\n",
+        account = p.account_name,
+        account_id = p.account_id,
+        key_id = p.key_id,
+    );
+    let html = page(
+        &subject,
+        &format!(
+            "<p>Hello,</p>\
+             <p>The API key <strong>{key}</strong> of the keyward service account <strong>{account}</strong> \
+             expires on <strong>{when}</strong> ({left}). After that, every request made with it is refused.</p>\
+             <p><strong>What to do:</strong> rotate the key before then, and give the new secret to the programs \
+             that use this one. Rotating makes a new key at once; the old one can keep working for a grace \
+             period while you switch over.</p>\
+             <p><a href=\"{console}\">Open the service account in keyward</a></p>\
+             <p>Or with the API: <code>POST /api/service-account/v1/service-account/{account_id}/key/{key_id}/rotate\
+             </code></p>\
+             <p>If the key is no longer needed, let it expire or delete it.</p>",
+            key = escape(&key),
+            account = escape(&p.account_name),
+            console = escape(&console),
+            account_id = p.account_id,
+            key_id = p.key_id,
+        ),
+    );
+    Rendered { subject, text, html }
+}
+
+/// Addresses `r`: a multipart/alternative message with a stable Message-ID.
+pub fn message(from: &Mailbox, to: &str, message_id: String, r: Rendered) -> anyhow::Result<Message> {
+    let to: Mailbox = to.parse()?;
+    Ok(Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(r.subject)
+        .message_id(Some(message_id))
+        .header(AutoSubmitted)
+        .multipart(MultiPart::alternative_plain_html(r.text, r.html))?)
+}
+
+/// RFC 3834: a machine wrote this; auto-responders should not answer it.
+#[derive(Debug, Clone)]
+struct AutoSubmitted;
+
+impl header::Header for AutoSubmitted {
+    fn name() -> header::HeaderName {
+        header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> header::HeaderValue {
+        header::HeaderValue::new(Self::name(), "auto-generated".to_owned())
+    }
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\
+         <body style=\"font-family: sans-serif; line-height: 1.5; max-width: 40em\">{body}\
+         <p style=\"color: #666\">&mdash; keyward</p></body></html>\n",
+        escape(title)
+    )
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// `in 6 days`, `in 5 hours`, `in 12 minutes`.
+fn describe_wait(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    match seconds {
+        s if s >= 2 * 86_400 => format!("in {} days", s / 86_400),
+        s if s >= 2 * 3_600 => format!("in {} hours", s / 3_600),
+        s => format!("in {} minutes", (s / 60).max(1)),
+    }
+}
+
+/// `2026-03-01 14:05 UTC`.
+pub fn utc(t: UnixTime) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", secs / 3_600, secs % 3_600 / 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Id;
+
+    #[test]
+    fn dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc(1_700_000_000), "2023-11-14 22:13 UTC");
+    }
+
+    #[test]
+    fn html_is_escaped_and_both_parts_carry_the_link() {
+        let r = confirmation("<b>ops</b>", "ops@example.com", "https://k.example/confirm-email?token=a&b", 48);
+        assert!(r.html.contains("&lt;b&gt;ops&lt;/b&gt;") && !r.html.contains("<b>ops"));
+        assert!(r.html.contains("href=\"https://k.example/confirm-email?token=a&amp;b\""));
+        assert!(r.text.contains("https://k.example/confirm-email?token=a&b"));
+        assert!(r.subject.contains("<b>ops</b>"));
+    }
+
+    #[test]
+    fn expiry_warnings_name_the_key_and_say_what_to_do() {
+        let p = ExpiryPayload {
+            account_id: Id::generate(),
+            account_name: "billing".into(),
+            key_id: Id::generate(),
+            key_name: Some("ci".into()),
+            expires: 1_700_000_000 + 3 * 86_400,
+            threshold_days: 7,
+        };
+        let r = key_expiry(&p, 1_700_000_000, "https://k.example");
+        assert!(r.subject.contains("\"ci\"") && r.subject.contains("in 3 days"), "{}", r.subject);
+        for part in [&r.text, &r.html] {
+            assert!(
+                part.contains(p.key_id.as_str()) && part.contains("2023-11-17 22:13 UTC") && part.contains("rotate")
+            );
+        }
+    }
+
+    #[test]
+    fn messages_are_multipart_alternative_with_the_given_message_id() {
+        let from: Mailbox = "keyward <keyward@k.example>".parse().expect("from");
+        let r = confirmation("ops", "ops@example.com", "https://k.example/confirm-email?token=t", 48);
+        let m = message(&from, "ops@example.com", "<abc@k.example>".into(), r).expect("message");
+        let raw = String::from_utf8(m.formatted()).expect("utf-8");
+        assert!(raw.contains("Message-ID: <abc@k.example>"), "{raw}");
+        assert!(raw.contains("multipart/alternative") && raw.contains("text/plain") && raw.contains("text/html"));
+        assert!(raw.contains("Auto-Submitted: auto-generated"));
+    }
+}

@@ -1,0 +1,110 @@
+//! First run: a one-time setup link, logged while the database has no users,
+//! that creates the first organization and its admin.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::audit::{self, Target};
+use super::users::{SESSION_LIFETIME, Session, check_password_rules, hash_password};
+use super::{Actor, Principal, Service, ServiceError};
+use crate::domain::{Email, Id, Name, Role, Token};
+use crate::store::{OrgRecord, UserRecord, orgs, sessions, users};
+
+/// How long a first-run link works.
+pub const SETUP_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+const PURPOSE: &str = "setup";
+
+/// What the setup page asks for.
+#[derive(Debug)]
+pub struct FirstAdmin {
+    pub org_name: Name,
+    pub email: Email,
+    pub password: String,
+}
+
+/// What setup made: the organization, and the admin's first session.
+#[derive(Debug)]
+pub struct SetupDone {
+    pub org: OrgRecord,
+    pub session: Session,
+}
+
+fn new_token() -> Result<Token, ServiceError> {
+    Token::generate().map_err(|e| ServiceError::Internal(anyhow::anyhow!("no OS randomness: {e}")))
+}
+
+impl Service {
+    /// The operator starting a server: when nobody can log in yet, a fresh
+    /// one-time setup token (earlier unused ones stop working). `None` once
+    /// the database has users.
+    pub async fn first_run_token(&self) -> Result<Option<Token>, ServiceError> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        if users::count(tx.conn()).await? > 0 {
+            return Ok(None);
+        }
+        let token = new_token()?;
+        sessions::delete_unused_tokens(tx.conn(), PURPOSE).await?;
+        let expires = now + SETUP_TOKEN_LIFETIME.as_secs() as i64;
+        sessions::insert_token(tx.conn(), &token.hash_hex(), PURPOSE, None, now, expires).await?;
+        tx.commit().await?;
+        Ok(Some(token))
+    }
+
+    /// Whether a one-time link of `purpose` ("setup" or "password") would
+    /// still work; the pages ask this before showing a form.
+    pub async fn one_time_link_is_live(&self, token: &Token, purpose: &str) -> Result<bool, ServiceError> {
+        let mut conn = self.store().read().await?;
+        let live = sessions::token_is_live(&mut conn, &token.hash_hex(), purpose, self.now()).await?;
+        if live && purpose == PURPOSE && users::count(&mut conn).await? > 0 {
+            return Ok(false);
+        }
+        Ok(live)
+    }
+
+    /// Anyone holding the setup link, once: creates the organization and its
+    /// admin in one transaction, consumes the link and opens a session.
+    /// `422` names `token` for a used, expired or unknown link, or a link
+    /// outlived by users created some other way.
+    pub async fn complete_setup(
+        &self,
+        token: &Token,
+        first: FirstAdmin,
+        client_ip: Option<String>,
+    ) -> Result<SetupDone, ServiceError> {
+        check_password_rules(&first.password)?;
+        let hash = hash_password(first.password).await?;
+        let refused = || ServiceError::invalid("token", "this setup link is unknown, used or expired");
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        sessions::consume_token(tx.conn(), &token.hash_hex(), PURPOSE, now).await?.ok_or_else(refused)?;
+        if users::count(tx.conn()).await? > 0 {
+            return Err(refused());
+        }
+        let org = OrgRecord { id: Id::generate(), name: first.org_name.as_str().to_owned(), created: now };
+        let user = UserRecord {
+            id: Id::generate(),
+            email: first.email.as_str().to_owned(),
+            password_hash: Some(hash),
+            created: now,
+        };
+        orgs::insert(tx.conn(), &org).await?;
+        users::insert(tx.conn(), &user).await?;
+        users::add_membership(tx.conn(), &user.id, &org.id, Role::Admin, now).await?;
+        let by = Principal {
+            actor: Actor::User { id: user.id.clone(), email: user.email.clone() },
+            org_id: org.id.clone(),
+            role: Role::Admin,
+            client_ip,
+        };
+        audit::record(tx.conn(), &by, now, "org.create", Target::Org(&org.id), Some(json!({"via": "setup"}))).await?;
+        let detail = json!({"role": Role::Admin, "via": "setup"});
+        audit::record(tx.conn(), &by, now, "user.add", Target::User(&user.id), Some(detail)).await?;
+        let session = new_token()?;
+        let expires = now + SESSION_LIFETIME.as_secs() as i64;
+        sessions::insert(tx.conn(), &session.hash_hex(), &user.id, now, expires).await?;
+        tx.commit().await?;
+        Ok(SetupDone { org, session: Session { token: session, expires, user_id: user.id } })
+    }
+}

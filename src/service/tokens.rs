@@ -1,0 +1,327 @@
+//! Short-lived access tokens: the JWT bearer grant (RFC 7523), where a client
+//! signs an assertion with its key's secret (HS256), and client credentials
+//! (HTTP Basic `keyId:secret`) for accounts that allow Basic.
+//!
+//! An assertion is verified with the stored SHA-256 of the secret: secrets
+//! are longer than SHA-256's block, so HMAC keyed with the secret and HMAC
+//! keyed with its hash agree (RFC 2104). Access tokens are signed by keyward
+//! (Ed25519); other services verify them offline with `/.well-known/jwks.json`.
+//! keyward itself also checks, on each use, that the token's key still lives,
+//! so that a revocation stops its tokens here at once.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{AuthError, AuthFailure, Authenticated, Credential, judge};
+use super::{Service, ServiceError};
+use crate::domain::{Id, Role, SecretHash};
+use crate::store::{CredentialRecord, keys, tokens};
+
+/// The longest an access token lives, and the furthest ahead an assertion's
+/// `exp` may be.
+pub const MAX_LIFETIME: i64 = 3600;
+/// Tolerated clock difference with clients, in seconds.
+const LEEWAY: i64 = 30;
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// keyward's signing key, loaded once per node.
+pub struct Issuer {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    public_x: String,
+}
+
+/// An issued access token. Prints as `<redacted>`.
+pub struct AccessToken {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccessToken(<redacted>, expires_in: {})", self.expires_in)
+    }
+}
+
+/// RFC 6749 §5.2 errors.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    /// The client's own credentials (Basic) were refused.
+    #[error("invalid_client")]
+    InvalidClient,
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    #[error("unsupported_grant_type")]
+    UnsupportedGrantType,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl OAuthError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(_) => "invalid_request",
+            OAuthError::InvalidClient => "invalid_client",
+            OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::Service(_) => "server_error",
+        }
+    }
+}
+
+fn grant(detail: &str) -> OAuthError {
+    OAuthError::InvalidGrant(detail.to_owned())
+}
+
+#[derive(Debug, Deserialize)]
+struct AssertionClaims {
+    iss: String,
+    sub: String,
+    exp: i64,
+    jti: Option<String>,
+    nbf: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct AccessClaims {
+    iss: String,
+    aud: String,
+    sub: String,
+    exp: i64,
+    iat: i64,
+    jti: String,
+    org_id: String,
+    role: Role,
+    key_id: String,
+}
+
+/// The DER of an Ed25519 private key in PKCS#8 form: a fixed prefix, then the seed.
+fn pkcs8(seed: &[u8; 32]) -> Vec<u8> {
+    let mut der = vec![0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+    der.extend_from_slice(seed);
+    der
+}
+
+impl Issuer {
+    fn from_seed(kid: String, seed: &[u8; 32]) -> Result<Self, ServiceError> {
+        let public = ed25519_dalek::SigningKey::from_bytes(seed).verifying_key().to_bytes();
+        let public_x = URL_SAFE_NO_PAD.encode(public);
+        let decoding = DecodingKey::from_ed_components(&public_x).map_err(|e| ServiceError::Internal(e.into()))?;
+        Ok(Self { kid, encoding: EncodingKey::from_ed_der(&pkcs8(seed)), decoding, public_x })
+    }
+}
+
+impl Service {
+    /// This node's copy of the shared signing key, made on first use.
+    async fn issuer(&self) -> Result<&Issuer, ServiceError> {
+        self.inner
+            .issuer
+            .get_or_try_init(|| async {
+                let mut seed = [0u8; 32];
+                getrandom::fill(&mut seed)
+                    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("no OS randomness: {e}")))?;
+                let candidate = (Id::generate().to_string(), STANDARD.encode(seed));
+                let mut tx = self.store().begin().await?;
+                let (kid, stored) = tokens::signing_key(tx.conn(), (&candidate.0, &candidate.1), self.now()).await?;
+                tx.commit().await?;
+                let seed: [u8; 32] = STANDARD
+                    .decode(stored)
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("the stored signing key is damaged")))?;
+                Issuer::from_seed(kid, &seed)
+            })
+            .await
+    }
+
+    /// The public keys that verify access tokens, as a JWK set.
+    pub async fn jwks(&self) -> Result<serde_json::Value, ServiceError> {
+        let issuer = self.issuer().await?;
+        Ok(serde_json::json!({"keys": [{
+            "kty": "OKP", "crv": "Ed25519", "x": issuer.public_x, "kid": issuer.kid, "alg": "EdDSA", "use": "sig",
+        }]}))
+    }
+
+    /// The JWT bearer grant: `assertion` signed with a key's secret, its
+    /// audience the token endpoint's URL.
+    pub async fn exchange_assertion(
+        &self,
+        assertion: &str,
+        token_endpoint: &str,
+        issuer_url: &str,
+    ) -> Result<(AccessToken, Id), OAuthError> {
+        let header = jsonwebtoken::decode_header(assertion).map_err(|_| grant("the assertion is not a JWT"))?;
+        if header.alg != Algorithm::HS256 {
+            return Err(grant("the assertion must be signed with HS256"));
+        }
+        let key_id =
+            header.kid.as_deref().and_then(Id::parse).ok_or_else(|| grant("the assertion's kid must be a key id"))?;
+        let record = self.credential_by_id(&key_id).await?.ok_or_else(|| grant("unknown key"))?;
+        let hash = SecretHash::from_hex(&record.secret_hash).ok_or_else(|| grant("unknown key"))?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[token_endpoint]);
+        validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+        // Time is judged below against keyward's own clock.
+        validation.validate_exp = false;
+        let claims =
+            jsonwebtoken::decode::<AssertionClaims>(assertion, &DecodingKey::from_secret(hash.as_bytes()), &validation)
+                .map_err(|e| grant(&format!("the assertion was refused: {e}")))?
+                .claims;
+        let account = record.account_id.to_string();
+        if claims.iss != account || claims.sub != account {
+            return Err(grant("iss and sub must be the key's service account id"));
+        }
+        let now = self.now();
+        if claims.exp + LEEWAY <= now {
+            return Err(grant("the assertion has expired"));
+        }
+        if claims.exp > now + MAX_LIFETIME + LEEWAY {
+            return Err(grant("the assertion's exp is more than an hour ahead"));
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now + LEEWAY) {
+            return Err(grant("the assertion is not valid yet"));
+        }
+        let jti =
+            claims.jti.filter(|j| !j.is_empty() && j.len() <= 200).ok_or_else(|| grant("the assertion needs a jti"))?;
+        judge(&record, now).map_err(|f| grant(&f.to_string()))?;
+        let mut tx = self.store().begin().await.map_err(ServiceError::from)?;
+        let fresh = tokens::use_assertion(tx.conn(), &key_id, &jti, claims.exp + LEEWAY, now)
+            .await
+            .map_err(ServiceError::from)?;
+        tx.commit().await.map_err(ServiceError::from)?;
+        if !fresh {
+            return Err(grant("this assertion was already used"));
+        }
+        Ok((self.issue(&record, issuer_url).await?, key_id))
+    }
+
+    /// Client credentials: `keyId:secret` by HTTP Basic, for accounts that
+    /// allow Basic.
+    pub async fn exchange_client_credentials(
+        &self,
+        credential: &Credential,
+        issuer_url: &str,
+    ) -> Result<AccessToken, OAuthError> {
+        let who = match self.authenticate(credential).await {
+            Ok(who) => who,
+            Err(AuthError::Refused(_)) => return Err(OAuthError::InvalidClient),
+            Err(AuthError::Service(e)) => return Err(e.into()),
+        };
+        let record = self.credential_by_id(&who.key_id).await?.ok_or(OAuthError::InvalidClient)?;
+        Ok(self.issue(&record, issuer_url).await?)
+    }
+
+    async fn issue(&self, record: &CredentialRecord, issuer_url: &str) -> Result<AccessToken, ServiceError> {
+        let issuer = self.issuer().await?;
+        let now = self.now();
+        let expires_in = record.expires.map_or(MAX_LIFETIME, |at| (at - now).min(MAX_LIFETIME));
+        let claims = AccessClaims {
+            iss: issuer_url.to_owned(),
+            aud: issuer_url.to_owned(),
+            sub: record.account_id.to_string(),
+            exp: now + expires_in,
+            iat: now,
+            jti: Id::generate().to_string(),
+            org_id: record.org_id.to_string(),
+            role: record.role,
+            key_id: record.key_id.to_string(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(issuer.kid.clone());
+        let token =
+            jsonwebtoken::encode(&header, &claims, &issuer.encoding).map_err(|e| ServiceError::Internal(e.into()))?;
+        self.metrics().auth_outcome("token_issued");
+        Ok(AccessToken { token, expires_in })
+    }
+
+    /// An access token presented as `Bearer`: keyward's signature, not
+    /// expired, and its key still live (so a revocation stops it at once).
+    pub async fn verify_access_token(&self, token: &str, issuer_url: &str) -> Result<Authenticated, AuthError> {
+        let outcome = self.check_access_token(token, issuer_url).await;
+        match &outcome {
+            Ok(_) => self.metrics().auth_outcome("ok"),
+            Err(AuthError::Refused(f)) => self.metrics().auth_outcome(f.reason()),
+            Err(AuthError::Service(_)) => self.metrics().auth_outcome("error"),
+        }
+        outcome
+    }
+
+    async fn check_access_token(&self, token: &str, issuer_url: &str) -> Result<Authenticated, AuthError> {
+        let issuer = self.issuer().await?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&[issuer_url]);
+        validation.set_issuer(&[issuer_url]);
+        validation.validate_exp = false;
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &issuer.decoding, &validation)
+            .map_err(|_| AuthFailure::Malformed)?
+            .claims;
+        let now = self.now();
+        if claims.exp <= now {
+            return Err(AuthFailure::Expired.into());
+        }
+        let key_id = Id::parse(&claims.key_id).ok_or(AuthFailure::Malformed)?;
+        let record = self.credential_by_id(&key_id).await?.ok_or(AuthFailure::Unknown)?;
+        if record.account_id.as_str() != claims.sub {
+            return Err(AuthFailure::Unknown.into());
+        }
+        judge(&record, now)?;
+        self.note_use(&record.key_id, &record.account_id);
+        Ok(Authenticated {
+            account_id: record.account_id,
+            key_id: record.key_id,
+            org_id: record.org_id,
+            role: record.role,
+        })
+    }
+
+    async fn credential_by_id(&self, key: &Id) -> Result<Option<CredentialRecord>, ServiceError> {
+        let mut conn = self.store().read().await?;
+        Ok(keys::find_credential_by_id(&mut conn, key).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Secret;
+
+    #[test]
+    fn an_hs256_signature_made_with_the_secret_verifies_with_its_hash() {
+        let secret = Secret::mint().expect("randomness");
+        let claims = serde_json::json!({"sub": "x", "exp": 4_000_000_000_i64});
+        let jwt = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(secret.expose().as_bytes()),
+        )
+        .expect("sign");
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp"]);
+        let with_hash = DecodingKey::from_secret(secret.hash().as_bytes());
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&jwt, &with_hash, &validation).is_ok());
+        let other = Secret::mint().expect("randomness");
+        let wrong = DecodingKey::from_secret(other.hash().as_bytes());
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&jwt, &wrong, &validation).is_err());
+    }
+
+    #[test]
+    fn access_tokens_verify_with_the_published_key() {
+        let issuer = Issuer::from_seed("k1".into(), &[7; 32]).expect("issuer");
+        let claims = serde_json::json!({"sub": "x", "exp": 4_000_000_000_i64});
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("k1".into());
+        let jwt = jsonwebtoken::encode(&header, &claims, &issuer.encoding).expect("sign");
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_required_spec_claims(&["exp"]);
+        let published = DecodingKey::from_ed_components(&issuer.public_x).expect("jwk");
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&jwt, &published, &validation).is_ok());
+    }
+}

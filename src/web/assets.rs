@@ -1,0 +1,81 @@
+//! The app's static files, compiled into the binary.
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use crate::http::error::ApiError;
+
+/// Name, media type, contents.
+const FILES: &[(&str, &str, &str)] = &[
+    ("app.css", "text/css; charset=utf-8", include_str!("assets/app.css")),
+    ("app.js", JS, include_str!("assets/app.js")),
+    ("api.js", JS, include_str!("assets/api.js")),
+    ("dom.js", JS, include_str!("assets/dom.js")),
+    ("dialogs.js", JS, include_str!("assets/dialogs.js")),
+    ("auth.js", JS, include_str!("assets/auth.js")),
+    ("accounts.js", JS, include_str!("assets/accounts.js")),
+    ("account.js", JS, include_str!("assets/account.js")),
+    ("users.js", JS, include_str!("assets/users.js")),
+    ("favicon.svg", "image/svg+xml", include_str!("assets/favicon.svg")),
+];
+const JS: &str = "text/javascript; charset=utf-8";
+
+pub const INDEX_HTML: &str = include_str!("assets/index.html");
+pub const MESSAGE_HTML: &str = include_str!("assets/message.html");
+
+fn etag(body: &str) -> String {
+    let digest = Sha256::digest(body.as_bytes());
+    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// `GET /assets/{file}`: revalidated on each use (`no-cache` with an ETag),
+/// so that a new binary's app is picked up at once.
+pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let Some((_, media_type, body)) = FILES.iter().find(|(name, _, _)| *name == file) else {
+        return ApiError::not_found("asset").into_response();
+    };
+    let tag = etag(body);
+    let cached = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v == tag);
+    let mut response = if cached { StatusCode::NOT_MODIFIED.into_response() } else { (*body).into_response() };
+    let out = response.headers_mut();
+    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Ok(tag) = HeaderValue::from_str(&tag) {
+        out.insert(header::ETAG, tag);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_module_the_app_imports_is_served() {
+        let served: Vec<&str> = FILES.iter().map(|(name, _, _)| *name).collect();
+        for (_, _, body) in FILES.iter().filter(|(name, _, _)| name.ends_with(".js")) {
+            for line in body.lines().filter(|l| l.starts_with("import ")) {
+                let module = line.rsplit("'./").next().and_then(|rest| rest.split('\'').next()).unwrap_or("");
+                assert!(served.contains(&module), "{module} is imported but not served: {line}");
+            }
+        }
+        assert!(INDEX_HTML.contains("/assets/app.js"));
+    }
+
+    #[test]
+    fn no_asset_reaches_for_another_host_or_inline_code() {
+        for (name, _, body) in
+            FILES.iter().chain([("index.html", "", INDEX_HTML), ("message.html", "", MESSAGE_HTML)].iter())
+        {
+            for banned in ["http://", "https://", "innerHTML", "eval(", "style=\"", "onclick=", "<script>"] {
+                let hits = body.matches(banned).count();
+                // The SVG's namespace is a name, not a fetch.
+                let allowed = usize::from(*name == "favicon.svg" && banned == "http://");
+                assert!(hits <= allowed, "{name} contains {banned}");
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+// users.js: admins manage the organization's people: invite (with the
+// one-time link to choose a password), change roles, remove.
+
+import { USERS, api } from './api.js';
+import { confirm, formDialog, secretDialog } from './dialogs.js';
+import { act, badge, field, focusMain, h, pageTitle, roleLabel, roleSelect, timeEl, toast } from './dom.js';
+
+async function invite(ctx, reload) {
+  const email = h('input', { class: 'input', type: 'email', name: 'email', required: true, maxlength: 200, autocomplete: 'off' });
+  const role = roleSelect(ctx.can().role, 'viewer');
+  const invited = await formDialog({
+    title: 'Invite user',
+    fields: [field('Email', email), field('Role', role, 'Viewers read; editors also manage keys; admins manage everything.')],
+    submitLabel: 'Invite',
+    submit: () => api('POST', USERS, { email: email.value.trim(), role: role.value }),
+  });
+  if (!invited) return;
+  if (invited.passwordSetupLink) {
+    await secretDialog({
+      title: 'User invited',
+      details: [['Email', invited.email], ['Role', roleLabel(invited.role)]],
+      secretLabel: 'Link to choose a password',
+      secret: invited.passwordSetupLink,
+      secretId: 'invite-link',
+      warning: 'Send this link to them. It works once, for seven days, and will not be shown again.',
+    });
+  } else {
+    toast(`${invited.email} can now log in to this organization with their existing password`);
+  }
+  reload();
+}
+
+export function usersView(main, ctx) {
+  pageTitle('Users');
+  const session = ctx.session();
+  const state = { cursors: [null], page: 0 };
+  const tbody = h('tbody');
+  const status = h('p', { class: 'muted list-status', role: 'status', 'aria-live': 'polite' });
+  const prev = h('button', { type: 'button', class: 'button', disabled: true }, 'Previous page');
+  const next = h('button', { type: 'button', class: 'button', disabled: true }, 'Next page');
+
+  function row(user) {
+    const you = user.id === session.userId;
+    const role = roleSelect(ctx.can().role, user.role);
+    role.classList.add('compact');
+    role.setAttribute('aria-label', `Role of ${user.email}`);
+    role.addEventListener('change', act(async () => {
+      try {
+        await api('PATCH', `${USERS}/${user.id}`, { role: role.value });
+        toast(`${user.email} is now ${role.value === 'admin' ? 'an' : 'a'} ${role.value}`);
+      } catch (error) {
+        role.value = user.role;
+        throw error;
+      }
+      user.role = role.value;
+    }));
+    const remove = h('button', { type: 'button', class: 'button small danger', 'aria-label': `Remove ${user.email}`, onclick: act(async () => {
+      const ok = await confirm({
+        title: 'Remove user?',
+        message: `${user.email} can no longer log in to ${session.org.name}, and their sessions end.`,
+        confirmLabel: 'Remove user',
+      });
+      if (!ok) return;
+      await api('DELETE', `${USERS}/${user.id}`);
+      toast(`${user.email} removed`);
+      load();
+    }) }, 'Remove');
+    return h('tr', {},
+      h('td', { 'data-label': 'Email' }, h('span', {}, user.email, you ? h('span', { class: 'muted' }, ' (you)') : null)),
+      h('td', { 'data-label': 'Role' }, role),
+      h('td', { 'data-label': 'Status' }, user.active ? badge('Active', 'ok') : badge('Invited', 'warn')),
+      h('td', { 'data-label': 'Joined' }, timeEl(user.created)),
+      h('td', { 'data-label': 'Actions', class: 'actions' }, remove));
+  }
+
+  async function load() {
+    let page;
+    try {
+      page = await api('GET', USERS, undefined, { query: { limit: 50, cursor: state.cursors[state.page] } });
+    } catch (error) {
+      status.textContent = error.message;
+      return;
+    }
+    tbody.replaceChildren(...page.items.map(row));
+    status.textContent = `${page.items.length} user${page.items.length === 1 ? '' : 's'} on this page.`;
+    state.cursors[state.page + 1] = page.nextCursor;
+    prev.disabled = state.page === 0;
+    next.disabled = !page.nextCursor;
+    pager.hidden = prev.disabled && next.disabled;
+  }
+  prev.addEventListener('click', () => { state.page -= 1; load(); });
+  next.addEventListener('click', () => { state.page += 1; load(); });
+
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of users', hidden: true }, prev, next);
+  main.replaceChildren(
+    h('div', { class: 'page-head' }, h('h1', {}, 'Users'),
+      h('button', { type: 'button', class: 'button primary', onclick: () => invite(ctx, load) }, 'Invite user')),
+    h('p', { class: 'lead' }, `People who log in to ${session.org.name}, and what they may do.`),
+    status,
+    h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+      h('caption', { class: 'visually-hidden' }, 'Users'),
+      h('thead', {}, h('tr', {}, ['Email', 'Role', 'Status', 'Joined', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+      tbody)),
+    pager);
+  focusMain();
+  return load();
+}

@@ -1,0 +1,55 @@
+//! The web app: a few HTML pages and their embedded assets (plain HTML, CSS
+//! and JavaScript modules, no build step), served by the same binary under a
+//! strict Content-Security-Policy. All data comes from the REST API.
+
+mod assets;
+mod pages;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+
+pub use pages::fallback;
+
+use crate::http::AppState;
+
+/// No inline script or style, nothing from another host, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; \
+     object-src 'none'";
+
+/// The app's pages and assets.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::app))
+        .route("/login", get(pages::app))
+        .route("/service-accounts", get(pages::app))
+        .route("/service-accounts/{id}", get(pages::app))
+        .route("/users", get(pages::app))
+        .route("/setup", get(pages::setup))
+        .route("/set-password", get(pages::set_password))
+        .route("/assets/{file}", get(assets::serve))
+        .layer(middleware::from_fn(secure_headers))
+}
+
+/// The headers every page and asset of the app carries.
+async fn secure_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    add_secure_headers(&mut response);
+    response
+}
+
+pub(crate) fn add_secure_headers(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    headers.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+    headers.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), clipboard-write=(self)"),
+    );
+}

@@ -1,0 +1,380 @@
+//! Headless Chromium driven over WebDriver (chromedriver on 127.0.0.1), with
+//! the few helpers the web app's tests need: find by visible text or label,
+//! wait, read the browser's console, and take screenshots at two widths.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::http::Method;
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const WAIT: Duration = Duration::from_secs(15);
+
+/// The two widths every screenshot is taken at: a laptop and a small phone.
+pub const WIDTHS: [(u32, u32); 2] = [(1440, 900), (375, 812)];
+
+/// A program from outside the Rust toolchain: `None`, with a note, when it is
+/// missing, unless KEYWARD_TEST_STRICT says it must be there.
+pub fn outside_program(name: &str, candidates: &[&str]) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let found = candidates.iter().map(PathBuf::from).chain(on_path).find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("KEYWARD_TEST_STRICT").is_none(),
+            "{name} is required (KEYWARD_TEST_STRICT is set) but was not found"
+        );
+        eprintln!(
+            "SKIPPED: {name} is not installed; install it (apt-get install chromium chromium-driver) to run this test"
+        );
+    }
+    found
+}
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    driver_port: u16,
+    session: Option<String>,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    /// Also on a failed test: end the WebDriver session (Chromium quits with
+    /// it), then chromedriver. Both stay in the test's process group, so a
+    /// test run that is killed takes them along.
+    fn drop(&mut self) {
+        if let Some(session) = &self.session {
+            use std::io::{Read, Write};
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.driver_port)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let request =
+                    format!("DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+                let _ = stream.write_all(request.as_bytes());
+                let _ = stream.read_to_end(&mut Vec::new());
+            }
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Any WebDriver endpoint fantoccini has no method for (permissions, logs).
+#[derive(Debug)]
+struct Raw {
+    method: Method,
+    path: &'static str,
+    body: Value,
+}
+
+impl WebDriverCompatibleCommand for Raw {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/{}", session.unwrap_or_default(), self.path))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        (self.method.clone(), Some(self.body.to_string()))
+    }
+}
+
+impl Browser {
+    /// `None` when Chromium or chromedriver is missing (see `outside_program`).
+    pub async fn start() -> Option<Self> {
+        let chromium = outside_program("chromium", &[CHROMIUM])?;
+        let chromedriver = outside_program("chromedriver", &[CHROMEDRIVER])?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let mut command = Command::new(chromedriver);
+        command
+            .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".to_owned()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut driver = command.spawn().expect("start chromedriver");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--no-default-browser-check", "--window-size=1440,900",
+                    "--hide-scrollbars", "--force-device-scale-factor=1",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            },
+            "goog:loggingPrefs": {"browser": "ALL"},
+        });
+        let capabilities = match capabilities {
+            Value::Object(map) => map,
+            _ => unreachable!("an object literal"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&webdriver).await {
+                Ok(client) => break client,
+                Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(e) => {
+                    let _ = driver.kill();
+                    let _ = driver.wait();
+                    panic!("chromedriver on {webdriver} did not start a session: {e}");
+                }
+            }
+        };
+        let session = client.session_id().await.ok().flatten();
+        let browser = Self { client, driver, driver_port: port, session, _profile: profile };
+        browser.client.set_window_size(WIDTHS[0].0, WIDTHS[0].1).await.expect("window size");
+        Some(browser)
+    }
+
+    /// Ends the session (Chromium quits); dropping ends chromedriver.
+    pub async fn close(mut self) {
+        if self.client.clone().close().await.is_ok() {
+            self.session = None;
+        }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
+    }
+
+    /// Waits for an element matching the XPath.
+    pub async fn find(&self, xpath: &str) -> Element {
+        match self.client.wait().at_most(WAIT).for_element(Locator::XPath(xpath)).await {
+            Ok(found) => found,
+            Err(e) => panic!("no element {xpath}: {e}\n--- the page shows ---\n{}", self.text().await),
+        }
+    }
+
+    /// Whether an element matching the XPath is there right now.
+    pub async fn has(&self, xpath: &str) -> bool {
+        !self.client.find_all(Locator::XPath(xpath)).await.expect("find_all").is_empty()
+    }
+
+    /// Waits for a heading of the page (`h1`) or of the open dialog (`h2`).
+    pub async fn heading(&self, text: &str) -> Element {
+        self.find(&format!("//*[self::h1 or self::h2][normalize-space()={}]", quote(text))).await
+    }
+
+    /// A button by its visible text, optionally inside the open dialog.
+    pub async fn button(&self, text: &str) -> Element {
+        self.find(&format!("//button[normalize-space()={}]", quote(text))).await
+    }
+
+    pub async fn dialog_button(&self, text: &str) -> Element {
+        self.find(&format!("//dialog[@open]//button[normalize-space()={}]", quote(text))).await
+    }
+
+    pub async fn click_button(&self, text: &str) {
+        self.button(text).await.click().await.unwrap_or_else(|e| panic!("click {text}: {e}"));
+    }
+
+    pub async fn click_dialog_button(&self, text: &str) {
+        self.dialog_button(text).await.click().await.unwrap_or_else(|e| panic!("click {text}: {e}"));
+    }
+
+    /// The control a `<label>` with this text names (inside `scope`, an
+    /// XPath prefix such as `//dialog[@open]`, or the page for "").
+    pub async fn labelled(&self, scope: &str, label: &str) -> Element {
+        let label_el = self.find(&format!("{scope}//label[normalize-space()={}]", quote(label))).await;
+        let id = label_el.attr("for").await.expect("attr").unwrap_or_else(|| panic!("label {label} has no for"));
+        self.client.find(Locator::Id(&id)).await.unwrap_or_else(|e| panic!("no control #{id} for {label}: {e}"))
+    }
+
+    pub async fn fill(&self, scope: &str, label: &str, value: &str) {
+        let input = self.labelled(scope, label).await;
+        input.clear().await.expect("clear");
+        input.send_keys(value).await.unwrap_or_else(|e| panic!("type into {label}: {e}"));
+    }
+
+    /// Waits until the page's visible text contains `needle`.
+    pub async fn wait_for_text(&self, needle: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = self.text().await;
+            if text.contains(needle) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the page never showed {needle:?}; it shows:\n{text}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until `check` holds, re-evaluated on each pass.
+    pub async fn wait_until<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + WAIT;
+        while !check().await {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting until {what}; the page shows:\n{}",
+                self.text().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until no dialog is open (or in the page at all).
+    pub async fn no_dialog(&self) {
+        self.wait_until("the dialog is gone", || async { !self.has("//dialog").await }).await;
+    }
+
+    /// The page's visible text.
+    pub async fn text(&self) -> String {
+        match self.client.execute("return document.body ? document.body.innerText : ''", vec![]).await {
+            Ok(Value::String(s)) => s,
+            other => format!("<no text: {other:?}>"),
+        }
+    }
+
+    /// The whole document as the browser holds it now: markup, attributes,
+    /// and the values of form controls (which the markup does not show).
+    pub async fn everything(&self) -> String {
+        let source = self.client.source().await.expect("page source");
+        let values = self
+            .client
+            .execute(
+                "return [...document.querySelectorAll('input, textarea, select')].map(e => e.value).join('\\n')",
+                vec![],
+            )
+            .await
+            .expect("control values");
+        format!("{source}\n{values}")
+    }
+
+    pub async fn path(&self) -> String {
+        self.client.current_url().await.expect("url").path().to_owned()
+    }
+
+    /// `fetch` from inside the page, with the browser's own cookies: the
+    /// status of the answer.
+    pub async fn fetch_status(&self, method: &str, path: &str, headers: Value, body: Value) -> u16 {
+        let script = "const [method, path, headers, body, done] = arguments; \
+             fetch(path, {method, headers, body: body === null ? undefined : JSON.stringify(body), \
+             credentials: 'same-origin'}).then(r => done(r.status), e => done(String(e)));";
+        match self.client.execute_async(script, vec![json!(method), json!(path), headers, body]).await {
+            Ok(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()).expect("status"),
+            other => panic!("fetch {method} {path} failed: {other:?}"),
+        }
+    }
+
+    /// The form controls and buttons on screen that have no accessible name
+    /// (a label, an aria-label, or text of their own).
+    pub async fn unlabelled_controls(&self) -> Vec<String> {
+        let script = "return [...document.querySelectorAll('input, select, textarea, button')] \
+             .filter(e => e.offsetParent !== null || e.closest('dialog[open]')) \
+             .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') \
+                 && !e.getAttribute('aria-labelledby') && !(e.tagName === 'BUTTON' && e.textContent.trim())) \
+             .map(e => e.outerHTML)";
+        let found = self.client.execute(script, vec![]).await.expect("controls");
+        serde_json::from_value(found).expect("a list")
+    }
+
+    /// Lets pages read the clipboard, so a test can see what Copy put there.
+    pub async fn allow_clipboard(&self) -> Result<Value, CmdError> {
+        let mut result = Ok(Value::Null);
+        for name in ["clipboard-read", "clipboard-write"] {
+            result = self
+                .client
+                .issue_cmd(Raw {
+                    method: Method::POST,
+                    path: "permissions",
+                    body: json!({"descriptor": {"name": name}, "state": "granted"}),
+                })
+                .await;
+        }
+        result
+    }
+
+    /// The clipboard's text, as the page can read it.
+    pub async fn clipboard(&self) -> Option<String> {
+        let script =
+            "const done = arguments[0]; navigator.clipboard.readText().then(done, e => done({error: String(e)}));";
+        match self.client.execute_async(script, vec![]).await {
+            Ok(Value::String(s)) => Some(s),
+            other => {
+                eprintln!("note: the clipboard could not be read in this browser: {other:?}");
+                None
+            }
+        }
+    }
+
+    /// The browser console's messages since the last call (errors, CSP
+    /// violations, failed loads).
+    pub async fn console(&self) -> Vec<String> {
+        let logs = self
+            .client
+            .issue_cmd(Raw { method: Method::POST, path: "se/log", body: json!({"type": "browser"}) })
+            .await
+            .expect("browser log");
+        logs.as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .map(|e| format!("{} {}", e["level"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or("")))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// PNGs of the current screen at each of `WIDTHS`, saved as
+    /// `target/screenshots/NAME-WIDTH.png`; the window ends at the first width.
+    pub async fn screenshots(&self, name: &str) {
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        for (width, height) in WIDTHS {
+            self.client.set_window_size(width, height).await.expect("resize");
+            self.wait_until("the page takes the new width", || async {
+                let inner = self.client.execute("return window.innerWidth", vec![]).await.ok();
+                inner.and_then(|v| v.as_u64()) == Some(u64::from(width))
+            })
+            .await;
+            // The status line is transient; the pictures show the screen under it.
+            let hide = "const t = document.getElementById('toast'); if (t) { t.className = 'toast'; }";
+            self.client.execute(hide, vec![]).await.expect("hide the status line");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let overflow = self
+                .client
+                .execute("return document.documentElement.scrollWidth - window.innerWidth", vec![])
+                .await
+                .expect("widths");
+            assert!(overflow.as_i64().unwrap_or(1) <= 0, "{name} scrolls sideways at {width} px by {overflow}");
+            let png = self.client.screenshot().await.expect("screenshot");
+            assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
+            std::fs::write(dir.join(format!("{name}-{width}.png")), png).expect("write screenshot");
+        }
+        self.client.set_window_size(WIDTHS[0].0, WIDTHS[0].1).await.expect("resize");
+    }
+}
+
+/// `target/screenshots`, wherever the target directory is.
+pub fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("screenshots")
+}
+
+/// An XPath string literal for any text.
+pub fn quote(text: &str) -> String {
+    if !text.contains('\'') {
+        format!("'{text}'")
+    } else if !text.contains('"') {
+        format!("\"{text}\"")
+    } else {
+        let parts: Vec<String> = text.split('\'').map(|p| format!("'{p}'")).collect();
+        format!("concat({})", parts.join(", \"'\", "))
+    }
+}

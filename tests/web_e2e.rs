@@ -1,0 +1,536 @@
+//! The web app in a real browser: Debian's headless Chromium, driven over
+//! WebDriver, against the real `keyward` binary on a fresh database. The
+//! first run's setup link, the seed's flow word for word (and the copied
+//! secret authenticating), an admin's day, a viewer's restricted view, CSRF
+//! refusals, and the screenshots the README shows.
+//!
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver`
+//! (`apt-get install chromium chromium-driver`); without them each test
+//! says SKIPPED, or fails when KEYWARD_TEST_STRICT is set.
+
+#[path = "web/browser.rs"]
+mod browser;
+mod support;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use browser::Browser;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::node::{BIN, Node, run_json};
+
+const PASSWORD: &str = "correct horse battery staple";
+const WHOAMI: &str = "/api/service-account/v1/whoami";
+const SA: &str = "/api/service-account/v1/service-account";
+
+/// A page of the app must not run inline script, load from elsewhere, or be
+/// framed.
+const CSP_DIRECTIVES: &[&str] = &[
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+];
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client")
+}
+
+/// The first-run link from the server's log, once it is there.
+fn setup_link(log: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(at) = text.find("/setup?token=") {
+            let start = text[..at].rfind("http://").expect("the link's origin");
+            let end = text[at..].find(|c: char| c.is_whitespace()).map_or(text.len(), |e| at + e);
+            return text[start..end].to_owned();
+        }
+        assert!(Instant::now() < deadline, "no setup link in the log:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `keyward admin create-user … --password-stdin`.
+fn create_user(dir: &Path, database: &str, org: &str, email: &str, role: &str) -> Value {
+    let mut child = Command::new(BIN)
+        .args(["admin", "create-user", "--database", database, "--org", org, "--email", email, "--role", role])
+        .arg("--password-stdin")
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run keyward");
+    child.stdin.take().expect("stdin").write_all(format!("{PASSWORD}\n").as_bytes()).expect("password");
+    let out = child.wait_with_output().expect("keyward ends");
+    assert!(out.status.success(), "create-user failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+async fn log_in(b: &Browser, base: &str, email: &str) {
+    b.goto(&format!("{base}/login")).await;
+    b.heading("Log in").await;
+    b.fill("", "Email", email).await;
+    b.fill("", "Password", PASSWORD).await;
+    b.click_button("Log in").await;
+    b.heading("Service accounts").await;
+}
+
+async fn log_out(b: &Browser) {
+    b.click_button("Log out").await;
+    b.heading("Log in").await;
+    b.wait_for_text("You are logged out.").await;
+}
+
+/// The text of the open dialog's value for a `<dt>` label.
+async fn dialog_fact(b: &Browser, label: &str) -> String {
+    let xpath = format!("//dialog[@open]//dt[normalize-space()={}]/following-sibling::dd[1]", browser::quote(label));
+    b.find(&xpath).await.text().await.expect("text").trim().to_owned()
+}
+
+/// Reads the key dialog (key id and secret), checks its warning and Copy
+/// button, closes it, and makes sure the secret left the page with it.
+async fn take_key_from_dialog(b: &Browser, title: &str, screenshot: Option<&str>) -> (String, String) {
+    b.heading(title).await;
+    let key_id = dialog_fact(b, "Key ID").await;
+    let secret =
+        b.find("//dialog[@open]//code[@id='key-secret']").await.text().await.expect("secret").trim().to_owned();
+    assert!(secret.starts_with("kw_"), "a keyward secret: {secret}");
+    assert!(!key_id.is_empty());
+    let warning = b.find("//dialog[@open]//*[contains(@class, 'warning')]").await.text().await.expect("warning");
+    assert!(warning.contains("will not be shown again"), "{warning}");
+    // Copy: the button is there, says it copied, and the clipboard (where
+    // this browser lets a page read it) holds exactly the secret.
+    let copy = b.dialog_button("Copy").await;
+    copy.click().await.expect("click Copy");
+    b.wait_for_text("Copied to the clipboard").await;
+    assert_eq!(copy.text().await.expect("text"), "Copied");
+    let clipboard = b.clipboard().await.expect("the page may read the clipboard (permission granted above)");
+    assert_eq!(clipboard, secret, "Copy put the secret on the clipboard");
+    assert_labelled(b, title).await;
+    if let Some(name) = screenshot {
+        b.screenshots(name).await;
+    }
+    // The dialog holds focus: Tab from its last control comes back inside.
+    for _ in 0..4 {
+        b.client.active_element().await.expect("focus").send_keys("\u{E004}").await.expect("tab");
+        let inside = b.client.execute("return !!document.activeElement.closest('dialog[open]')", vec![]).await;
+        assert_eq!(inside.expect("script"), json!(true), "focus stays in the dialog");
+    }
+    b.click_dialog_button("Close").await;
+    b.no_dialog().await;
+    let page = b.everything().await;
+    assert!(!page.contains(&secret), "the secret is still in the page after the dialog closed");
+    (key_id, secret)
+}
+
+/// Every control on screen can be named by a screen reader.
+async fn assert_labelled(b: &Browser, screen: &str) {
+    let unlabelled = b.unlabelled_controls().await;
+    assert!(unlabelled.is_empty(), "controls without a label on {screen}: {unlabelled:#?}");
+}
+
+async fn whoami(base: &str, authorization: &str) -> (StatusCode, Value) {
+    let res =
+        http().get(format!("{base}{WHOAMI}")).header("Authorization", authorization).send().await.expect("whoami");
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn basic(key_id: &str, secret: &str) -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key_id}:{secret}")))
+}
+
+/// First run → setup → the seed's flow → the secret works → an admin's day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_setup_and_the_seed_flow_in_a_browser() {
+    let Some(b) = Browser::start().await else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = Node::start(dir.path(), "sqlite://keyward.db", &[]);
+    let base = node.base.clone();
+
+    // --- first run: the log holds a one-time link ------------------------
+    let link = setup_link(&dir.path().join(format!("node-{}.log", node.port)));
+    assert!(link.starts_with(&format!("{base}/setup?token=")), "{link}");
+    b.goto(&format!("{base}/service-accounts")).await;
+    b.heading("Log in").await;
+    b.screenshots("login").await;
+
+    b.goto(&link).await;
+    b.heading("Set up keyward").await;
+    b.fill("", "Organization name", "Acme").await;
+    b.fill("", "Your email", "admin@acme.example").await;
+    b.fill("", "Password", PASSWORD).await;
+    b.fill("", "Repeat the password", PASSWORD).await;
+    b.screenshots("setup").await;
+    b.click_button("Create organization").await;
+    b.heading("Service accounts").await;
+    assert_eq!(b.path().await, "/service-accounts");
+    b.wait_for_text("No service accounts yet.").await;
+
+    // The link is spent: its page, and the API behind it, refuse it.
+    let res = http().get(&link).header("Accept", "text/html").send().await.expect("setup page");
+    assert_eq!(res.status(), StatusCode::GONE);
+    let token = link.split("token=").nth(1).expect("token");
+    let body = json!({"token": token, "orgName": "Evil", "email": "evil@example.com", "password": PASSWORD});
+    let res = http().post(format!("{base}/api/session/v1/setup")).json(&body).send().await.expect("setup");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.json::<Value>().await.expect("problem")["field"], "token");
+
+    // --- the seed: Add → name, Enable Basic Auth → Save -------------------
+    b.goto(&format!("{base}/service-accounts")).await;
+    b.heading("Service accounts").await;
+    assert_labelled(&b, "the service accounts page").await;
+    b.click_button("Add").await;
+    b.heading("Add service account").await;
+    // Keyboard: Escape closes a dialog and gives focus back to its opener.
+    b.client.active_element().await.expect("focus").send_keys("\u{E00C}").await.expect("Escape");
+    b.no_dialog().await;
+    let focused = b.client.active_element().await.expect("focus").text().await.expect("text");
+    assert_eq!(focused, "Add", "focus went back to the Add button");
+    b.click_button("Add").await;
+    b.heading("Add service account").await;
+    assert_labelled(&b, "the Add dialog").await;
+    let dialog = "//dialog[@open]";
+    b.fill(dialog, "Name", "John Doe").await;
+    b.labelled(dialog, "Enable Basic Auth").await.click().await.expect("tick Enable Basic Auth");
+    b.labelled(dialog, "Role").await.select_by_label("Editor").await.expect("role");
+    assert!(b.has("//dialog[@open]//label[normalize-space()='Email (optional)']").await);
+    b.screenshots("add-dialog").await;
+    b.click_dialog_button("Save").await;
+
+    // → the account page → Add key → the dialog with the secret.
+    b.heading("John Doe").await;
+    let account_id = b.path().await.rsplit('/').next().expect("id").to_owned();
+    b.wait_for_text("No keys yet.").await;
+    b.allow_clipboard().await.expect("clipboard permission");
+    b.click_button("Add key").await;
+    let (key_id, secret) = take_key_from_dialog(&b, "Service account key created", Some("key-dialog")).await;
+    b.wait_for_text(&key_id).await;
+
+    // A reload shows the key, never the secret.
+    b.client.refresh().await.expect("reload");
+    b.heading("John Doe").await;
+    b.wait_for_text(&key_id).await;
+    assert!(!b.everything().await.contains(&secret), "the secret came back after a reload");
+
+    // The copied secret is a working key, three ways.
+    for authorization in [secret.clone(), format!("Bearer {secret}"), basic(&key_id, &secret)] {
+        let (status, me) = whoami(&base, &authorization).await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        assert_eq!(me["kind"], "serviceAccount");
+        assert_eq!(me["id"], account_id.as_str());
+        assert_eq!(me["keyId"], key_id.as_str());
+        assert_eq!(me["role"], "editor");
+    }
+    // ...and the account page shows when the key was last used.
+    let last_used = format!("//tr[td//code[.='{key_id}']]/td[@data-label='Last used']/time");
+    b.wait_until("the key's lastUsed shows", || async {
+        b.client.refresh().await.expect("reload");
+        b.heading("John Doe").await;
+        b.has(&last_used).await
+    })
+    .await;
+    assert_labelled(&b, "the account page").await;
+    b.screenshots("account").await;
+
+    // --- secure by default -------------------------------------------------
+    let page = http().get(format!("{base}/service-accounts/{account_id}")).send().await.expect("page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+    for directive in CSP_DIRECTIVES {
+        assert!(csp.split(';').any(|d| d.trim() == *directive), "CSP lacks {directive}: {csp}");
+    }
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let res = http().get(format!("{base}/api/no-such-thing")).header("Accept", "text/html").send().await.expect("404");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+
+    // CSRF: the browser's own cookie is not enough for an unsafe call.
+    let create = json!({"name": "csrf-probe"});
+    let plain = json!({"Content-Type": "application/json"});
+    assert_eq!(b.fetch_status("POST", SA, plain.clone(), create.clone()).await, 403, "no X-CSRF-Token");
+    let wrong = json!({"Content-Type": "application/json", "X-CSRF-Token": "0".repeat(64)});
+    assert_eq!(b.fetch_status("POST", SA, wrong, create.clone()).await, 403, "a wrong X-CSRF-Token");
+    let session = b.client.get_named_cookie("keyward_session").await.expect("session cookie");
+    assert_eq!(session.http_only(), Some(true));
+    assert_eq!(session.same_site().map(|s| s.to_string()).as_deref(), Some("Strict"));
+    let cookie = format!("keyward_session={}", session.value());
+    let res = http().delete(format!("{base}{SA}/{account_id}")).header("Cookie", &cookie).send().await.expect("del");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "a DELETE with the cookie and no X-CSRF-Token");
+    let res = http()
+        .delete(format!("{base}{SA}/{account_id}"))
+        .header("Cookie", &cookie)
+        .header("X-CSRF-Token", "wrong")
+        .send()
+        .await
+        .expect("del");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "a DELETE with a wrong X-CSRF-Token");
+    let (status, _) = whoami(&base, &secret).await;
+    assert_eq!(status, StatusCode::OK, "the refused calls changed nothing");
+    // With the header the app itself sends, the same session may act.
+    let csrf = b.client.get_named_cookie("keyward_csrf").await.expect("csrf cookie").value().to_owned();
+    let ok = json!({"Content-Type": "application/json", "X-CSRF-Token": csrf});
+    for n in 0..24 {
+        let body = json!({"name": format!("batch-{n:02}")});
+        assert_eq!(b.fetch_status("POST", SA, ok.clone(), body).await, 201);
+    }
+
+    // --- list, search, page -------------------------------------------------
+    b.goto(&format!("{base}/service-accounts")).await;
+    b.heading("Service accounts").await;
+    b.wait_for_text("Showing 20 service accounts.").await;
+    assert!(!b.text().await.contains("csrf-probe"), "a refused call created nothing");
+    b.screenshots("accounts").await;
+    b.click_button("Next page").await;
+    b.wait_for_text("Showing 5 service accounts.").await;
+    b.wait_for_text("Page 2").await;
+    b.click_button("Previous page").await;
+    b.wait_for_text("Showing 20 service accounts.").await;
+    b.fill("", "Search by name", "john").await;
+    b.wait_for_text("Showing 1 service account.").await;
+    b.find("//table//a[normalize-space()='John Doe']").await.click().await.expect("open John Doe");
+    b.heading("John Doe").await;
+
+    // --- rotate, disable, enable, delete keys (each confirmed) --------------
+    b.fill("", "New key name (optional)", "deploy").await;
+    b.labelled("", "New key expires").await.select_by_label("In 30 days").await.expect("expiry");
+    b.click_button("Add key").await;
+    let (second_id, second_secret) = take_key_from_dialog(&b, "Service account key created", None).await;
+    b.wait_for_text(&second_id).await;
+    let expires = b.find(&format!("//tr[td//code[.='{second_id}']]/td[@data-label='Expires']")).await;
+    assert!(expires.find(fantoccini::Locator::Css("time")).await.is_ok(), "an expiry date is shown");
+    let name = b.find(&format!("//tr[td//code[.='{second_id}']]/td[@data-label='Name']")).await;
+    assert_eq!(name.text().await.expect("name"), "deploy");
+    let label = format!("deploy ({second_id})");
+    b.find(&format!("//button[@aria-label='Rotate key {key_id}']")).await.click().await.expect("rotate");
+    b.heading("Rotate key?").await;
+    b.click_dialog_button("Cancel").await;
+    b.no_dialog().await;
+    assert_eq!(whoami(&base, &secret).await.0, StatusCode::OK, "Cancel rotated nothing");
+    b.find(&format!("//button[@aria-label='Rotate key {key_id}']")).await.click().await.expect("rotate");
+    b.heading("Rotate key?").await;
+    b.click_dialog_button("Rotate").await;
+    let (rotated_id, rotated_secret) = take_key_from_dialog(&b, "Key rotated", None).await;
+    assert_eq!(whoami(&base, &secret).await.0, StatusCode::UNAUTHORIZED, "rotated at once");
+    assert_eq!(whoami(&base, &rotated_secret).await.0, StatusCode::OK);
+    b.wait_for_text(&rotated_id).await;
+
+    b.find(&format!("//button[@aria-label='Disable key {label}']")).await.click().await.expect("disable");
+    b.heading("Disable key?").await;
+    b.click_dialog_button("Disable key").await;
+    b.find(&format!("//button[@aria-label='Enable key {label}']")).await;
+    assert_eq!(whoami(&base, &second_secret).await.0, StatusCode::UNAUTHORIZED, "disabled");
+    b.wait_for_text("Disabled").await;
+    b.find(&format!("//button[@aria-label='Enable key {label}']")).await.click().await.expect("enable");
+    b.find(&format!("//button[@aria-label='Disable key {label}']")).await;
+    assert_eq!(whoami(&base, &second_secret).await.0, StatusCode::OK, "enabled again");
+
+    b.find(&format!("//button[@aria-label='Delete key {label}']")).await.click().await.expect("delete");
+    b.heading("Delete key?").await;
+    b.click_dialog_button("Delete key").await;
+    b.no_dialog().await;
+    b.wait_until("the deleted key leaves the table", || async {
+        !b.has(&format!("//button[@aria-label='Delete key {label}']")).await
+    })
+    .await;
+    assert_eq!(whoami(&base, &second_secret).await.0, StatusCode::UNAUTHORIZED, "deleted");
+
+    // --- edit, then delete the account --------------------------------------
+    b.click_button("Edit").await;
+    b.heading("Edit service account").await;
+    b.labelled(dialog, "Enable Basic Auth").await.click().await.expect("untick Basic Auth");
+    b.click_dialog_button("Save").await;
+    b.no_dialog().await;
+    b.wait_until("Basic Auth shows Off", || async {
+        b.has("//dt[normalize-space()='Basic Auth']/following-sibling::dd[1][normalize-space()='Off']").await
+    })
+    .await;
+    assert_eq!(whoami(&base, &basic(&rotated_id, &rotated_secret)).await.0, StatusCode::UNAUTHORIZED);
+
+    b.click_button("Delete account").await;
+    b.heading("Delete service account?").await;
+    b.click_dialog_button("Delete account").await;
+    b.heading("Service accounts").await;
+    b.wait_for_text("Showing 20 service accounts.").await;
+    assert!(!b.has("//table//a[normalize-space()='John Doe']").await, "the deleted account is listed");
+    assert_eq!(whoami(&base, &rotated_secret).await.0, StatusCode::UNAUTHORIZED, "its keys died with it");
+
+    // --- log out, and back in ----------------------------------------------
+    log_out(&b).await;
+    b.fill("", "Email", "admin@acme.example").await;
+    b.fill("", "Password", "not the password").await;
+    b.click_button("Log in").await;
+    b.wait_for_text("Wrong email or password.").await;
+    b.fill("", "Password", PASSWORD).await;
+    b.click_button("Log in").await;
+    b.heading("Service accounts").await;
+
+    // Refused API calls (the CSRF probes, the wrong password, the first
+    // visit before login) are logged by the browser; anything else is a fault.
+    // A session that ends (here: logged out behind the app's back) sends the
+    // next action to the login page, and back where it was after logging in.
+    let session = b.client.get_named_cookie("keyward_session").await.expect("session").value().to_owned();
+    let csrf = b.client.get_named_cookie("keyward_csrf").await.expect("csrf").value().to_owned();
+    let res = http()
+        .post(format!("{base}/api/session/v1/logout"))
+        .header("Cookie", format!("keyward_session={session}"))
+        .header("X-CSRF-Token", csrf)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    b.find("//nav//a[normalize-space()='Users']").await.click().await.expect("Users");
+    b.heading("Log in").await;
+    b.wait_for_text("Your session has ended.").await;
+    b.fill("", "Email", "admin@acme.example").await;
+    b.fill("", "Password", PASSWORD).await;
+    b.click_button("Log in").await;
+    b.heading("Users").await;
+
+    let problems: Vec<String> =
+        b.console().await.into_iter().filter(|m| !(m.contains("/api/") && m.contains("status of 4"))).collect();
+    assert!(problems.iter().all(|m| !m.starts_with("SEVERE")), "browser console errors: {problems:#?}");
+    b.close().await;
+    drop(node);
+}
+
+/// Users, roles and organizations; what a viewer sees, and what the server
+/// refuses it anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_organizations_and_a_viewers_restricted_view() {
+    let Some(b) = Browser::start().await else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = "sqlite://keyward.db";
+    let acme = run_json(dir.path(), &["admin", "create-org", "--database", db, "--name", "Acme"])["id"]
+        .as_str()
+        .expect("org id")
+        .to_owned();
+    let globex = run_json(dir.path(), &["admin", "create-org", "--database", db, "--name", "Globex"])["id"]
+        .as_str()
+        .expect("org id")
+        .to_owned();
+    create_user(dir.path(), db, &acme, "admin@acme.example", "admin");
+    create_user(dir.path(), db, &globex, "admin@acme.example", "admin");
+    let sa = ["admin", "create-service-account", "--database", db, "--with-key", "--org"];
+    run_json(dir.path(), &[&sa[..], &[acme.as_str(), "--name", "ci-runner"]].concat());
+    run_json(dir.path(), &[&sa[..], &[globex.as_str(), "--name", "globex-bot"]].concat());
+    // A low limit, so that the throttled login at the end comes quickly.
+    let node = Node::start(dir.path(), db, &["--auth-failure-limit", "3"]);
+    let base = node.base.clone();
+    let log = std::fs::read_to_string(dir.path().join(format!("node-{}.log", node.port))).expect("log");
+    assert!(!log.contains("setup?token="), "no setup link once users exist:\n{log}");
+    let res = http().get(format!("{base}/setup?token=anything")).send().await.expect("setup page");
+    assert_eq!(res.status(), StatusCode::GONE);
+
+    // --- an admin of two organizations switches between them --------------
+    log_in(&b, &base, "admin@acme.example").await;
+    b.wait_for_text("ci-runner").await;
+    let switch = b.labelled("", "Organization").await;
+    switch.select_by_label("Globex").await.expect("switch");
+    b.wait_for_text("globex-bot").await;
+    assert!(!b.text().await.contains("ci-runner"));
+    b.labelled("", "Organization").await.select_by_label("Acme").await.expect("switch back");
+    b.wait_for_text("ci-runner").await;
+
+    // --- invite a viewer: the one-time link, shown once ---------------------
+    b.find("//nav//a[normalize-space()='Users']").await.click().await.expect("Users");
+    b.heading("Users").await;
+    b.wait_for_text("admin@acme.example").await;
+    b.click_button("Invite user").await;
+    b.heading("Invite user").await;
+    b.fill("//dialog[@open]", "Email", "viewer@acme.example").await;
+    b.labelled("//dialog[@open]", "Role").await.select_by_label("Viewer").await.expect("role");
+    b.click_dialog_button("Invite").await;
+    b.heading("User invited").await;
+    let invite = b.find("//dialog[@open]//code[@id='invite-link']").await.text().await.expect("link");
+    assert!(invite.starts_with(&format!("{base}/set-password?token=")), "{invite}");
+    assert!(b.has("//dialog[@open]//button[normalize-space()='Copy']").await);
+    b.click_dialog_button("Close").await;
+    b.no_dialog().await;
+    assert!(!b.everything().await.contains(&invite), "the link left with the dialog");
+    b.wait_for_text("viewer@acme.example").await;
+    b.wait_for_text("Invited").await;
+    assert_labelled(&b, "the users page").await;
+    b.screenshots("users").await;
+
+    // Roles change in place; the last admin cannot step down.
+    let own_role = b.find("//select[@aria-label='Role of admin@acme.example']").await;
+    own_role.select_by_label("Viewer").await.expect("demote self");
+    b.wait_for_text("last admin").await;
+    assert_eq!(own_role.prop("value").await.expect("value").as_deref(), Some("admin"), "the select went back");
+    log_out(&b).await;
+
+    // --- the invitation link sets a password, once ---------------------------
+    b.goto(&invite).await;
+    b.heading("Choose a password").await;
+    b.fill("", "Password", PASSWORD).await;
+    b.fill("", "Repeat the password", PASSWORD).await;
+    b.click_button("Set password").await;
+    b.heading("Log in").await;
+    b.wait_for_text("Your password is set.").await;
+    let res = http().get(&invite).send().await.expect("used link");
+    assert_eq!(res.status(), StatusCode::GONE, "the invitation works once");
+
+    // --- a viewer sees no control it cannot use ------------------------------
+    log_in(&b, &base, "viewer@acme.example").await;
+    b.wait_for_text("ci-runner").await;
+    assert!(b.text().await.contains("Acme"), "the organization is named");
+    assert!(!b.has("//select[@id='org-switch']").await, "one organization, no switcher");
+    for control in ["Add", "Add key", "Edit", "Delete account", "Invite user"] {
+        assert!(!b.has(&format!("//button[normalize-space()='{control}']")).await, "a viewer sees {control}");
+    }
+    assert!(!b.has("//nav//a[normalize-space()='Users']").await, "a viewer sees Users");
+    b.find("//table//a[normalize-space()='ci-runner']").await.click().await.expect("open");
+    b.heading("ci-runner").await;
+    b.find("//table//th[normalize-space()='Key ID']").await;
+    for control in ["Add key", "Rotate", "Disable", "Delete", "Edit", "Delete account", "Disable account"] {
+        assert!(!b.has(&format!("//button[normalize-space()='{control}']")).await, "a viewer sees {control}");
+    }
+    b.screenshots("viewer-account").await;
+    b.goto(&format!("{base}/users")).await;
+    b.heading("Not available").await;
+
+    // ...and the server refuses a viewer anyway, with a valid CSRF token.
+    let csrf = b.client.get_named_cookie("keyward_csrf").await.expect("csrf cookie").value().to_owned();
+    let headers = json!({"Content-Type": "application/json", "X-CSRF-Token": csrf});
+    assert_eq!(b.fetch_status("POST", SA, headers.clone(), json!({"name": "sneaky"})).await, 403);
+    assert_eq!(b.fetch_status("POST", "/api/user/v1/user", headers, json!({"email": "x@acme.example"})).await, 403);
+
+    // --- login throttling: past the limit, even the right password waits ----
+    log_out(&b).await;
+    b.fill("", "Email", "viewer@acme.example").await;
+    let mut throttled = false;
+    for _ in 0..6 {
+        b.fill("", "Password", "a wrong password").await;
+        b.click_button("Log in").await;
+        b.wait_until("the login is answered", || async {
+            b.has("//p[@role='alert'][not(@hidden)][normalize-space()]").await
+        })
+        .await;
+        if b.text().await.contains("Too many attempts. Try again in") {
+            throttled = true;
+            break;
+        }
+    }
+    assert!(throttled, "repeated wrong passwords are throttled");
+    b.fill("", "Password", PASSWORD).await;
+    b.click_button("Log in").await;
+    b.wait_until("the right password is refused too", || async {
+        b.has("//p[@role='alert'][not(@hidden)][contains(., 'Too many attempts')]").await
+    })
+    .await;
+    assert_eq!(b.path().await, "/login");
+
+    b.close().await;
+    drop(node);
+}
