@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::node::{Node, run_json};
+use support::node::{Node, bootstrap};
 use support::postgres::{FreshDb, server_url};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
@@ -19,29 +19,6 @@ use tokio::task::JoinHandle;
 
 const SA: &str = "/api/service-account/v1/service-account";
 const WHOAMI: &str = "/api/service-account/v1/whoami";
-
-/// An organization and an admin key made with the command line.
-fn bootstrap(dir: &std::path::Path, database: &str) -> (String, String) {
-    let org = run_json(dir, &["admin", "create-org", "--name", "Acme", "--database", database]);
-    let org = org["id"].as_str().expect("org id").to_owned();
-    let sa = run_json(
-        dir,
-        &[
-            "admin",
-            "create-service-account",
-            "--org",
-            &org,
-            "--name",
-            "ops",
-            "--role",
-            "admin",
-            "--with-key",
-            "--database",
-            database,
-        ],
-    );
-    (org, sa["key"]["secret"].as_str().expect("secret").to_owned())
-}
 
 async fn status(client: &reqwest::Client, url: String, key: &str) -> StatusCode {
     client.get(url).header("Authorization", key).send().await.expect("request").status()

@@ -14,33 +14,10 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use smtp::{Mail, SmtpServer, unused_port};
-use support::node::{Node, run_json};
+use support::node::{Node, bootstrap};
 use support::postgres::{FreshDb, server_url};
 
 const SA: &str = "/api/service-account/v1/service-account";
-
-/// An organization and an admin key made with the command line.
-fn bootstrap(dir: &Path, database: &str) -> String {
-    let org = run_json(dir, &["admin", "create-org", "--name", "Acme", "--database", database]);
-    let org = org["id"].as_str().expect("org id").to_owned();
-    let sa = run_json(
-        dir,
-        &[
-            "admin",
-            "create-service-account",
-            "--org",
-            &org,
-            "--name",
-            "ops",
-            "--role",
-            "admin",
-            "--with-key",
-            "--database",
-            database,
-        ],
-    );
-    sa["key"]["secret"].as_str().expect("secret").to_owned()
-}
 
 async fn create_account(client: &reqwest::Client, node: &Node, admin: &str, name: &str, email: &str) -> Value {
     let res = client
@@ -74,7 +51,7 @@ fn distinct(smtp: &SmtpServer) -> (usize, usize, usize) {
 async fn undelivered_messages_survive_kill_9_and_are_sent_after_a_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite://{}", dir.path().join("keyward.db").display());
-    let admin = bootstrap(dir.path(), &db);
+    let (_org, admin) = bootstrap(dir.path(), &db);
     let client = reqwest::Client::new();
 
     // Nobody listens on the mail port yet.
@@ -119,7 +96,7 @@ async fn undelivered_messages_survive_kill_9_and_are_sent_after_a_restart() {
 async fn the_default_file_transport_writes_under_the_data_folder_and_the_log_says_where() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite://{}", dir.path().join("keyward.db").display());
-    let admin = bootstrap(dir.path(), &db);
+    let (_org, admin) = bootstrap(dir.path(), &db);
     let data = dir.path().join("data");
     let node = Node::start(dir.path(), &db, &["--data-dir", data.to_str().expect("utf-8")]);
     let outbox = data.join("outbox");
@@ -151,7 +128,7 @@ async fn two_nodes_on_postgres_send_each_message_once() {
     let Some(server) = server_url() else { return };
     let db = FreshDb::create(&server).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let admin = bootstrap(dir.path(), &db.url);
+    let (_org, admin) = bootstrap(dir.path(), &db.url);
     let smtp = SmtpServer::start();
     let nodes: Vec<Node> = (0..2).map(|_| Node::start(dir.path(), &db.url, &["--mail", &smtp.url()])).collect();
     let client = reqwest::Client::new();
@@ -186,7 +163,7 @@ async fn two_nodes_on_postgres_send_each_message_once() {
 async fn a_message_given_up_on_is_logged_without_its_link() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite://{}", dir.path().join("keyward.db").display());
-    let admin = bootstrap(dir.path(), &db);
+    let (_org, admin) = bootstrap(dir.path(), &db);
     let down = format!("smtp://127.0.0.1:{}", unused_port());
     let node = Node::start(dir.path(), &db, &["--mail", &down, "--mail-give-up-after", "1"]);
     let client = reqwest::Client::new();

@@ -75,3 +75,26 @@ pub fn run_json(dir: &Path, args: &[&str]) -> serde_json::Value {
     assert!(out.status.success(), "keyward {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
 }
+
+/// An organization and an admin key made with the command line: (org id, secret).
+pub fn bootstrap(dir: &Path, database: &str) -> (String, String) {
+    let org = run_json(dir, &["admin", "create-org", "--name", "Acme", "--database", database]);
+    let org = org["id"].as_str().expect("org id").to_owned();
+    let sa = run_json(
+        dir,
+        &[
+            "admin",
+            "create-service-account",
+            "--org",
+            &org,
+            "--name",
+            "ops",
+            "--role",
+            "admin",
+            "--with-key",
+            "--database",
+            database,
+        ],
+    );
+    (org, sa["key"]["secret"].as_str().expect("secret").to_owned())
+}
