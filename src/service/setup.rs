@@ -74,8 +74,13 @@ impl Service {
         client_ip: Option<String>,
     ) -> Result<SetupDone, ServiceError> {
         check_password_rules(&first.password)?;
-        let hash = hash_password(first.password).await?;
         let refused = || ServiceError::invalid("token", "this setup link is unknown, used or expired");
+        // argon2 is deliberately slow: spend it only on a live link, or anyone
+        // could make the server hash passwords on demand.
+        if !self.one_time_link_is_live(token, PURPOSE).await? {
+            return Err(refused());
+        }
+        let hash = hash_password(first.password).await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         sessions::consume_token(tx.conn(), &token.hash_hex(), PURPOSE, now).await?.ok_or_else(refused)?;

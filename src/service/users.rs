@@ -209,6 +209,10 @@ impl Service {
     /// Sets a password through a one-time link.
     pub async fn set_password_with_token(&self, token: &Token, password: String) -> Result<(), ServiceError> {
         check_password_rules(&password)?;
+        // argon2 is deliberately slow: spend it only on a live link.
+        if !self.one_time_link_is_live(token, "password").await? {
+            return Err(ServiceError::invalid("token", "this link is unknown, used or expired"));
+        }
         let hash = hash_password(password).await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
