@@ -27,6 +27,8 @@ mod lifecycle;
 mod mail;
 #[path = "api/platform.rs"]
 mod platform;
+#[path = "api/reports.rs"]
+mod reports;
 #[path = "api/roles.rs"]
 mod roles;
 #[path = "api/seed.rs"]

@@ -97,6 +97,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(keys::create, keys::list))
         .routes(routes!(keys::update, keys::delete))
         .routes(routes!(keys::rotate))
+        .routes(routes!(keys::unused))
         .routes(routes!(identity::whoami))
         .routes(routes!(identity::verify))
         .routes(routes!(oauth::token))

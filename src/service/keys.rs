@@ -70,6 +70,23 @@ impl Service {
         Ok(keys::list_for_account(&mut conn, account_id).await?)
     }
 
+    /// Everyone in the organization: live keys not used for `days` days
+    /// (never-used keys count from their creation), to find what can go.
+    pub async fn list_unused_keys(
+        &self,
+        p: &Principal,
+        days: i64,
+        after: Option<Id>,
+        limit: usize,
+    ) -> Result<super::Page<crate::store::KeyWithAccount, Id>, ServiceError> {
+        p.require(Role::Viewer)?;
+        let now = self.now();
+        let cutoff = now.saturating_sub(days.saturating_mul(86_400));
+        let mut conn = self.store().read().await?;
+        let rows = keys::list_unused(&mut conn, &p.org_id, cutoff, now, after.as_ref(), limit as i64 + 1).await?;
+        Ok(super::Page::from_overfetch(rows, limit, |k| k.key.id.clone()))
+    }
+
     /// Editors, for accounts whose role does not exceed their own.
     pub async fn update_key(
         &self,

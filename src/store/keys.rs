@@ -1,6 +1,6 @@
 //! API keys: metadata, and the one indexed lookup that authenticates them.
 
-use super::{AccountRecord, Conn, CredentialRecord, KeyRecord, StoreError};
+use super::{AccountRecord, Conn, CredentialRecord, KeyRecord, KeyWithAccount, StoreError};
 use crate::domain::{Id, SecretHash, UnixTime};
 
 const COLUMNS: &str = "id, account_id, name, created, created_by, expires, last_used, disabled";
@@ -40,6 +40,32 @@ pub async fn list_for_accounts(conn: &mut Conn, accounts: &[AccountRecord]) -> R
         query = query.bind(account.id.as_str());
     }
     Ok(query.fetch_all(conn).await?)
+}
+
+/// Live keys of `org` not used since `cutoff` (never-used keys count from
+/// their creation), a page in key order after `after`.
+pub async fn list_unused(
+    conn: &mut Conn,
+    org: &Id,
+    cutoff: UnixTime,
+    now: UnixTime,
+    after: Option<&Id>,
+    limit: i64,
+) -> Result<Vec<KeyWithAccount>, StoreError> {
+    let columns = COLUMNS.split(", ").map(|c| format!("k.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT {columns}, a.name AS account_name FROM api_keys k JOIN service_accounts a ON a.id = k.account_id \
+         WHERE a.org_id = $1 AND COALESCE(k.last_used, k.created) < $2 AND (k.expires IS NULL OR k.expires > $3) \
+         AND k.id > $4 ORDER BY k.id LIMIT $5"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(org.as_str())
+        .bind(cutoff)
+        .bind(now)
+        .bind(after.map_or("", Id::as_str))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?)
 }
 
 pub async fn get(conn: &mut Conn, account: &Id, id: &Id) -> Result<Option<KeyRecord>, StoreError> {

@@ -108,6 +108,19 @@ pub struct KeyRecord {
     pub disabled: bool,
 }
 
+/// A key with its account's name, for reports across accounts.
+#[derive(Debug, Clone)]
+pub struct KeyWithAccount {
+    pub key: KeyRecord,
+    pub account_name: String,
+}
+
+impl FromRow<'_, AnyRow> for KeyWithAccount {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self { key: KeyRecord::from_row(row)?, account_name: row.try_get("account_name")? })
+    }
+}
+
 /// Everything the key check needs, read in one indexed lookup.
 #[derive(Debug, Clone)]
 pub struct CredentialRecord {

@@ -18,6 +18,7 @@ mod keys;
 mod lifecycle;
 mod mail;
 mod platform;
+mod reports;
 mod roles;
 mod seed;
 mod smtp;

@@ -50,6 +50,7 @@ fn policy() -> Vec<Rule> {
         rule(M::PATCH,  "/api/service-account/v1/service-account/{sa}/key/{key}",          Some(r#"{"name": "k {uniq}", "disabled": true}"#), [403, 200, 200], Some([403, 404, 404])),
         rule(M::DELETE, "/api/service-account/v1/service-account/{sa}/key/{key}",          None,                                              [403, 204, 204], Some([403, 404, 404])),
         rule(M::POST,   "/api/service-account/v1/service-account/{sa}/key/{key}/rotate",   Some(r#"{"gracePeriod": 60}"#),                    [403, 201, 201], Some([403, 404, 404])),
+        rule(M::GET,    "/api/service-account/v1/key/unused",                              None,                                              [200, 200, 200], NO_IDS),
         rule(M::GET,    "/api/service-account/v1/whoami",                                  None,                                              [200, 200, 200], NO_IDS),
         rule(M::GET,    "/api/auth/v1/verify",                                             None,                                              [200, 200, 200], NO_IDS),
         rule(M::POST,   "/api/auth/v1/verify",                                             None,                                              [200, 200, 200], NO_IDS),

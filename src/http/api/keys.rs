@@ -5,16 +5,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{OrgQuery, PathIds};
+use super::{OrgQuery, PageRequest, PageView, PathIds};
 use crate::domain::UnixTime;
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{Body, JsonBody, nullable, parse_name};
+use crate::http::extract::{ApiQuery, Body, JsonBody, nullable, parse_name};
 use crate::service::keys::{KeyPatch, Lifetime, MintedKey, NewKey};
-use crate::store::KeyRecord;
+use crate::store::{KeyRecord, KeyWithAccount};
 
 /// A key's metadata. Never its secret.
 #[derive(Debug, Serialize, ToSchema)]
@@ -246,4 +246,73 @@ pub async fn rotate(
     let (account, key) = ids.two()?;
     let minted = state.service.rotate_key(&p, &account, &key, body.grace_period.unwrap_or(0)).await?;
     Ok((StatusCode::CREATED, Json(minted.into())))
+}
+
+const UNUSED_LISTING: &str = "unused";
+
+/// A key nobody has used for a while, and whose it is.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UnusedKeyView {
+    pub service_account_id: String,
+    pub service_account_name: String,
+    #[serde(flatten)]
+    pub key: KeyView,
+}
+
+impl From<KeyWithAccount> for UnusedKeyView {
+    fn from(k: KeyWithAccount) -> Self {
+        Self {
+            service_account_id: k.key.account_id.to_string(),
+            service_account_name: k.account_name,
+            key: k.key.into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnusedQuery {
+    /// Pin to organization (Organization.id).
+    #[serde(rename = "orgId")]
+    #[param(rename = "orgId")]
+    #[allow(dead_code)]
+    org_id: Option<String>,
+    /// Unused for at least this many days, 1 to 3650 (default 30).
+    days: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    limit: Option<String>,
+    /// `nextCursor` from the previous page.
+    cursor: Option<String>,
+}
+
+/// Report keys unused for N days.
+///
+/// Everyone in the organization. Live keys (not expired) whose `lastUsed` —
+/// or, never used, whose `created` — is more than `days` days ago, across
+/// every service account: the candidates for deletion.
+#[utoipa::path(
+    operation_id = "listUnusedKeys", get, path = "/api/service-account/v1/key/unused", tag = "keys", params(UnusedQuery),
+    responses(
+        (status = 200, description = "A page of unused keys", body = PageView<UnusedKeyView>),
+        (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = []), ("basic" = []), ("session" = []))
+)]
+pub async fn unused(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<UnusedQuery>,
+) -> Result<Json<PageView<UnusedKeyView>>, ApiError> {
+    let days = match q.days.as_deref() {
+        None => 30,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or_else(|| ApiError::bad_request("days", "days must be a whole number from 1 to 3650"))?,
+    };
+    let page = PageRequest::parse(UNUSED_LISTING, q.limit.as_deref(), q.cursor.as_deref())?;
+    let keys = state.service.list_unused_keys(&p, days, page.position, page.limit).await?;
+    Ok(Json(PageView::of(UNUSED_LISTING, keys, UnusedKeyView::from)))
 }
