@@ -46,18 +46,30 @@ struct OrgPin {
     org_id: Option<String>,
 }
 
-impl FromRequestParts<AppState> for Caller {
+/// The organization a request pins with `orgId`, if any (an empty value
+/// pins none).
+pub struct RequestedOrg(pub Option<Id>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestedOrg {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Who(identity) = Who::from_request_parts(parts, state).await?;
-        let pin = Query::<OrgPin>::try_from_uri(&parts.uri)
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let raw = Query::<OrgPin>::try_from_uri(&parts.uri)
             .map_err(|_| ApiError::bad_request("orgId", "the query string could not be read"))?
             .0
             .org_id
             .filter(|s| !s.is_empty());
         // An id of the wrong shape names no organization anyone belongs to.
-        let pin = pin.map(|raw| Id::parse(&raw).unwrap_or_else(Id::generate));
+        Ok(RequestedOrg(raw.map(|raw| Id::parse(&raw).unwrap_or_else(Id::generate))))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Who(identity) = Who::from_request_parts(parts, state).await?;
+        let RequestedOrg(pin) = RequestedOrg::from_request_parts(parts, state).await?;
         Ok(Caller(identity.pin(pin, client_ip(parts))?))
     }
 }

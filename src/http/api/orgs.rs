@@ -1,15 +1,14 @@
 //! `/api/org/v1/org`: the organizations the caller belongs to.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
-use serde::{Deserialize, Serialize};
+use axum::extract::State;
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::OrgQuery;
-use crate::domain::{Id, Role};
+use crate::domain::Role;
 use crate::http::AppState;
-use crate::http::auth::Who;
+use crate::http::auth::{RequestedOrg, Who};
 use crate::http::error::ApiError;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -24,12 +23,6 @@ pub struct OrgView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrgList {
     pub items: Vec<OrgView>,
-}
-
-#[derive(Deserialize)]
-pub struct Pin {
-    #[serde(rename = "orgId")]
-    org_id: Option<String>,
 }
 
 /// List my organizations.
@@ -47,13 +40,12 @@ pub struct Pin {
 pub async fn list(
     State(state): State<AppState>,
     Who(who): Who,
-    pin: Result<Query<Pin>, QueryRejection>,
+    RequestedOrg(pin): RequestedOrg,
 ) -> Result<Json<OrgList>, ApiError> {
     // `orgId` narrows nothing here, but a pin the caller may not make is
     // refused as on every other call (SPEC §3).
-    let Query(pin) = pin.map_err(|_| ApiError::bad_request("orgId", "the query string could not be read"))?;
-    if let Some(raw) = pin.org_id.filter(|s| !s.is_empty()) {
-        who.clone().pin(Some(Id::parse(&raw).unwrap_or_else(Id::generate)), None)?;
+    if pin.is_some() {
+        who.clone().pin(pin, None)?;
     }
     let items = state
         .service
