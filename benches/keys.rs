@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use keyward::domain::{Name, Role, Secret};
+use keyward::domain::{Name, Role, SealingKey, Secret};
 use keyward::http::auth::parse_authorization;
 use keyward::service::accounts::NewAccount;
 use keyward::service::auth::Credential;
@@ -37,7 +37,8 @@ fn authenticate(c: &mut Criterion) {
         let store =
             Store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.expect("store");
         store.migrate().await.expect("migrate");
-        let service = Service::new(store, Limits::default());
+        let service = Service::new(store, Limits::default(), SealingKey::generate().expect("randomness"));
+        service.adopt_secret_key().await.expect("secret key");
         let org = service.create_org(Name::parse("bench").expect("name")).await.expect("org");
         let by = Principal::operator(org.id.clone());
         // A store of realistic size, so that the lookup is not into an empty index.

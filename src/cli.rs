@@ -13,7 +13,7 @@ use crate::config::{Knobs, Settings};
 use crate::domain::{Email, Id, Name, Role};
 use crate::http::api::accounts::ServiceAccountView;
 use crate::http::api::keys::CreatedKeyView;
-use crate::server::{open_store, serve};
+use crate::server::{open_service, open_store, serve};
 use crate::service::accounts::NewAccount;
 use crate::service::keys::{Lifetime, NewKey};
 use crate::service::{Principal, Service, ServiceError};
@@ -124,7 +124,8 @@ fn init_logging() {
         .init();
 }
 
-async fn run(cli: Cli) -> anyhow::Result<Option<Value>> {
+async fn run(mut cli: Cli) -> anyhow::Result<Option<Value>> {
+    cli.knobs.secret_key = std::env::var("KEYWARD_SECRET_KEY").ok();
     let settings = Settings::resolve(cli.knobs.or(Knobs::load(cli.config.as_deref())?))?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -137,10 +138,9 @@ async fn run(cli: Cli) -> anyhow::Result<Option<Value>> {
             Ok(Some(json!({"migrated": true})))
         }
         Command::Admin(admin) => {
-            let store = open_store(&settings.database).await?;
-            let service = Service::new(store.clone(), settings.limits);
+            let service = open_service(&settings).await?;
             let out = run_admin(&service, admin).await;
-            store.close().await;
+            service.store().close().await;
             out.map(Some)
         }
     }

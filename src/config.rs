@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::service::Limits;
@@ -68,6 +69,20 @@ pub struct Knobs {
     /// The throttling window, in seconds [default: 60]
     #[arg(long, global = true, env = "KEYWARD_AUTH_FAILURE_WINDOW", value_name = "SECONDS")]
     pub auth_failure_window: Option<u64>,
+    /// The file holding the secret key that seals signing material in the database; keep it apart
+    /// from the database and its backups. Or set KEYWARD_SECRET_KEY to the key itself
+    /// [default: DATA_DIR/secret.key, created on first use]
+    #[arg(long, global = true, env = "KEYWARD_SECRET_KEY_FILE", value_name = "FILE")]
+    pub secret_key_file: Option<PathBuf>,
+    /// The key itself, from KEYWARD_SECRET_KEY only (never a flag, which other users could read
+    /// in the process list, nor the config file, which is often shared).
+    #[arg(skip)]
+    #[serde(skip)]
+    pub secret_key: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For is believed, as CIDR ranges (comma-separated)
+    /// [default: none: the client is the peer]
+    #[arg(long, global = true, env = "KEYWARD_TRUSTED_PROXIES", value_name = "CIDRS", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 impl Knobs {
@@ -102,6 +117,9 @@ impl Knobs {
             default_key_lifetime: self.default_key_lifetime.or(fallback.default_key_lifetime),
             auth_failure_limit: self.auth_failure_limit.or(fallback.auth_failure_limit),
             auth_failure_window: self.auth_failure_window.or(fallback.auth_failure_window),
+            secret_key_file: self.secret_key_file.or(fallback.secret_key_file),
+            secret_key: self.secret_key.or(fallback.secret_key),
+            trusted_proxies: self.trusted_proxies.or(fallback.trusted_proxies),
         }
     }
 }
@@ -121,7 +139,31 @@ pub struct Settings {
     /// Days before expiry that a key's account is warned; 0: never.
     pub expiry_warning_days: u32,
     pub limits: Limits,
+    pub secret_key: SecretKeySource,
+    /// Peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpNet>,
 }
+
+/// Where the secret key comes from.
+#[derive(Clone)]
+pub enum SecretKeySource {
+    /// A file; `create` when it is the default one, made on first use.
+    File { path: PathBuf, create: bool },
+    /// The key's text, from `KEYWARD_SECRET_KEY`.
+    Value(String),
+}
+
+impl std::fmt::Debug for SecretKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretKeySource::File { path, create } => write!(f, "File({}, create: {create})", path.display()),
+            SecretKeySource::Value(_) => f.write_str("Value(<redacted>)"),
+        }
+    }
+}
+
+/// The secret key file's name in the data folder, when none is named.
+pub const DEFAULT_SECRET_KEY_FILE: &str = "secret.key";
 
 /// Retry a failing message for a day before giving up on it.
 pub const DEFAULT_MAIL_GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -156,11 +198,24 @@ impl Settings {
             window: k.auth_failure_window.map_or(defaults.throttle.window, Duration::from_secs),
         };
         anyhow::ensure!(!throttle.window.is_zero(), "--auth-failure-window must be at least one second");
+        let data_dir = k.data_dir.unwrap_or_else(|| PathBuf::from("."));
+        let secret_key = match (k.secret_key_file, k.secret_key.filter(|v| !v.trim().is_empty())) {
+            (Some(_), Some(_)) => anyhow::bail!("give --secret-key-file or KEYWARD_SECRET_KEY, not both"),
+            (Some(path), None) => SecretKeySource::File { path, create: false },
+            (None, Some(value)) => SecretKeySource::Value(value),
+            (None, None) => SecretKeySource::File { path: data_dir.join(DEFAULT_SECRET_KEY_FILE), create: true },
+        };
+        let trusted_proxies = k
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .map(|raw| parse_cidr(raw).with_context(|| format!("--trusted-proxies: {raw:?} is not a CIDR range")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Self {
             listen,
             database: k.database.unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             public_url: public_url.trim_end_matches('/').to_owned(),
-            data_dir: k.data_dir.unwrap_or_else(|| PathBuf::from(".")),
+            data_dir,
             mail: k.mail,
             mail_from: k.mail_from,
             mail_ca: k.mail_ca,
@@ -174,8 +229,16 @@ impl Settings {
                 throttle,
                 ..defaults
             },
+            secret_key,
+            trusted_proxies,
         })
     }
+}
+
+/// A CIDR range, or a single address (a /32 or /128).
+pub fn parse_cidr(raw: &str) -> Result<IpNet, ipnet::AddrParseError> {
+    let raw = raw.trim();
+    raw.parse::<IpNet>().or_else(|e| raw.parse::<std::net::IpAddr>().map(IpNet::from).map_err(|_| e))
 }
 
 #[cfg(test)]
@@ -215,6 +278,37 @@ mod tests {
         let s = Settings::resolve(Knobs::default().or(file)).expect("settings");
         assert_eq!(s.mail_give_up_after, Duration::from_secs(600));
         assert_eq!(s.expiry_warning_days, 0);
+    }
+
+    #[test]
+    fn the_secret_key_comes_from_one_place() {
+        let s = Settings::resolve(Knobs { data_dir: Some("/d".into()), ..Default::default() }).expect("settings");
+        assert!(
+            matches!(&s.secret_key, SecretKeySource::File { path, create: true } if path == Path::new("/d/secret.key"))
+        );
+        let named = Knobs { secret_key_file: Some("/k".into()), ..Default::default() };
+        assert!(matches!(
+            Settings::resolve(named).expect("settings").secret_key,
+            SecretKeySource::File { create: false, .. }
+        ));
+        let value = Knobs { secret_key: Some("abc".into()), ..Default::default() };
+        let s = Settings::resolve(value).expect("settings");
+        assert!(matches!(&s.secret_key, SecretKeySource::Value(v) if v == "abc"));
+        assert!(!format!("{s:?}").contains("abc"), "the key is never in a debug print");
+        let both = Knobs { secret_key: Some("abc".into()), secret_key_file: Some("/k".into()), ..Default::default() };
+        assert!(Settings::resolve(both).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs_or_addresses() {
+        let k = Knobs { trusted_proxies: Some(vec!["10.0.0.0/8".into(), "::1".into()]), ..Default::default() };
+        let s = Settings::resolve(k).expect("settings");
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert!(s.trusted_proxies[1].contains(&"::1".parse::<std::net::IpAddr>().expect("ip")));
+        let bad = Knobs { trusted_proxies: Some(vec!["10.0.0.0/33".into()]), ..Default::default() };
+        assert!(Settings::resolve(bad).is_err());
+        let file: Knobs = toml::from_str("trusted-proxies = [\"192.168.0.0/16\"]").expect("toml");
+        assert_eq!(Settings::resolve(file).expect("settings").trusted_proxies.len(), 1);
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub struct Metrics {
     lifecycle: Family<OutcomeLabels, Counter>,
     mail: Family<MailLabels, Counter>,
     mail_oldest: Gauge,
+    throttle_subjects: Gauge,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -78,7 +79,13 @@ impl Default for Metrics {
             "Age of the oldest message still waiting for delivery (0 when none)",
             mail_oldest.clone(),
         );
-        Self { registry: Arc::new(registry), requests, latency, auth, lifecycle, mail, mail_oldest }
+        let throttle_subjects = Gauge::default();
+        registry.register(
+            "throttle_subjects",
+            "Addresses, key ids and login emails whose failures are being counted",
+            throttle_subjects.clone(),
+        );
+        Self { registry: Arc::new(registry), requests, latency, auth, lifecycle, mail, mail_oldest, throttle_subjects }
     }
 }
 
@@ -105,6 +112,10 @@ impl Metrics {
 
     pub fn mail_oldest_undelivered(&self, age_seconds: i64) {
         self.mail_oldest.set(age_seconds.max(0));
+    }
+
+    pub fn throttle_subjects(&self, tracked: u64) {
+        self.throttle_subjects.set(i64::try_from(tracked).unwrap_or(i64::MAX));
     }
 
     /// The text exposition format.

@@ -13,15 +13,34 @@ use crate::store::{Store, redact_url};
 
 /// Opens storage and applies migrations; every command starts here.
 pub async fn open_store(database: &str) -> anyhow::Result<Store> {
+    crate::files::prepare_sqlite_file(database)?;
     let store =
         Store::connect(database).await.with_context(|| format!("opening the database {}", redact_url(database)))?;
     store.migrate().await.context("applying migrations")?;
     Ok(store)
 }
 
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+/// Storage and the service over it, with the secret key checked against the
+/// database and anything an older version left unsealed sealed.
+pub async fn open_service(settings: &Settings) -> anyhow::Result<Service> {
+    crate::files::prepare_data_dir(&settings.data_dir)?;
+    let sealing = crate::files::load_secret_key(&settings.secret_key)?;
     let store = open_store(&settings.database).await?;
-    let service = Service::new(store.clone(), settings.limits.clone());
+    let service = Service::new(store.clone(), settings.limits.clone(), sealing);
+    if let Err(e) = service.adopt_secret_key().await {
+        store.close().await;
+        let source = match &settings.secret_key {
+            crate::config::SecretKeySource::File { path, .. } => format!("the secret key file {}", path.display()),
+            crate::config::SecretKeySource::Value(_) => "KEYWARD_SECRET_KEY".to_owned(),
+        };
+        return Err(anyhow::Error::new(e).context(format!("checking {source} against the database")));
+    }
+    Ok(service)
+}
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let service = open_service(&settings).await?;
+    let store = service.store().clone();
     service.spawn_background();
     // Only a serving node delivers mail; the outbox waits for one otherwise.
     let mail = crate::mail::MailConfig::from_settings(&settings).context("configuring mail")?;
@@ -35,7 +54,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         "keyward is serving"
     );
     announce_first_run(&service, &settings.public_url).await?;
-    let app = router(AppState::new(service.clone(), &settings.public_url));
+    let app =
+        router(AppState::new(service.clone(), &settings.public_url).with_trusted_proxies(&settings.trusted_proxies));
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await

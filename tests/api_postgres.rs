@@ -37,3 +37,5 @@ mod seed;
 mod smtp;
 #[path = "api/tokens.rs"]
 mod tokens;
+#[path = "api/trust.rs"]
+mod trust;

@@ -98,7 +98,13 @@ async fn the_default_file_transport_writes_under_the_data_folder_and_the_log_say
     let db = format!("sqlite://{}", dir.path().join("keyward.db").display());
     let (_org, admin) = bootstrap(dir.path(), &db);
     let data = dir.path().join("data");
-    let node = Node::start(dir.path(), &db, &["--data-dir", data.to_str().expect("utf-8")]);
+    // The secret key the bootstrap commands made in the working folder.
+    let key = dir.path().join("secret.key");
+    let node = Node::start(
+        dir.path(),
+        &db,
+        &["--data-dir", data.to_str().expect("utf-8"), "--secret-key-file", key.to_str().expect("utf-8")],
+    );
     let outbox = data.join("outbox");
     let log = log_of(dir.path(), &node);
     assert!(log.contains(&format!("files in {}", outbox.display())), "the log does not say where: {log}");

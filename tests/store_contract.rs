@@ -106,7 +106,7 @@ async fn insert_account(store: &Store, a: &AccountRecord) -> Result<(), StoreErr
 async fn insert_key(store: &Store, k: &KeyRecord) -> Secret {
     let secret = Secret::mint().expect("randomness");
     let mut tx = store.begin().await.expect("tx");
-    keys::insert(tx.conn(), k, &secret.hash()).await.expect("key");
+    keys::insert(tx.conn(), k, &secret.hash(), "v1.sealed-elsewhere").await.expect("key");
     tx.commit().await.expect("commit");
     secret
 }

@@ -1,4 +1,6 @@
 //! An email address, checked for shape only: delivery is what proves it.
+//! Anything accepted here is also an address the mailer can send to, so a
+//! message is never queued for an address that can only fail.
 
 use std::fmt;
 
@@ -25,8 +27,9 @@ impl Email {
             });
         let chars_ok =
             s.len() <= 254 && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c));
-        if local_ok && domain_ok && chars_ok {
-            Ok(Self(format!("{local}@{}", domain.to_lowercase())))
+        let normalized = format!("{local}@{}", domain.to_lowercase());
+        if local_ok && domain_ok && chars_ok && normalized.parse::<lettre::Address>().is_ok() {
+            Ok(Self(normalized))
         } else {
             Err(EmailError)
         }
@@ -82,6 +85,9 @@ mod tests {
             "a@-x.com",
             "a@@example.com",
             "<a@example.com>",
+            "a..b@example.com",
+            ".a@example.com",
+            "a.@example.com",
         ] {
             assert_eq!(Email::parse(bad), Err(EmailError), "{bad}");
         }
@@ -91,6 +97,13 @@ mod tests {
         #[test]
         fn parse_never_panics(s in ".*") {
             let _ = Email::parse(&s);
+        }
+
+        #[test]
+        fn whatever_parses_the_mailer_can_address(local in "[a-zA-Z0-9._%+!#-]{1,20}", domain in "[a-z0-9-]{1,10}\\.[a-z]{2,5}") {
+            if let Ok(email) = Email::parse(&format!("{local}@{domain}")) {
+                prop_assert!(email.as_str().parse::<lettre::message::Mailbox>().is_ok(), "{}", email.as_str());
+            }
         }
     }
 }

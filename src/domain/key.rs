@@ -2,14 +2,19 @@
 //! random bits and a CRC-32 of them.
 //!
 //! The fixed prefix lets secret scanners find leaked keys; the checksum lets a
-//! mistyped or made-up key be refused before any storage lookup. Only the
-//! SHA-256 of a secret is ever stored: at this entropy a fast hash is as safe
-//! as a slow one, and it keeps the check on every request cheap.
+//! mistyped or made-up key be refused before any storage lookup. A secret is
+//! never stored. Two values are derived from it:
 //!
-//! The length is chosen, not incidental: at 67 bytes a secret is longer than
-//! SHA-256's 64-byte block, so HMAC-SHA256 keyed with it first hashes it
-//! (RFC 2104), and a JWT a client signs with its secret (HS256) can be
-//! verified with the stored hash alone.
+//! - the *assertion key*, SHA-256(secret): at 67 bytes a secret is longer
+//!   than SHA-256's 64-byte block, so HMAC-SHA256 keyed with the secret first
+//!   hashes it (RFC 2104), and this digest verifies the HS256 assertions a
+//!   client signs with its secret. Whoever holds it can sign as the key, so
+//!   it is stored only sealed (`super::seal`);
+//! - the *lookup hash*, SHA-256(SHA-256(secret)): what a request's key is
+//!   found and compared by. At this entropy a fast hash is as safe as a slow
+//!   one and keeps the check on every request cheap, and it gives nothing
+//!   that signs an assertion. Being a hash of the assertion key, it can be
+//!   computed for keys stored before sealing existed.
 
 use std::fmt;
 
@@ -26,7 +31,7 @@ const ENCODED_LEN: usize = (RANDOM_BYTES + CHECKSUM_BYTES) * 4 / 3;
 pub const SECRET_LEN: usize = PREFIX.len() + ENCODED_LEN;
 
 // Checked when compiling: at least 256 random bits, and longer than SHA-256's
-// 64-byte block (what lets HS256 assertions be verified with the stored hash).
+// 64-byte block (what makes SHA-256(secret) the secret's HMAC key).
 const _: () = assert!(RANDOM_BYTES * 8 >= 256 && SECRET_LEN > 64);
 
 /// A key's secret in plaintext. It exists only between minting and the
@@ -72,8 +77,14 @@ impl Secret {
         Ok(Self(raw.to_owned()))
     }
 
+    /// The lookup hash: what storage finds the key by.
     pub fn hash(&self) -> SecretHash {
-        SecretHash(Sha256::digest(self.0.as_bytes()).into())
+        self.assertion_key().lookup_hash()
+    }
+
+    /// The HMAC key equivalent to the secret, which verifies its assertions.
+    pub fn assertion_key(&self) -> AssertionKey {
+        AssertionKey(Sha256::digest(self.0.as_bytes()).into())
     }
 
     /// The plaintext, for the one response that hands it out and for signing.
@@ -88,13 +99,42 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// SHA-256 of a secret: what storage keeps and looks keys up by.
+/// SHA-256(secret): signs and verifies HS256 assertions exactly as the secret
+/// does. Prints as `<redacted>`; stored only sealed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AssertionKey([u8; 32]);
+
+impl AssertionKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    pub fn lookup_hash(&self) -> SecretHash {
+        SecretHash(Sha256::digest(self.0).into())
+    }
+}
+
+impl fmt::Debug for AssertionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AssertionKey(<redacted>)")
+    }
+}
+
+/// The lookup hash of a secret: what storage keeps and looks keys up by.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SecretHash([u8; 32]);
 
 impl SecretHash {
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn into_bytes(self) -> [u8; 32] {
+        self.0
     }
 
     pub fn from_hex(s: &str) -> Option<Self> {
@@ -106,11 +146,6 @@ impl SecretHash {
             *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
         }
         Some(Self(out))
-    }
-
-    /// The raw digest: the HMAC key equivalent to the secret itself.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
     }
 
     /// The comparison every authentication ends with; it takes the same time
@@ -157,6 +192,14 @@ mod tests {
         {
             assert_eq!(Secret::parse(bad).err(), Some(KeyFormatError::NotAKey), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_lookup_hash_cannot_sign_what_the_secret_signs() {
+        let secret = Secret::from_entropy([4; 44]);
+        let lookup = secret.hash();
+        assert_ne!(&lookup.0, secret.assertion_key().as_bytes());
+        assert_eq!(lookup, secret.assertion_key().lookup_hash());
     }
 
     #[test]

@@ -7,12 +7,14 @@ pub mod id;
 pub mod key;
 pub mod name;
 pub mod role;
+pub mod seal;
 pub mod token;
 
 pub use clock::{Clock, SystemClock, UnixTime};
 pub use email::Email;
 pub use id::Id;
-pub use key::{KeyFormatError, Secret, SecretHash};
+pub use key::{AssertionKey, KeyFormatError, Secret, SecretHash};
 pub use name::Name;
 pub use role::Role;
+pub use seal::SealingKey;
 pub use token::Token;

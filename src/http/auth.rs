@@ -2,13 +2,14 @@
 //! organization; `Who` is the identity before pinning (for listings that
 //! span organizations). Handlers never read credentials themselves.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Query};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use ipnet::IpNet;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
@@ -21,22 +22,34 @@ use crate::service::principal::Identity;
 
 pub const SESSION_COOKIE: &str = "keyward_session";
 pub const CSRF_COOKIE: &str = "keyward_csrf";
+/// Under https the cookies carry the `__Host-` prefix: a browser then accepts
+/// them only from this very host, over https, for the whole site, so a page
+/// on a sibling subdomain cannot plant a session of its choosing.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-keyward_session";
+pub const SECURE_CSRF_COOKIE: &str = "__Host-keyward_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The caller of a request, pinned to an organization by `orgId`.
 pub struct Caller(pub Principal);
 
+/// A caller proven by an API key or an access token only, never by the web
+/// app's cookie: what a gateway asks about is a machine's credential, and a
+/// browser's session riding along to a service on the same host must not
+/// pass for one.
+pub struct KeyCaller(pub Principal);
+
 /// The caller's identity, not yet pinned to an organization.
 pub struct Who(pub Identity);
 
-/// The client's address, as the audit trail and throttling see it.
-pub struct ClientIp(pub Option<String>);
+/// The client's address, as the audit trail and throttling see it: the
+/// peer's, or when the peer is a trusted proxy, the one it forwards.
+pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(client_ip(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_addr(parts, &state.trusted_proxies)))
     }
 }
 
@@ -69,9 +82,27 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Who(identity) = Who::from_request_parts(parts, state).await?;
-        let RequestedOrg(pin) = RequestedOrg::from_request_parts(parts, state).await?;
-        Ok(Caller(identity.pin(pin, client_ip(parts))?))
+        pin(identity, parts, state).await.map(Caller)
     }
+}
+
+impl FromRequestParts<AppState> for KeyCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            state.service.metrics().auth_outcome(AuthFailure::Missing.reason());
+            return Err(ApiError::unauthorized());
+        };
+        let identity = authenticate_header(parts, state, value.clone()).await?;
+        pin(identity, parts, state).await.map(KeyCaller)
+    }
+}
+
+async fn pin(identity: Identity, parts: &mut Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let RequestedOrg(org) = RequestedOrg::from_request_parts(parts, state).await?;
+    let client = client_addr(parts, &state.trusted_proxies).map(|ip| ip.to_string());
+    Ok(identity.pin(org, client)?)
 }
 
 impl FromRequestParts<AppState> for Who {
@@ -80,31 +111,9 @@ impl FromRequestParts<AppState> for Who {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let service = &state.service;
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let credential = value.to_str().map_err(|_| AuthFailure::Malformed).and_then(parse_authorization);
-            let credential = match credential {
-                Ok(c) => c,
-                Err(failure) => {
-                    service.metrics().auth_outcome(failure.reason());
-                    return Err(refusal(state, parts, None));
-                }
-            };
-            let outcome = match &credential {
-                Credential::AccessToken(token) => service.verify_access_token(token, &state.public_url).await,
-                other => service.authenticate(other).await,
-            };
-            return match outcome {
-                Ok(who) => Ok(Who(Identity::ServiceAccount(who))),
-                Err(AuthError::Refused(_)) => {
-                    let key_id = match &credential {
-                        Credential::Basic { key_id, .. } => Some(key_id.as_str()),
-                        Credential::Key(_) | Credential::AccessToken(_) => None,
-                    };
-                    Err(refusal(state, parts, key_id))
-                }
-                Err(AuthError::Service(e)) => Err(e.into()),
-            };
+            return authenticate_header(parts, state, value.clone()).await.map(Who);
         }
-        if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
+        if let Some(token) = single_cookie(&parts.headers, state.session_cookie()) {
             let token = Token::from_client(token);
             if !is_safe(&parts.method) && !csrf_ok(&parts.headers, &token) {
                 return Err(ApiError::forbidden("the CSRF token is missing or wrong"));
@@ -120,10 +129,37 @@ impl FromRequestParts<AppState> for Who {
     }
 }
 
+/// The identity an `Authorization` header proves.
+async fn authenticate_header(parts: &Parts, state: &AppState, value: HeaderValue) -> Result<Identity, ApiError> {
+    let service = &state.service;
+    let credential = match value.to_str().map_err(|_| AuthFailure::Malformed).and_then(parse_authorization) {
+        Ok(c) => c,
+        Err(failure) => {
+            service.metrics().auth_outcome(failure.reason());
+            return Err(refusal(state, parts, None));
+        }
+    };
+    let outcome = match &credential {
+        Credential::AccessToken(token) => service.verify_access_token(token, &state.public_url).await,
+        other => service.authenticate(other).await,
+    };
+    match outcome {
+        Ok(who) => Ok(Identity::ServiceAccount(who)),
+        Err(AuthError::Refused(_)) => {
+            let key_id = match &credential {
+                Credential::Basic { key_id, .. } => Some(key_id.as_str()),
+                Credential::Key(_) | Credential::AccessToken(_) => None,
+            };
+            Err(refusal(state, parts, key_id))
+        }
+        Err(AuthError::Service(e)) => Err(e.into()),
+    }
+}
+
 /// A refused credential: `401`, or `429` once its client (or the key id it
 /// named) has failed too often.
 fn refusal(state: &AppState, parts: &Parts, key_id: Option<&str>) -> ApiError {
-    match state.service.note_failure(client_ip(parts).as_deref(), key_id) {
+    match state.service.note_failure(client_addr(parts, &state.trusted_proxies), key_id) {
         Some(wait) => ApiError::too_many_requests(wait),
         None => ApiError::unauthorized(),
     }
@@ -167,21 +203,52 @@ fn csrf_ok(headers: &HeaderMap, session: &Token) -> bool {
         .is_some_and(|given| given.as_bytes().ct_eq(expected.as_bytes()).into())
 }
 
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
+/// The cookie `name` when the request carries exactly one. Two of one name
+/// mean someone else planted one (a sibling subdomain can, for a cookie
+/// without the `__Host-` prefix); neither is believed.
+pub fn single_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let mut found = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v);
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
-/// The peer's address, as the audit trail records it.
-pub fn client_ip(parts: &Parts) -> Option<String> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string())
+/// The client's address: the peer's, unless the peer is a trusted proxy;
+/// then the right-most address in `X-Forwarded-For` that is not itself a
+/// trusted proxy (what a client writes to the left of that is unproven).
+pub fn client_addr(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip().to_canonical();
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded = parts.headers.get_all(X_FORWARDED_FOR).iter().rev().flat_map(|v| {
+        // A header that is not text stops the walk like a bad entry would.
+        v.to_str().map_or_else(|_| vec![""], |s| s.rsplit(',').collect())
+    });
+    let mut client = peer;
+    for entry in forwarded {
+        let Some(ip) = parse_forwarded(entry.trim()) else { break };
+        client = ip;
+        if !is_trusted(&client) {
+            break;
+        }
+    }
+    Some(client)
 }
+
+/// One `X-Forwarded-For` entry: an address, perhaps with a port.
+fn parse_forwarded(entry: &str) -> Option<IpAddr> {
+    entry.parse::<IpAddr>().or_else(|_| entry.parse::<SocketAddr>().map(|s| s.ip())).ok().map(|ip| ip.to_canonical())
+}
+
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
 #[cfg(test)]
 mod tests {
@@ -210,11 +277,52 @@ mod tests {
     }
 
     #[test]
-    fn cookies_are_found_by_name() {
+    fn cookies_are_found_by_name_and_a_duplicate_is_believed_never() {
         let mut headers = HeaderMap::new();
         headers.insert(header::COOKIE, "a=1; keyward_session=xyz; b=2".parse().expect("header"));
-        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("xyz"));
-        assert_eq!(cookie(&headers, "c"), None);
+        assert_eq!(single_cookie(&headers, SESSION_COOKIE), Some("xyz"));
+        assert_eq!(single_cookie(&headers, "c"), None);
+        headers.insert(header::COOKIE, "keyward_session=planted; keyward_session=xyz".parse().expect("header"));
+        assert_eq!(single_cookie(&headers, SESSION_COOKIE), None);
+        headers.insert(header::COOKIE, "keyward_session=planted".parse().expect("header"));
+        headers.append(header::COOKIE, "keyward_session=xyz".parse().expect("header"));
+        assert_eq!(single_cookie(&headers, SESSION_COOKIE), None, "across two Cookie headers too");
+    }
+
+    fn parts(peer: &str, forwarded: &[&str]) -> Parts {
+        let mut builder = axum::http::Request::builder();
+        for f in forwarded {
+            builder = builder.header(X_FORWARDED_FOR, *f);
+        }
+        let (mut parts, ()) = builder.body(()).expect("request").into_parts();
+        parts.extensions.insert(ConnectInfo(peer.parse::<SocketAddr>().expect("peer")));
+        parts
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().expect("ip"))
+    }
+
+    #[test]
+    fn the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("net"), "::1/128".parse().expect("net")];
+        assert_eq!(client_addr(&parts("203.0.113.5:1", &["1.1.1.1"]), &trusted), ip("203.0.113.5"), "untrusted peer");
+        assert_eq!(client_addr(&parts("203.0.113.5:1", &["1.1.1.1"]), &[]), ip("203.0.113.5"), "nobody trusted");
+        assert_eq!(client_addr(&parts("10.1.1.1:1", &["198.51.100.7"]), &trusted), ip("198.51.100.7"));
+        assert_eq!(
+            client_addr(&parts("10.1.1.1:1", &["6.6.6.6, 198.51.100.7, 10.2.2.2"]), &trusted),
+            ip("198.51.100.7"),
+            "right-most untrusted; what the client wrote to its left is ignored"
+        );
+        assert_eq!(
+            client_addr(&parts("10.1.1.1:1", &["6.6.6.6", "198.51.100.7"]), &trusted),
+            ip("198.51.100.7"),
+            "the last header is the nearest hop"
+        );
+        assert_eq!(client_addr(&parts("10.1.1.1:1", &["junk, 10.3.3.3"]), &trusted), ip("10.3.3.3"));
+        assert_eq!(client_addr(&parts("10.1.1.1:1", &[]), &trusted), ip("10.1.1.1"), "no header: the proxy");
+        assert_eq!(client_addr(&parts("[::1]:1", &["[2001:db8::1]:443"]), &trusted), ip("2001:db8::1"));
+        assert_eq!(client_addr(&parts("[::ffff:10.0.0.1]:1", &["192.0.2.1"]), &trusted), ip("192.0.2.1"));
     }
 
     proptest! {

@@ -105,6 +105,12 @@ impl ApiError {
         err
     }
 
+    pub fn busy(retry_after: u64) -> Self {
+        let mut err = Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the server is busy; retry shortly");
+        err.retry_after = Some(retry_after.max(1));
+        err
+    }
+
     pub fn internal(cause: &dyn std::fmt::Debug) -> Self {
         tracing::error!(cause = ?cause, "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
@@ -127,6 +133,7 @@ impl From<ServiceError> for ApiError {
                 tracing::warn!(cause = ?cause, "storage unavailable");
                 ApiError::unavailable()
             }
+            ServiceError::Busy(wait) => ApiError::busy(wait),
             ServiceError::Internal(cause) => ApiError::internal(&cause),
         }
     }

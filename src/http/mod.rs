@@ -14,6 +14,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -32,14 +33,35 @@ pub struct AppState {
     /// The address people and links use to reach this server, without a
     /// trailing slash.
     pub public_url: Arc<str>,
-    /// Cookies carry `Secure` when the public URL is https.
+    /// Cookies carry `Secure` and the `__Host-` prefix when the public URL
+    /// is https.
     pub secure_cookies: bool,
+    /// Peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<[IpNet]>,
 }
 
 impl AppState {
     pub fn new(service: Service, public_url: &str) -> Self {
         let public_url = public_url.trim_end_matches('/');
-        Self { service, secure_cookies: public_url.starts_with("https://"), public_url: public_url.into() }
+        Self {
+            service,
+            secure_cookies: public_url.starts_with("https://"),
+            public_url: public_url.into(),
+            trusted_proxies: Arc::new([]),
+        }
+    }
+
+    pub fn with_trusted_proxies(mut self, proxies: &[IpNet]) -> Self {
+        self.trusted_proxies = proxies.into();
+        self
+    }
+
+    pub fn session_cookie(&self) -> &'static str {
+        if self.secure_cookies { auth::SECURE_SESSION_COOKIE } else { auth::SESSION_COOKIE }
+    }
+
+    pub fn csrf_cookie(&self) -> &'static str {
+        if self.secure_cookies { auth::SECURE_CSRF_COOKIE } else { auth::CSRF_COOKIE }
     }
 }
 

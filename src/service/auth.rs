@@ -11,11 +11,13 @@
 //! `revocation_poll`. Expiry is checked against the clock on every use.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use subtle::ConstantTimeEq;
 
+use super::throttle::Subject;
 use super::{Service, ServiceError};
 use crate::domain::{Id, Role, Secret, SecretHash, UnixTime};
 use crate::store::{CredentialRecord, keys, revision};
@@ -197,17 +199,26 @@ impl Service {
     /// Counts a refused credential against the client's address and the key
     /// id it named; answers the seconds to wait when either is now throttled.
     /// A valid key is never throttled: only failures are counted and refused.
-    pub fn note_failure(&self, client: Option<&str>, key_id: Option<&str>) -> Option<u64> {
+    ///
+    /// A key id that is not well formed names no key and is not counted: the
+    /// address alone answers for it.
+    pub fn note_failure(&self, client: Option<IpAddr>, key_id: Option<&str>) -> Option<u64> {
         let now = self.now();
         let throttle = &self.inner.auth_failures;
-        let by_client = client.and_then(|ip| throttle.fail(&format!("ip:{ip}"), now));
-        let by_key = key_id.and_then(|id| throttle.fail(&format!("key:{id}"), now));
+        let by_client = client.and_then(|ip| throttle.fail(&Subject::addr(ip), now));
+        let by_key = key_id.and_then(Id::parse).and_then(|id| throttle.fail(&Subject::Key(id), now));
         let wait = by_client.max(by_key);
         if wait.is_some() {
             self.metrics().auth_outcome("throttled");
             self.metrics().lifecycle("throttled");
         }
         wait
+    }
+
+    /// Brings the throttle-size gauge up to date (read when metrics are).
+    pub fn observe_throttles(&self) {
+        let tracked = self.inner.auth_failures.tracked() + self.inner.login_failures.tracked();
+        self.metrics().throttle_subjects(tracked);
     }
 
     /// Forgets every cached credential. Called after committing any change

@@ -18,6 +18,10 @@ pub enum ServiceError {
     BadRequest(String),
     #[error("storage is unavailable")]
     Unavailable(#[source] StoreError),
+    /// Too much expensive work in flight (password hashing): try again in
+    /// this many seconds.
+    #[error("the server is busy")]
+    Busy(u64),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -41,5 +45,17 @@ impl From<StoreError> for ServiceError {
             StoreError::Unavailable(_) => ServiceError::Unavailable(err),
             other => ServiceError::Internal(other.into()),
         }
+    }
+}
+
+impl From<getrandom::Error> for ServiceError {
+    fn from(err: getrandom::Error) -> Self {
+        ServiceError::Internal(anyhow::anyhow!("no OS randomness: {err}"))
+    }
+}
+
+impl From<crate::domain::seal::SealError> for ServiceError {
+    fn from(err: crate::domain::seal::SealError) -> Self {
+        ServiceError::Internal(err.into())
     }
 }

@@ -4,9 +4,13 @@
 use serde_json::json;
 
 use super::audit::{self, Target};
+use super::sealing::assertion_context;
 use super::{Principal, Service, ServiceError};
 use crate::domain::{Id, Name, Role, Secret, UnixTime};
-use crate::store::{Conn, KeyRecord, keys, revision};
+use crate::store::{Conn, KeyRecord, accounts, keys, revision};
+
+/// The longest a rotated key may keep working beside its successor.
+pub const MAX_GRACE_PERIOD: i64 = 7 * 86_400;
 
 /// When a new key stops working, as the caller asked for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,13 +52,8 @@ impl Service {
         let mut tx = self.store().begin().await?;
         let account = self.account_in_org(tx.conn(), p, account_id).await?;
         p.require_at_least(account.role, "create a key for an account")?;
-        let limit = self.limits().max_keys_per_account;
-        if keys::count_live(tx.conn(), account_id, now).await? >= limit {
-            return Err(ServiceError::Conflict {
-                field: "keys",
-                detail: format!("this service account already has the maximum of {limit} keys"),
-            });
-        }
+        accounts::lock(tx.conn(), account_id).await?;
+        self.require_key_slot(tx.conn(), account_id, now).await?;
         let minted = self.mint(tx.conn(), p, account_id, new.name, expires, now).await?;
         audit::record(tx.conn(), p, now, "key.create", Target::Key(&minted.key.id), Some(key_detail(&minted.key)))
             .await?;
@@ -139,7 +138,10 @@ impl Service {
 
     /// Editors, for accounts whose role does not exceed their own. Mints a
     /// successor and lets the old key live `grace_period` more seconds (0:
-    /// it stops now). Rotation is allowed at the key limit: it replaces.
+    /// it stops now, and the successor takes its place under the key cap).
+    /// While the old key lives on, both count against the cap, and an
+    /// account has at most one key in its grace period: otherwise rotating
+    /// with a long grace would grow the number of live keys without bound.
     pub async fn rotate_key(
         &self,
         p: &Principal,
@@ -148,22 +150,43 @@ impl Service {
         grace_period: i64,
     ) -> Result<MintedKey, ServiceError> {
         p.require(Role::Editor)?;
-        if grace_period < 0 {
-            return Err(ServiceError::invalid("gracePeriod", "must be zero or more seconds"));
+        if !(0..=MAX_GRACE_PERIOD).contains(&grace_period) {
+            return Err(ServiceError::invalid(
+                "gracePeriod",
+                format!("must be from 0 to {MAX_GRACE_PERIOD} seconds (7 days)"),
+            ));
         }
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let mut old = self.key_in_org(tx.conn(), p, account_id, key_id, "rotate a key of an account").await?;
+        accounts::lock(tx.conn(), account_id).await?;
         if old.expires.is_some_and(|at| at <= now) {
             return Err(ServiceError::Conflict { field: "key-id", detail: "the key has already expired".into() });
         }
+        if keys::is_replaced(tx.conn(), key_id).await? {
+            return Err(ServiceError::Conflict {
+                field: "key-id",
+                detail: "the key was rotated already; rotate its successor".into(),
+            });
+        }
+        if grace_period > 0 {
+            if keys::count_in_grace(tx.conn(), account_id, now).await? > 0 {
+                return Err(ServiceError::Conflict {
+                    field: "gracePeriod",
+                    detail: "another key of this account is still in its grace period; \
+                             wait for it to end, delete it, or rotate with gracePeriod 0"
+                        .into(),
+                });
+            }
+            self.require_key_slot(tx.conn(), account_id, now).await?;
+        }
         let old_ends = now.saturating_add(grace_period);
         old.expires = Some(old.expires.map_or(old_ends, |at| at.min(old_ends)));
-        keys::update(tx.conn(), &old).await?;
         let successor_expires = self.resolve_lifetime(Lifetime::Unlimited, now)?;
         let minted = self
             .mint(tx.conn(), p, account_id, old.name.as_deref().map(Name::from_stored_ref), successor_expires, now)
             .await?;
+        keys::mark_replaced(tx.conn(), key_id, &minted.key.id, old.expires.unwrap_or(old_ends)).await?;
         revision::bump(tx.conn()).await?;
         let detail = json!({"replacedBy": minted.key.id, "expires": old.expires, "gracePeriod": grace_period});
         audit::record(tx.conn(), p, now, "key.rotate", Target::Key(key_id), Some(detail)).await?;
@@ -173,6 +196,19 @@ impl Service {
         self.credentials_changed();
         self.metrics().lifecycle("rotated");
         Ok(minted)
+    }
+
+    /// `409` when the account (whose row the caller holds locked) has no
+    /// room for one more live key.
+    async fn require_key_slot(&self, conn: &mut Conn, account_id: &Id, now: UnixTime) -> Result<(), ServiceError> {
+        let limit = self.limits().max_keys_per_account;
+        if keys::count_live(conn, account_id, now).await? >= limit {
+            return Err(ServiceError::Conflict {
+                field: "keys",
+                detail: format!("this service account already has the maximum of {limit} keys"),
+            });
+        }
+        Ok(())
     }
 
     async fn key_in_org(
@@ -197,7 +233,7 @@ impl Service {
         expires: Option<UnixTime>,
         now: UnixTime,
     ) -> Result<MintedKey, ServiceError> {
-        let secret = Secret::mint().map_err(|e| ServiceError::Internal(anyhow::anyhow!("no OS randomness: {e}")))?;
+        let secret = Secret::mint()?;
         let key = KeyRecord {
             id: Id::generate(),
             account_id: account_id.clone(),
@@ -208,7 +244,8 @@ impl Service {
             last_used: None,
             disabled: false,
         };
-        keys::insert(conn, &key, &secret.hash()).await?;
+        let sealed = self.sealing_key().seal(&assertion_context(&key.id), secret.assertion_key().as_bytes())?;
+        keys::insert(conn, &key, &secret.hash(), &sealed).await?;
         Ok(MintedKey { key, secret })
     }
 }

@@ -10,7 +10,9 @@ pub mod error;
 pub mod keys;
 pub mod orgs;
 pub mod page;
+pub mod passwords;
 pub mod principal;
+pub mod sealing;
 pub mod setup;
 pub mod throttle;
 pub mod tokens;
@@ -24,7 +26,7 @@ pub use error::ServiceError;
 pub use page::Page;
 pub use principal::{Actor, Principal};
 
-use crate::domain::{Clock, SystemClock, UnixTime};
+use crate::domain::{Clock, SealingKey, SystemClock, UnixTime};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -79,14 +81,20 @@ struct Inner {
     login_failures: throttle::Throttle,
     /// The access-token signing key, loaded on first use.
     issuer: tokio::sync::OnceCell<tokens::Issuer>,
+    /// Seals what the database keeps but must not reveal.
+    sealing: SealingKey,
+    /// The global limit on password hashing.
+    passwords: passwords::PasswordWork,
 }
 
 impl Service {
-    pub fn new(store: Store, limits: Limits) -> Self {
-        Self::with_clock(store, limits, Arc::new(SystemClock))
+    /// Call `adopt_secret_key` before serving: it checks `sealing` against
+    /// the database.
+    pub fn new(store: Store, limits: Limits, sealing: SealingKey) -> Self {
+        Self::with_clock(store, limits, sealing, Arc::new(SystemClock))
     }
 
-    pub fn with_clock(store: Store, limits: Limits, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(store: Store, limits: Limits, sealing: SealingKey, clock: Arc<dyn Clock>) -> Self {
         let usage = usage::UsageRecorder::new(limits.last_used_interval);
         Self {
             inner: Arc::new(Inner {
@@ -95,6 +103,8 @@ impl Service {
                 auth_failures: throttle::Throttle::new(limits.throttle),
                 login_failures: throttle::Throttle::new(limits.throttle),
                 issuer: tokio::sync::OnceCell::new(),
+                sealing,
+                passwords: passwords::PasswordWork::default(),
                 limits,
                 metrics: Metrics::default(),
                 credentials: auth::CredentialCache::default(),

@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::audit::{self, Target};
-use super::users::{SESSION_LIFETIME, Session, check_password_rules, hash_password};
+use super::passwords::check_password_rules;
+use super::users::{SESSION_LIFETIME, Session};
 use super::{Actor, Principal, Service, ServiceError};
 use crate::domain::{Email, Id, Name, Role, Token};
 use crate::store::{OrgRecord, UserRecord, orgs, sessions, users};
@@ -31,7 +32,7 @@ pub struct SetupDone {
 }
 
 fn new_token() -> Result<Token, ServiceError> {
-    Token::generate().map_err(|e| ServiceError::Internal(anyhow::anyhow!("no OS randomness: {e}")))
+    Ok(Token::generate()?)
 }
 
 impl Service {
@@ -80,7 +81,7 @@ impl Service {
         if !self.one_time_link_is_live(token, PURPOSE).await? {
             return Err(refused());
         }
-        let hash = hash_password(first.password).await?;
+        let hash = self.hash_password(first.password).await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         sessions::consume_token(tx.conn(), &token.hash_hex(), PURPOSE, now).await?.ok_or_else(refused)?;

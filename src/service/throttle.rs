@@ -2,16 +2,25 @@
 //! email) whose credentials keep failing is answered `429` for its further
 //! failures until its window passes. Counts live in this node's memory: they
 //! protect, and nothing correct depends on them.
+//!
+//! Memory is bounded whatever clients send: a subject is a parsed address,
+//! id or a digest of an email, never the attacker's raw string, and the
+//! table holds at most a fixed number of subjects. When it is full the cache
+//! keeps the subjects that fail most often (TinyLFU admission), so a flood of
+//! one-off subjects cannot wash out the counter of the client that is
+//! actually hammering.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::domain::UnixTime;
+use moka::ops::compute::Op;
+use moka::sync::Cache;
+use sha2::{Digest, Sha256};
 
-/// Past this many tracked subjects, expired windows are swept out; if that
-/// is not enough the oldest tracking starts over rather than grow without end.
-const MAX_SUBJECTS: usize = 100_000;
+use crate::domain::{Id, UnixTime};
+
+/// Subjects tracked at most, per table.
+pub const MAX_SUBJECTS: u64 = 100_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
@@ -26,9 +35,39 @@ impl Default for ThrottlePolicy {
     }
 }
 
+/// What failures are counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A client address: an IPv4 address, or an IPv6 client's /64, which is
+    /// what one subscriber is usually given.
+    Addr(IpAddr),
+    /// A key id named by Basic credentials; only well-formed ids are counted.
+    Key(Id),
+    /// A login email, by the digest of its folded form.
+    Email([u8; 32]),
+}
+
+impl Subject {
+    pub fn addr(ip: IpAddr) -> Self {
+        Subject::Addr(match ip.to_canonical() {
+            IpAddr::V6(v6) => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(bits.into())
+            }
+            v4 => v4,
+        })
+    }
+
+    /// A login email as typed: folded as storage folds it, then digested,
+    /// so that however long the input its entry has one size.
+    pub fn email(typed: &str) -> Self {
+        Subject::Email(Sha256::digest(typed.to_lowercase().as_bytes()).into())
+    }
+}
+
 pub struct Throttle {
     policy: ThrottlePolicy,
-    windows: Mutex<HashMap<String, Window>>,
+    windows: Cache<Subject, Window>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +78,15 @@ struct Window {
 
 impl Throttle {
     pub fn new(policy: ThrottlePolicy) -> Self {
-        Self { policy, windows: Mutex::default() }
+        Self::with_capacity(policy, MAX_SUBJECTS)
+    }
+
+    pub fn with_capacity(policy: ThrottlePolicy, capacity: u64) -> Self {
+        // A window is judged by the caller's clock; the cache's own expiry
+        // only clears out what can no longer matter.
+        let windows =
+            Cache::builder().max_capacity(capacity).time_to_live(policy.window + Duration::from_secs(1)).build();
+        Self { policy, windows }
     }
 
     fn window_secs(&self) -> i64 {
@@ -47,31 +94,42 @@ impl Throttle {
     }
 
     /// Seconds until `subject` may try again, when it is over its limit now.
-    pub fn blocked(&self, subject: &str, now: UnixTime) -> Option<u64> {
-        let windows = self.windows.lock().ok()?;
-        let w = windows.get(subject)?;
+    pub fn blocked(&self, subject: &Subject, now: UnixTime) -> Option<u64> {
+        let w = self.windows.get(subject)?;
         let ends = w.start + self.window_secs();
         (now < ends && w.failures > self.policy.max_failures).then(|| (ends - now) as u64)
     }
 
     /// Counts one failure of `subject`; answers the seconds to wait when this
-    /// failure is past the limit.
-    pub fn fail(&self, subject: &str, now: UnixTime) -> Option<u64> {
-        let mut windows = self.windows.lock().ok()?;
+    /// failure is past the limit. Counting is atomic per subject, so racing
+    /// requests cannot all slip under the limit.
+    pub fn fail(&self, subject: &Subject, now: UnixTime) -> Option<u64> {
         let span = self.window_secs();
-        if windows.len() >= MAX_SUBJECTS && !windows.contains_key(subject) {
-            windows.retain(|_, w| now < w.start + span);
-            if windows.len() >= MAX_SUBJECTS {
-                windows.clear();
-            }
-        }
-        let w = windows.entry(subject.to_owned()).or_insert(Window { start: now, failures: 0 });
-        if now >= w.start + span {
-            *w = Window { start: now, failures: 0 };
-        }
-        w.failures = w.failures.saturating_add(1);
+        let counted = self.windows.entry(subject.clone()).and_compute_with(|current| {
+            let w = match current.map(|e| e.into_value()) {
+                Some(w) if now < w.start + span => Window { failures: w.failures.saturating_add(1), ..w },
+                _ => Window { start: now, failures: 1 },
+            };
+            Op::Put(w)
+        });
+        let w = counted.into_entry().map(|e| e.into_value())?;
         let ends = w.start + span;
         (w.failures > self.policy.max_failures).then(|| (ends - now).max(1) as u64)
+    }
+
+    /// Takes back one failure counted ahead of work that then succeeded.
+    pub fn forgive(&self, subject: &Subject) {
+        self.windows.entry(subject.clone()).and_compute_with(|current| match current.map(|e| e.into_value()) {
+            Some(w) if w.failures > 1 => Op::Put(Window { failures: w.failures - 1, ..w }),
+            Some(_) => Op::Remove,
+            None => Op::Nop,
+        });
+    }
+
+    /// Subjects tracked now (after pending upkeep), for tests and metrics.
+    pub fn tracked(&self) -> u64 {
+        self.windows.run_pending_tasks();
+        self.windows.entry_count()
     }
 }
 
@@ -83,27 +141,71 @@ mod tests {
         Throttle::new(ThrottlePolicy { max_failures: 3, window: Duration::from_secs(60) })
     }
 
+    fn ip(s: &str) -> Subject {
+        Subject::addr(s.parse().expect("ip"))
+    }
+
     #[test]
     fn throttles_past_the_limit_until_the_window_ends() {
         let t = throttle();
+        let a = ip("1.2.3.4");
         for i in 0..3 {
-            assert_eq!(t.fail("1.2.3.4", 1000 + i), None);
+            assert_eq!(t.fail(&a, 1000 + i), None);
         }
-        assert_eq!(t.blocked("1.2.3.4", 1003), None);
-        assert_eq!(t.fail("1.2.3.4", 1010), Some(50));
-        assert_eq!(t.blocked("1.2.3.4", 1030), Some(30));
-        assert_eq!(t.blocked("1.2.3.4", 1060), None);
-        assert_eq!(t.fail("1.2.3.4", 1060), None, "a new window starts clean");
+        assert_eq!(t.blocked(&a, 1003), None);
+        assert_eq!(t.fail(&a, 1010), Some(50));
+        assert_eq!(t.blocked(&a, 1030), Some(30));
+        assert_eq!(t.blocked(&a, 1060), None);
+        assert_eq!(t.fail(&a, 1060), None, "a new window starts clean");
     }
 
     #[test]
     fn subjects_are_counted_apart() {
         let t = throttle();
         for _ in 0..10 {
-            t.fail("a", 0);
+            t.fail(&ip("10.0.0.1"), 0);
         }
-        assert!(t.blocked("a", 1).is_some());
-        assert_eq!(t.blocked("b", 1), None);
-        assert_eq!(t.fail("b", 1), None);
+        assert!(t.blocked(&ip("10.0.0.1"), 1).is_some());
+        assert_eq!(t.blocked(&ip("10.0.0.2"), 1), None);
+        assert_eq!(t.fail(&ip("10.0.0.2"), 1), None);
+    }
+
+    #[test]
+    fn an_ipv6_64_is_one_subject() {
+        assert_eq!(ip("2001:db8:1:2:aaaa::1"), ip("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_ne!(ip("2001:db8:1:2::1"), ip("2001:db8:1:3::1"));
+        assert_eq!(ip("::ffff:192.0.2.7"), ip("192.0.2.7"), "a mapped IPv4 address is that address");
+        let t = throttle();
+        for i in 0..4u16 {
+            t.fail(&Subject::addr(format!("2001:db8::{i:x}").parse().expect("ip")), 0);
+        }
+        assert!(t.blocked(&ip("2001:db8::ffff"), 1).is_some(), "another address of the /64 is throttled too");
+    }
+
+    #[test]
+    fn forgiving_takes_back_a_counted_failure() {
+        let t = throttle();
+        let a = ip("1.2.3.4");
+        for _ in 0..3 {
+            t.fail(&a, 0);
+        }
+        t.forgive(&a);
+        assert_eq!(t.fail(&a, 0), None, "back under the limit");
+        assert!(t.fail(&a, 0).is_some());
+    }
+
+    #[test]
+    fn a_flood_of_new_subjects_leaves_the_table_bounded_and_the_hammering_client_counted() {
+        let t = Throttle::with_capacity(ThrottlePolicy { max_failures: 20, window: Duration::from_secs(60) }, 1_000);
+        let attacker = ip("198.51.100.9");
+        for _ in 0..30 {
+            t.fail(&attacker, 0);
+        }
+        for _ in 0..10_000 {
+            t.fail(&Subject::Key(Id::generate()), 0);
+            t.fail(&attacker, 0);
+        }
+        assert!(t.tracked() <= 1_000, "tracked {}", t.tracked());
+        assert!(t.blocked(&attacker, 1).is_some(), "the attacker's counter survived the flood");
     }
 }

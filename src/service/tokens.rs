@@ -2,10 +2,12 @@
 //! signs an assertion with its key's secret (HS256), and client credentials
 //! (HTTP Basic `keyId:secret`) for accounts that allow Basic.
 //!
-//! An assertion is verified with the stored SHA-256 of the secret: secrets
-//! are longer than SHA-256's block, so HMAC keyed with the secret and HMAC
-//! keyed with its hash agree (RFC 2104). Access tokens are signed by keyward
-//! (Ed25519); other services verify them offline with `/.well-known/jwks.json`.
+//! An assertion is verified with the key's assertion key, SHA-256(secret):
+//! secrets are longer than SHA-256's block, so HMAC keyed with the secret and
+//! HMAC keyed with its hash agree (RFC 2104). That value is stored sealed
+//! with the secret key, never in the clear (`super::sealing`), and so is
+//! keyward's own Ed25519 signing seed. Other services verify access tokens
+//! offline with `/.well-known/jwks.json`.
 //! keyward itself also checks, on each use, that the token's key still lives,
 //! so that a revocation stops its tokens here at once.
 
@@ -17,8 +19,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{AuthError, AuthFailure, Authenticated, Credential, judge};
+use super::sealing::{assertion_context, signing_context};
 use super::{Service, ServiceError};
-use crate::domain::{Id, Role, SecretHash};
+use crate::domain::{Id, Role, SealingKey};
 use crate::store::{CredentialRecord, keys, tokens};
 
 /// The longest an access token lives, and the furthest ahead an assertion's
@@ -126,15 +129,19 @@ impl Service {
             .issuer
             .get_or_try_init(|| async {
                 let mut seed = [0u8; 32];
-                getrandom::fill(&mut seed)
-                    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("no OS randomness: {e}")))?;
-                let candidate = (Id::generate().to_string(), STANDARD.encode(seed));
+                getrandom::fill(&mut seed)?;
+                let kid = Id::generate().to_string();
+                let candidate = self.sealing_key().seal(&signing_context(&kid), &seed)?;
                 let mut tx = self.store().begin().await?;
-                let (kid, stored) = tokens::signing_key(tx.conn(), (&candidate.0, &candidate.1), self.now()).await?;
+                let (kid, stored) = tokens::signing_key(tx.conn(), (&kid, &candidate), self.now()).await?;
                 tx.commit().await?;
-                let seed: [u8; 32] = STANDARD
-                    .decode(stored)
-                    .ok()
+                let seed = if SealingKey::is_sealed(&stored) {
+                    self.sealing_key().open(&signing_context(&kid), &stored)
+                } else {
+                    // Stored by an earlier version; sealed at the next start.
+                    STANDARD.decode(stored).ok()
+                };
+                let seed: [u8; 32] = seed
                     .and_then(|b| b.try_into().ok())
                     .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("the stored signing key is damaged")))?;
                 Issuer::from_seed(kid, &seed)
@@ -162,19 +169,26 @@ impl Service {
         if header.alg != Algorithm::HS256 {
             return Err(grant("the assertion must be signed with HS256"));
         }
-        let key_id =
-            header.kid.as_deref().and_then(Id::parse).ok_or_else(|| grant("the assertion's kid must be a key id"))?;
-        let record = self.credential_by_id(&key_id).await?.ok_or_else(|| grant("unknown key"))?;
-        let hash = SecretHash::from_hex(&record.secret_hash).ok_or_else(|| grant("unknown key"))?;
+        // An unknown key id and a bad signature get the same answer after the
+        // same work (an HMAC under a throwaway key), so the endpoint tells
+        // nobody which key ids exist.
+        let key_id = header.kid.as_deref().and_then(Id::parse);
+        let found = match &key_id {
+            Some(id) => self.assertion_material(id).await?,
+            None => None,
+        };
+        let verifying_key = found.as_ref().map_or([0u8; 32], |(_, key)| *key);
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[token_endpoint]);
         validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
         // Time is judged below against keyward's own clock.
         validation.validate_exp = false;
-        let claims =
-            jsonwebtoken::decode::<AssertionClaims>(assertion, &DecodingKey::from_secret(hash.as_bytes()), &validation)
-                .map_err(|e| grant(&format!("the assertion was refused: {e}")))?
-                .claims;
+        let verified =
+            jsonwebtoken::decode::<AssertionClaims>(assertion, &DecodingKey::from_secret(&verifying_key), &validation);
+        let (Some(key_id), Some((record, _)), Ok(verified)) = (key_id, found, verified) else {
+            return Err(grant("the assertion was refused: unknown key, bad signature or malformed claims"));
+        };
+        let claims = verified.claims;
         let account = record.account_id.to_string();
         if claims.iss != account || claims.sub != account {
             return Err(grant("iss and sub must be the key's service account id"));
@@ -282,6 +296,18 @@ impl Service {
         })
     }
 
+    /// A key's record and its opened assertion key.
+    async fn assertion_material(&self, key: &Id) -> Result<Option<(CredentialRecord, [u8; 32])>, ServiceError> {
+        let mut conn = self.store().read().await?;
+        let Some(record) = keys::find_credential_by_id(&mut conn, key).await? else { return Ok(None) };
+        let Some(sealed) = keys::sealed_assertion_key(&mut conn, key).await? else { return Ok(None) };
+        let opened = self.sealing_key().open(&assertion_context(key), &sealed).and_then(|b| b.try_into().ok());
+        if opened.is_none() {
+            tracing::warn!(key = %key, "a key's sealed assertion key does not open with this secret key");
+        }
+        Ok(opened.map(|k| (record, k)))
+    }
+
     async fn credential_by_id(&self, key: &Id) -> Result<Option<CredentialRecord>, ServiceError> {
         let mut conn = self.store().read().await?;
         Ok(keys::find_credential_by_id(&mut conn, key).await?)
@@ -294,7 +320,7 @@ mod tests {
     use crate::domain::Secret;
 
     #[test]
-    fn an_hs256_signature_made_with_the_secret_verifies_with_its_hash() {
+    fn an_hs256_signature_made_with_the_secret_verifies_with_its_digest_only() {
         let secret = Secret::mint().expect("randomness");
         let claims = serde_json::json!({"sub": "x", "exp": 4_000_000_000_i64});
         let jwt = jsonwebtoken::encode(
@@ -305,10 +331,12 @@ mod tests {
         .expect("sign");
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp"]);
-        let with_hash = DecodingKey::from_secret(secret.hash().as_bytes());
-        assert!(jsonwebtoken::decode::<serde_json::Value>(&jwt, &with_hash, &validation).is_ok());
+        let with_digest = DecodingKey::from_secret(secret.assertion_key().as_bytes());
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&jwt, &with_digest, &validation).is_ok());
+        let with_lookup_hash = DecodingKey::from_secret(&secret.hash().into_bytes());
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&jwt, &with_lookup_hash, &validation).is_err());
         let other = Secret::mint().expect("randomness");
-        let wrong = DecodingKey::from_secret(other.hash().as_bytes());
+        let wrong = DecodingKey::from_secret(other.assertion_key().as_bytes());
         assert!(jsonwebtoken::decode::<serde_json::Value>(&jwt, &wrong, &validation).is_err());
     }
 

@@ -2,20 +2,20 @@
 
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHasher, SaltString};
-use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use std::net::IpAddr;
+
 use serde_json::json;
 
 use super::audit::{self, Target};
 use super::principal::Identity;
+use super::throttle::Subject;
 use super::{Page, Principal, Service, ServiceError};
 use crate::domain::{Email, Id, Role, Token, UnixTime};
-use crate::store::{MemberRecord, UserRecord, sessions, users};
+use crate::store::{MemberRecord, UserRecord, orgs, sessions, users};
 
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 pub const SETUP_LINK_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
-pub const MIN_PASSWORD_LEN: usize = 12;
-pub const MAX_PASSWORD_LEN: usize = 1024;
+pub use super::passwords::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, check_password_rules};
 
 /// A new user and the one-time link to choose a password, when one is owed.
 #[derive(Debug)]
@@ -43,50 +43,6 @@ pub struct Session {
     pub user_id: Id,
 }
 
-pub fn check_password_rules(password: &str) -> Result<(), ServiceError> {
-    let len = password.chars().count();
-    if len < MIN_PASSWORD_LEN {
-        Err(ServiceError::invalid("password", format!("must be at least {MIN_PASSWORD_LEN} characters")))
-    } else if len > MAX_PASSWORD_LEN {
-        Err(ServiceError::invalid("password", format!("must be at most {MAX_PASSWORD_LEN} characters")))
-    } else {
-        Ok(())
-    }
-}
-
-/// argon2id with the crate's recommended parameters, off the async threads.
-pub(super) async fn hash_password(password: String) -> Result<String, ServiceError> {
-    tokio::task::spawn_blocking(move || {
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-        let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("argon2: {e}"))
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(e.into()))?
-    .map_err(ServiceError::Internal)
-}
-
-/// Verifies against `stored`, or against a fixed dummy hash when the user is
-/// unknown, so that both cases take the same time.
-async fn verify_password(password: String, stored: Option<String>) -> bool {
-    const DUMMY: &str =
-        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3yv7Vvv3n9uUYhzwCaS4Uq5Q+1z7+s8bJbE5YbRkzCk";
-    let known = stored.is_some();
-    let stored = stored.unwrap_or_else(|| DUMMY.to_owned());
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
-        && known
-}
-
 impl Service {
     /// The operator at the command line: a user with a password, or an existing
     /// user added to one more organization.
@@ -99,7 +55,7 @@ impl Service {
     ) -> Result<MemberRecord, ServiceError> {
         check_password_rules(&password)?;
         self.get_org(org).await?;
-        let hash = hash_password(password).await?;
+        let hash = self.hash_password(password).await?;
         let by = Principal::operator(org.clone());
         self.add_member(&by, email, role, Some(hash)).await.map(|n| n.member)
     }
@@ -128,7 +84,7 @@ impl Service {
                     UserRecord { id: Id::generate(), email: email.as_str().to_owned(), password_hash, created: now };
                 users::insert(tx.conn(), &user).await?;
                 let token = if user.password_hash.is_none() {
-                    let token = Token::generate().map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+                    let token = Token::generate()?;
                     let expires = now + SETUP_LINK_LIFETIME.as_secs() as i64;
                     sessions::insert_token(tx.conn(), &token.hash_hex(), "password", Some(&user.id), now, expires)
                         .await?;
@@ -171,6 +127,7 @@ impl Service {
         p.require_at_least(role, "give a user")?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        orgs::lock(tx.conn(), &p.org_id).await?;
         let before = users::get_member(tx.conn(), &p.org_id, user).await?.ok_or(ServiceError::NotFound("user"))?;
         if before.role == Role::Admin && role != Role::Admin && users::count_admins(tx.conn(), &p.org_id).await? <= 1 {
             return Err(ServiceError::Conflict {
@@ -192,6 +149,7 @@ impl Service {
         p.require(Role::Admin)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        orgs::lock(tx.conn(), &p.org_id).await?;
         let member = users::get_member(tx.conn(), &p.org_id, user).await?.ok_or(ServiceError::NotFound("user"))?;
         if member.role == Role::Admin && users::count_admins(tx.conn(), &p.org_id).await? <= 1 {
             return Err(ServiceError::Conflict {
@@ -213,7 +171,7 @@ impl Service {
         if !self.one_time_link_is_live(token, "password").await? {
             return Err(ServiceError::invalid("token", "this link is unknown, used or expired"));
         }
-        let hash = hash_password(password).await?;
+        let hash = self.hash_password(password).await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let user = sessions::consume_token(tx.conn(), &token.hash_hex(), "password", now)
@@ -229,28 +187,41 @@ impl Service {
     /// Checks a password and opens a session. Unknown email and wrong
     /// password are indistinguishable, in answer and in time. Past the
     /// failure limit for the address or the email, every attempt is refused.
+    ///
+    /// Each attempt is counted as a failure *before* the password is hashed
+    /// and forgiven only when it succeeds, so that concurrent attempts cannot
+    /// all slip under the limit while their hashes run.
     pub async fn login(
         &self,
         email: &str,
         password: String,
-        client: Option<&str>,
+        client: Option<IpAddr>,
     ) -> Result<LoginOutcome, ServiceError> {
-        let subjects = [client.map(|ip| format!("ip:{ip}")), Some(format!("email:{}", email.to_lowercase()))];
+        let subjects: Vec<Subject> = client.map(Subject::addr).into_iter().chain([Subject::email(email)]).collect();
         let throttle = &self.inner.login_failures;
         let now = self.now();
-        if let Some(wait) = subjects.iter().flatten().filter_map(|s| throttle.blocked(s, now)).max() {
+        if let Some(wait) = subjects.iter().filter_map(|s| throttle.blocked(s, now)).max() {
             self.metrics().auth_outcome("login_throttled");
             return Ok(LoginOutcome::Throttled(wait));
         }
+        if let Some(wait) = subjects.iter().filter_map(|s| throttle.fail(s, now)).max() {
+            self.metrics().auth_outcome("login_throttled");
+            return Ok(LoginOutcome::Throttled(wait));
+        }
+        if password.chars().count() > MAX_PASSWORD_LEN {
+            // No password this long was ever accepted: nothing to hash.
+            self.metrics().auth_outcome("login_failed");
+            return Ok(LoginOutcome::Refused);
+        }
         match self.check_password(email, password).await? {
             Some(session) => {
+                subjects.iter().for_each(|s| throttle.forgive(s));
                 self.metrics().auth_outcome("login_ok");
                 Ok(LoginOutcome::Session(session))
             }
             None => {
                 self.metrics().auth_outcome("login_failed");
-                let wait = subjects.iter().flatten().filter_map(|s| throttle.fail(s, now)).max();
-                Ok(wait.map_or(LoginOutcome::Refused, LoginOutcome::Throttled))
+                Ok(LoginOutcome::Refused)
             }
         }
     }
@@ -261,11 +232,11 @@ impl Service {
             users::find_by_email(&mut conn, email).await?
         };
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-        if !verify_password(password, stored).await {
+        if !self.verify_password(password, stored).await? {
             return Ok(None);
         }
         let Some(user) = user else { return Ok(None) };
-        let token = Token::generate().map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+        let token = Token::generate()?;
         let now = self.now();
         let expires = now + SESSION_LIFETIME.as_secs() as i64;
         let mut tx = self.store().begin().await?;

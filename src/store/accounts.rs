@@ -59,6 +59,17 @@ fn escape_like(s: &str) -> String {
 }
 
 /// Writes every changeable field of `a` back.
+/// Holds the account's row until the transaction ends, so that a check of
+/// its keys (the cap, the one key in its grace period) and the write it
+/// allows cannot interleave with another transaction's. SQLite's single
+/// writer already serializes them; on PostgreSQL an update that changes
+/// nothing still takes the row lock, in SQL that SQLite (which has no
+/// `FOR UPDATE`) accepts too.
+pub async fn lock(conn: &mut Conn, id: &Id) -> Result<(), StoreError> {
+    sqlx::query("UPDATE service_accounts SET id = id WHERE id = $1").bind(id.as_str()).execute(conn).await?;
+    Ok(())
+}
+
 pub async fn update(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE service_accounts SET name = $1, name_folded = $2, role = $3, enable_basic_auth = $4, \

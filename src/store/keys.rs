@@ -5,10 +5,16 @@ use crate::domain::{Id, SecretHash, UnixTime};
 
 const COLUMNS: &str = "id, account_id, name, created, created_by, expires, last_used, disabled";
 
-pub async fn insert(conn: &mut Conn, k: &KeyRecord, hash: &SecretHash) -> Result<(), StoreError> {
+/// `sealed_assertion_key` is the key's assertion key, sealed for its id.
+pub async fn insert(
+    conn: &mut Conn,
+    k: &KeyRecord,
+    hash: &SecretHash,
+    sealed_assertion_key: &str,
+) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO api_keys (id, account_id, name, secret_hash, created, created_by, expires, disabled) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO api_keys (id, account_id, name, secret_hash, created, created_by, expires, disabled, \
+         assertion_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(k.id.as_str())
     .bind(k.account_id.as_str())
@@ -18,6 +24,7 @@ pub async fn insert(conn: &mut Conn, k: &KeyRecord, hash: &SecretHash) -> Result
     .bind(&k.created_by)
     .bind(k.expires)
     .bind(i64::from(k.disabled))
+    .bind(sealed_assertion_key)
     .execute(conn)
     .await?;
     Ok(())
@@ -82,6 +89,37 @@ pub async fn count_live(conn: &mut Conn, account: &Id, now: UnixTime) -> Result<
         .await?)
 }
 
+/// Keys of the account rotated away and still living out their grace period.
+pub async fn count_in_grace(conn: &mut Conn, account: &Id, now: UnixTime) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM api_keys WHERE account_id = $1 AND replaced_by IS NOT NULL AND expires > $2",
+    )
+    .bind(account.as_str())
+    .bind(now)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Whether the key was rotated already.
+pub async fn is_replaced(conn: &mut Conn, id: &Id) -> Result<bool, StoreError> {
+    let successor: Option<Option<String>> = sqlx::query_scalar("SELECT replaced_by FROM api_keys WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    Ok(successor.flatten().is_some())
+}
+
+/// Marks a rotated key: its successor, and when it stops.
+pub async fn mark_replaced(conn: &mut Conn, id: &Id, successor: &Id, expires: UnixTime) -> Result<(), StoreError> {
+    sqlx::query("UPDATE api_keys SET replaced_by = $1, expires = $2 WHERE id = $3")
+        .bind(successor.as_str())
+        .bind(expires)
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn update(conn: &mut Conn, k: &KeyRecord) -> Result<(), StoreError> {
     sqlx::query("UPDATE api_keys SET name = $1, disabled = $2, expires = $3 WHERE account_id = $4 AND id = $5")
         .bind(k.name.as_deref())
@@ -123,6 +161,42 @@ pub async fn find_credential_by_id(conn: &mut Conn, id: &Id) -> Result<Option<Cr
 pub async fn record_use(conn: &mut Conn, id: &Id, at: UnixTime) -> Result<(), StoreError> {
     sqlx::query("UPDATE api_keys SET last_used = $1 WHERE id = $2 AND (last_used IS NULL OR last_used < $1)")
         .bind(at)
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The sealed assertion key of a key, for verifying its assertions.
+pub async fn sealed_assertion_key(conn: &mut Conn, id: &Id) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT assertion_key FROM api_keys WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?
+        .flatten())
+}
+
+/// Keys stored before sealing: (id, the SHA-256 of the secret, hex).
+pub async fn unsealed(conn: &mut Conn, limit: i64) -> Result<Vec<(Id, String)>, StoreError> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, secret_hash FROM api_keys WHERE assertion_key IS NULL ORDER BY id LIMIT $1")
+            .bind(limit)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().filter_map(|(id, hash)| Id::parse(&id).map(|id| (id, hash))).collect())
+}
+
+/// Rewrites a key stored before sealing; a row another node rewrote first is
+/// left alone.
+pub async fn seal_legacy(
+    conn: &mut Conn,
+    id: &Id,
+    lookup: &SecretHash,
+    sealed_assertion_key: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE api_keys SET secret_hash = $1, assertion_key = $2 WHERE id = $3 AND assertion_key IS NULL")
+        .bind(lookup.to_hex())
+        .bind(sealed_assertion_key)
         .bind(id.as_str())
         .execute(conn)
         .await?;

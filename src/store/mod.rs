@@ -204,6 +204,28 @@ impl Store {
         Ok(WriteTx { tx, _turn: turn })
     }
 
+    /// Rewrites storage so that values overwritten by updates leave no copy
+    /// behind in freed pages, old row versions or the write-ahead log; run
+    /// after replacing something a database copy must not reveal. It takes
+    /// the tables for a moment: a one-off, not routine work.
+    pub async fn scrub(&self, tables: &[&str]) -> Result<(), StoreError> {
+        let _turn = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let mut conn = self.pool.acquire().await?;
+        match self.engine {
+            Engine::Sqlite => {
+                conn.execute("VACUUM").await?;
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+            }
+            Engine::Postgres => {
+                conn.execute(format!("VACUUM FULL {}", tables.join(", ")).as_str()).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Readiness: can storage answer a trivial query now?
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

@@ -19,3 +19,11 @@ pub async fn get(conn: &mut Conn, id: &Id) -> Result<Option<OrgRecord>, StoreErr
         .fetch_optional(conn)
         .await?)
 }
+
+/// Holds the organization's row until the transaction ends, so that checks
+/// across its members (the last admin) and the write they allow cannot
+/// interleave with another transaction's (see `accounts::lock`).
+pub async fn lock(conn: &mut Conn, id: &Id) -> Result<(), StoreError> {
+    sqlx::query("UPDATE orgs SET id = id WHERE id = $1").bind(id.as_str()).execute(conn).await?;
+    Ok(())
+}

@@ -3,8 +3,9 @@
 use super::{Conn, StoreError};
 use crate::domain::{Id, UnixTime};
 
-/// The signing key: (kid, base64 seed). Creates it from `candidate` when
-/// there is none yet; racing nodes all end up with the first one written.
+/// The signing key: (kid, sealed seed — or, in a database from before
+/// sealing, the base64 seed). Creates it from `candidate` when there is none
+/// yet; racing nodes all end up with the first one written.
 pub async fn signing_key(
     conn: &mut Conn,
     candidate: (&str, &str),
@@ -17,6 +18,33 @@ pub async fn signing_key(
         .execute(&mut *conn)
         .await?;
     Ok(sqlx::query_as("SELECT kid, seed FROM signing_key WHERE id = 1").fetch_one(conn).await?)
+}
+
+/// The signing key, if one was made: (kid, seed as stored).
+pub async fn current_signing_key(conn: &mut Conn) -> Result<Option<(String, String)>, StoreError> {
+    Ok(sqlx::query_as("SELECT kid, seed FROM signing_key WHERE id = 1").fetch_optional(conn).await?)
+}
+
+/// Replaces a signing key's seed stored before sealing with its sealed form.
+pub async fn seal_signing_key(conn: &mut Conn, kid: &str, legacy: &str, sealed: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE signing_key SET seed = $1 WHERE id = 1 AND kid = $2 AND seed = $3")
+        .bind(sealed)
+        .bind(kid)
+        .bind(legacy)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The value sealed with the secret key the database was first opened with;
+/// `candidate` is written when there is none yet.
+pub async fn secret_key_check(conn: &mut Conn, candidate: &str, now: UnixTime) -> Result<String, StoreError> {
+    sqlx::query("INSERT INTO secret_key_check (id, sealed, created) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING")
+        .bind(candidate)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(sqlx::query_scalar("SELECT sealed FROM secret_key_check WHERE id = 1").fetch_one(conn).await?)
 }
 
 /// Records an assertion's `jti`; false when it was already used.

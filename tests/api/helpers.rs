@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use keyward::domain::clock::ManualClock;
-use keyward::domain::{Clock, Name, Role, SystemClock};
+use keyward::domain::{Clock, Name, Role, SealingKey, SystemClock};
 use keyward::http::{AppState, router};
 use keyward::service::accounts::NewAccount;
 use keyward::service::keys::{Lifetime, NewKey};
@@ -31,6 +31,8 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     /// The PostgreSQL database, dropped with the app.
     pub postgres: Option<crate::support::postgres::FreshDb>,
+    /// What seals the database's signing material (kept outside it).
+    pub sealing_key: SealingKey,
 }
 
 /// Which engine a test binary runs the suite on.
@@ -43,11 +45,16 @@ pub enum Engine {
 pub struct Options {
     pub limits: Limits,
     pub clock: Arc<dyn Clock>,
+    /// Peers whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The public URL links and cookies are made for; the server's own
+    /// address when `None`.
+    pub public_url: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { limits: Limits::default(), clock: Arc::new(SystemClock) }
+        Self { limits: Limits::default(), clock: Arc::new(SystemClock), trusted_proxies: Vec::new(), public_url: None }
     }
 }
 
@@ -80,12 +87,15 @@ impl TestApp {
         };
         let store = Store::connect(&url).await.expect("open store");
         store.migrate().await.expect("migrate");
-        let service = Service::with_clock(store.clone(), options.limits, options.clock);
+        let sealing_key = SealingKey::generate().expect("randomness");
+        let service = Service::with_clock(store.clone(), options.limits, sealing_key.clone(), options.clock);
+        service.adopt_secret_key().await.expect("secret key");
         service.spawn_background();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
-        let app = router(AppState::new(service.clone(), &base));
+        let public_url = options.public_url.clone().unwrap_or_else(|| base.clone());
+        let app = router(AppState::new(service.clone(), &public_url).with_trusted_proxies(&options.trusted_proxies));
         tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
         });
@@ -100,6 +110,7 @@ impl TestApp {
             db_path,
             dir,
             postgres,
+            sealing_key,
         };
         app.admin_key = app.key_with_role(&app.org_id.clone(), Role::Admin).await;
         Some(app)

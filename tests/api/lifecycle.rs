@@ -19,7 +19,7 @@ const NOW: i64 = 1_800_000_000;
 
 async fn app_with(limits: Limits) -> Option<(TestApp, ManualClock)> {
     let clock = ManualClock::new(NOW);
-    let app = TestApp::spawn_with(Options { limits, clock: Arc::new(clock.clone()) }).await?;
+    let app = TestApp::spawn_with(Options { limits, clock: Arc::new(clock.clone()), ..Options::default() }).await?;
     Some((app, clock))
 }
 

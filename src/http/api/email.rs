@@ -52,7 +52,7 @@ pub async fn confirm(
     if method == Method::HEAD {
         return page(StatusCode::OK, "Confirm an email address", "Open this link in a browser to confirm.");
     }
-    match state.service.confirm_email(&Token::from_client(&token), ip).await {
+    match state.service.confirm_email(&Token::from_client(&token), ip.map(|ip| ip.to_string())).await {
         Ok(Confirmation::Confirmed { account_name, email }) => page(
             StatusCode::OK,
             "Email address confirmed",

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::OrgQuery;
 use crate::domain::Role;
-use crate::http::auth::Caller;
+use crate::http::auth::{Caller, KeyCaller};
 use crate::http::error::Problem;
 use crate::service::{Actor, Principal};
 
@@ -69,7 +69,8 @@ pub const KEY_HEADER: &str = "x-keyward-key-id";
 /// For nginx `auth_request`, Traefik `forwardAuth` and Envoy `ext_authz`:
 /// `200` with `X-Keyward-Service-Account-Id`, `X-Keyward-Org-Id`,
 /// `X-Keyward-Role` and `X-Keyward-Key-Id`, or `401`. Any method is accepted,
-/// since some gateways forward the original one.
+/// since some gateways forward the original one. API keys and access tokens
+/// only: the web app's session cookie is never a machine's credential.
 #[utoipa::path(
     operation_id = "verify", method(get, post, put, patch, delete), path = "/api/auth/v1/verify", tag = "identity", params(OrgQuery),
     responses(
@@ -85,7 +86,7 @@ pub const KEY_HEADER: &str = "x-keyward-key-id";
     ),
     security(("apiKey" = []), ("basic" = []))
 )]
-pub async fn verify(Caller(p): Caller) -> Response {
+pub async fn verify(KeyCaller(p): KeyCaller) -> Response {
     let who = WhoAmI::from(&p);
     let mut headers = vec![(ORG_HEADER, who.org_id.clone()), (ROLE_HEADER, who.role.to_string())];
     match who.kind.as_str() {

@@ -143,7 +143,7 @@ pub async fn token(State(state): State<AppState>, ClientIp(ip): ClientIp, header
         }
         Err((err, key_id)) => {
             let counts = matches!(err, OAuthError::InvalidGrant(_) | OAuthError::InvalidClient);
-            let wait = counts.then(|| service.note_failure(ip.as_deref(), key_id.as_deref())).flatten();
+            let wait = counts.then(|| service.note_failure(ip, key_id.as_deref())).flatten();
             oauth_error(err, wait)
         }
     }

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::domain::{Token, UnixTime};
 use crate::http::AppState;
-use crate::http::auth::{CSRF_COOKIE, ClientIp, SESSION_COOKIE, Who, cookie};
+use crate::http::auth::{ClientIp, Who, single_cookie};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{Body, JsonBody};
 use crate::service::users::{LoginOutcome, SESSION_LIFETIME, Session};
@@ -81,7 +81,7 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let email = required("email", body.email)?;
     let password = required("password", body.password)?;
-    let session = match state.service.login(&email, password, ip.as_deref()).await? {
+    let session = match state.service.login(&email, password, ip).await? {
         LoginOutcome::Session(session) => session,
         LoginOutcome::Refused => return Err(ApiError::unauthorized()),
         LoginOutcome::Throttled(wait) => return Err(ApiError::too_many_requests(wait)),
@@ -93,6 +93,7 @@ pub async fn login(
 pub(crate) fn session_response(state: &AppState, session: &Session) -> Response {
     let csrf = session.token.derived("csrf");
     let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let (session_cookie, csrf_cookie) = (state.session_cookie(), state.csrf_cookie());
     let max_age = SESSION_LIFETIME.as_secs();
     let mut response =
         Json(SessionView { user_id: session.user_id.to_string(), expires: session.expires, csrf_token: csrf.clone() })
@@ -101,11 +102,11 @@ pub(crate) fn session_response(state: &AppState, session: &Session) -> Response 
     set_cookie(
         headers,
         format!(
-            "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+            "{session_cookie}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
             session.token.expose()
         ),
     );
-    set_cookie(headers, format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}"));
+    set_cookie(headers, format!("{csrf_cookie}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}"));
     response
 }
 
@@ -118,13 +119,14 @@ pub(crate) fn session_response(state: &AppState, session: &Session) -> Response 
     security(("session" = []))
 )]
 pub async fn logout(State(state): State<AppState>, _who: Who, headers: HeaderMap) -> Result<Response, ApiError> {
-    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+    if let Some(token) = single_cookie(&headers, state.session_cookie()) {
         state.service.logout(&Token::from_client(token)).await?;
     }
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
     let mut response = StatusCode::NO_CONTENT.into_response();
     let out = response.headers_mut();
-    set_cookie(out, format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
-    set_cookie(out, format!("{CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0"));
+    set_cookie(out, format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", state.session_cookie()));
+    set_cookie(out, format!("{}=; Path=/; SameSite=Strict; Max-Age=0{secure}", state.csrf_cookie()));
     Ok(response)
 }
 

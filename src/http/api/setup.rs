@@ -64,7 +64,10 @@ pub async fn setup(
     let email = required("email", body.email)?;
     let email = Email::parse(&email).map_err(|e| ApiError::invalid_field("email", e.to_string()))?;
     let password = required("password", body.password)?;
-    let done = state.service.complete_setup(&token, FirstAdmin { org_name, email, password }, ip).await?;
+    let done = state
+        .service
+        .complete_setup(&token, FirstAdmin { org_name, email, password }, ip.map(|ip| ip.to_string()))
+        .await?;
     tracing::info!(org = %done.org.id, "first-run setup completed; the setup link no longer works");
     let mut response = session_response(&state, &done.session);
     *response.status_mut() = StatusCode::CREATED;

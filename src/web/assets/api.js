@@ -33,7 +33,7 @@ export function onUnauthorized(handler) {
 function csrfToken() {
   for (const pair of document.cookie.split(';')) {
     const [name, ...rest] = pair.trim().split('=');
-    if (name === 'keyward_csrf') return rest.join('=');
+    if (name === 'keyward_csrf' || name === '__Host-keyward_csrf') return rest.join('=');
   }
   return '';
 }
