@@ -37,6 +37,7 @@ pub struct Metrics {
     lifecycle: Family<OutcomeLabels, Counter>,
     mail: Family<MailLabels, Counter>,
     mail_oldest: Gauge,
+    open_connections: Gauge,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -78,7 +79,13 @@ impl Default for Metrics {
             "Age of the oldest message still waiting for delivery (0 when none)",
             mail_oldest.clone(),
         );
-        Self { registry: Arc::new(registry), requests, latency, auth, lifecycle, mail, mail_oldest }
+        let open_connections = Gauge::default();
+        registry.register(
+            "http_open_connections",
+            "Client connections open now; at --max-connections new ones wait in the OS backlog",
+            open_connections.clone(),
+        );
+        Self { registry: Arc::new(registry), requests, latency, auth, lifecycle, mail, mail_oldest, open_connections }
     }
 }
 
@@ -105,6 +112,14 @@ impl Metrics {
 
     pub fn mail_oldest_undelivered(&self, age_seconds: i64) {
         self.mail_oldest.set(age_seconds.max(0));
+    }
+
+    pub fn connection_opened(&self) {
+        self.open_connections.inc();
+    }
+
+    pub fn connection_closed(&self) {
+        self.open_connections.dec();
     }
 
     /// The text exposition format.
