@@ -155,8 +155,8 @@ pub const MAX_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(3600);
 /// Under a flood, connections run out before CPU does: a key check costs
 /// microseconds. 1024 is far more than a load balancer's upstream pool or a
 /// fleet of keep-alive clients holds, and still bounds what stalled
-/// connections can pin: a descriptor each and a read buffer of at most
-/// 64 KiB (64 MiB in all).
+/// connections can pin: a descriptor each and a read buffer that stops
+/// growing past 64 KiB (well under 128 MiB in all).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Longer than the longest a request may run (10 s), so a stop never cuts
 /// one that would still have finished.

@@ -36,7 +36,8 @@ pub struct ConnectionLimits {
 
 /// hyper's default (about 400 KiB) is sized for proxies. keyward's requests
 /// carry a key or a cookie and a small JSON body, so this bounds what each
-/// stalled connection can pin in memory; a larger head gets 431.
+/// stalled connection can pin in memory. hyper stops reading a head once its
+/// buffer reaches this (one read may overshoot) and answers 431.
 const MAX_BUFFER: usize = 64 * 1024;
 /// A full cap is worth one line, not one per connection turned away.
 const CAP_WARNING_EVERY: Duration = Duration::from_secs(60);
