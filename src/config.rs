@@ -83,6 +83,15 @@ pub struct Knobs {
     /// [default: none: the client is the peer]
     #[arg(long, global = true, env = "KEYWARD_TRUSTED_PROXIES", value_name = "CIDRS", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive connection stays open [default: 10]
+    #[arg(long, global = true, env = "KEYWARD_HEADER_READ_TIMEOUT", value_name = "SECONDS")]
+    pub header_read_timeout: Option<u64>,
+    /// Client connections open at once; past it new ones wait in the OS backlog [default: 1024]
+    #[arg(long, global = true, env = "KEYWARD_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Seconds a stop waits for requests in flight before closing their connections [default: 30]
+    #[arg(long, global = true, env = "KEYWARD_SHUTDOWN_TIMEOUT", value_name = "SECONDS")]
+    pub shutdown_timeout: Option<u64>,
 }
 
 impl Knobs {
@@ -120,6 +129,9 @@ impl Knobs {
             secret_key_file: self.secret_key_file.or(fallback.secret_key_file),
             secret_key: self.secret_key.or(fallback.secret_key),
             trusted_proxies: self.trusted_proxies.or(fallback.trusted_proxies),
+            header_read_timeout: self.header_read_timeout.or(fallback.header_read_timeout),
+            max_connections: self.max_connections.or(fallback.max_connections),
+            shutdown_timeout: self.shutdown_timeout.or(fallback.shutdown_timeout),
         }
     }
 }
@@ -142,6 +154,13 @@ pub struct Settings {
     pub secret_key: SecretKeySource,
     /// Peers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<IpNet>,
+    /// How long a client may take to send a request's headers, and how long
+    /// a keep-alive connection may sit idle between requests.
+    pub header_read_timeout: Duration,
+    /// Client connections served at once.
+    pub max_connections: usize,
+    /// How long a stop waits for requests in flight.
+    pub shutdown_timeout: Duration,
 }
 
 /// Where the secret key comes from.
@@ -169,6 +188,21 @@ pub const DEFAULT_SECRET_KEY_FILE: &str = "secret.key";
 pub const DEFAULT_MAIL_GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Warn a week before a key expires.
 pub const DEFAULT_EXPIRY_WARNING_DAYS: u32 = 7;
+/// Ample for any real client's headers, short enough that a connection
+/// trickling them (or sitting idle) gives its slot back soon.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Past an hour a slow client is no longer "cut"; the bound also keeps the
+/// deadline arithmetic far from overflowing.
+pub const MAX_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Under a flood, connections run out before CPU does: a key check costs
+/// microseconds. 1024 is far more than a load balancer's upstream pool or a
+/// fleet of keep-alive clients holds, and still bounds what stalled
+/// connections can pin: a descriptor each and a read buffer that stops
+/// growing past 64 KiB (well under 128 MiB in all).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Longer than the longest a request may run (10 s), so a stop never cuts
+/// one that would still have finished.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Settings {
     /// Fills what the knobs leave open with the defaults, and checks values.
@@ -211,6 +245,23 @@ impl Settings {
             .iter()
             .map(|raw| parse_cidr(raw).with_context(|| format!("--trusted-proxies: {raw:?} is not a CIDR range")))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let header_read_timeout = k.header_read_timeout.map_or(DEFAULT_HEADER_READ_TIMEOUT, Duration::from_secs);
+        anyhow::ensure!(
+            (1..=MAX_HEADER_READ_TIMEOUT.as_secs()).contains(&header_read_timeout.as_secs()),
+            "--header-read-timeout must be at least one second (0 would leave slow clients uncut) and at most {}",
+            MAX_HEADER_READ_TIMEOUT.as_secs()
+        );
+        let max_connections = k.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        anyhow::ensure!(
+            (1..=tokio::sync::Semaphore::MAX_PERMITS).contains(&max_connections),
+            "--max-connections must be at least 1 (0 would refuse every client) and at most {}",
+            tokio::sync::Semaphore::MAX_PERMITS
+        );
+        let shutdown_timeout = k.shutdown_timeout.map_or(DEFAULT_SHUTDOWN_TIMEOUT, Duration::from_secs);
+        anyhow::ensure!(
+            !shutdown_timeout.is_zero(),
+            "--shutdown-timeout must be at least one second (0 would cut the requests in flight)"
+        );
         Ok(Self {
             listen,
             database: k.database.unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
@@ -231,6 +282,9 @@ impl Settings {
             },
             secret_key,
             trusted_proxies,
+            header_read_timeout,
+            max_connections,
+            shutdown_timeout,
         })
     }
 }
@@ -321,6 +375,32 @@ mod tests {
             Knobs { max_key_lifetime: Some(60), default_key_lifetime: Some(120), ..Default::default() },
         ] {
             assert!(Settings::resolve(bad.clone()).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn connection_knobs_have_defaults_come_from_the_file_and_refuse_zero() {
+        let s = Settings::resolve(Knobs::default()).expect("settings");
+        assert_eq!(s.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(s.max_connections, 1024);
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+
+        let file: Knobs =
+            toml::from_str("header-read-timeout = 3\nmax-connections = 50\nshutdown-timeout = 5").expect("toml");
+        let flags = Knobs { max_connections: Some(7), ..Default::default() };
+        let s = Settings::resolve(flags.or(file)).expect("settings");
+        assert_eq!(s.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(s.max_connections, 7);
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(5));
+
+        for (bad, flag) in [
+            (Knobs { header_read_timeout: Some(0), ..Default::default() }, "--header-read-timeout"),
+            (Knobs { header_read_timeout: Some(u64::MAX), ..Default::default() }, "--header-read-timeout"),
+            (Knobs { max_connections: Some(0), ..Default::default() }, "--max-connections"),
+            (Knobs { shutdown_timeout: Some(0), ..Default::default() }, "--shutdown-timeout"),
+        ] {
+            let message = Settings::resolve(bad).expect_err("refused").to_string();
+            assert!(message.contains(flag), "{message:?} does not name {flag}");
         }
     }
 }

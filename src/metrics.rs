@@ -38,6 +38,7 @@ pub struct Metrics {
     mail: Family<MailLabels, Counter>,
     mail_oldest: Gauge,
     throttle_subjects: Gauge,
+    open_connections: Gauge,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -85,7 +86,23 @@ impl Default for Metrics {
             "Addresses, key ids and login emails whose failures are being counted",
             throttle_subjects.clone(),
         );
-        Self { registry: Arc::new(registry), requests, latency, auth, lifecycle, mail, mail_oldest, throttle_subjects }
+        let open_connections = Gauge::default();
+        registry.register(
+            "http_open_connections",
+            "Client connections open now; at --max-connections new ones wait in the OS backlog",
+            open_connections.clone(),
+        );
+        Self {
+            registry: Arc::new(registry),
+            requests,
+            latency,
+            auth,
+            lifecycle,
+            mail,
+            mail_oldest,
+            throttle_subjects,
+            open_connections,
+        }
     }
 }
 
@@ -116,6 +133,14 @@ impl Metrics {
 
     pub fn throttle_subjects(&self, tracked: u64) {
         self.throttle_subjects.set(i64::try_from(tracked).unwrap_or(i64::MAX));
+    }
+
+    pub fn connection_opened(&self) {
+        self.open_connections.inc();
+    }
+
+    pub fn connection_closed(&self) {
+        self.open_connections.dec();
     }
 
     /// The text exposition format.

@@ -1,11 +1,12 @@
 //! Running a node: storage, background work, the HTTP listener, and a
 //! graceful stop.
 
-use std::net::SocketAddr;
+pub mod listener;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use self::listener::ConnectionLimits;
 use crate::config::Settings;
 use crate::http::{AppState, router};
 use crate::service::Service;
@@ -56,10 +57,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     announce_first_run(&service, &settings.public_url).await?;
     let app =
         router(AppState::new(service.clone(), &settings.public_url).with_trusted_proxies(&settings.trusted_proxies));
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    let limits = ConnectionLimits {
+        header_read_timeout: settings.header_read_timeout,
+        max_connections: settings.max_connections,
+        shutdown_timeout: settings.shutdown_timeout,
+    };
+    listener::serve(listener, app, &limits, service.metrics().clone(), shutdown_signal()).await;
     if let Err(e) = service.flush_usage().await {
         tracing::warn!(error = %e, "could not record the last key uses before stopping");
     }
