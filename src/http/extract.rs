@@ -27,7 +27,7 @@ impl<S: Send + Sync, T: Body> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(is_json_media_type);
+        let content_type = req.headers().get(CONTENT_TYPE).map(|v| v.to_str().unwrap_or("\u{fffd}").to_owned());
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::payload_too_large()
@@ -35,29 +35,35 @@ impl<S: Send + Sync, T: Body> FromRequest<S> for JsonBody<T> {
                 ApiError::malformed_body("the body could not be read")
             }
         })?;
-        let value = if bytes.iter().all(u8::is_ascii_whitespace) {
-            Value::Object(Default::default())
-        } else {
-            if json_type != Some(true) {
-                return Err(ApiError::unsupported_media_type());
-            }
-            serde_json::from_slice::<Value>(&bytes)
-                .map_err(|e| ApiError::malformed_body(format!("the body is not valid JSON: {e}")))?
-        };
-        let Value::Object(object) = &value else {
-            return Err(ApiError::invalid_field("body", "the body must be a JSON object"));
-        };
-        if let Some(unknown) = object.keys().find(|k| !T::FIELDS.contains(&k.as_str())) {
-            return Err(ApiError::invalid_field(
-                unknown.clone(),
-                format!("unknown field; expected one of: {}", T::FIELDS.join(", ")),
-            ));
-        }
-        serde_path_to_error::deserialize(value).map(JsonBody).map_err(|e| {
-            let field = e.path().to_string();
-            ApiError::invalid_field(field, type_error_detail(e.inner()))
-        })
+        parse_json_body(content_type.as_deref(), &bytes).map(JsonBody)
     }
+}
+
+/// The rules of [`JsonBody`] on a body already read: what every JSON
+/// endpoint does with the bytes a client sends (and what the fuzzer feeds).
+pub fn parse_json_body<T: Body>(content_type: Option<&str>, bytes: &[u8]) -> Result<T, ApiError> {
+    let value = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        if !content_type.is_some_and(is_json_media_type) {
+            return Err(ApiError::unsupported_media_type());
+        }
+        serde_json::from_slice::<Value>(bytes)
+            .map_err(|e| ApiError::malformed_body(format!("the body is not valid JSON: {e}")))?
+    };
+    let Value::Object(object) = &value else {
+        return Err(ApiError::invalid_field("body", "the body must be a JSON object"));
+    };
+    if let Some(unknown) = object.keys().find(|k| !T::FIELDS.contains(&k.as_str())) {
+        return Err(ApiError::invalid_field(
+            unknown.clone(),
+            format!("unknown field; expected one of: {}", T::FIELDS.join(", ")),
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        ApiError::invalid_field(field, type_error_detail(e.inner()))
+    })
 }
 
 fn is_json_media_type(value: &str) -> bool {

@@ -85,7 +85,7 @@ fn grant(detail: &str) -> OAuthError {
 }
 
 #[derive(Debug, Deserialize)]
-struct AssertionClaims {
+pub struct AssertionClaims {
     iss: String,
     sub: String,
     exp: i64,
@@ -104,6 +104,29 @@ struct AccessClaims {
     org_id: String,
     role: Role,
     key_id: String,
+}
+
+/// The key id an assertion names, once its header is read: `None` when it
+/// names none of the right shape (which is then refused like an unknown one).
+pub fn assertion_key_id(assertion: &str) -> Result<Option<Id>, OAuthError> {
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| grant("the assertion is not a JWT"))?;
+    if header.alg != Algorithm::HS256 {
+        return Err(grant("the assertion must be signed with HS256"));
+    }
+    Ok(header.kid.as_deref().and_then(Id::parse))
+}
+
+/// The claims of an assertion signed (HS256) with `hmac_key` for
+/// `audience`; `None` for a bad signature or claims of the wrong shape. Its
+/// times are judged by the caller against keyward's clock.
+pub fn verify_assertion(assertion: &str, hmac_key: &[u8; 32], audience: &str) -> Option<AssertionClaims> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+    validation.validate_exp = false;
+    jsonwebtoken::decode::<AssertionClaims>(assertion, &DecodingKey::from_secret(hmac_key), &validation)
+        .ok()
+        .map(|data| data.claims)
 }
 
 /// The DER of an Ed25519 private key in PKCS#8 form: a fixed prefix, then the seed.
@@ -165,30 +188,19 @@ impl Service {
         token_endpoint: &str,
         issuer_url: &str,
     ) -> Result<(AccessToken, Id), OAuthError> {
-        let header = jsonwebtoken::decode_header(assertion).map_err(|_| grant("the assertion is not a JWT"))?;
-        if header.alg != Algorithm::HS256 {
-            return Err(grant("the assertion must be signed with HS256"));
-        }
+        let key_id = assertion_key_id(assertion)?;
         // An unknown key id and a bad signature get the same answer after the
         // same work (an HMAC under a throwaway key), so the endpoint tells
         // nobody which key ids exist.
-        let key_id = header.kid.as_deref().and_then(Id::parse);
         let found = match &key_id {
             Some(id) => self.assertion_material(id).await?,
             None => None,
         };
         let verifying_key = found.as_ref().map_or([0u8; 32], |(_, key)| *key);
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[token_endpoint]);
-        validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
-        // Time is judged below against keyward's own clock.
-        validation.validate_exp = false;
-        let verified =
-            jsonwebtoken::decode::<AssertionClaims>(assertion, &DecodingKey::from_secret(&verifying_key), &validation);
-        let (Some(key_id), Some((record, _)), Ok(verified)) = (key_id, found, verified) else {
+        let verified = verify_assertion(assertion, &verifying_key, token_endpoint);
+        let (Some(key_id), Some((record, _)), Some(claims)) = (key_id, found, verified) else {
             return Err(grant("the assertion was refused: unknown key, bad signature or malformed claims"));
         };
-        let claims = verified.claims;
         let account = record.account_id.to_string();
         if claims.iss != account || claims.sub != account {
             return Err(grant("iss and sub must be the key's service account id"));
