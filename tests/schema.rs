@@ -74,19 +74,28 @@ async fn sqlite_facts(url: &str) -> Facts {
                 _ => true,
             };
         }
+        // One row per column: a key over several columns is brought together
+        // in column order, as PostgreSQL writes it.
         let fks = sqlx::query(&format!(
-            "SELECT \"table\" AS target, \"from\", \"to\", on_delete FROM pragma_foreign_key_list('{table}')"
+            "SELECT id, \"table\" AS target, \"from\", \"to\", on_delete FROM pragma_foreign_key_list('{table}') \
+             ORDER BY id, seq"
         ))
         .fetch_all(&mut *conn)
         .await
         .expect("foreign keys");
+        let mut keys: std::collections::BTreeMap<i64, (String, Vec<String>, Vec<String>, String)> = Default::default();
         for fk in &fks {
+            let key = keys.entry(fk.get("id")).or_insert_with(|| {
+                (fk.get("target"), Vec::new(), Vec::new(), fk.get::<String, _>("on_delete").to_lowercase())
+            });
+            key.1.push(fk.get("from"));
+            key.2.push(fk.get("to"));
+        }
+        for (target, from, to, on_delete) in keys.into_values() {
             facts.insert(format!(
-                "foreign key {table}.{} -> {}.{} on delete {}",
-                fk.get::<String, _>("from"),
-                fk.get::<String, _>("target"),
-                fk.get::<String, _>("to"),
-                fk.get::<String, _>("on_delete").to_lowercase()
+                "foreign key {table}.{} -> {target}.{} on delete {on_delete}",
+                from.join(", "),
+                to.join(", ")
             ));
         }
         let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
