@@ -15,4 +15,4 @@ pub use id::Id;
 pub use key::{KeyFormatError, Secret, SecretHash};
 pub use name::Name;
 pub use role::Role;
-pub use token::Token;
+pub use token::{LinkPurpose, Token};
