@@ -37,3 +37,5 @@ mod seed;
 mod smtp;
 #[path = "api/tokens.rs"]
 mod tokens;
+#[path = "api/users.rs"]
+mod users;

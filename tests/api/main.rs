@@ -23,3 +23,4 @@ mod roles;
 mod seed;
 mod smtp;
 mod tokens;
+mod users;
