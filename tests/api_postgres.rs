@@ -39,3 +39,5 @@ mod smtp;
 mod tokens;
 #[path = "api/trust.rs"]
 mod trust;
+#[path = "api/users.rs"]
+mod users;

@@ -1,6 +1,7 @@
 //! The SQLite and PostgreSQL migrations give the same schema: the same
 //! tables, columns (type, nullability), keys, unique and check constraints,
-//! foreign keys and indexes.
+//! foreign keys and indexes. And a database made before a migration that
+//! rebuilds tables comes through it with its rows.
 
 mod support;
 
@@ -74,19 +75,28 @@ async fn sqlite_facts(url: &str) -> Facts {
                 _ => true,
             };
         }
+        // One row per column: a key over several columns is brought together
+        // in column order, as PostgreSQL writes it.
         let fks = sqlx::query(&format!(
-            "SELECT \"table\" AS target, \"from\", \"to\", on_delete FROM pragma_foreign_key_list('{table}')"
+            "SELECT id, \"table\" AS target, \"from\", \"to\", on_delete FROM pragma_foreign_key_list('{table}') \
+             ORDER BY id, seq"
         ))
         .fetch_all(&mut *conn)
         .await
         .expect("foreign keys");
+        let mut keys: std::collections::BTreeMap<i64, (String, Vec<String>, Vec<String>, String)> = Default::default();
         for fk in &fks {
+            let key = keys.entry(fk.get("id")).or_insert_with(|| {
+                (fk.get("target"), Vec::new(), Vec::new(), fk.get::<String, _>("on_delete").to_lowercase())
+            });
+            key.1.push(fk.get("from"));
+            key.2.push(fk.get("to"));
+        }
+        for (target, from, to, on_delete) in keys.into_values() {
             facts.insert(format!(
-                "foreign key {table}.{} -> {}.{} on delete {}",
-                fk.get::<String, _>("from"),
-                fk.get::<String, _>("target"),
-                fk.get::<String, _>("to"),
-                fk.get::<String, _>("on_delete").to_lowercase()
+                "foreign key {table}.{} -> {target}.{} on delete {on_delete}",
+                from.join(", "),
+                to.join(", ")
             ));
         }
         let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
@@ -228,4 +238,114 @@ async fn sqlite_and_postgres_migrations_give_the_same_schema() {
         only_sqlite.is_empty() && only_postgres.is_empty(),
         "the migrations differ\nonly in SQLite: {only_sqlite:#?}\nonly in PostgreSQL: {only_postgres:#?}"
     );
+}
+
+/// Applies the engine's migrations numbered below `before` only, as an
+/// older release would have.
+async fn migrate_up_to(url: &str, engine: &str, before: &str) {
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(engine);
+    let older = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(&all).expect("migrations") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
+        if name.as_str() < before {
+            std::fs::copy(&path, older.path().join(&name)).expect("copy");
+        }
+    }
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.expect("connect");
+    let migrator = sqlx::migrate::Migrator::new(older.path()).await.expect("migrations");
+    migrator.run(&pool).await.expect("older migrations");
+    pool.close().await;
+}
+
+async fn execute(store: &Store, sql: &str) -> Result<(), sqlx::Error> {
+    let mut tx = store.begin().await.expect("tx");
+    sqlx::query(sql).execute(tx.conn()).await?;
+    tx.commit().await.expect("commit");
+    Ok(())
+}
+
+/// `(id, user_id, org_id, role, email, created, accepted)` of a membership.
+type MemberRow = (String, String, String, String, String, i64, Option<i64>);
+
+/// 0005 rebuilds `memberships` (and, on SQLite, `outbox`): every member
+/// keeps the id the API showed (the user's), the address and a state that
+/// follows from whether the person could log in; password links issued
+/// before, which went to admins, stop working; queued mail stays queued.
+async fn invitations_migration_keeps_members_and_mail(url: &str, engine: &str) {
+    migrate_up_to(url, engine, "0005").await;
+    let store = Store::connect(url).await.expect("connect");
+    for sql in [
+        "INSERT INTO orgs (id, name, created) VALUES ('o1', 'Acme', 10), ('o2', 'Globex', 10)",
+        "INSERT INTO users (id, email, email_folded, password_hash, created) VALUES \
+         ('u1', 'Ada@Example.com', 'ada@example.com', '$argon2id$x', 10), \
+         ('u2', 'grace@example.com', 'grace@example.com', NULL, 11)",
+        "INSERT INTO memberships (user_id, org_id, role, created) VALUES \
+         ('u1', 'o1', 'admin', 20), ('u1', 'o2', 'viewer', 21), ('u2', 'o1', 'editor', 22)",
+        "INSERT INTO one_time_tokens (token_hash, purpose, user_id, created, expires) VALUES \
+         ('handed-to-an-admin', 'password', 'u2', 22, 9999999999), ('first-run', 'setup', NULL, 1, 9999999999)",
+        "INSERT INTO outbox (id, org_id, kind, recipient, payload, created, attempts, next_attempt) VALUES \
+         ('m1', 'o1', 'confirm-email', 'ops@example.com', '{}', 30, 2, 40)",
+    ] {
+        execute(&store, sql).await.expect(sql);
+    }
+    store.migrate().await.expect("0005 on a database with rows");
+
+    let mut conn = store.read().await.expect("conn");
+    let members: Vec<MemberRow> = sqlx::query_as(
+        "SELECT id, user_id, org_id, role, email, created, accepted FROM memberships ORDER BY user_id, org_id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .expect("members");
+    let row = |id: &str, org: &str, role: &str, email: &str, created: i64, accepted: Option<i64>| {
+        (id.to_owned(), id.to_owned(), org.to_owned(), role.to_owned(), email.to_owned(), created, accepted)
+    };
+    assert_eq!(
+        members,
+        vec![
+            row("u1", "o1", "admin", "Ada@Example.com", 20, Some(20)),
+            row("u1", "o2", "viewer", "Ada@Example.com", 21, Some(21)),
+            row("u2", "o1", "editor", "grace@example.com", 22, None),
+        ]
+    );
+    let purposes: Vec<String> =
+        sqlx::query_scalar("SELECT purpose FROM one_time_tokens").fetch_all(&mut *conn).await.expect("tokens");
+    assert_eq!(purposes, vec!["setup".to_owned()], "a password link from before survived");
+    let queued: Vec<(String, String, i64, i64)> =
+        sqlx::query_as("SELECT id, kind, attempts, next_attempt FROM outbox").fetch_all(&mut *conn).await.expect("q");
+    assert_eq!(queued, vec![("m1".to_owned(), "confirm-email".to_owned(), 2, 40)]);
+    drop(conn);
+
+    // The new kind is taken, an unknown one still refused; a link needs its
+    // membership, and goes with it.
+    let outbox = "INSERT INTO outbox (id, org_id, kind, recipient, payload, created, next_attempt) VALUES";
+    execute(&store, &format!("{outbox} ('m2', 'o1', 'invitation', 'g@example.com', '{{}}', 50, 50)"))
+        .await
+        .expect("an invitation");
+    assert!(
+        execute(&store, &format!("{outbox} ('m3', 'o1', 'bogus', 'g@example.com', '{{}}', 50, 50)")).await.is_err()
+    );
+    let link = "INSERT INTO invitations (token_hash, org_id, member_id, created, expires) VALUES";
+    assert!(execute(&store, &format!("{link} ('h0', 'o2', 'u2', 50, 60)")).await.is_err(), "a link without a member");
+    execute(&store, &format!("{link} ('h1', 'o1', 'u2', 50, 60)")).await.expect("a link");
+    execute(&store, "DELETE FROM memberships WHERE org_id = 'o1' AND id = 'u2'").await.expect("remove");
+    let mut conn = store.read().await.expect("conn");
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invitations").fetch_one(&mut *conn).await.expect("count");
+    assert_eq!(left, 0, "a link outlived its membership");
+}
+
+#[tokio::test]
+async fn the_invitations_migration_keeps_members_and_mail_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("upgrade.db").display());
+    invitations_migration_keeps_members_and_mail(&url, "sqlite").await;
+}
+
+#[tokio::test]
+async fn the_invitations_migration_keeps_members_and_mail_on_postgres() {
+    let Some(server) = server_url() else { return };
+    let db = FreshDb::create(&server).await;
+    invitations_migration_keeps_members_and_mail(&db.url, "postgres").await;
 }

@@ -10,7 +10,9 @@
 //! one that created the secret (headers and bodies: reads, listings, whoami,
 //! verify, the audit trail, metrics, problem bodies), and the SQLite file
 //! with its `-wal` and `-shm`, both while the server runs and after a
-//! graceful stop.
+//! graceful stop. An invitation's link counts as a secret too: it is created
+//! by the message to the invitee, and must be nowhere else (not in the answer
+//! to the admin who invited).
 //!
 //! A secret counts as found when any 16 consecutive characters of it show up
 //! (96 random bits: no false alarms), so a truncated, prefixed or otherwise
@@ -237,6 +239,25 @@ fn one_char_changed(secret: &str) -> String {
     chars.into_iter().collect()
 }
 
+/// The text of the first message the file transport wrote into `outbox/`
+/// under the data folder `dir`, once there is one.
+async fn invitation_in_outbox(dir: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let files = std::fs::read_dir(dir.join("outbox")).into_iter().flatten().flatten();
+        for file in files {
+            let raw = std::fs::read(file.path()).unwrap_or_default();
+            if let Some(text) =
+                mail_parser::MessageParser::default().parse(&raw).and_then(|m| m.body_text(0).map(String::from))
+            {
+                return text;
+            }
+        }
+        assert!(Instant::now() < deadline, "no message in {}", dir.join("outbox").display());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn basic(key_id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{key_id}:{secret}")))
 }
@@ -442,6 +463,21 @@ async fn no_secret_is_found_anywhere_but_in_the_answer_that_created_it() {
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // An invitation: its link is in the invitee's message (the file
+    // transport's .eml under the data folder) and nowhere else, least of all
+    // in the answer to the admin who invited.
+    let invite = json!({"email": "grace@example.com", "role": "admin"});
+    api.expect(StatusCode::CREATED, Method::POST, &format!("/api/user/v1/user?orgId={org}"), a, Some(invite)).await;
+    let message = invitation_in_outbox(dir.path()).await;
+    let link = message.split("/set-password?token=").nth(1).expect("a link to choose a password");
+    let link: String = link.chars().take_while(|c| c.is_ascii_alphanumeric() || "-_".contains(*c)).collect();
+    let link_index = secrets.add("an invitation's link", &link);
+    outputs.push(Haystack {
+        label: "the invitee's message".into(),
+        bytes: message.into_bytes(),
+        creates: Some(link_index),
+    });
 
     // Everything there is to read back.
     for account in api.pages(SA, a).await {

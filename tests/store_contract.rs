@@ -3,10 +3,10 @@
 
 mod support;
 
-use keyward::domain::{Id, Role, Secret, Token};
+use keyward::domain::{Id, LinkPurpose, Role, Secret, Token};
 use keyward::store::{
-    AccountRecord, AuditRecord, KeyRecord, OrgRecord, Store, StoreError, UserRecord, accounts, audit, keys, orgs,
-    revision, sessions, users,
+    AccountRecord, AuditRecord, KeyRecord, MemberRecord, OrgRecord, Store, StoreError, UserRecord, accounts, audit,
+    invitations, keys, orgs, revision, sessions, users,
 };
 use support::postgres::{FreshDb, server_url};
 
@@ -58,6 +58,9 @@ contract!(
     one_time_tokens_work_once_and_not_after_expiry,
     sessions_end_at_expiry_and_on_delete,
     emails_are_unique_ignoring_case,
+    adding_a_known_address_keeps_its_account,
+    invitation_links_die_with_their_membership,
+    invitation_links_never_replace_a_password,
     a_rolled_back_transaction_leaves_nothing,
 );
 
@@ -291,18 +294,21 @@ async fn the_revision_counts_changes(store: &Store) {
 async fn one_time_tokens_work_once_and_not_after_expiry(store: &Store) {
     let (live, stale) = (Token::generate().expect("token"), Token::generate().expect("token"));
     let mut tx = store.begin().await.expect("tx");
-    sessions::insert_token(tx.conn(), &live.hash_hex(), "setup", None, 1_000, 2_000).await.expect("token");
-    sessions::insert_token(tx.conn(), &stale.hash_hex(), "setup", None, 1_000, 1_500).await.expect("token");
+    let setup = LinkPurpose::Setup;
+    sessions::insert_token(tx.conn(), &live.hash_hex(), setup, None, 1_000, 2_000).await.expect("token");
+    sessions::insert_token(tx.conn(), &stale.hash_hex(), setup, None, 1_000, 1_500).await.expect("token");
     assert_eq!(
-        sessions::consume_token(tx.conn(), &live.hash_hex(), "password", 1_100).await.expect("wrong purpose"),
+        sessions::consume_token(tx.conn(), &live.hash_hex(), LinkPurpose::Password, 1_100)
+            .await
+            .expect("wrong purpose"),
         None
     );
     assert_eq!(
-        sessions::consume_token(tx.conn(), &live.hash_hex(), "setup", 1_100).await.expect("first use"),
+        sessions::consume_token(tx.conn(), &live.hash_hex(), setup, 1_100).await.expect("first use"),
         Some(None)
     );
-    assert_eq!(sessions::consume_token(tx.conn(), &live.hash_hex(), "setup", 1_101).await.expect("second use"), None);
-    assert_eq!(sessions::consume_token(tx.conn(), &stale.hash_hex(), "setup", 1_600).await.expect("expired"), None);
+    assert_eq!(sessions::consume_token(tx.conn(), &live.hash_hex(), setup, 1_101).await.expect("second use"), None);
+    assert_eq!(sessions::consume_token(tx.conn(), &stale.hash_hex(), setup, 1_600).await.expect("expired"), None);
     tx.commit().await.expect("commit");
 }
 
@@ -338,6 +344,89 @@ async fn emails_are_unique_ignoring_case(store: &Store) {
     )
     .await;
     assert!(matches!(clash, Err(StoreError::Conflict("email"))), "{clash:?}");
+}
+
+async fn adding_a_known_address_keeps_its_account(store: &Store) {
+    let first = UserRecord { id: Id::generate(), email: "Ada@Example.com".into(), password_hash: None, created: 1 };
+    let second = UserRecord { id: Id::generate(), email: "ada@example.com".into(), password_hash: None, created: 2 };
+    let mut tx = store.begin().await.expect("tx");
+    users::insert_if_absent(tx.conn(), &first).await.expect("first");
+    users::insert_if_absent(tx.conn(), &second).await.expect("a known address is no error");
+    let found = users::find_by_email(tx.conn(), "ADA@example.com").await.expect("find").expect("the account");
+    assert_eq!((found.id, found.email), (first.id, first.email));
+    tx.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("conn");
+    assert_eq!(users::count(&mut conn).await.expect("count"), 1);
+}
+
+/// A person and their membership of a new organization: (org, member).
+async fn member(store: &Store, email: &str, password_hash: Option<&str>) -> (Id, MemberRecord) {
+    let org = org(store).await;
+    let user = UserRecord {
+        id: Id::generate(),
+        email: email.into(),
+        password_hash: password_hash.map(Into::into),
+        created: 1,
+    };
+    let m = MemberRecord {
+        id: Id::generate(),
+        user_id: user.id.clone(),
+        email: email.into(),
+        org_id: org.clone(),
+        role: Role::Viewer,
+        created: 1,
+        accepted: None,
+    };
+    let mut tx = store.begin().await.expect("tx");
+    users::insert(tx.conn(), &user).await.expect("user");
+    users::add_membership(tx.conn(), &m).await.expect("membership");
+    tx.commit().await.expect("commit");
+    (org, m)
+}
+
+async fn invitation_links_die_with_their_membership(store: &Store) {
+    let (org, m) = member(store, "grace@example.com", None).await;
+    let (kept, used, voided) =
+        (Token::generate().expect("token"), Token::generate().expect("token"), Token::generate().expect("token"));
+    let mut tx = store.begin().await.expect("tx");
+    for t in [&kept, &used, &voided] {
+        invitations::insert(tx.conn(), &t.hash_hex(), &org, &m.id, 1_000, 2_000).await.expect("link");
+    }
+    let found = invitations::find_live(tx.conn(), &kept.hash_hex(), 1_500).await.expect("live");
+    assert_eq!(found, Some((org.clone(), m.id.clone())));
+    assert_eq!(invitations::find_live(tx.conn(), &kept.hash_hex(), 2_000).await.expect("expired"), None);
+    assert!(invitations::use_link(tx.conn(), &used.hash_hex(), 1_500).await.expect("first use"));
+    assert!(!invitations::use_link(tx.conn(), &used.hash_hex(), 1_501).await.expect("second use"));
+    assert_eq!(invitations::find_live(tx.conn(), &used.hash_hex(), 1_502).await.expect("used"), None);
+    tx.commit().await.expect("commit");
+
+    // Removing the membership takes every link it sent with it; the person,
+    // in no organization any more, goes too.
+    let mut tx = store.begin().await.expect("tx");
+    assert!(users::remove_membership(tx.conn(), &m).await.expect("remove"), "the person is gone with it");
+    tx.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("conn");
+    for t in [&kept, &voided] {
+        assert_eq!(invitations::find_live(&mut conn, &t.hash_hex(), 1_500).await.expect("voided"), None);
+    }
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invitations WHERE org_id = $1")
+        .bind(org.as_str())
+        .fetch_one(&mut *conn)
+        .await
+        .expect("count");
+    assert_eq!(left, 0, "links outlived their membership");
+}
+
+async fn invitation_links_never_replace_a_password(store: &Store) {
+    let (org, m) = member(store, "hopper@example.com", Some("$argon2id$chosen")).await;
+    let link = Token::generate().expect("token");
+    let mut tx = store.begin().await.expect("tx");
+    invitations::insert(tx.conn(), &link.hash_hex(), &org, &m.id, 1_000, 2_000).await.expect("link");
+    assert_eq!(invitations::find_live(tx.conn(), &link.hash_hex(), 1_500).await.expect("find"), None);
+    assert!(!users::set_first_password(tx.conn(), &m.user_id, "$argon2id$other").await.expect("set"));
+    let user = users::get(tx.conn(), &m.user_id).await.expect("get").expect("user");
+    assert_eq!(user.password_hash.as_deref(), Some("$argon2id$chosen"));
+    tx.commit().await.expect("commit");
 }
 
 async fn a_rolled_back_transaction_leaves_nothing(store: &Store) {

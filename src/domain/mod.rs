@@ -17,4 +17,4 @@ pub use key::{AssertionKey, KeyFormatError, Secret, SecretHash};
 pub use name::Name;
 pub use role::Role;
 pub use seal::SealingKey;
-pub use token::Token;
+pub use token::{LinkPurpose, Token};

@@ -38,6 +38,24 @@ impl Token {
     }
 }
 
+/// What a one-time link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// The first run's link, which creates the first organization and admin.
+    Setup,
+    /// An invitation's link, which chooses a person's first password.
+    Password,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Setup => "setup",
+            LinkPurpose::Password => "password",
+        }
+    }
+}
+
 fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

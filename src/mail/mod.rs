@@ -5,8 +5,8 @@
 //! (`crate::service::email`, the expiry scan in `worker`); the worker on
 //! every serving node drains the outbox in the background, so that no API
 //! call waits for, or fails because of, a mail server. Rows hold no secret:
-//! a confirmation link's token is minted at send time and only its hash is
-//! stored.
+//! a confirmation or invitation link's token is minted at send time and only
+//! its hash is stored.
 
 pub mod render;
 pub mod transport;
@@ -30,6 +30,10 @@ use crate::domain::{Id, UnixTime};
 pub const CONFIRM_EMAIL: &str = "confirm-email";
 /// The outbox `kind` of a warning that a key will expire.
 pub const KEY_EXPIRY: &str = "key-expiry";
+/// The outbox `kind` of telling a person they were added to an
+/// organization: with a link to choose a password when they have none yet,
+/// as a notice otherwise (decided when it is sent).
+pub const INVITATION: &str = "invitation";
 /// How long a confirmation link works.
 pub const CONFIRMATION_LIFETIME: Duration = Duration::from_secs(48 * 3600);
 
@@ -40,6 +44,15 @@ pub struct ConfirmPayload {
     pub account_id: Id,
     pub email: String,
     pub account_name: String,
+}
+
+/// What an invitation is rendered from: the membership alone. Everything
+/// else (the organization's name, the role, whether the person has a
+/// password) is read when it is sent, so the message says what holds then.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationPayload {
+    pub member_id: Id,
 }
 
 /// What an expiry warning is rendered from.

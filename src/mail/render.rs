@@ -5,7 +5,7 @@ use lettre::Message;
 use lettre::message::{Mailbox, MultiPart, header};
 
 use super::ExpiryPayload;
-use crate::domain::UnixTime;
+use crate::domain::{Role, UnixTime};
 
 /// A message's words, before addressing.
 #[derive(Debug, Clone)]
@@ -44,6 +44,82 @@ pub fn confirmation(account_name: &str, email: &str, link: &str, valid_hours: u6
             name = escape(account_name),
             link = escape(link),
             link_text = escape(link),
+        ),
+    );
+    Rendered { subject, text, html }
+}
+
+/// "a viewer", "an editor", "an admin".
+fn with_article(role: Role) -> String {
+    match role {
+        Role::Viewer => "a viewer".to_owned(),
+        Role::Editor => "an editor".to_owned(),
+        Role::Admin => "an admin".to_owned(),
+    }
+}
+
+/// An invitation to a person without a password yet: the one-time link to
+/// choose one, which only this message carries.
+pub fn invitation(org_name: &str, role: Role, link: &str, valid_days: u64) -> Rendered {
+    let subject = format!("You are invited to \"{org_name}\" on keyward");
+    let role = with_article(role);
+    let text = format!(
+        "Hello,\n\n\
+         An admin of the organization \"{org_name}\" added you to it on keyward as {role}.\n\
+         keyward holds the organization's service accounts and their API keys.\n\n\
+         To accept, choose your password within {valid_days} days:\n\n\
+         {link}\n\n\
+         The link works once, and only as long as you are a member of \"{org_name}\". Keep it to yourself: \
+         whoever opens it chooses the password of this address. If you did not expect this message, ignore it: \
+         without a password nobody can log in with your address.\n\n\
+         -- keyward\n"
+    );
+    let html = page(
+        &subject,
+        &format!(
+            "<p>Hello,</p>\
+             <p>An admin of the organization <strong>{org}</strong> added you to it on keyward as {role}. keyward \
+             holds the organization's service accounts and their API keys.</p>\
+             <p>To accept, choose your password within {valid_days} days:</p>\
+             <p><a href=\"{link}\">Choose your password</a></p>\
+             <p>Or copy it into your browser: {link_text}</p>\
+             <p>The link works once, and only as long as you are a member of <strong>{org}</strong>. Keep it to \
+             yourself: whoever opens it chooses the password of this address. If you did not expect this message, \
+             ignore it: without a password nobody can log in with your address.</p>",
+            org = escape(org_name),
+            link = escape(link),
+            link_text = escape(link),
+        ),
+    );
+    Rendered { subject, text, html }
+}
+
+/// The notice to a person who has a password already: they were added, and
+/// log in as they always do. No link: nothing about their account changes.
+pub fn member_added(org_name: &str, role: Role, login_url: &str) -> Rendered {
+    let subject = format!("You were added to \"{org_name}\" on keyward");
+    let role = with_article(role);
+    let text = format!(
+        "Hello,\n\n\
+         An admin of the organization \"{org_name}\" added you to it on keyward as {role}.\n\
+         Log in with your email and your password as usual, and choose \"{org_name}\" in the top bar:\n\n\
+         {login_url}\n\n\
+         Nothing else about your account changed. If you did not expect this, ask an admin of \"{org_name}\" \
+         to remove you.\n\n\
+         -- keyward\n"
+    );
+    let html = page(
+        &subject,
+        &format!(
+            "<p>Hello,</p>\
+             <p>An admin of the organization <strong>{org}</strong> added you to it on keyward as {role}.</p>\
+             <p>Log in with your email and your password as usual, and choose <strong>{org}</strong> in the top \
+             bar: <a href=\"{login}\">{login_text}</a></p>\
+             <p>Nothing else about your account changed. If you did not expect this, ask an admin of \
+             <strong>{org}</strong> to remove you.</p>",
+            org = escape(org_name),
+            login = escape(login_url),
+            login_text = escape(login_url),
         ),
     );
     Rendered { subject, text, html }
@@ -185,6 +261,22 @@ mod tests {
         assert!(r.html.contains("href=\"https://k.example/confirm-email?token=a&amp;b\""));
         assert!(r.text.contains("https://k.example/confirm-email?token=a&b"));
         assert!(r.subject.contains("<b>ops</b>"));
+    }
+
+    #[test]
+    fn an_invitation_carries_its_link_and_a_notice_none() {
+        let link = "https://k.example/set-password?token=a&b";
+        let r = invitation("<Acme>", Role::Editor, link, 7);
+        assert!(r.subject.contains("<Acme>") && r.text.contains("an editor") && r.text.contains("7 days"));
+        assert!(r.text.contains(link) && r.html.contains("href=\"https://k.example/set-password?token=a&amp;b\""));
+        assert!(r.html.contains("&lt;Acme&gt;") && !r.html.contains("<Acme>"));
+        let r = member_added("Acme", Role::Admin, "https://k.example/login");
+        assert!(
+            r.subject.contains("Acme") && r.text.contains("an admin") && r.text.contains("https://k.example/login")
+        );
+        for part in [&r.text, &r.html] {
+            assert!(!part.contains("token") && !part.contains("set-password"), "a notice carries no link: {part}");
+        }
     }
 
     #[test]

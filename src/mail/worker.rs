@@ -17,11 +17,15 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{CONFIRM_EMAIL, CONFIRMATION_LIFETIME, ConfirmPayload, ExpiryPayload, KEY_EXPIRY, MailConfig, render};
+use super::{
+    CONFIRM_EMAIL, CONFIRMATION_LIFETIME, ConfirmPayload, ExpiryPayload, INVITATION, InvitationPayload, KEY_EXPIRY,
+    MailConfig, render,
+};
 use crate::domain::{Id, Token, UnixTime};
 use crate::service::Service;
+use crate::service::invitations::INVITATION_LINK_LIFETIME;
 use crate::store::mail::{self, OutboxRecord};
-use crate::store::{AuditRecord, StoreError, accounts, audit};
+use crate::store::{AuditRecord, StoreError, accounts, audit, invitations};
 
 /// Sent and abandoned messages are kept this long for inspection.
 const KEEP_DONE: i64 = 30 * 86_400;
@@ -72,8 +76,8 @@ async fn run(service: Service, config: Arc<MailConfig>) {
 /// What became of one claimed message.
 enum Outcome {
     Sent,
-    /// No longer wanted (the account is gone, its address changed or is
-    /// confirmed already); the reason is kept in `last_error`.
+    /// No longer wanted (the account or membership is gone, the address
+    /// changed or is confirmed already); the reason is kept in `last_error`.
     Cancelled(&'static str),
 }
 
@@ -138,11 +142,17 @@ pub fn backoff(attempts: i64, max: Duration) -> i64 {
     (1i64 << exp).min(max.as_secs().max(1) as i64)
 }
 
-/// Renders and sends `m`. A confirmation request gets its link here: the
-/// token is minted now and only its hash stored, so a retry carries a new
-/// link and the outbox never holds a usable one.
+/// Renders and sends `m`. A confirmation request or an invitation gets its
+/// link here: the token is minted now and only its hash stored, so a retry
+/// carries a new link and the outbox never holds a usable one.
 async fn send(service: &Service, config: &MailConfig, m: &OutboxRecord) -> anyhow::Result<Outcome> {
     let now = service.now();
+    // An address no mailer accepts can only fail: retrying it for a day,
+    // minting a link each time, would serve nobody. (Addresses are checked
+    // when given; this catches any stored before that check.)
+    if m.recipient.parse::<lettre::message::Mailbox>().is_err() {
+        return Ok(Outcome::Cancelled("the address cannot receive mail"));
+    }
     let rendered = match m.kind.as_str() {
         CONFIRM_EMAIL => {
             let p: ConfirmPayload = serde_json::from_str(&m.payload).context("reading the outbox payload")?;
@@ -163,6 +173,22 @@ async fn send(service: &Service, config: &MailConfig, m: &OutboxRecord) -> anyho
             let link = format!("{}/confirm-email?token={}", config.public_url, token.expose());
             render::confirmation(&account.name, &p.email, &link, CONFIRMATION_LIFETIME.as_secs() / 3600)
         }
+        INVITATION => {
+            let p: InvitationPayload = serde_json::from_str(&m.payload).context("reading the outbox payload")?;
+            let Some(invitation) = service.invitation_to_send(&m.org_id, &p.member_id).await? else {
+                return Ok(Outcome::Cancelled("the membership was removed"));
+            };
+            match &invitation.link {
+                Some(token) => {
+                    let link = format!("{}/set-password?token={}", config.public_url, token.expose());
+                    let days = INVITATION_LINK_LIFETIME.as_secs() / 86_400;
+                    render::invitation(&invitation.org_name, invitation.role, &link, days)
+                }
+                None => {
+                    render::member_added(&invitation.org_name, invitation.role, &format!("{}/login", config.public_url))
+                }
+            }
+        }
         KEY_EXPIRY => {
             let p: ExpiryPayload = serde_json::from_str(&m.payload).context("reading the outbox payload")?;
             if p.expires <= now {
@@ -178,7 +204,8 @@ async fn send(service: &Service, config: &MailConfig, m: &OutboxRecord) -> anyho
     Ok(Outcome::Sent)
 }
 
-/// `mail.failed` in the organization's trail, against the account.
+/// `mail.failed` in the organization's trail, against the account or the
+/// membership the message was about.
 async fn audit_failure(
     conn: &mut crate::store::Conn,
     m: &OutboxRecord,
@@ -186,9 +213,12 @@ async fn audit_failure(
     error: &str,
     now: UnixTime,
 ) -> Result<(), StoreError> {
-    let account = serde_json::from_str::<serde_json::Value>(&m.payload)
-        .ok()
-        .and_then(|p| p["accountId"].as_str().map(str::to_owned));
+    let payload = serde_json::from_str::<serde_json::Value>(&m.payload).unwrap_or_default();
+    let target = match (payload["accountId"].as_str(), payload["memberId"].as_str()) {
+        (Some(account), _) => Some(("serviceAccount", account.to_owned())),
+        (None, Some(member)) => Some(("user", member.to_owned())),
+        (None, None) => None,
+    };
     audit::insert(
         conn,
         &AuditRecord {
@@ -199,8 +229,8 @@ async fn audit_failure(
             actor_id: None,
             key_id: None,
             action: "mail.failed".to_owned(),
-            target_kind: account.as_ref().map(|_| "serviceAccount".to_owned()),
-            target_id: account,
+            target_kind: target.as_ref().map(|(kind, _)| (*kind).to_owned()),
+            target_id: target.map(|(_, id)| id),
             client_ip: None,
             outcome: "failure".to_owned(),
             detail: Some(
@@ -267,6 +297,7 @@ pub async fn warn_of_expiring_keys(service: &Service, config: &MailConfig) -> Re
 async fn prune(service: &Service) -> Result<(), StoreError> {
     let mut tx = service.store().begin().await?;
     mail::prune(tx.conn(), service.now() - KEEP_DONE).await?;
+    invitations::prune(tx.conn(), service.now() - KEEP_DONE).await?;
     tx.commit().await
 }
 

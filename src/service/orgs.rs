@@ -29,7 +29,13 @@ impl Service {
             Identity::User { memberships, .. } => Ok(memberships.clone()),
             Identity::ServiceAccount(sa) => {
                 let org = self.get_org(&sa.org_id).await?;
-                Ok(vec![MembershipRecord { org_id: org.id, org_name: org.name, role: sa.role }])
+                // A service account is its organization's member in its own right.
+                Ok(vec![MembershipRecord {
+                    member_id: sa.account_id.clone(),
+                    org_id: org.id,
+                    org_name: org.name,
+                    role: sa.role,
+                }])
             }
         }
     }

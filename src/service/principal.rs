@@ -7,7 +7,10 @@ use crate::service::ServiceError;
 pub enum Actor {
     /// A service account authenticated by one of its keys.
     ServiceAccount { id: Id, key_id: Id },
-    /// A person, through the web app's session.
+    /// A person, through the web app's session. `id` is their membership's
+    /// id in the organization acted in (what that organization's user
+    /// listing shows), not their account's, which is the same everywhere
+    /// and would tie what they do here to who they are elsewhere.
     User { id: Id, email: String },
     /// The operator at the command line, who holds the database itself.
     Operator,
@@ -100,7 +103,7 @@ impl Identity {
                     client_ip,
                 })
             }
-            Identity::User { id, email, memberships } => {
+            Identity::User { email, memberships, .. } => {
                 let membership = match org {
                     Some(org) => memberships
                         .into_iter()
@@ -117,7 +120,7 @@ impl Identity {
                         .ok_or_else(|| ServiceError::forbidden("you belong to no organization"))?,
                 };
                 Ok(Principal {
-                    actor: Actor::User { id, email },
+                    actor: Actor::User { id: membership.member_id, email },
                     org_id: membership.org_id,
                     role: membership.role,
                     client_ip,

@@ -9,12 +9,12 @@ use super::audit::{self, Target};
 use super::passwords::check_password_rules;
 use super::users::{SESSION_LIFETIME, Session};
 use super::{Actor, Principal, Service, ServiceError};
-use crate::domain::{Email, Id, Name, Role, Token};
-use crate::store::{OrgRecord, UserRecord, orgs, sessions, users};
+use crate::domain::{Email, Id, LinkPurpose, Name, Role, Token};
+use crate::store::{MemberRecord, OrgRecord, UserRecord, invitations, orgs, sessions, users};
 
 /// How long a first-run link works.
 pub const SETUP_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
-const PURPOSE: &str = "setup";
+const PURPOSE: LinkPurpose = LinkPurpose::Setup;
 
 /// What the setup page asks for.
 #[derive(Debug)]
@@ -53,15 +53,17 @@ impl Service {
         Ok(Some(token))
     }
 
-    /// Whether a one-time link of `purpose` ("setup" or "password") would
-    /// still work; the pages ask this before showing a form.
-    pub async fn one_time_link_is_live(&self, token: &Token, purpose: &str) -> Result<bool, ServiceError> {
+    /// Whether a one-time link would still work; the pages ask this before
+    /// showing a form. A setup link dies once users exist; an invitation's
+    /// link with its membership, or once its person has a password.
+    pub async fn one_time_link_is_live(&self, token: &Token, purpose: LinkPurpose) -> Result<bool, ServiceError> {
         let mut conn = self.store().read().await?;
-        let live = sessions::token_is_live(&mut conn, &token.hash_hex(), purpose, self.now()).await?;
-        if live && purpose == PURPOSE && users::count(&mut conn).await? > 0 {
-            return Ok(false);
+        let now = self.now();
+        match purpose {
+            LinkPurpose::Setup => Ok(sessions::token_is_live(&mut conn, &token.hash_hex(), purpose, now).await?
+                && users::count(&mut conn).await? == 0),
+            LinkPurpose::Password => Ok(invitations::find_live(&mut conn, &token.hash_hex(), now).await?.is_some()),
         }
-        Ok(live)
     }
 
     /// Anyone holding the setup link, once: creates the organization and its
@@ -97,16 +99,25 @@ impl Service {
         };
         orgs::insert(tx.conn(), &org).await?;
         users::insert(tx.conn(), &user).await?;
-        users::add_membership(tx.conn(), &user.id, &org.id, Role::Admin, now).await?;
+        let member = MemberRecord {
+            id: Id::generate(),
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            org_id: org.id.clone(),
+            role: Role::Admin,
+            created: now,
+            accepted: Some(now),
+        };
+        users::add_membership(tx.conn(), &member).await?;
         let by = Principal {
-            actor: Actor::User { id: user.id.clone(), email: user.email.clone() },
+            actor: Actor::User { id: member.id.clone(), email: user.email.clone() },
             org_id: org.id.clone(),
             role: Role::Admin,
             client_ip,
         };
         audit::record(tx.conn(), &by, now, "org.create", Target::Org(&org.id), Some(json!({"via": "setup"}))).await?;
         let detail = json!({"role": Role::Admin, "via": "setup"});
-        audit::record(tx.conn(), &by, now, "user.add", Target::User(&user.id), Some(detail)).await?;
+        audit::record(tx.conn(), &by, now, "user.add", Target::User(&member.id), Some(detail)).await?;
         let session = new_token()?;
         let expires = now + SESSION_LIFETIME.as_secs() as i64;
         sessions::insert(tx.conn(), &session.hash_hex(), &user.id, now, expires).await?;

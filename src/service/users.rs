@@ -1,4 +1,5 @@
-//! People: accounts for the web app, their passwords, sessions and roles.
+//! People: accounts for the web app, their memberships and roles, passwords
+//! and sessions.
 
 use std::time::Duration;
 
@@ -7,22 +8,16 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use super::audit::{self, Target};
+use super::invitations;
 use super::principal::Identity;
 use super::throttle::Subject;
 use super::{Page, Principal, Service, ServiceError};
-use crate::domain::{Email, Id, Role, Token, UnixTime};
-use crate::store::{MemberRecord, UserRecord, orgs, sessions, users};
+use crate::domain::{Email, Id, LinkPurpose, Role, Token, UnixTime};
+use crate::store::invitations as store_invitations;
+use crate::store::{MemberRecord, StoreError, UserRecord, orgs, sessions, users};
 
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
-pub const SETUP_LINK_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 pub use super::passwords::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, check_password_rules};
-
-/// A new user and the one-time link to choose a password, when one is owed.
-#[derive(Debug)]
-pub struct NewMember {
-    pub member: MemberRecord,
-    pub password_token: Option<Token>,
-}
 
 /// How a login attempt ended.
 #[derive(Debug)]
@@ -43,9 +38,27 @@ pub struct Session {
     pub user_id: Id,
 }
 
+/// How a person joins an organization.
+enum Joining {
+    /// Invited by an admin: told by email, never through the admin.
+    Invited,
+    /// Added by the operator, with this password hash for a new person.
+    WithPassword(String),
+}
+
+fn membership_conflict(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::Conflict(_) => ServiceError::Conflict {
+            field: "email",
+            detail: "that person is already a member of this organization".into(),
+        },
+        other => other.into(),
+    }
+}
+
 impl Service {
     /// The operator at the command line: a user with a password, or an existing
-    /// user added to one more organization.
+    /// user added to one more organization (whose password stays as it was).
     pub async fn create_user(
         &self,
         org: &Id,
@@ -57,15 +70,18 @@ impl Service {
         self.get_org(org).await?;
         let hash = self.hash_password(password).await?;
         let by = Principal::operator(org.clone());
-        self.add_member(&by, email, role, Some(hash)).await.map(|n| n.member)
+        self.add_member(&by, email, role, Joining::WithPassword(hash)).await
     }
 
-    /// Admins: invites a person by email with a role no higher than the
-    /// caller's; a new user gets a one-time link to set a password.
-    pub async fn invite_user(&self, p: &Principal, email: Email, role: Role) -> Result<NewMember, ServiceError> {
+    /// Admins: adds the person with `email` to the organization with a role
+    /// no higher than the caller's, and emails them: a link to choose a
+    /// password when they have none, a notice otherwise. The answer is the
+    /// same whether or not the address had an account anywhere, and never
+    /// holds a link.
+    pub async fn invite_user(&self, p: &Principal, email: Email, role: Role) -> Result<MemberRecord, ServiceError> {
         p.require(Role::Admin)?;
         p.require_at_least(role, "invite a user")?;
-        self.add_member(p, email, role, None).await
+        self.add_member(p, email, role, Joining::Invited).await
     }
 
     async fn add_member(
@@ -73,39 +89,44 @@ impl Service {
         by: &Principal,
         email: Email,
         role: Role,
-        password_hash: Option<String>,
-    ) -> Result<NewMember, ServiceError> {
+        joining: Joining,
+    ) -> Result<MemberRecord, ServiceError> {
         let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let (user_id, token) = match users::find_by_email(tx.conn(), email.as_str()).await? {
-            Some(existing) => (existing.id, None),
-            None => {
-                let user =
-                    UserRecord { id: Id::generate(), email: email.as_str().to_owned(), password_hash, created: now };
-                users::insert(tx.conn(), &user).await?;
-                let token = if user.password_hash.is_none() {
-                    let token = Token::generate()?;
-                    let expires = now + SETUP_LINK_LIFETIME.as_secs() as i64;
-                    sessions::insert_token(tx.conn(), &token.hash_hex(), "password", Some(&user.id), now, expires)
-                        .await?;
-                    Some(token)
-                } else {
-                    None
-                };
-                (user.id, token)
-            }
+        let (password_hash, invited) = match joining {
+            Joining::Invited => (None, true),
+            Joining::WithPassword(hash) => (Some(hash), false),
         };
-        users::add_membership(tx.conn(), &user_id, &by.org_id, role, now).await.map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => ServiceError::Conflict {
-                field: "email",
-                detail: "that person is already a member of this organization".into(),
-            },
-            other => other.into(),
-        })?;
-        audit::record(tx.conn(), by, now, "user.add", Target::User(&user_id), Some(json!({"role": role}))).await?;
-        let member = users::get_member(tx.conn(), &by.org_id, &user_id).await?.ok_or(ServiceError::NotFound("user"))?;
+        let mut tx = self.store().begin().await?;
+        let candidate =
+            UserRecord { id: Id::generate(), email: email.as_str().to_owned(), password_hash, created: now };
+        users::insert_if_absent(tx.conn(), &candidate).await?;
+        let user = users::find_by_email(tx.conn(), email.as_str())
+            .await?
+            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("the user just written is missing")))?;
+        // Someone the operator has just given a password can log in as this
+        // member at once. Anyone else takes the membership up by choosing a
+        // password through its invitation or by logging in: until then it is
+        // pending, whatever the person's standing elsewhere.
+        let accepted = (!invited && user.id == candidate.id).then_some(now);
+        let member = MemberRecord {
+            id: Id::generate(),
+            user_id: user.id,
+            email: email.as_str().to_owned(),
+            org_id: by.org_id.clone(),
+            role,
+            created: now,
+            accepted,
+        };
+        users::add_membership(tx.conn(), &member).await.map_err(membership_conflict)?;
+        if invited {
+            invitations::queue(tx.conn(), &member, now).await?;
+        }
+        audit::record(tx.conn(), by, now, "user.add", Target::User(&member.id), Some(json!({"role": role}))).await?;
         tx.commit().await?;
-        Ok(NewMember { member, password_token: token })
+        if invited {
+            self.metrics().mail("queued");
+        }
+        Ok(member)
     }
 
     /// Admins.
@@ -122,64 +143,82 @@ impl Service {
     }
 
     /// Admins. The last admin of an organization cannot step down.
-    pub async fn set_user_role(&self, p: &Principal, user: &Id, role: Role) -> Result<MemberRecord, ServiceError> {
+    pub async fn set_user_role(&self, p: &Principal, member: &Id, role: Role) -> Result<MemberRecord, ServiceError> {
         p.require(Role::Admin)?;
         p.require_at_least(role, "give a user")?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         orgs::lock(tx.conn(), &p.org_id).await?;
-        let before = users::get_member(tx.conn(), &p.org_id, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        let before = users::get_member(tx.conn(), &p.org_id, member).await?.ok_or(ServiceError::NotFound("user"))?;
         if before.role == Role::Admin && role != Role::Admin && users::count_admins(tx.conn(), &p.org_id).await? <= 1 {
             return Err(ServiceError::Conflict {
                 field: "role",
                 detail: "the organization's last admin cannot be demoted".into(),
             });
         }
-        users::set_role(tx.conn(), &p.org_id, user, role).await?;
+        users::set_role(tx.conn(), &p.org_id, member, role).await?;
         let detail = json!({"role": {"from": before.role, "to": role}});
-        audit::record(tx.conn(), p, now, "user.update", Target::User(user), Some(detail)).await?;
-        let after = users::get_member(tx.conn(), &p.org_id, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        audit::record(tx.conn(), p, now, "user.update", Target::User(member), Some(detail)).await?;
+        let after = users::get_member(tx.conn(), &p.org_id, member).await?.ok_or(ServiceError::NotFound("user"))?;
         tx.commit().await?;
         Ok(after)
     }
 
-    /// Admins. Removes the user from the organization (and altogether when it
-    /// was the last), ending its sessions.
-    pub async fn remove_user(&self, p: &Principal, user: &Id) -> Result<(), ServiceError> {
+    /// Admins. Removes the member from the organization: the links its
+    /// invitation sent stop working and its unsent invitation is cancelled.
+    /// The person's sessions go on serving their other organizations; only
+    /// a person left in none is deleted, and their sessions with them.
+    pub async fn remove_user(&self, p: &Principal, id: &Id) -> Result<(), ServiceError> {
         p.require(Role::Admin)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         orgs::lock(tx.conn(), &p.org_id).await?;
-        let member = users::get_member(tx.conn(), &p.org_id, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        let member = users::get_member(tx.conn(), &p.org_id, id).await?.ok_or(ServiceError::NotFound("user"))?;
         if member.role == Role::Admin && users::count_admins(tx.conn(), &p.org_id).await? <= 1 {
             return Err(ServiceError::Conflict {
                 field: "id",
                 detail: "the organization's last admin cannot be removed".into(),
             });
         }
-        users::remove_membership(tx.conn(), &p.org_id, user).await?;
-        sessions::delete_for_user(tx.conn(), user).await?;
-        audit::record(tx.conn(), p, now, "user.remove", Target::User(user), None).await?;
+        // Deleting the membership deletes its links (a foreign key). It comes
+        // first so that a password being set through one of them meanwhile
+        // locks the same rows in the same order: membership, then link.
+        users::remove_membership(tx.conn(), &member).await?;
+        invitations::cancel(tx.conn(), &member, now).await?;
+        audit::record(tx.conn(), p, now, "user.remove", Target::User(&member.id), None).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Sets a password through a one-time link.
+    /// Anyone holding an invitation's link, once: chooses the first password
+    /// of the person it was sent to, while the membership that sent it
+    /// exists and the person has no password yet, and takes that membership
+    /// up. The person's other invitation links stop working.
     pub async fn set_password_with_token(&self, token: &Token, password: String) -> Result<(), ServiceError> {
         check_password_rules(&password)?;
+        let refused = || ServiceError::invalid("token", "this link is unknown, used, expired or withdrawn");
         // argon2 is deliberately slow: spend it only on a live link.
-        if !self.one_time_link_is_live(token, "password").await? {
-            return Err(ServiceError::invalid("token", "this link is unknown, used or expired"));
+        if !self.one_time_link_is_live(token, LinkPurpose::Password).await? {
+            return Err(refused());
         }
         let hash = self.hash_password(password).await?;
         let now = self.now();
+        let token_hash = token.hash_hex();
         let mut tx = self.store().begin().await?;
-        let user = sessions::consume_token(tx.conn(), &token.hash_hex(), "password", now)
-            .await?
-            .flatten()
-            .ok_or_else(|| ServiceError::invalid("token", "this link is unknown, used or expired"))?;
-        users::set_password_hash(tx.conn(), &user, &hash).await?;
-        sessions::delete_for_user(tx.conn(), &user).await?;
+        let (org, member) = store_invitations::find_live(tx.conn(), &token_hash, now).await?.ok_or_else(refused)?;
+        // The membership first: a removal under way either finishes before
+        // (and this finds no membership) or waits until this is done.
+        if !users::accept_membership(tx.conn(), &org, &member, now).await? {
+            return Err(refused());
+        }
+        if !store_invitations::use_link(tx.conn(), &token_hash, now).await? {
+            return Err(refused());
+        }
+        let member = users::get_member(tx.conn(), &org, &member).await?.ok_or_else(refused)?;
+        if !users::set_first_password(tx.conn(), &member.user_id, &hash).await? {
+            return Err(refused());
+        }
+        store_invitations::retire_for_user(tx.conn(), &member.user_id, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -241,6 +280,7 @@ impl Service {
         let expires = now + SESSION_LIFETIME.as_secs() as i64;
         let mut tx = self.store().begin().await?;
         sessions::insert(tx.conn(), &token.hash_hex(), &user.id, now, expires).await?;
+        users::accept_memberships(tx.conn(), &user.id, now).await?;
         tx.commit().await?;
         Ok(Some(Session { token, expires, user_id: user.id }))
     }

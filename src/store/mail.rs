@@ -12,7 +12,7 @@ use crate::domain::{Id, UnixTime};
 pub struct OutboxRecord {
     pub id: Id,
     pub org_id: Id,
-    /// `confirm-email` or `key-expiry`.
+    /// `confirm-email`, `key-expiry` or `invitation`.
     pub kind: String,
     pub recipient: String,
     /// JSON; never a secret.
@@ -129,6 +129,32 @@ pub async fn give_up(conn: &mut Conn, id: &Id, attempts: i64, now: UnixTime, err
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Gives up on the queued messages of `kind` in `org` whose payload names
+/// `subject` (an id), unless a worker is sending one right now: a message
+/// about something that is gone must not go out. Ids are hex digits, so the
+/// pattern matches them literally.
+pub async fn cancel_queued(
+    conn: &mut Conn,
+    org: &Id,
+    kind: &str,
+    subject: &Id,
+    why: &str,
+    now: UnixTime,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE outbox SET failed = $1, last_error = $2 WHERE org_id = $3 AND kind = $4 AND payload LIKE $5 \
+         AND sent IS NULL AND failed IS NULL AND (claimed_until IS NULL OR claimed_until <= $1)",
+    )
+    .bind(now)
+    .bind(format!("cancelled: {why}"))
+    .bind(org.as_str())
+    .bind(kind)
+    .bind(format!("%\"{subject}\"%"))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// When the oldest message still waiting for delivery was queued.

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod invitations;
 pub mod keys;
 pub mod mail;
 pub mod orgs;

@@ -61,19 +61,30 @@ impl fmt::Debug for UserRecord {
     }
 }
 
-/// A user as seen from one organization.
+/// A person as one organization sees them: their membership there, and
+/// nothing of their account beyond it.
 #[derive(Debug, Clone)]
 pub struct MemberRecord {
+    /// The membership's own id: the person's id within this organization.
     pub id: Id,
+    /// The account behind the membership. For the service layer only: it is
+    /// the same in every organization, so no organization is shown it.
+    pub user_id: Id,
+    /// As this organization typed it.
     pub email: String,
     pub org_id: Id,
     pub role: Role,
     pub created: UnixTime,
-    pub has_password: bool,
+    /// When the person took the membership up; `None` while it is pending.
+    pub accepted: Option<UnixTime>,
 }
 
+/// One organization of a user, as the user sees it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MembershipRecord {
+    /// The user's id within that organization (`MemberRecord::id`).
+    #[sqlx(try_from = "String")]
+    pub member_id: Id,
     #[sqlx(try_from = "String")]
     pub org_id: Id,
     pub org_name: String,
@@ -156,11 +167,12 @@ impl FromRow<'_, AnyRow> for MemberRecord {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             id: id(row, "id")?,
+            user_id: id(row, "user_id")?,
             email: row.try_get("email")?,
             org_id: id(row, "org_id")?,
             role: role(row, "role")?,
             created: row.try_get("created")?,
-            has_password: flag(row, "has_password")?,
+            accepted: row.try_get("accepted")?,
         })
     }
 }

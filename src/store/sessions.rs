@@ -1,7 +1,9 @@
-//! Web app sessions and one-time tokens, both kept only as hashes.
+//! Web app sessions and one-time tokens not bound to a membership (the
+//! first run's setup link), both kept only as hashes. Invitation links live
+//! in `invitations`.
 
 use super::{Conn, StoreError};
-use crate::domain::{Id, UnixTime};
+use crate::domain::{Id, LinkPurpose, UnixTime};
 
 pub async fn insert(
     conn: &mut Conn,
@@ -36,15 +38,10 @@ pub async fn delete(conn: &mut Conn, token_hash: &str) -> Result<(), StoreError>
     Ok(())
 }
 
-pub async fn delete_for_user(conn: &mut Conn, user: &Id) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.as_str()).execute(conn).await?;
-    Ok(())
-}
-
 pub async fn insert_token(
     conn: &mut Conn,
     token_hash: &str,
-    purpose: &str,
+    purpose: LinkPurpose,
     user: Option<&Id>,
     now: UnixTime,
     expires: UnixTime,
@@ -53,7 +50,7 @@ pub async fn insert_token(
         "INSERT INTO one_time_tokens (token_hash, purpose, user_id, created, expires) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(token_hash)
-    .bind(purpose)
+    .bind(purpose.as_str())
     .bind(user.map(Id::as_str))
     .bind(now)
     .bind(expires)
@@ -68,7 +65,7 @@ pub async fn insert_token(
 pub async fn consume_token(
     conn: &mut Conn,
     token_hash: &str,
-    purpose: &str,
+    purpose: LinkPurpose,
     now: UnixTime,
 ) -> Result<Option<Option<Id>>, StoreError> {
     let user: Option<Option<String>> = sqlx::query_scalar(
@@ -77,7 +74,7 @@ pub async fn consume_token(
     )
     .bind(now)
     .bind(token_hash)
-    .bind(purpose)
+    .bind(purpose.as_str())
     .fetch_optional(conn)
     .await?;
     Ok(user.map(|u| u.map(Id::from_stored)))
@@ -88,7 +85,7 @@ pub async fn consume_token(
 pub async fn token_is_live(
     conn: &mut Conn,
     token_hash: &str,
-    purpose: &str,
+    purpose: LinkPurpose,
     now: UnixTime,
 ) -> Result<bool, StoreError> {
     let found: Option<i64> = sqlx::query_scalar(
@@ -96,7 +93,7 @@ pub async fn token_is_live(
          AND used IS NULL AND expires > $3",
     )
     .bind(token_hash)
-    .bind(purpose)
+    .bind(purpose.as_str())
     .bind(now)
     .fetch_optional(conn)
     .await?;
@@ -104,7 +101,10 @@ pub async fn token_is_live(
 }
 
 /// Forgets the unused tokens of `purpose`, so that only the newest works.
-pub async fn delete_unused_tokens(conn: &mut Conn, purpose: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM one_time_tokens WHERE purpose = $1 AND used IS NULL").bind(purpose).execute(conn).await?;
+pub async fn delete_unused_tokens(conn: &mut Conn, purpose: LinkPurpose) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM one_time_tokens WHERE purpose = $1 AND used IS NULL")
+        .bind(purpose.as_str())
+        .execute(conn)
+        .await?;
     Ok(())
 }

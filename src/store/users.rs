@@ -15,6 +15,24 @@ pub async fn insert(conn: &mut Conn, user: &UserRecord) -> Result<(), StoreError
     Ok(())
 }
 
+/// Inserts `user` unless somebody already has the address (ignoring case);
+/// either way exactly one account has it afterwards, however many callers
+/// race. Read it back with `find_by_email`.
+pub async fn insert_if_absent(conn: &mut Conn, user: &UserRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO users (id, email, email_folded, password_hash, created) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (email_folded) DO NOTHING",
+    )
+    .bind(user.id.as_str())
+    .bind(&user.email)
+    .bind(user.email.to_lowercase())
+    .bind(user.password_hash.as_deref())
+    .bind(user.created)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await?)
 }
@@ -33,25 +51,37 @@ pub async fn find_by_email(conn: &mut Conn, email: &str) -> Result<Option<UserRe
         .await?)
 }
 
-pub async fn set_password_hash(conn: &mut Conn, id: &Id, hash: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id.as_str()).execute(conn).await?;
-    Ok(())
-}
-
-pub async fn add_membership(conn: &mut Conn, user: &Id, org: &Id, role: Role, now: UnixTime) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO memberships (user_id, org_id, role, created) VALUES ($1, $2, $3, $4)")
-        .bind(user.as_str())
-        .bind(org.as_str())
-        .bind(role.as_str())
-        .bind(now)
+/// Sets the password of a user who has none; false when the user has one
+/// (or is gone), which is then left as it was.
+pub async fn set_first_password(conn: &mut Conn, id: &Id, hash: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash IS NULL")
+        .bind(hash)
+        .bind(id.as_str())
         .execute(conn)
         .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn add_membership(conn: &mut Conn, m: &MemberRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO memberships (id, user_id, org_id, role, created, email, accepted) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(m.id.as_str())
+    .bind(m.user_id.as_str())
+    .bind(m.org_id.as_str())
+    .bind(m.role.as_str())
+    .bind(m.created)
+    .bind(&m.email)
+    .bind(m.accepted)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 pub async fn memberships(conn: &mut Conn, user: &Id) -> Result<Vec<MembershipRecord>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT m.org_id, o.name AS org_name, m.role FROM memberships m \
+        "SELECT m.id AS member_id, m.org_id, o.name AS org_name, m.role FROM memberships m \
          JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.id",
     )
     .bind(user.as_str())
@@ -59,9 +89,7 @@ pub async fn memberships(conn: &mut Conn, user: &Id) -> Result<Vec<MembershipRec
     .await?)
 }
 
-const MEMBER_SELECT: &str = "SELECT u.id, u.email, m.org_id, m.role, m.created, \
-     CAST(CASE WHEN u.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password \
-     FROM memberships m JOIN users u ON u.id = m.user_id";
+const MEMBER_SELECT: &str = "SELECT id, user_id, email, org_id, role, created, accepted FROM memberships";
 
 pub async fn list_members(
     conn: &mut Conn,
@@ -69,19 +97,42 @@ pub async fn list_members(
     after: Option<&Id>,
     limit: i64,
 ) -> Result<Vec<MemberRecord>, StoreError> {
-    let sql = format!("{MEMBER_SELECT} WHERE m.org_id = $1 AND u.id > $2 ORDER BY u.id LIMIT $3");
+    let sql = format!("{MEMBER_SELECT} WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3");
     Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(after.map_or("", Id::as_str)).bind(limit).fetch_all(conn).await?)
 }
 
-pub async fn get_member(conn: &mut Conn, org: &Id, user: &Id) -> Result<Option<MemberRecord>, StoreError> {
-    let sql = format!("{MEMBER_SELECT} WHERE m.org_id = $1 AND m.user_id = $2");
-    Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(user.as_str()).fetch_optional(conn).await?)
+pub async fn get_member(conn: &mut Conn, org: &Id, member: &Id) -> Result<Option<MemberRecord>, StoreError> {
+    let sql = format!("{MEMBER_SELECT} WHERE org_id = $1 AND id = $2");
+    Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(member.as_str()).fetch_optional(conn).await?)
 }
 
-pub async fn set_role(conn: &mut Conn, org: &Id, user: &Id, role: Role) -> Result<(), StoreError> {
-    sqlx::query("UPDATE memberships SET role = $1 WHERE org_id = $2 AND user_id = $3")
+pub async fn set_role(conn: &mut Conn, org: &Id, member: &Id, role: Role) -> Result<(), StoreError> {
+    sqlx::query("UPDATE memberships SET role = $1 WHERE org_id = $2 AND id = $3")
         .bind(role.as_str())
         .bind(org.as_str())
+        .bind(member.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Notes that the person took the membership up (first time only); false
+/// when the membership is gone. On PostgreSQL this also locks its row until
+/// the transaction ends, so that a removal racing with it waits or wins.
+pub async fn accept_membership(conn: &mut Conn, org: &Id, member: &Id, now: UnixTime) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE memberships SET accepted = COALESCE(accepted, $1) WHERE org_id = $2 AND id = $3")
+        .bind(now)
+        .bind(org.as_str())
+        .bind(member.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A login takes up every membership its person has been given so far.
+pub async fn accept_memberships(conn: &mut Conn, user: &Id, now: UnixTime) -> Result<(), StoreError> {
+    sqlx::query("UPDATE memberships SET accepted = $1 WHERE user_id = $2 AND accepted IS NULL")
+        .bind(now)
         .bind(user.as_str())
         .execute(conn)
         .await?;
@@ -95,17 +146,19 @@ pub async fn count_admins(conn: &mut Conn, org: &Id) -> Result<i64, StoreError> 
         .await?)
 }
 
-/// Removes the user from the organization, and the user altogether once it
-/// belongs to none.
-pub async fn remove_membership(conn: &mut Conn, org: &Id, user: &Id) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
-        .bind(org.as_str())
-        .bind(user.as_str())
+/// Removes the membership (its invitation links go with it: see the
+/// `invitations` table), and the user altogether once it belongs to no
+/// organization (its sessions go with it). True when the user went too.
+pub async fn remove_membership(conn: &mut Conn, member: &MemberRecord) -> Result<bool, StoreError> {
+    sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND id = $2")
+        .bind(member.org_id.as_str())
+        .bind(member.id.as_str())
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1)")
-        .bind(user.as_str())
-        .execute(conn)
-        .await?;
-    Ok(())
+    let gone =
+        sqlx::query("DELETE FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1)")
+            .bind(member.user_id.as_str())
+            .execute(conn)
+            .await?;
+    Ok(gone.rows_affected() == 1)
 }

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::assets::{INDEX_HTML, MESSAGE_HTML};
-use crate::domain::Token;
+use crate::domain::{LinkPurpose, Token};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 
@@ -28,20 +28,27 @@ pub async fn app() -> Response {
 
 /// `/setup?token=`: the first-run form, while the link still works.
 pub async fn setup(State(state): State<AppState>, query: TokenParam) -> Response {
-    one_time_page(&state, query, "setup", "This setup link no longer works", SETUP_GONE).await
+    one_time_page(&state, query, LinkPurpose::Setup, "This setup link no longer works", SETUP_GONE).await
 }
 
-/// `/set-password?token=`: the invited user's form, while the link works.
+/// `/set-password?token=`: the invited person's form, while the link works.
 pub async fn set_password(State(state): State<AppState>, query: TokenParam) -> Response {
-    one_time_page(&state, query, "password", "This link no longer works", PASSWORD_GONE).await
+    one_time_page(&state, query, LinkPurpose::Password, "This link no longer works", PASSWORD_GONE).await
 }
 
 const SETUP_GONE: &str = "The setup link has been used, has expired, or was never issued. If keyward has \
      been set up already, log in. Otherwise restart the server: it logs a fresh link while nobody can log in.";
-const PASSWORD_GONE: &str = "Links to choose a password work once and for seven days. Ask an admin of your \
-     organization to invite you again.";
+const PASSWORD_GONE: &str = "Links to choose a password work once, for seven days, and only while you are a \
+     member of the organization that invited you. If you have chosen a password already, log in with it; \
+     otherwise ask an admin of your organization to invite you again.";
 
-async fn one_time_page(state: &AppState, query: TokenParam, purpose: &str, title: &str, detail: &str) -> Response {
+async fn one_time_page(
+    state: &AppState,
+    query: TokenParam,
+    purpose: LinkPurpose,
+    title: &str,
+    detail: &str,
+) -> Response {
     let token = query.ok().and_then(|Query(q)| q.token).filter(|t| !t.is_empty());
     let live = match token {
         Some(t) => match state.service.one_time_link_is_live(&Token::from_client(&t), purpose).await {

@@ -275,7 +275,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     let (sa, key, _) = app.account_key_triple(&app.org_id, Role::Viewer, false).await;
     let by = Principal::operator(Id::parse(&app.org_id).expect("org id"));
     let email = Email::parse(&format!("member-{}@example.com", Id::generate())).expect("email");
-    let user = app.service.invite_user(&by, email, Role::Viewer).await.expect("invite").member.id.to_string();
+    let user = app.service.invite_user(&by, email, Role::Viewer).await.expect("invite").id.to_string();
     Fixture { sa, key, user }
 }
 

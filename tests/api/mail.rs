@@ -16,7 +16,7 @@ use crate::smtp::{Mail, SmtpServer, TlsFiles, unused_port};
 
 /// A mail worker over the app's service, stopped when dropped (as a node's
 /// worker stops with its process).
-struct Worker(JoinHandle<()>);
+pub(crate) struct Worker(JoinHandle<()>);
 
 impl Drop for Worker {
     fn drop(&mut self) {
@@ -25,13 +25,13 @@ impl Drop for Worker {
 }
 
 /// The worker as `serve` configures it, polling faster so tests run quickly.
-fn config(app: &TestApp, mail: Option<&str>) -> MailConfig {
+pub(crate) fn config(app: &TestApp, mail: Option<&str>) -> MailConfig {
     let mut c = MailConfig::new(mail, None, app.dir.path(), &app.base).expect("mail config");
     c.poll_interval = Duration::from_millis(50);
     c
 }
 
-fn start(app: &TestApp, config: MailConfig) -> Worker {
+pub(crate) fn start(app: &TestApp, config: MailConfig) -> Worker {
     Worker(keyward::mail::spawn(app.service.clone(), config))
 }
 
@@ -58,7 +58,9 @@ async fn open_link(app: &TestApp, token: &str) -> (StatusCode, String) {
 }
 
 /// `(kind, recipient, payload, attempts, sent, failed, last_error)` of every outbox row.
-async fn outbox(app: &TestApp) -> Vec<(String, String, String, i64, Option<i64>, Option<i64>, Option<String>)> {
+pub(crate) async fn outbox(
+    app: &TestApp,
+) -> Vec<(String, String, String, i64, Option<i64>, Option<i64>, Option<String>)> {
     let mut conn = app.store.read().await.expect("conn");
     sqlx::query_as(
         "SELECT kind, recipient, payload, attempts, sent, failed, last_error FROM outbox ORDER BY created, id",
@@ -88,7 +90,7 @@ fn mail_metric(event: &str) -> String {
 
 const OLDEST: &str = "keyward_mail_oldest_undelivered_age_seconds";
 
-async fn wait_until<F: AsyncFnMut() -> bool>(within: Duration, what: &str, mut check: F) {
+pub(crate) async fn wait_until<F: AsyncFnMut() -> bool>(within: Duration, what: &str, mut check: F) {
     let deadline = Instant::now() + within;
     while !check().await {
         assert!(Instant::now() < deadline, "not within {within:?}: {what}");

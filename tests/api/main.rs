@@ -24,3 +24,4 @@ mod seed;
 mod smtp;
 mod tokens;
 mod trust;
+mod users;

@@ -124,6 +124,28 @@ impl SmtpServer {
         self.inbox.lock().expect("inbox").clone()
     }
 
+    /// The messages delivered to `address` so far, oldest first.
+    pub fn mailbox(&self, address: &str) -> Vec<Mail> {
+        self.deliveries()
+            .iter()
+            .filter(|d| d.envelope_to.iter().any(|to| to.eq_ignore_ascii_case(address)))
+            .map(|d| Mail::parse(&d.data))
+            .collect()
+    }
+
+    /// Waits until `address` has received at least `n` messages.
+    pub async fn wait_for_mailbox(&self, address: &str, n: usize, within: Duration) -> Vec<Mail> {
+        let deadline = Instant::now() + within;
+        loop {
+            let got = self.mailbox(address);
+            if got.len() >= n {
+                return got;
+            }
+            assert!(Instant::now() < deadline, "{} of {n} messages reached {address} within {within:?}", got.len());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until at least `n` messages arrived; fails the test otherwise.
     pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Delivery> {
         let deadline = Instant::now() + within;
@@ -176,12 +198,19 @@ impl Mail {
 
     /// The confirmation token in the text part's link under `base`.
     pub fn token(&self, base: &str) -> String {
-        let prefix = format!("{base}/confirm-email?token=");
-        let start = self.text.find(&prefix).unwrap_or_else(|| panic!("no link {prefix}… in:\n{}", self.text));
-        self.text[start + prefix.len()..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || "-_".contains(*c))
-            .collect()
+        self.link_token(base, "/confirm-email").unwrap_or_else(|| panic!("no confirmation link in:\n{}", self.text))
+    }
+
+    /// The token of the text part's link to `{base}{path}?token=`, if any.
+    pub fn link_token(&self, base: &str, path: &str) -> Option<String> {
+        let prefix = format!("{base}{path}?token=");
+        let start = self.text.find(&prefix)?;
+        Some(
+            self.text[start + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "-_".contains(*c))
+                .collect(),
+        )
     }
 }
 

@@ -18,7 +18,8 @@ use crate::service::{Actor, Principal};
 pub struct WhoAmI {
     /// `serviceAccount` or `user`.
     pub kind: String,
-    /// The service account's or user's id.
+    /// The service account's id, or the user's id in this organization (as
+    /// its user listing shows it).
     pub id: String,
     pub org_id: String,
     pub role: Role,

@@ -40,7 +40,7 @@ pub struct SessionView {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SetPassword {
-    /// The token from the one-time link.
+    /// The token from the invitation's link (`/set-password?token=`).
     #[schema(required = true)]
     token: Option<String>,
     /// At least 12 characters.
@@ -130,10 +130,13 @@ pub async fn logout(State(state): State<AppState>, _who: Who, headers: HeaderMap
     Ok(response)
 }
 
-/// Set a password from a one-time link.
+/// Set a password from an invitation's link.
 ///
-/// The link works once; `422` names `token` when it is unknown, used or
-/// expired, or `password` when it is too short.
+/// Whoever holds the link the invitee was emailed. It chooses the first
+/// password of the person it was sent to, once, within seven days, while
+/// the membership whose invitation sent it exists, and never replaces a
+/// password already chosen. `422` names `token` when the link is unknown,
+/// used, expired or voided, or `password` when it is too short.
 #[utoipa::path(
     operation_id = "setPassword", post, path = "/api/session/v1/password", tag = "session", request_body = SetPassword,
     responses(

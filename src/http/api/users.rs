@@ -16,16 +16,24 @@ use crate::store::MemberRecord;
 
 const LISTING: &str = "user";
 
+/// A person as this organization sees them: their membership here, and
+/// nothing about their account or their standing in other organizations.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
+    /// The person's id in this organization (their membership's); another
+    /// organization knows the same person by another id.
     pub id: String,
+    /// As this organization typed it.
     pub email: String,
     pub org_id: String,
     pub role: Role,
     /// When the user joined the organization (Unix seconds).
     pub created: UnixTime,
-    /// False until the user has chosen a password.
+    /// False while the membership is pending: until the person chooses a
+    /// password through the invitation this organization sent, or logs in
+    /// after being added. A new address and one that has an account
+    /// elsewhere both start pending.
     pub active: bool,
 }
 
@@ -37,24 +45,14 @@ impl From<MemberRecord> for UserView {
             org_id: m.org_id.to_string(),
             role: m.role,
             created: m.created,
-            active: m.has_password,
+            active: m.accepted.is_some(),
         }
     }
 }
 
-/// A new member, and for a new person the one-time link to set a password.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InvitedUserView {
-    #[serde(flatten)]
-    pub user: UserView,
-    /// Single use, valid 7 days; shown only here. Null when the person
-    /// already had an account.
-    pub password_setup_link: Option<String>,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InviteUser {
+    /// Where the invitation goes.
     #[schema(required = true, example = "ada@example.com")]
     email: Option<String>,
     /// Default `viewer`; at most the caller's own role.
@@ -115,15 +113,21 @@ pub async fn list(
     Ok(Json(PageView::of(LISTING, users, UserView::from)))
 }
 
-/// Add a user to the organization.
+/// Invite a user to the organization.
 ///
-/// Admins, with a role no higher than their own. A new person gets a
-/// one-time link to set a password. `409` when already a member.
+/// Admins, with a role no higher than their own. keyward emails the person:
+/// someone without a password gets a one-time link to choose one (it works
+/// for seven days, once, and only while this membership exists); someone
+/// with a password is told they were added. The link goes only to the
+/// invitee, never into this answer, and the answer is the same whether or
+/// not the address already had an account: the new member is pending
+/// (`active: false`) either way. `409` when already a member.
 #[utoipa::path(
     operation_id = "createUser", post, path = "/api/user/v1/user", tag = "users", params(OrgQuery),
     request_body = InviteUser,
     responses(
-        (status = 201, description = "The member", body = InvitedUserView),
+        (status = 201, description = "The new member, pending until the person accepts", body = UserView),
+        (status = 403, description = "Admins only, up to their own role", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already a member", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is wrong", body = Problem, content_type = "application/problem+json"),
     ),
@@ -133,13 +137,12 @@ pub async fn create(
     State(state): State<AppState>,
     Caller(p): Caller,
     JsonBody(body): JsonBody<InviteUser>,
-) -> Result<(StatusCode, Json<InvitedUserView>), ApiError> {
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let email = body.email.ok_or_else(|| ApiError::invalid_field("email", "is required"))?;
     let email = Email::parse(&email).map_err(|e| ApiError::invalid_field("email", e.to_string()))?;
     let role = body.role.as_deref().map(role_field).transpose()?.unwrap_or(Role::Viewer);
-    let new = state.service.invite_user(&p, email, role).await?;
-    let link = new.password_token.map(|t| format!("{}/set-password?token={}", state.public_url, t.expose()));
-    Ok((StatusCode::CREATED, Json(InvitedUserView { user: new.member.into(), password_setup_link: link })))
+    let member = state.service.invite_user(&p, email, role).await?;
+    Ok((StatusCode::CREATED, Json(member.into())))
 }
 
 /// Change a user's role.
@@ -147,7 +150,7 @@ pub async fn create(
 /// Admins, up to their own role. The last admin cannot be demoted.
 #[utoipa::path(
     operation_id = "updateUser", patch, path = "/api/user/v1/user/{id}", tag = "users",
-    params(("id" = String, Path, description = "User id"), OrgQuery),
+    params(("id" = String, Path, description = "User id (`UserView.id`)"), OrgQuery),
     request_body = UpdateUser,
     responses(
         (status = 200, description = "The member", body = UserView),
@@ -169,10 +172,14 @@ pub async fn update(
 
 /// Remove a user from the organization.
 ///
-/// Admins. Ends the user's sessions. The last admin cannot be removed.
+/// Admins. The links this organization's invitation sent the person stop
+/// working, and an invitation not sent yet is not sent. The person's
+/// sessions go on for their other organizations (here they no longer act);
+/// a person left in no organization is deleted. The last admin cannot be
+/// removed.
 #[utoipa::path(
     operation_id = "deleteUser", delete, path = "/api/user/v1/user/{id}", tag = "users",
-    params(("id" = String, Path, description = "User id"), OrgQuery),
+    params(("id" = String, Path, description = "User id (`UserView.id`)"), OrgQuery),
     responses(
         (status = 204, description = "Removed"),
         (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),

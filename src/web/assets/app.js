@@ -78,13 +78,19 @@ function drawTopbar() {
         logout)));
 }
 
-function switchOrg(id) {
+async function switchOrg(id) {
   const org = session.orgs.find((o) => o.id === id);
   if (!org) return;
   window.localStorage.setItem(ORG_KEY, id);
   session.org = org;
   session.role = org.role;
   pinOrg(id);
+  // A person's id is their membership's, so it differs per organization.
+  try {
+    session.userId = (await api('GET', WHOAMI, undefined, { isPublic: true })).id;
+  } catch {
+    session.userId = '';
+  }
   toast(`Now working in ${org.name}`);
   navigate('/service-accounts');
 }

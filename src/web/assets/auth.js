@@ -116,7 +116,9 @@ export function setPasswordView(main, { navigate }) {
     try {
       await api('POST', `${SESSION}/password`, { token, password: password.value }, { pin: false, isPublic: true });
     } catch (error) {
-      if (error.field === 'token') throw new Error('This link no longer works: it was used or has expired. Ask an admin for a new one.');
+      if (error.field === 'token') {
+        throw new Error('This link no longer works: it was used, has expired, or its invitation was withdrawn. If you have a password already, log in with it; otherwise ask an admin to invite you again.');
+      }
       throw error;
     }
     navigate('/login', { notice: 'Your password is set. Log in with your email and the new password.' }, true);

@@ -1,32 +1,22 @@
-// users.js: admins manage the organization's people: invite (with the
-// one-time link to choose a password), change roles, remove.
+// users.js: admins manage the organization's people: invite (keyward
+// emails the invitee; the page never sees a link), change roles, remove.
 
 import { USERS, api } from './api.js';
-import { confirm, formDialog, secretDialog } from './dialogs.js';
-import { act, badge, field, focusMain, h, pageTitle, roleLabel, roleSelect, timeEl, toast } from './dom.js';
+import { confirm, formDialog } from './dialogs.js';
+import { act, badge, field, focusMain, h, pageTitle, roleSelect, timeEl, toast } from './dom.js';
 
 async function invite(ctx, reload) {
   const email = h('input', { class: 'input', type: 'email', name: 'email', required: true, maxlength: 200, autocomplete: 'off' });
   const role = roleSelect(ctx.can().role, 'viewer');
   const invited = await formDialog({
     title: 'Invite user',
+    intro: 'keyward emails them: a link to choose a password, or, if they already log in to keyward, a note that they were added.',
     fields: [field('Email', email), field('Role', role, 'Viewers read; editors also manage keys; admins manage everything.')],
     submitLabel: 'Invite',
     submit: () => api('POST', USERS, { email: email.value.trim(), role: role.value }),
   });
   if (!invited) return;
-  if (invited.passwordSetupLink) {
-    await secretDialog({
-      title: 'User invited',
-      details: [['Email', invited.email], ['Role', roleLabel(invited.role)]],
-      secretLabel: 'Link to choose a password',
-      secret: invited.passwordSetupLink,
-      secretId: 'invite-link',
-      warning: 'Send this link to them. It works once, for seven days, and will not be shown again.',
-    });
-  } else {
-    toast(`${invited.email} can now log in to this organization with their existing password`);
-  }
+  toast(`Invitation sent to ${invited.email}`);
   reload();
 }
 
@@ -57,7 +47,7 @@ export function usersView(main, ctx) {
     const remove = h('button', { type: 'button', class: 'button small danger', 'aria-label': `Remove ${user.email}`, onclick: act(async () => {
       const ok = await confirm({
         title: 'Remove user?',
-        message: `${user.email} can no longer log in to ${session.org.name}, and their sessions end.`,
+        message: `${user.email} loses access to ${session.org.name}, and a link from its invitation stops working. Their other organizations are not affected.`,
         confirmLabel: 'Remove user',
       });
       if (!ok) return;
