@@ -17,6 +17,8 @@ mod audit;
 mod bad_input;
 #[path = "api/gateway.rs"]
 mod gateway;
+#[path = "api/idempotency.rs"]
+mod idempotency;
 #[path = "api/identity.rs"]
 mod identity;
 #[path = "api/keys.rs"]

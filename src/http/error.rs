@@ -105,6 +105,18 @@ impl ApiError {
         err
     }
 
+    /// A request with the same idempotency key is still running.
+    pub fn in_progress(field: &str) -> Self {
+        let mut err = Self::new(
+            StatusCode::CONFLICT,
+            "in-progress",
+            "a request with this key is still being processed; retry shortly",
+        )
+        .with_field(field);
+        err.retry_after = Some(1);
+        err
+    }
+
     pub fn busy(retry_after: u64) -> Self {
         let mut err = Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the server is busy; retry shortly");
         err.retry_after = Some(retry_after.max(1));

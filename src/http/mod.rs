@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -149,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::Extension(OpenApiJson(Arc::new(doc))))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .route_layer(middleware::from_fn(deadline))
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn(harden))

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod email;
 pub mod error;
+pub mod idempotency;
 pub mod invitations;
 pub mod keys;
 pub mod orgs;

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod idempotency;
 pub mod invitations;
 pub mod keys;
 pub mod mail;

@@ -13,6 +13,7 @@ mod accounts;
 mod audit;
 mod bad_input;
 mod gateway;
+mod idempotency;
 mod identity;
 mod keys;
 mod lifecycle;

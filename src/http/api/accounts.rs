@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::keys::KeyView;
-use super::{OrgQuery, PageRequest, PageView, PathIds};
+use super::{IdempotencyHeader, OrgQuery, PageRequest, PageView, PathIds};
 use crate::domain::{Email, Role, UnixTime};
 use crate::http::AppState;
 use crate::http::auth::Caller;
@@ -125,7 +125,7 @@ fn parse_role(raw: Option<String>) -> Result<Option<Role>, ApiError> {
 /// Admins. Sends an email confirmation request to the supplied email.
 /// `409` when the name is taken in the organization; `422` names a bad field.
 #[utoipa::path(
-    operation_id = "createServiceAccount", post, path = PATH, tag = "service accounts", params(OrgQuery),
+    operation_id = "createServiceAccount", post, path = PATH, tag = "service accounts", params(OrgQuery, IdempotencyHeader),
     request_body = CreateServiceAccount,
     responses(
         (status = 201, description = "ServiceAccount created", body = ServiceAccountView),

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{OrgQuery, PageRequest, PageView, PathIds};
+use super::{IdempotencyHeader, OrgQuery, PageRequest, PageView, PathIds};
 use crate::domain::UnixTime;
 use crate::http::AppState;
 use crate::http::auth::Caller;
@@ -119,7 +119,7 @@ impl Body for RotateKey {
 /// be `{}` or absent. `409` when the account holds its limit of keys.
 #[utoipa::path(
     operation_id = "createServiceAccountKey", post, path = "/api/service-account/v1/service-account/{id}/key", tag = "keys",
-    params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
+    params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery, IdempotencyHeader),
     request_body(content = Option<CreateKey>),
     responses(
         (status = 201, description = "ServiceAccount key created", body = CreatedKeyView),
@@ -227,7 +227,7 @@ pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathI
 /// (default 0: at once).
 #[utoipa::path(
     operation_id = "rotateServiceAccountKey", post, path = "/api/service-account/v1/service-account/{id}/key/{key-id}/rotate", tag = "keys",
-    params(("id" = String, Path, description = "ServiceAccount id"), ("key-id" = String, Path, description = "The id of the key to replace"), OrgQuery),
+    params(("id" = String, Path, description = "ServiceAccount id"), ("key-id" = String, Path, description = "The id of the key to replace"), OrgQuery, IdempotencyHeader),
     request_body(content = Option<RotateKey>),
     responses(
         (status = 201, description = "The new key", body = CreatedKeyView),

@@ -22,6 +22,21 @@ use super::extract::{cursor, parse_limit};
 use crate::domain::Id;
 use crate::service::Page;
 
+/// `Idempotency-Key`, accepted by every call that creates
+/// (`crate::http::idempotency`; documentation only).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct IdempotencyHeader {
+    /// Any 1 to 255 visible ASCII characters chosen by the client. A retry
+    /// with the same key, body and credential within 24 hours gets the first
+    /// answer again (with `Idempotent-Replayed: true`) and creates nothing;
+    /// the same key with another request is `422`; while the first is still
+    /// running, `409`.
+    #[param(rename = "Idempotency-Key", max_length = 255, pattern = "^[!-~]{1,255}$")]
+    idempotency_key: Option<String>,
+}
+
 /// `orgId`, accepted by every call (documentation only: the `Caller`
 /// extractor reads it).
 #[derive(IntoParams)]

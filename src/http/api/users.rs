@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{OrgQuery, PageRequest, PageView, PathIds};
+use super::{IdempotencyHeader, OrgQuery, PageRequest, PageView, PathIds};
 use crate::domain::{Email, Role, UnixTime};
 use crate::http::AppState;
 use crate::http::auth::Caller;
@@ -123,7 +123,7 @@ pub async fn list(
 /// not the address already had an account: the new member is pending
 /// (`active: false`) either way. `409` when already a member.
 #[utoipa::path(
-    operation_id = "createUser", post, path = "/api/user/v1/user", tag = "users", params(OrgQuery),
+    operation_id = "createUser", post, path = "/api/user/v1/user", tag = "users", params(OrgQuery, IdempotencyHeader),
     request_body = InviteUser,
     responses(
         (status = 201, description = "The new member, pending until the person accepts", body = UserView),
