@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod openapi;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -113,7 +114,7 @@ impl Modify for SecuritySchemes {
 
 /// The API's routes and their OpenAPI document.
 pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::create, accounts::list))
         .routes(routes!(accounts::get, accounts::update, accounts::delete))
         .routes(routes!(email::confirm))
@@ -137,7 +138,10 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(platform::readyz))
         .routes(routes!(platform::metrics))
         .routes(routes!(platform::openapi))
-        .split_for_parts()
+        .split_for_parts();
+    let mut doc = doc;
+    openapi::complete(&mut doc);
+    (router, doc)
 }
 
 /// The whole HTTP application.

@@ -119,9 +119,11 @@ pub(crate) fn session_response(state: &AppState, session: &Session) -> Response 
     security(("session" = []))
 )]
 pub async fn logout(State(state): State<AppState>, _who: Who, headers: HeaderMap) -> Result<Response, ApiError> {
-    if let Some(token) = single_cookie(&headers, state.session_cookie()) {
-        state.service.logout(&Token::from_client(token)).await?;
-    }
+    // A session ends only with its own cookie; an API key has none to end.
+    let Some(token) = single_cookie(&headers, state.session_cookie()) else {
+        return Err(ApiError::unauthorized());
+    };
+    state.service.logout(&Token::from_client(token)).await?;
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let mut response = StatusCode::NO_CONTENT.into_response();
     let out = response.headers_mut();

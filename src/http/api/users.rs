@@ -183,6 +183,7 @@ pub async fn update(
     responses(
         (status = 204, description = "Removed"),
         (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The organization's last admin cannot be removed", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
