@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The API contract, tried from outside: schemathesis (pinned) reads
+# /api/openapi.json from the real binary and throws every phase at it
+# (examples, coverage, fuzzing, stateful) with a real admin key, on SQLite
+# and, when KEYWARD_TEST_DATABASE_URL names a PostgreSQL server, on
+# PostgreSQL. Any answer the document does not describe fails the run.
+#
+#   scripts/contract.sh            # uses target/debug/keyward (cargo build first)
+#   KEYWARD_BIN=target/release/keyward KEYWARD_CONTRACT_SECONDS=300 scripts/contract.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+version=4.32.5
+bin=$(realpath "${KEYWARD_BIN:-target/debug/keyward}")
+seconds=${KEYWARD_CONTRACT_SECONDS:-120}
+venv=target/schemathesis-$version
+if [ ! -x "$venv/bin/schemathesis" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "schemathesis==$version"
+fi
+schemathesis=$(realpath "$venv/bin/schemathesis")
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# Runs the whole contract against one database URL.
+contract() {
+  local database=$1 dir port org key pid status=0
+  dir=$(mktemp -d)
+  port=$(free_port)
+  org=$(cd "$dir" && "$bin" admin create-org --name Contract --database "$database" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  key=$(cd "$dir" && "$bin" admin create-service-account --org "$org" --name contract --role admin --basic-auth --with-key \
+    --database "$database" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"]["secret"])')
+  # Throttling would answer most of the fuzzer's bad credentials with 429
+  # (documented, but it would hide the logic behind them).
+  (cd "$dir" && exec "$bin" serve --listen "127.0.0.1:$port" --database "$database" --auth-failure-limit 1000000 \
+    >"$dir/server.log" 2>&1) &
+  pid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  echo "contract: $database, ${seconds}s"
+  "$schemathesis" run "http://127.0.0.1:$port/api/openapi.json" -H "Authorization: $key" \
+    --phases examples,coverage,fuzzing,stateful \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection,use_after_free \
+    --max-time "$seconds" --no-color >"$dir/schemathesis.log" 2>&1 || status=$?
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  sed -n '/=== SUMMARY ===/,$p' "$dir/schemathesis.log"
+  if [ "$status" -ne 0 ]; then
+    sed -n '/=== FAILURES ===/,/=== SUMMARY ===/p' "$dir/schemathesis.log" | head -n 200
+    echo "contract: failures on $database (full log: $dir/schemathesis.log)"
+    return 1
+  fi
+  rm -rf "$dir"
+}
+
+contract "sqlite://$(mktemp -d)/contract.db"
+if [ -n "${KEYWARD_TEST_DATABASE_URL:-}" ]; then
+  db="keyward_contract_$$"
+  server=${KEYWARD_TEST_DATABASE_URL%/*}
+  psql "$KEYWARD_TEST_DATABASE_URL" -qc "CREATE DATABASE $db" >/dev/null
+  trap 'psql "$KEYWARD_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+  contract "$server/$db"
+fi
