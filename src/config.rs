@@ -89,6 +89,10 @@ pub struct Knobs {
     /// Client connections open at once; past it new ones wait in the OS backlog [default: 1024]
     #[arg(long, global = true, env = "KEYWARD_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Seconds a node holds a message it is sending before another node may send it, should the
+    /// first die mid-send; longer than the slowest send [default: 120]
+    #[arg(long, global = true, env = "KEYWARD_MAIL_LEASE", value_name = "SECONDS")]
+    pub mail_lease: Option<u64>,
     /// Seconds a stop waits for requests in flight before closing their connections [default: 30]
     #[arg(long, global = true, env = "KEYWARD_SHUTDOWN_TIMEOUT", value_name = "SECONDS")]
     pub shutdown_timeout: Option<u64>,
@@ -119,6 +123,7 @@ impl Knobs {
             mail_from: self.mail_from.or(fallback.mail_from),
             mail_ca: self.mail_ca.or(fallback.mail_ca),
             mail_give_up_after: self.mail_give_up_after.or(fallback.mail_give_up_after),
+            mail_lease: self.mail_lease.or(fallback.mail_lease),
             expiry_warning_days: self.expiry_warning_days.or(fallback.expiry_warning_days),
             max_keys_per_account: self.max_keys_per_account.or(fallback.max_keys_per_account),
             last_used_interval: self.last_used_interval.or(fallback.last_used_interval),
@@ -148,6 +153,8 @@ pub struct Settings {
     pub mail_ca: Option<PathBuf>,
     /// How long a failing message is retried before it is marked failed.
     pub mail_give_up_after: Duration,
+    /// How long a claimed message is held before another node may retry it.
+    pub mail_lease: Duration,
     /// Days before expiry that a key's account is warned; 0: never.
     pub expiry_warning_days: u32,
     pub limits: Limits,
@@ -186,6 +193,8 @@ pub const DEFAULT_SECRET_KEY_FILE: &str = "secret.key";
 
 /// Retry a failing message for a day before giving up on it.
 pub const DEFAULT_MAIL_GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Longer than the slowest SMTP exchange a node should ever wait out.
+pub const DEFAULT_MAIL_LEASE: Duration = Duration::from_secs(120);
 /// Warn a week before a key expires.
 pub const DEFAULT_EXPIRY_WARNING_DAYS: u32 = 7;
 /// Ample for any real client's headers, short enough that a connection
@@ -262,6 +271,8 @@ impl Settings {
             !shutdown_timeout.is_zero(),
             "--shutdown-timeout must be at least one second (0 would cut the requests in flight)"
         );
+        let mail_lease = k.mail_lease.map_or(DEFAULT_MAIL_LEASE, Duration::from_secs);
+        anyhow::ensure!(!mail_lease.is_zero(), "--mail-lease must be at least one second");
         Ok(Self {
             listen,
             database: k.database.unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
@@ -271,6 +282,7 @@ impl Settings {
             mail_from: k.mail_from,
             mail_ca: k.mail_ca,
             mail_give_up_after: k.mail_give_up_after.map_or(DEFAULT_MAIL_GIVE_UP_AFTER, Duration::from_secs),
+            mail_lease,
             expiry_warning_days: k.expiry_warning_days.unwrap_or(DEFAULT_EXPIRY_WARNING_DAYS),
             limits: Limits {
                 max_keys_per_account: max_keys,

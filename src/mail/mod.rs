@@ -112,7 +112,7 @@ impl MailConfig {
             expiry_warning_days: crate::config::DEFAULT_EXPIRY_WARNING_DAYS,
             poll_interval: Duration::from_secs(1),
             scan_interval: Duration::from_secs(60),
-            lease: Duration::from_secs(120),
+            lease: crate::config::DEFAULT_MAIL_LEASE,
             max_backoff: Duration::from_secs(3600),
         })
     }
@@ -121,6 +121,7 @@ impl MailConfig {
         let transport = Transport::parse(s.mail.as_deref(), &s.data_dir, s.mail_ca.as_deref())?;
         Ok(Self {
             give_up_after: s.mail_give_up_after,
+            lease: s.mail_lease,
             expiry_warning_days: s.expiry_warning_days,
             ..Self::with_transport(transport, s.mail_from.as_deref(), &s.public_url)?
         })
