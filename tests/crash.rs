@@ -27,7 +27,7 @@ const WORKERS: usize = 6;
 const NODE_ARGS: &[&str] = &["--auth-failure-limit", "1000000", "--mail-lease", "3"];
 
 /// What the server acknowledged, and so must survive.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Ledger {
     /// Accounts acknowledged created and not acknowledged deleted.
     accounts: BTreeSet<String>,
@@ -319,7 +319,8 @@ async fn crash_and_check(database: &str) {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     for round in 0..KILL_POINTS {
         let mut node = Node::start(dir.path(), database, NODE_ARGS);
-        check_acknowledged(&node, &admin, &ledger.lock().expect("ledger")).await;
+        let acknowledged = ledger.lock().expect("ledger").clone();
+        check_acknowledged(&node, &admin, &acknowledged).await;
         let workers: Vec<_> = (0..WORKERS)
             .map(|w| tokio::spawn(work(node.base.clone(), admin.clone(), ledger.clone(), rng.next() ^ w as u64)))
             .collect();
@@ -339,7 +340,8 @@ async fn crash_and_check(database: &str) {
         );
     }
     let node = Node::start(dir.path(), database, NODE_ARGS);
-    check_acknowledged(&node, &admin, &ledger.lock().expect("ledger")).await;
+    let acknowledged = ledger.lock().expect("ledger").clone();
+    check_acknowledged(&node, &admin, &acknowledged).await;
     check_whole(database).await;
     check_mail_delivered_once(dir.path(), database).await;
     let l = ledger.lock().expect("ledger");
