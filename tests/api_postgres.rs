@@ -15,6 +15,8 @@ mod accounts;
 mod audit;
 #[path = "api/bad_input.rs"]
 mod bad_input;
+#[path = "api/deletion.rs"]
+mod deletion;
 #[path = "api/gateway.rs"]
 mod gateway;
 #[path = "api/identity.rs"]
@@ -25,6 +27,8 @@ mod keys;
 mod lifecycle;
 #[path = "api/mail.rs"]
 mod mail;
+#[path = "api/org_policy.rs"]
+mod org_policy;
 #[path = "api/platform.rs"]
 mod platform;
 #[path = "api/reports.rs"]
@@ -33,6 +37,8 @@ mod reports;
 mod roles;
 #[path = "api/seed.rs"]
 mod seed;
+#[path = "api/signing.rs"]
+mod signing;
 #[path = "api/smtp.rs"]
 mod smtp;
 #[path = "api/tokens.rs"]

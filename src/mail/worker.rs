@@ -198,7 +198,7 @@ async fn audit_failure(
             actor_kind: "system".to_owned(),
             actor_id: None,
             key_id: None,
-            action: "mail.failed".to_owned(),
+            action: crate::service::audit::Action::MailFailed.as_str().to_owned(),
             target_kind: account.as_ref().map(|_| "serviceAccount".to_owned()),
             target_id: account,
             client_ip: None,

@@ -11,6 +11,8 @@ pub enum Actor {
     User { id: Id, email: String },
     /// The operator at the command line, who holds the database itself.
     Operator,
+    /// keyward's own background work (the purge of deleted accounts).
+    System,
 }
 
 /// The caller of one request, already pinned to one organization.
@@ -46,11 +48,17 @@ impl Principal {
         Self { actor: Actor::Operator, org_id, role: Role::Admin, client_ip: None }
     }
 
+    /// keyward itself, acting on an organization in the background.
+    pub fn system(org_id: Id) -> Self {
+        Self { actor: Actor::System, org_id, role: Role::Admin, client_ip: None }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self.actor {
             Actor::ServiceAccount { .. } => "serviceAccount",
             Actor::User { .. } => "user",
             Actor::Operator => "operator",
+            Actor::System => "system",
         }
     }
 
@@ -58,7 +66,7 @@ impl Principal {
     pub fn actor_id(&self) -> Option<&Id> {
         match &self.actor {
             Actor::ServiceAccount { id, .. } | Actor::User { id, .. } => Some(id),
-            Actor::Operator => None,
+            Actor::Operator | Actor::System => None,
         }
     }
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use super::audit::{self, Target};
+use super::audit::{self, Action, Target};
 use super::principal::Identity;
 use super::throttle::Subject;
 use super::{Page, Principal, Service, ServiceError};
@@ -102,7 +102,7 @@ impl Service {
             },
             other => other.into(),
         })?;
-        audit::record(tx.conn(), by, now, "user.add", Target::User(&user_id), Some(json!({"role": role}))).await?;
+        audit::record(tx.conn(), by, now, Action::UserAdd, Target::User(&user_id), Some(json!({"role": role}))).await?;
         let member = users::get_member(tx.conn(), &by.org_id, &user_id).await?.ok_or(ServiceError::NotFound("user"))?;
         tx.commit().await?;
         Ok(NewMember { member, password_token: token })
@@ -137,7 +137,7 @@ impl Service {
         }
         users::set_role(tx.conn(), &p.org_id, user, role).await?;
         let detail = json!({"role": {"from": before.role, "to": role}});
-        audit::record(tx.conn(), p, now, "user.update", Target::User(user), Some(detail)).await?;
+        audit::record(tx.conn(), p, now, Action::UserUpdate, Target::User(user), Some(detail)).await?;
         let after = users::get_member(tx.conn(), &p.org_id, user).await?.ok_or(ServiceError::NotFound("user"))?;
         tx.commit().await?;
         Ok(after)
@@ -159,7 +159,7 @@ impl Service {
         }
         users::remove_membership(tx.conn(), &p.org_id, user).await?;
         sessions::delete_for_user(tx.conn(), user).await?;
-        audit::record(tx.conn(), p, now, "user.remove", Target::User(user), None).await?;
+        audit::record(tx.conn(), p, now, Action::UserRemove, Target::User(user), None).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -62,7 +62,7 @@ pub async fn list_unused(
     let columns = COLUMNS.split(", ").map(|c| format!("k.{c}")).collect::<Vec<_>>().join(", ");
     let sql = format!(
         "SELECT {columns}, a.name AS account_name FROM api_keys k JOIN service_accounts a ON a.id = k.account_id \
-         WHERE a.org_id = $1 AND COALESCE(k.last_used, k.created) < $2 AND (k.expires IS NULL OR k.expires > $3) \
+         WHERE a.org_id = $1 AND a.deleted IS NULL AND COALESCE(k.last_used, k.created) < $2 AND (k.expires IS NULL OR k.expires > $3) \
          AND k.id > $4 ORDER BY k.id LIMIT $5"
     );
     Ok(sqlx::query_as(&sql)
@@ -141,9 +141,11 @@ pub async fn delete(conn: &mut Conn, account: &Id, id: &Id) -> Result<bool, Stor
     Ok(done.rows_affected() > 0)
 }
 
+// A deleted account's keys are not found at all: to a caller they look
+// like keys that never existed.
 const CREDENTIAL_SELECT: &str = "SELECT k.id AS key_id, k.account_id, k.secret_hash, k.expires, \
      k.disabled AS key_disabled, a.org_id, a.role, a.enable_basic_auth, a.disabled AS account_disabled \
-     FROM api_keys k JOIN service_accounts a ON a.id = k.account_id";
+     FROM api_keys k JOIN service_accounts a ON a.id = k.account_id AND a.deleted IS NULL";
 
 /// The key check's lookup: one row by the unique index on the secret's hash.
 pub async fn find_credential(conn: &mut Conn, hash: &SecretHash) -> Result<Option<CredentialRecord>, StoreError> {
