@@ -23,6 +23,8 @@ mod gateway;
 mod identity;
 #[path = "api/keys.rs"]
 mod keys;
+#[path = "api/leaks.rs"]
+mod leaks;
 #[path = "api/lifecycle.rs"]
 mod lifecycle;
 #[path = "api/mail.rs"]

@@ -22,7 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use self::api::platform::OpenApiJson;
-use self::api::{accounts, audit, email, identity, keys, oauth, orgs, platform, session, setup, users};
+use self::api::{accounts, audit, email, identity, keys, leaks, oauth, orgs, platform, session, setup, users};
 use self::error::ApiError;
 use crate::service::Service;
 
@@ -80,6 +80,7 @@ impl AppState {
         (name = "identity", description = "Who is calling"),
         (name = "audit", description = "The audit trail"),
         (name = "organizations"),
+        (name = "leaks", description = "Revoking leaked keys"),
         (name = "users", description = "People and their roles"),
         (name = "session", description = "The web app's sessions"),
         (name = "platform", description = "Health, readiness, metrics"),
@@ -139,6 +140,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(platform::readyz))
         .routes(routes!(platform::metrics))
         .routes(routes!(platform::openapi))
+        // The only route with a larger body limit: a list of secrets to revoke.
+        .merge(OpenApiRouter::new().routes(routes!(leaks::revoke)).layer(DefaultBodyLimit::max(leaks::MAX_BODY)))
         .split_for_parts()
 }
 

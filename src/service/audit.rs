@@ -24,6 +24,8 @@ pub enum Action {
     KeyEnable,
     KeyDelete,
     KeyRotate,
+    /// A key reported as leaked (and disabled, unless only reported).
+    KeyLeaked,
     UserAdd,
     UserUpdate,
     UserRemove,
@@ -50,6 +52,7 @@ impl Action {
             Action::KeyEnable => "key.enable",
             Action::KeyDelete => "key.delete",
             Action::KeyRotate => "key.rotate",
+            Action::KeyLeaked => "key.leaked",
             Action::UserAdd => "user.add",
             Action::UserUpdate => "user.update",
             Action::UserRemove => "user.remove",

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod email;
 pub mod error;
 pub mod keys;
+pub mod leaks;
 pub mod orgs;
 pub mod page;
 pub mod passwords;

@@ -13,6 +13,8 @@ pub enum Actor {
     Operator,
     /// keyward's own background work (the purge of deleted accounts).
     System,
+    /// Someone who proved nothing but holding a secret (a leak report).
+    Anonymous,
 }
 
 /// The caller of one request, already pinned to one organization.
@@ -53,12 +55,18 @@ impl Principal {
         Self { actor: Actor::System, org_id, role: Role::Admin, client_ip: None }
     }
 
+    /// Whoever revoked a leaked secret, acting on that key's organization.
+    pub fn anonymous(org_id: Id, client_ip: Option<String>) -> Self {
+        Self { actor: Actor::Anonymous, org_id, role: Role::Viewer, client_ip }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self.actor {
             Actor::ServiceAccount { .. } => "serviceAccount",
             Actor::User { .. } => "user",
             Actor::Operator => "operator",
             Actor::System => "system",
+            Actor::Anonymous => "anonymous",
         }
     }
 
@@ -66,7 +74,7 @@ impl Principal {
     pub fn actor_id(&self) -> Option<&Id> {
         match &self.actor {
             Actor::ServiceAccount { id, .. } | Actor::User { id, .. } => Some(id),
-            Actor::Operator | Actor::System => None,
+            Actor::Operator | Actor::System | Actor::Anonymous => None,
         }
     }
 

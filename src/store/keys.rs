@@ -204,3 +204,42 @@ pub async fn seal_legacy(
         .await?;
     Ok(())
 }
+
+/// A key found by a leaked secret, whatever its account's state (a deleted
+/// account's key must not come back working when the account is restored).
+#[derive(Debug, Clone)]
+pub struct LeakedKey {
+    pub key_id: Id,
+    pub account_id: Id,
+    pub org_id: Id,
+    pub disabled: bool,
+    pub expires: Option<UnixTime>,
+}
+
+/// One indexed lookup by the secret's lookup hash.
+pub async fn find_leaked(conn: &mut Conn, hash: &SecretHash) -> Result<Option<LeakedKey>, StoreError> {
+    let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT k.id, k.account_id, a.org_id, k.disabled, k.expires FROM api_keys k \
+         JOIN service_accounts a ON a.id = k.account_id WHERE k.secret_hash = $1",
+    )
+    .bind(hash.to_hex())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(key, account, org, disabled, expires)| LeakedKey {
+        key_id: Id::from_stored(key),
+        account_id: Id::from_stored(account),
+        org_id: Id::from_stored(org),
+        disabled: disabled != 0,
+        expires,
+    }))
+}
+
+/// Disables a key; false when it was disabled already (or is gone), so that
+/// of two reports racing, one records it.
+pub async fn disable(conn: &mut Conn, id: &Id) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE api_keys SET disabled = 1 WHERE id = $1 AND disabled = 0")
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -16,6 +16,7 @@ mod deletion;
 mod gateway;
 mod identity;
 mod keys;
+mod leaks;
 mod lifecycle;
 mod mail;
 mod org_policy;
