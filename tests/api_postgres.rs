@@ -19,6 +19,8 @@ mod bad_input;
 mod deletion;
 #[path = "api/gateway.rs"]
 mod gateway;
+#[path = "api/github_reports.rs"]
+mod github_reports;
 #[path = "api/identity.rs"]
 mod identity;
 #[path = "api/keys.rs"]

@@ -38,6 +38,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Peers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<[IpNet]>,
+    /// GitHub's leak reports, when `--leak-report-keys` is given.
+    pub leak_reports: Option<api::leaks::SharedLeakReports>,
 }
 
 impl AppState {
@@ -48,7 +50,13 @@ impl AppState {
             secure_cookies: public_url.starts_with("https://"),
             public_url: public_url.into(),
             trusted_proxies: Arc::new([]),
+            leak_reports: None,
         }
+    }
+
+    pub fn with_leak_reports(mut self, reports: Option<api::leaks::LeakReports>) -> Self {
+        self.leak_reports = reports.map(Arc::new);
+        self
     }
 
     pub fn with_trusted_proxies(mut self, proxies: &[IpNet]) -> Self {
@@ -141,7 +149,12 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(platform::metrics))
         .routes(routes!(platform::openapi))
         // The only route with a larger body limit: a list of secrets to revoke.
-        .merge(OpenApiRouter::new().routes(routes!(leaks::revoke)).layer(DefaultBodyLimit::max(leaks::MAX_BODY)))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(leaks::revoke))
+                .routes(routes!(leaks::github))
+                .layer(DefaultBodyLimit::max(leaks::MAX_BODY)),
+        )
         .split_for_parts()
 }
 

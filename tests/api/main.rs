@@ -14,6 +14,7 @@ mod audit;
 mod bad_input;
 mod deletion;
 mod gateway;
+mod github_reports;
 mod identity;
 mod keys;
 mod leaks;
