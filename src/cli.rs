@@ -78,6 +78,9 @@ enum Admin {
         #[arg(long)]
         with_key: bool,
     },
+    /// Start a new access-token signing key; prints {"kid", "previousKid"}.
+    /// Tokens signed with the previous key keep verifying until they expire.
+    RotateSigningKey,
 }
 
 impl clap::ValueEnum for Role {
@@ -187,6 +190,10 @@ async fn run_admin(service: &Service, admin: Admin) -> anyhow::Result<Value> {
                 map.insert("key".into(), serde_json::to_value(key)?);
             }
             Ok(out)
+        }
+        Admin::RotateSigningKey => {
+            let (kid, previous) = service.rotate_signing_key().await.map_err(explain)?;
+            Ok(json!({"kid": kid, "previousKid": previous}))
         }
     }
 }

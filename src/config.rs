@@ -12,7 +12,9 @@ use anyhow::Context;
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use crate::domain::leak_report::ReportKeys;
 use crate::service::Limits;
+use crate::service::leaks::LeakAction;
 use crate::service::throttle::ThrottlePolicy;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -96,6 +98,13 @@ pub struct Knobs {
     /// Seconds a stop waits for requests in flight before closing their connections [default: 30]
     #[arg(long, global = true, env = "KEYWARD_SHUTDOWN_TIMEOUT", value_name = "SECONDS")]
     pub shutdown_timeout: Option<u64>,
+    /// GitHub's secret-scanning public keys (their meta/public_keys/secret_scanning JSON); enables
+    /// POST /api/leak/v1/github [default: none: the endpoint answers 404]
+    #[arg(long, global = true, env = "KEYWARD_LEAK_REPORT_KEYS", value_name = "FILE")]
+    pub leak_report_keys: Option<PathBuf>,
+    /// What a live key reported as leaked gets: disable, or notify (only recorded) [default: disable]
+    #[arg(long, global = true, env = "KEYWARD_LEAK_ACTION", value_name = "ACTION")]
+    pub leak_action: Option<LeakAction>,
 }
 
 impl Knobs {
@@ -137,6 +146,8 @@ impl Knobs {
             header_read_timeout: self.header_read_timeout.or(fallback.header_read_timeout),
             max_connections: self.max_connections.or(fallback.max_connections),
             shutdown_timeout: self.shutdown_timeout.or(fallback.shutdown_timeout),
+            leak_report_keys: self.leak_report_keys.or(fallback.leak_report_keys),
+            leak_action: self.leak_action.or(fallback.leak_action),
         }
     }
 }
@@ -168,6 +179,9 @@ pub struct Settings {
     pub max_connections: usize,
     /// How long a stop waits for requests in flight.
     pub shutdown_timeout: Duration,
+    /// GitHub's leak-report keys, read and checked at start.
+    pub leak_report_keys: Option<ReportKeys>,
+    pub leak_action: LeakAction,
 }
 
 /// Where the secret key comes from.
@@ -273,6 +287,14 @@ impl Settings {
         );
         let mail_lease = k.mail_lease.map_or(DEFAULT_MAIL_LEASE, Duration::from_secs);
         anyhow::ensure!(!mail_lease.is_zero(), "--mail-lease must be at least one second");
+        let leak_report_keys = match &k.leak_report_keys {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("--leak-report-keys: reading {}", path.display()))?;
+                Some(ReportKeys::from_json(&text).with_context(|| format!("--leak-report-keys: {}", path.display()))?)
+            }
+            None => None,
+        };
         Ok(Self {
             listen,
             database: k.database.unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
@@ -297,6 +319,8 @@ impl Settings {
             header_read_timeout,
             max_connections,
             shutdown_timeout,
+            leak_report_keys,
+            leak_action: k.leak_action.unwrap_or_default(),
         })
     }
 }

@@ -55,8 +55,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         "keyward is serving"
     );
     announce_first_run(&service, &settings.public_url).await?;
-    let app =
-        router(AppState::new(service.clone(), &settings.public_url).with_trusted_proxies(&settings.trusted_proxies));
+    let leak_reports = settings
+        .leak_report_keys
+        .clone()
+        .map(|keys| crate::http::api::leaks::LeakReports { keys, action: settings.leak_action });
+    let app = router(
+        AppState::new(service.clone(), &settings.public_url)
+            .with_trusted_proxies(&settings.trusted_proxies)
+            .with_leak_reports(leak_reports),
+    );
     let limits = ConnectionLimits {
         header_read_timeout: settings.header_read_timeout,
         max_connections: settings.max_connections,

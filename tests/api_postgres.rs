@@ -15,18 +15,26 @@ mod accounts;
 mod audit;
 #[path = "api/bad_input.rs"]
 mod bad_input;
+#[path = "api/deletion.rs"]
+mod deletion;
 #[path = "api/gateway.rs"]
 mod gateway;
+#[path = "api/github_reports.rs"]
+mod github_reports;
 #[path = "api/idempotency.rs"]
 mod idempotency;
 #[path = "api/identity.rs"]
 mod identity;
 #[path = "api/keys.rs"]
 mod keys;
+#[path = "api/leaks.rs"]
+mod leaks;
 #[path = "api/lifecycle.rs"]
 mod lifecycle;
 #[path = "api/mail.rs"]
 mod mail;
+#[path = "api/org_policy.rs"]
+mod org_policy;
 #[path = "api/platform.rs"]
 mod platform;
 #[path = "api/reports.rs"]
@@ -35,6 +43,8 @@ mod reports;
 mod roles;
 #[path = "api/seed.rs"]
 mod seed;
+#[path = "api/signing.rs"]
+mod signing;
 #[path = "api/smtp.rs"]
 mod smtp;
 #[path = "api/tokens.rs"]

@@ -311,6 +311,18 @@ fn create_org_prints_exactly_id_and_name() {
 }
 
 #[test]
+fn rotate_signing_key_prints_the_new_and_the_previous_kid() {
+    let sb = Sandbox::new();
+    let db = sb.db_url("k.db");
+    let first = sb.run(&["admin", "rotate-signing-key", "--database", &db]).object();
+    assert_eq!(keys_of(&first), ["kid", "previousKid"]);
+    assert_eq!(first["previousKid"], Value::Null, "no key before: the first one is made");
+    let second = sb.run(&["admin", "rotate-signing-key", "--database", &db]).object();
+    assert_eq!(second["previousKid"], first["kid"]);
+    assert_ne!(second["kid"], first["kid"]);
+}
+
+#[test]
 fn create_user_reads_the_password_from_stdin_and_prints_id_email_org_and_role() {
     let sb = Sandbox::new();
     let db = sb.db_url("k.db");

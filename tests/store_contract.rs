@@ -84,6 +84,7 @@ fn account(org: &Id, name: &str) -> AccountRecord {
         disabled: false,
         created: 1_700_000_001,
         last_used: None,
+        deleted: None,
     }
 }
 
@@ -147,10 +148,10 @@ async fn accounts_of_another_org_are_invisible(store: &Store) {
     insert_account(store, &a).await.expect("insert");
     let mut conn = store.read().await.expect("conn");
     assert!(accounts::get(&mut conn, &mine, &a.id).await.expect("get").is_none());
-    assert!(accounts::list(&mut conn, &mine, None, 10, None).await.expect("list").is_empty());
+    assert!(accounts::list(&mut conn, &mine, None, 10, None, false).await.expect("list").is_empty());
     drop(conn);
     let mut tx = store.begin().await.expect("tx");
-    assert!(!accounts::delete(tx.conn(), &mine, &a.id).await.expect("delete"));
+    assert!(!accounts::soft_delete(tx.conn(), &mine, &a.id, 1).await.expect("delete"));
     tx.commit().await.expect("commit");
 }
 
@@ -164,13 +165,13 @@ async fn listing_pages_in_creation_order_and_filters_literally(store: &Store) {
         made.push(a.id);
     }
     let mut conn = store.read().await.expect("conn");
-    let first = accounts::list(&mut conn, &org, None, 2, None).await.expect("page");
-    let rest = accounts::list(&mut conn, &org, Some(&first[1].id), 10, None).await.expect("page");
+    let first = accounts::list(&mut conn, &org, None, 2, None, false).await.expect("page");
+    let rest = accounts::list(&mut conn, &org, Some(&first[1].id), 10, None, false).await.expect("page");
     let all: Vec<Id> = first.iter().chain(&rest).map(|a| a.id.clone()).collect();
     assert_eq!(all, made);
-    let beta = accounts::list(&mut conn, &org, None, 10, Some("BET")).await.expect("filter");
+    let beta = accounts::list(&mut conn, &org, None, 10, Some("BET"), false).await.expect("filter");
     assert_eq!(beta.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["Beta"]);
-    let literal = accounts::list(&mut conn, &org, None, 10, Some("50%_")).await.expect("filter");
+    let literal = accounts::list(&mut conn, &org, None, 10, Some("50%_"), false).await.expect("filter");
     assert_eq!(literal.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["50%_off"]);
 }
 
@@ -180,10 +181,22 @@ async fn deleting_an_account_deletes_its_keys(store: &Store) {
     insert_account(store, &a).await.expect("insert");
     let secret = insert_key(store, &key(&a.id, None)).await;
     let mut tx = store.begin().await.expect("tx");
-    assert!(accounts::delete(tx.conn(), &org, &a.id).await.expect("delete"));
+    assert!(accounts::soft_delete(tx.conn(), &org, &a.id, 100).await.expect("delete"));
     tx.commit().await.expect("commit");
     let mut conn = store.read().await.expect("conn");
+    // Deleted: its keys no longer authenticate, but they are kept.
     assert!(keys::find_credential(&mut conn, &secret.hash()).await.expect("lookup").is_none());
+    assert!(accounts::get(&mut conn, &org, &a.id).await.expect("get").is_none());
+    assert_eq!(keys::list_for_account(&mut conn, &a.id).await.expect("list").len(), 1);
+    assert_eq!(accounts::list(&mut conn, &org, None, 10, None, true).await.expect("deleted").len(), 1);
+    drop(conn);
+    // Not yet due: the purge leaves it.
+    let mut tx = store.begin().await.expect("tx");
+    assert!(!accounts::purge(tx.conn(), &a.id, 100).await.expect("purge"));
+    assert!(accounts::purge(tx.conn(), &a.id, 101).await.expect("purge"));
+    assert!(!accounts::purge(tx.conn(), &a.id, 101).await.expect("purge again"));
+    tx.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("conn");
     assert!(keys::list_for_account(&mut conn, &a.id).await.expect("list").is_empty());
 }
 

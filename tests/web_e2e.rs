@@ -395,6 +395,43 @@ async fn first_run_setup_and_the_seed_flow_in_a_browser() {
     assert!(!b.has("//table//a[normalize-space()='John Doe']").await, "the deleted account is listed");
     assert_eq!(whoami(&base, &rotated_secret).await.0, StatusCode::UNAUTHORIZED, "its keys died with it");
 
+    // --- restore it from Recently deleted ----------------------------------
+    b.find("//a[normalize-space()='Recently deleted']").await.click().await.expect("Recently deleted");
+    b.heading("Recently deleted").await;
+    b.wait_for_text("Showing 1 deleted service account.").await;
+    b.find("//button[@aria-label='Restore John Doe']").await.click().await.expect("Restore");
+    b.heading("Restore service account?").await;
+    b.click_dialog_button("Restore").await;
+    b.no_dialog().await;
+    b.heading("John Doe").await;
+    assert_eq!(whoami(&base, &rotated_secret).await.0, StatusCode::OK, "restored with its keys");
+
+    // --- the organization's key policy --------------------------------------
+    b.find("//nav//a[normalize-space()='Settings']").await.click().await.expect("Settings");
+    b.heading("Organization settings").await;
+    b.click_button("Edit key policy").await;
+    b.heading("Key policy").await;
+    b.fill(dialog, "Longest key lifetime (days)", "30").await;
+    b.labelled(dialog, "Every key must expire").await.click().await.expect("tick Every key must expire");
+    b.click_dialog_button("Save").await;
+    b.no_dialog().await;
+    b.wait_for_text("30 days").await;
+    let orgs: Value = http()
+        .get(format!("{base}/api/org/v1/org"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .expect("orgs")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (orgs["items"][0]["maxKeyLifetime"].clone(), orgs["items"][0]["requireExpiry"].clone()),
+        (json!(30 * 86_400), json!(true))
+    );
+    b.find("//nav//a[normalize-space()='Service accounts']").await.click().await.expect("Service accounts");
+    b.heading("Service accounts").await;
+
     // --- log out, and back in ----------------------------------------------
     log_out(&b).await;
     b.fill("", "Email", "admin@acme.example").await;

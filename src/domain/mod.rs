@@ -5,6 +5,7 @@ pub mod clock;
 pub mod email;
 pub mod id;
 pub mod key;
+pub mod leak_report;
 pub mod name;
 pub mod role;
 pub mod seal;

@@ -24,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use self::api::platform::OpenApiJson;
-use self::api::{accounts, audit, email, identity, keys, oauth, orgs, platform, session, setup, users};
+use self::api::{accounts, audit, email, identity, keys, leaks, oauth, orgs, platform, session, setup, users};
 use self::error::ApiError;
 use crate::service::Service;
 
@@ -40,6 +40,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Peers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<[IpNet]>,
+    /// GitHub's leak reports, when `--leak-report-keys` is given.
+    pub leak_reports: Option<api::leaks::SharedLeakReports>,
 }
 
 impl AppState {
@@ -50,7 +52,13 @@ impl AppState {
             secure_cookies: public_url.starts_with("https://"),
             public_url: public_url.into(),
             trusted_proxies: Arc::new([]),
+            leak_reports: None,
         }
+    }
+
+    pub fn with_leak_reports(mut self, reports: Option<api::leaks::LeakReports>) -> Self {
+        self.leak_reports = reports.map(Arc::new);
+        self
     }
 
     pub fn with_trusted_proxies(mut self, proxies: &[IpNet]) -> Self {
@@ -82,6 +90,7 @@ impl AppState {
         (name = "identity", description = "Who is calling"),
         (name = "audit", description = "The audit trail"),
         (name = "organizations"),
+        (name = "leaks", description = "Revoking leaked keys"),
         (name = "users", description = "People and their roles"),
         (name = "session", description = "The web app's sessions"),
         (name = "platform", description = "Health, readiness, metrics"),
@@ -117,6 +126,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::create, accounts::list))
         .routes(routes!(accounts::get, accounts::update, accounts::delete))
+        .routes(routes!(accounts::undelete))
         .routes(routes!(email::confirm))
         .routes(routes!(keys::create, keys::list))
         .routes(routes!(keys::update, keys::delete))
@@ -126,8 +136,10 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(identity::verify))
         .routes(routes!(oauth::token))
         .routes(routes!(oauth::jwks))
+        .routes(routes!(oauth::metadata))
         .routes(routes!(audit::list))
         .routes(routes!(orgs::list))
+        .routes(routes!(orgs::update))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::update, users::delete))
         .routes(routes!(session::login))
@@ -138,6 +150,13 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(platform::readyz))
         .routes(routes!(platform::metrics))
         .routes(routes!(platform::openapi))
+        // The only route with a larger body limit: a list of secrets to revoke.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(leaks::revoke))
+                .routes(routes!(leaks::github))
+                .layer(DefaultBodyLimit::max(leaks::MAX_BODY)),
+        )
         .split_for_parts();
     let mut doc = doc;
     openapi::complete(&mut doc);

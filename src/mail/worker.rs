@@ -228,7 +228,7 @@ async fn audit_failure(
             actor_kind: "system".to_owned(),
             actor_id: None,
             key_id: None,
-            action: "mail.failed".to_owned(),
+            action: crate::service::audit::Action::MailFailed.as_str().to_owned(),
             target_kind: target.as_ref().map(|(kind, _)| (*kind).to_owned()),
             target_id: target.map(|(_, id)| id),
             client_ip: None,

@@ -1,12 +1,27 @@
-//! Service accounts: create, read, change, delete.
+//! Service accounts: create, read, change, delete, restore, and the purge of
+//! those deleted long ago.
 
 use serde_json::json;
 
-use super::audit::{self, Target};
+use super::audit::{self, Action, Target};
 use super::email::queue_confirmation;
 use super::{Page, Principal, Service, ServiceError};
 use crate::domain::{Email, Id, Name, Role};
 use crate::store::{AccountRecord, KeyRecord, accounts, keys, revision};
+
+/// How long a deleted account can still be restored before the purge takes it.
+pub const RETENTION: i64 = 30 * 86_400;
+/// Accounts purged per transaction, so that one purge never holds storage long.
+const PURGE_BATCH: i64 = 100;
+
+/// Which accounts a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Listing {
+    #[default]
+    Live,
+    /// Deleted and not yet purged.
+    Deleted,
+}
 
 #[derive(Debug, Clone)]
 pub struct NewAccount {
@@ -51,6 +66,7 @@ impl Service {
             disabled: false,
             created: now,
             last_used: None,
+            deleted: None,
         };
         let mut tx = self.store().begin().await?;
         accounts::insert(tx.conn(), &account).await?;
@@ -59,7 +75,7 @@ impl Service {
         if let Some(email) = &account.email {
             detail["email"] = json!(email);
         }
-        audit::record(tx.conn(), p, now, "serviceAccount.create", Target::ServiceAccount(&account.id), Some(detail))
+        audit::record(tx.conn(), p, now, Action::AccountCreate, Target::ServiceAccount(&account.id), Some(detail))
             .await?;
         // The confirmation request commits or rolls back with the account.
         let queued = queue_confirmation(tx.conn(), &account, now).await?;
@@ -77,10 +93,17 @@ impl Service {
         after: Option<Id>,
         limit: usize,
         name_contains: Option<&str>,
+        listing: Listing,
     ) -> Result<Page<AccountWithKeys, Id>, ServiceError> {
-        p.require(Role::Viewer)?;
+        // Deleted accounts are a place to undo an admin's action: theirs to see.
+        p.require(match listing {
+            Listing::Live => Role::Viewer,
+            Listing::Deleted => Role::Admin,
+        })?;
+        let deleted = listing == Listing::Deleted;
         let mut conn = self.store().read().await?;
-        let rows = accounts::list(&mut conn, &p.org_id, after.as_ref(), limit as i64 + 1, name_contains).await?;
+        let rows =
+            accounts::list(&mut conn, &p.org_id, after.as_ref(), limit as i64 + 1, name_contains, deleted).await?;
         let page = Page::from_overfetch(rows, limit, |a| a.id.clone());
         let mut all_keys = keys::list_for_accounts(&mut conn, &page.items).await?;
         Ok(page.map(|account| {
@@ -135,7 +158,7 @@ impl Service {
             revision::bump(tx.conn()).await?;
         }
         let detail = changes(&before, &after);
-        audit::record(tx.conn(), p, now, "serviceAccount.update", Target::ServiceAccount(id), Some(detail)).await?;
+        audit::record(tx.conn(), p, now, Action::AccountUpdate, Target::ServiceAccount(id), Some(detail)).await?;
         // A new address is confirmed anew, by a request queued with the change.
         let queued = after.email != before.email && queue_confirmation(tx.conn(), &after, now).await?;
         let keys = keys::list_for_account(tx.conn(), id).await?;
@@ -149,20 +172,95 @@ impl Service {
         Ok(AccountWithKeys { account: after, keys })
     }
 
-    /// Admins. The account's keys stop working with the very next request.
+    /// Admins. The account's keys stop working with the very next request;
+    /// the account, its keys and its name are kept for `RETENTION`, to be
+    /// restored with `undelete_account` or purged after.
     pub async fn delete_account(&self, p: &Principal, id: &Id) -> Result<(), ServiceError> {
         p.require(Role::Admin)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let account = self.account_in_org(tx.conn(), p, id).await?;
         p.require_at_least(account.role, "delete an account")?;
-        accounts::delete(tx.conn(), &p.org_id, id).await?;
+        if !accounts::soft_delete(tx.conn(), &p.org_id, id, now).await? {
+            return Err(ServiceError::NotFound("service account"));
+        }
         revision::bump(tx.conn()).await?;
-        let detail = json!({"name": account.name});
-        audit::record(tx.conn(), p, now, "serviceAccount.delete", Target::ServiceAccount(id), Some(detail)).await?;
+        let detail = json!({"name": account.name, "purgeAfter": now.saturating_add(RETENTION)});
+        audit::record(tx.conn(), p, now, Action::AccountDelete, Target::ServiceAccount(id), Some(detail)).await?;
         tx.commit().await?;
         self.credentials_changed();
         Ok(())
+    }
+
+    /// Admins, for accounts whose role does not exceed their own. Restores a
+    /// deleted account with its keys as they were: they work again with the
+    /// very next request, except those that expired meanwhile. `404` when no
+    /// deleted account has this id (of two racing, the second gets it).
+    pub async fn undelete_account(&self, p: &Principal, id: &Id) -> Result<AccountWithKeys, ServiceError> {
+        p.require(Role::Admin)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut account = accounts::get_deleted(tx.conn(), &p.org_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("deleted service account"))?;
+        p.require_at_least(account.role, "restore an account")?;
+        // Decided by the row itself: a racing undelete or purge that got
+        // there first leaves nothing to restore.
+        if !accounts::undelete(tx.conn(), &p.org_id, id).await? {
+            return Err(ServiceError::NotFound("deleted service account"));
+        }
+        revision::bump(tx.conn()).await?;
+        let detail = json!({"name": account.name});
+        audit::record(tx.conn(), p, now, Action::AccountUndelete, Target::ServiceAccount(id), Some(detail)).await?;
+        let keys = keys::list_for_account(tx.conn(), id).await?;
+        tx.commit().await?;
+        self.credentials_changed();
+        account.deleted = None;
+        Ok(AccountWithKeys { account, keys })
+    }
+
+    /// Background work: removes for good the accounts deleted more than
+    /// `RETENTION` ago, with their keys, each in the trail as purged. Safe on
+    /// several nodes at once: a row is purged (and audited) by whichever
+    /// transaction deletes it; the others find nothing. Answers how many.
+    pub async fn purge_deleted_accounts(&self) -> Result<usize, ServiceError> {
+        let now = self.now();
+        let cutoff = now.saturating_sub(RETENTION);
+        let mut purged = 0;
+        loop {
+            let due = {
+                let mut conn = self.store().read().await?;
+                accounts::deleted_before(&mut conn, cutoff, PURGE_BATCH).await?
+            };
+            if due.is_empty() {
+                return Ok(purged);
+            }
+            let mut tx = self.store().begin().await?;
+            let mut this_batch = 0;
+            for account in &due {
+                if accounts::purge(tx.conn(), &account.id, cutoff).await? {
+                    let by = Principal::system(account.org_id.clone());
+                    let detail = json!({"name": account.name, "deleted": account.deleted});
+                    audit::record(
+                        tx.conn(),
+                        &by,
+                        now,
+                        Action::AccountPurge,
+                        Target::ServiceAccount(&account.id),
+                        Some(detail),
+                    )
+                    .await?;
+                    this_batch += 1;
+                }
+            }
+            tx.commit().await?;
+            purged += this_batch;
+            if this_batch == 0 {
+                // Everything due was taken by another node meanwhile; what it
+                // left is its to finish.
+                return Ok(purged);
+            }
+        }
     }
 
     /// Reads an account of the caller's organization inside `tx`, or 404.

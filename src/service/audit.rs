@@ -7,6 +7,60 @@ use super::{Page, Principal, Service, ServiceError};
 use crate::domain::{Id, Role, UnixTime};
 use crate::store::{AuditRecord, Conn, StoreError, audit};
 
+/// What was done: the trail's vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    OrgCreate,
+    OrgUpdate,
+    AccountCreate,
+    AccountUpdate,
+    AccountDelete,
+    AccountUndelete,
+    AccountPurge,
+    AccountEmailConfirmed,
+    KeyCreate,
+    KeyUpdate,
+    KeyDisable,
+    KeyEnable,
+    KeyDelete,
+    KeyRotate,
+    /// A key reported as leaked (and disabled, unless only reported).
+    KeyLeaked,
+    UserAdd,
+    UserUpdate,
+    UserRemove,
+    MailFailed,
+}
+
+impl Action {
+    /// The name stored and shown in the trail. Service accounts keep the
+    /// `serviceAccount.` prefix their first actions were recorded under, so
+    /// that one filter finds an account's whole history.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::OrgCreate => "org.create",
+            Action::OrgUpdate => "org.update",
+            Action::AccountCreate => "serviceAccount.create",
+            Action::AccountUpdate => "serviceAccount.update",
+            Action::AccountDelete => "serviceAccount.delete",
+            Action::AccountUndelete => "serviceAccount.undelete",
+            Action::AccountPurge => "serviceAccount.purge",
+            Action::AccountEmailConfirmed => "serviceAccount.emailConfirmed",
+            Action::KeyCreate => "key.create",
+            Action::KeyUpdate => "key.update",
+            Action::KeyDisable => "key.disable",
+            Action::KeyEnable => "key.enable",
+            Action::KeyDelete => "key.delete",
+            Action::KeyRotate => "key.rotate",
+            Action::KeyLeaked => "key.leaked",
+            Action::UserAdd => "user.add",
+            Action::UserUpdate => "user.update",
+            Action::UserRemove => "user.remove",
+            Action::MailFailed => "mail.failed",
+        }
+    }
+}
+
 /// What a change was done to.
 #[derive(Debug, Clone, Copy)]
 pub enum Target<'a> {
@@ -33,7 +87,7 @@ pub async fn record(
     conn: &mut Conn,
     by: &Principal,
     at: UnixTime,
-    action: &str,
+    action: Action,
     target: Target<'_>,
     detail: Option<Value>,
 ) -> Result<(), StoreError> {
@@ -47,7 +101,7 @@ pub async fn record(
             actor_kind: by.kind().to_owned(),
             actor_id: by.actor_id().map(Id::to_string),
             key_id: by.key_id().map(Id::to_string),
-            action: action.to_owned(),
+            action: action.as_str().to_owned(),
             target_kind: Some(target_kind.to_owned()),
             target_id: Some(target_id),
             client_ip: by.client_ip.clone(),

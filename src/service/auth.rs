@@ -225,6 +225,8 @@ impl Service {
     /// that could revoke one (and by benchmarks of the storage lookup).
     pub fn credentials_changed(&self) {
         self.inner.credentials.clear();
+        // The signing key may be what changed.
+        self.forget_signing_keys();
     }
 }
 
@@ -257,14 +259,14 @@ pub async fn watch_revocations(service: Service) {
             Ok(now) => {
                 let cache = &service.inner.credentials;
                 if cache.revision.swap(now, Ordering::SeqCst) != now {
-                    cache.clear();
+                    service.credentials_changed();
                 }
             }
             // Storage being away also makes every uncached lookup fail; the
             // cache is dropped so that nothing stale outlives the outage.
             Err(err) => {
                 tracing::debug!(error = %err, "could not read the credential revision");
-                service.inner.credentials.clear();
+                service.credentials_changed();
             }
         }
     }

@@ -101,7 +101,7 @@ impl Service {
                 actor_kind: "emailLink".to_owned(),
                 actor_id: None,
                 key_id: None,
-                action: "serviceAccount.emailConfirmed".to_owned(),
+                action: super::audit::Action::AccountEmailConfirmed.as_str().to_owned(),
                 target_kind: Some("serviceAccount".to_owned()),
                 target_id: Some(before.id.to_string()),
                 client_ip,

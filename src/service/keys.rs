@@ -3,10 +3,11 @@
 
 use serde_json::json;
 
-use super::audit::{self, Target};
+use super::audit::{self, Action, Target};
 use super::sealing::assertion_context;
 use super::{Principal, Service, ServiceError};
 use crate::domain::{Id, Name, Role, Secret, UnixTime};
+use crate::store::orgs::{self, OrgPolicy};
 use crate::store::{Conn, KeyRecord, accounts, keys, revision};
 
 /// The longest a rotated key may keep working beside its successor.
@@ -48,14 +49,15 @@ impl Service {
     pub async fn create_key(&self, p: &Principal, account_id: &Id, new: NewKey) -> Result<MintedKey, ServiceError> {
         p.require(Role::Editor)?;
         let now = self.now();
-        let expires = self.resolve_lifetime(new.lifetime, now)?;
         let mut tx = self.store().begin().await?;
         let account = self.account_in_org(tx.conn(), p, account_id).await?;
         p.require_at_least(account.role, "create a key for an account")?;
+        let policy = self.org_policy(tx.conn(), p).await?;
+        let expires = self.resolve_lifetime(&policy, new.lifetime, now)?;
         accounts::lock(tx.conn(), account_id).await?;
         self.require_key_slot(tx.conn(), account_id, now).await?;
         let minted = self.mint(tx.conn(), p, account_id, new.name, expires, now).await?;
-        audit::record(tx.conn(), p, now, "key.create", Target::Key(&minted.key.id), Some(key_detail(&minted.key)))
+        audit::record(tx.conn(), p, now, Action::KeyCreate, Target::Key(&minted.key.id), Some(key_detail(&minted.key)))
             .await?;
         tx.commit().await?;
         Ok(minted)
@@ -109,9 +111,9 @@ impl Service {
             revision::bump(tx.conn()).await?;
         }
         let action = match (before.disabled, after.disabled) {
-            (false, true) => "key.disable",
-            (true, false) => "key.enable",
-            _ => "key.update",
+            (false, true) => Action::KeyDisable,
+            (true, false) => Action::KeyEnable,
+            _ => Action::KeyUpdate,
         };
         audit::record(tx.conn(), p, now, action, Target::Key(key_id), Some(key_detail(&after))).await?;
         tx.commit().await?;
@@ -130,7 +132,7 @@ impl Service {
         let key = self.key_in_org(tx.conn(), p, account_id, key_id, "delete a key of an account").await?;
         keys::delete(tx.conn(), account_id, key_id).await?;
         revision::bump(tx.conn()).await?;
-        audit::record(tx.conn(), p, now, "key.delete", Target::Key(key_id), Some(key_detail(&key))).await?;
+        audit::record(tx.conn(), p, now, Action::KeyDelete, Target::Key(key_id), Some(key_detail(&key))).await?;
         tx.commit().await?;
         self.credentials_changed();
         Ok(())
@@ -180,17 +182,18 @@ impl Service {
             }
             self.require_key_slot(tx.conn(), account_id, now).await?;
         }
+        let policy = self.org_policy(tx.conn(), p).await?;
+        let successor_expires = self.successor_lifetime(&policy, &old, now)?;
         let old_ends = now.saturating_add(grace_period);
         old.expires = Some(old.expires.map_or(old_ends, |at| at.min(old_ends)));
-        let successor_expires = self.resolve_lifetime(Lifetime::Unlimited, now)?;
         let minted = self
             .mint(tx.conn(), p, account_id, old.name.as_deref().map(Name::from_stored_ref), successor_expires, now)
             .await?;
         keys::mark_replaced(tx.conn(), key_id, &minted.key.id, old.expires.unwrap_or(old_ends)).await?;
         revision::bump(tx.conn()).await?;
         let detail = json!({"replacedBy": minted.key.id, "expires": old.expires, "gracePeriod": grace_period});
-        audit::record(tx.conn(), p, now, "key.rotate", Target::Key(key_id), Some(detail)).await?;
-        audit::record(tx.conn(), p, now, "key.create", Target::Key(&minted.key.id), Some(key_detail(&minted.key)))
+        audit::record(tx.conn(), p, now, Action::KeyRotate, Target::Key(key_id), Some(detail)).await?;
+        audit::record(tx.conn(), p, now, Action::KeyCreate, Target::Key(&minted.key.id), Some(key_detail(&minted.key)))
             .await?;
         tx.commit().await?;
         self.credentials_changed();
@@ -251,21 +254,49 @@ impl Service {
 }
 
 impl Service {
-    /// When a new key expires, under the organization policy: an asked-for
-    /// lifetime must be in the future and within the maximum; none asked
-    /// gives the default lifetime, or the maximum.
-    fn resolve_lifetime(&self, lifetime: Lifetime, now: UnixTime) -> Result<Option<UnixTime>, ServiceError> {
-        let max = self.limits().max_key_lifetime.map(|d| d.as_secs() as i64);
+    async fn org_policy(&self, conn: &mut Conn, p: &Principal) -> Result<OrgPolicy, ServiceError> {
+        Ok(orgs::policy(conn, &p.org_id).await?.unwrap_or_default())
+    }
+
+    /// The longest lifetime a key may have here, in seconds, and what sets
+    /// it: the smaller of the server's limit and the organization's.
+    fn longest_lifetime(&self, policy: &OrgPolicy) -> Option<(i64, &'static str)> {
+        let server = self.limits().max_key_lifetime.map(|d| (d.as_secs() as i64, "the server's"));
+        let org = policy.max_key_lifetime.map(|secs| (secs, "the organization's"));
+        match (server, org) {
+            (Some(s), Some(o)) => Some(if o.0 < s.0 { o } else { s }),
+            (s, o) => s.or(o),
+        }
+    }
+
+    /// When a new key expires, under the server's limits and the
+    /// organization's policy: an asked-for lifetime must be in the future
+    /// and within the longest allowed. None asked gives the server's default
+    /// lifetime (within the longest), else the longest; where there is
+    /// neither and the organization requires expiry, the caller must ask.
+    fn resolve_lifetime(
+        &self,
+        policy: &OrgPolicy,
+        lifetime: Lifetime,
+        now: UnixTime,
+    ) -> Result<Option<UnixTime>, ServiceError> {
+        let longest = self.longest_lifetime(policy);
+        let max = longest.map(|(secs, _)| secs);
         let beyond_max = |field: &'static str| {
-            ServiceError::invalid(
-                field,
-                format!("exceeds the organization's longest key lifetime of {} seconds", max.unwrap_or(0)),
-            )
+            let (secs, whose) = longest.unwrap_or((0, "the"));
+            ServiceError::invalid(field, format!("exceeds {whose} longest key lifetime of {secs} seconds"))
         };
         match lifetime {
             Lifetime::Unlimited => {
                 let default = self.limits().default_key_lifetime.map(|d| d.as_secs() as i64);
-                Ok(default.or(max).map(|secs| now.saturating_add(secs.min(max.unwrap_or(i64::MAX)))))
+                match default.or(max) {
+                    Some(secs) => Ok(Some(now.saturating_add(secs.min(max.unwrap_or(i64::MAX))))),
+                    None if policy.require_expiry => Err(ServiceError::invalid(
+                        "expires",
+                        "this organization requires every key to expire: give expiresIn or expires",
+                    )),
+                    None => Ok(None),
+                }
             }
             Lifetime::For(seconds) if seconds <= 0 => {
                 Err(ServiceError::invalid("expiresIn", "must be a positive number of seconds"))
@@ -277,6 +308,25 @@ impl Service {
             }
             Lifetime::Until(at) if max.is_some_and(|m| at - now > m) => Err(beyond_max("expires")),
             Lifetime::Until(at) => Ok(Some(at)),
+        }
+    }
+
+    /// When the successor of a rotated key expires: as a new key asked
+    /// without a lifetime; where the organization requires expiry and sets
+    /// no default, the successor gets the lifetime its predecessor was
+    /// given, so that rotating never needs a lifetime in its request.
+    fn successor_lifetime(
+        &self,
+        policy: &OrgPolicy,
+        old: &KeyRecord,
+        now: UnixTime,
+    ) -> Result<Option<UnixTime>, ServiceError> {
+        match self.resolve_lifetime(policy, Lifetime::Unlimited, now) {
+            Err(refused) => match old.expires.map(|at| at - old.created).filter(|secs| *secs > 0) {
+                Some(secs) => self.resolve_lifetime(policy, Lifetime::For(secs), now),
+                None => Err(refused),
+            },
+            decided => decided,
         }
     }
 }

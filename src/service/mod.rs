@@ -10,10 +10,12 @@ pub mod error;
 pub mod idempotency;
 pub mod invitations;
 pub mod keys;
+pub mod leaks;
 pub mod orgs;
 pub mod page;
 pub mod passwords;
 pub mod principal;
+pub mod retention;
 pub mod sealing;
 pub mod setup;
 pub mod throttle;
@@ -49,6 +51,8 @@ pub struct Limits {
     /// Failed credentials from one address (or for one key id, or one login
     /// email) before further failures are answered `429`.
     pub throttle: throttle::ThrottlePolicy,
+    /// How often a node purges the accounts deleted long enough ago.
+    pub purge_interval: Duration,
 }
 
 impl Default for Limits {
@@ -60,6 +64,7 @@ impl Default for Limits {
             max_key_lifetime: None,
             default_key_lifetime: None,
             throttle: throttle::ThrottlePolicy::default(),
+            purge_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -81,8 +86,12 @@ struct Inner {
     auth_failures: throttle::Throttle,
     /// Failed password logins, by client address and by email.
     login_failures: throttle::Throttle,
-    /// The access-token signing key, loaded on first use.
-    issuer: tokio::sync::OnceCell<tokens::Issuer>,
+    /// The access-token signing keys, loaded on first use and again after
+    /// any credential change (see `tokens::Keyring`).
+    issuer: std::sync::RwLock<Option<Arc<tokens::Keyring>>>,
+    /// Bumped when the keyring is forgotten, so that a load that raced the
+    /// change does not put back what it read before.
+    issuer_generation: std::sync::atomic::AtomicU64,
     /// Seals what the database keeps but must not reveal.
     sealing: SealingKey,
     /// The global limit on password hashing.
@@ -104,7 +113,8 @@ impl Service {
                 clock,
                 auth_failures: throttle::Throttle::new(limits.throttle),
                 login_failures: throttle::Throttle::new(limits.throttle),
-                issuer: tokio::sync::OnceCell::new(),
+                issuer: std::sync::RwLock::new(None),
+                issuer_generation: std::sync::atomic::AtomicU64::new(0),
                 sealing,
                 passwords: passwords::PasswordWork::default(),
                 limits,
@@ -115,10 +125,12 @@ impl Service {
         }
     }
 
-    /// Starts the background work a serving node needs: flushing `lastUsed`
-    /// and watching for revocations made by other nodes.
+    /// Starts the background work a serving node needs: flushing `lastUsed`,
+    /// watching for revocations made by other nodes, and purging accounts
+    /// deleted long ago.
     pub fn spawn_background(&self) {
         tokio::spawn(usage::flush_forever(self.clone()));
+        tokio::spawn(retention::purge_forever(self.clone()));
         tokio::spawn(auth::watch_revocations(self.clone()));
         tokio::spawn(auth::listen_for_revocations(self.clone()));
     }

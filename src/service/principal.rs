@@ -14,6 +14,10 @@ pub enum Actor {
     User { id: Id, email: String },
     /// The operator at the command line, who holds the database itself.
     Operator,
+    /// keyward's own background work (the purge of deleted accounts).
+    System,
+    /// Someone who proved nothing but holding a secret (a leak report).
+    Anonymous,
 }
 
 /// The caller of one request, already pinned to one organization.
@@ -49,11 +53,23 @@ impl Principal {
         Self { actor: Actor::Operator, org_id, role: Role::Admin, client_ip: None }
     }
 
+    /// keyward itself, acting on an organization in the background.
+    pub fn system(org_id: Id) -> Self {
+        Self { actor: Actor::System, org_id, role: Role::Admin, client_ip: None }
+    }
+
+    /// Whoever revoked a leaked secret, acting on that key's organization.
+    pub fn anonymous(org_id: Id, client_ip: Option<String>) -> Self {
+        Self { actor: Actor::Anonymous, org_id, role: Role::Viewer, client_ip }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self.actor {
             Actor::ServiceAccount { .. } => "serviceAccount",
             Actor::User { .. } => "user",
             Actor::Operator => "operator",
+            Actor::System => "system",
+            Actor::Anonymous => "anonymous",
         }
     }
 
@@ -61,7 +77,7 @@ impl Principal {
     pub fn actor_id(&self) -> Option<&Id> {
         match &self.actor {
             Actor::ServiceAccount { id, .. } | Actor::User { id, .. } => Some(id),
-            Actor::Operator => None,
+            Actor::Operator | Actor::System | Actor::Anonymous => None,
         }
     }
 

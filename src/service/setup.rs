@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::audit::{self, Target};
+use super::audit::{self, Action, Target};
 use super::passwords::check_password_rules;
 use super::users::{SESSION_LIFETIME, Session};
 use super::{Actor, Principal, Service, ServiceError};
@@ -115,9 +115,10 @@ impl Service {
             role: Role::Admin,
             client_ip,
         };
-        audit::record(tx.conn(), &by, now, "org.create", Target::Org(&org.id), Some(json!({"via": "setup"}))).await?;
+        audit::record(tx.conn(), &by, now, Action::OrgCreate, Target::Org(&org.id), Some(json!({"via": "setup"})))
+            .await?;
         let detail = json!({"role": Role::Admin, "via": "setup"});
-        audit::record(tx.conn(), &by, now, "user.add", Target::User(&member.id), Some(detail)).await?;
+        audit::record(tx.conn(), &by, now, Action::UserAdd, Target::User(&member.id), Some(detail)).await?;
         let session = new_token()?;
         let expires = now + SESSION_LIFETIME.as_secs() as i64;
         sessions::insert(tx.conn(), &session.hash_hex(), &user.id, now, expires).await?;

@@ -12,6 +12,8 @@
 //! so that a revocation stops its tokens here at once.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -22,7 +24,7 @@ use super::auth::{AuthError, AuthFailure, Authenticated, Credential, judge};
 use super::sealing::{assertion_context, signing_context};
 use super::{Service, ServiceError};
 use crate::domain::{Id, Role, SealingKey};
-use crate::store::{CredentialRecord, keys, tokens};
+use crate::store::{CredentialRecord, keys, revision, tokens};
 
 /// The longest an access token lives, and the furthest ahead an assertion's
 /// `exp` may be.
@@ -32,7 +34,21 @@ const LEEWAY: i64 = 30;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
-/// keyward's signing key, loaded once per node.
+/// The signing keys a node knows: the one it signs with, and the one before,
+/// which still verifies the tokens it signed.
+pub struct Keyring {
+    current: Issuer,
+    previous: Option<Issuer>,
+}
+
+impl Keyring {
+    fn find(&self, kid: Option<&str>) -> Option<&Issuer> {
+        let kid = kid?;
+        std::iter::once(&self.current).chain(self.previous.as_ref()).find(|issuer| issuer.kid == kid)
+    }
+}
+
+/// One of keyward's signing keys.
 pub struct Issuer {
     kid: String,
     encoding: EncodingKey,
@@ -146,38 +162,94 @@ impl Issuer {
 }
 
 impl Service {
-    /// This node's copy of the shared signing key, made on first use.
-    async fn issuer(&self) -> Result<&Issuer, ServiceError> {
-        self.inner
-            .issuer
-            .get_or_try_init(|| async {
-                let mut seed = [0u8; 32];
-                getrandom::fill(&mut seed)?;
-                let kid = Id::generate().to_string();
-                let candidate = self.sealing_key().seal(&signing_context(&kid), &seed)?;
-                let mut tx = self.store().begin().await?;
-                let (kid, stored) = tokens::signing_key(tx.conn(), (&kid, &candidate), self.now()).await?;
-                tx.commit().await?;
-                let seed = if SealingKey::is_sealed(&stored) {
-                    self.sealing_key().open(&signing_context(&kid), &stored)
-                } else {
-                    // Stored by an earlier version; sealed at the next start.
-                    STANDARD.decode(stored).ok()
-                };
-                let seed: [u8; 32] = seed
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("the stored signing key is damaged")))?;
-                Issuer::from_seed(kid, &seed)
-            })
-            .await
+    /// This node's copy of the shared signing keys, read on first use and
+    /// again after any change to credentials (a rotation of the signing key
+    /// bumps the credential revision, which every node watches).
+    async fn keyring(&self) -> Result<Arc<Keyring>, ServiceError> {
+        if let Some(ring) = self.inner.issuer.read().ok().and_then(|r| r.clone()) {
+            return Ok(ring);
+        }
+        let generation = self.inner.issuer_generation.load(Ordering::SeqCst);
+        let ring = Arc::new(self.load_keyring().await?);
+        if let Ok(mut slot) = self.inner.issuer.write() {
+            // A reload asked for while this one read storage must not be
+            // undone by what it read.
+            if self.inner.issuer_generation.load(Ordering::SeqCst) == generation {
+                *slot = Some(ring.clone());
+            }
+        }
+        Ok(ring)
     }
 
-    /// The public keys that verify access tokens, as a JWK set.
+    /// Forgets this node's copy of the signing keys; the next token reads them.
+    pub(crate) fn forget_signing_keys(&self) {
+        if let Ok(mut slot) = self.inner.issuer.write() {
+            self.inner.issuer_generation.fetch_add(1, Ordering::SeqCst);
+            *slot = None;
+        }
+    }
+
+    async fn load_keyring(&self) -> Result<Keyring, ServiceError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)?;
+        let kid = Id::generate().to_string();
+        let candidate = self.sealing_key().seal(&signing_context(&kid), &seed)?;
+        let mut tx = self.store().begin().await?;
+        let stored = tokens::signing_keys(tx.conn(), (&kid, &candidate), self.now()).await?;
+        tx.commit().await?;
+        let current = self.open_signing_key(stored.kid, &stored.seed)?;
+        let previous = match (stored.previous_kid, stored.previous_seed) {
+            (Some(kid), Some(seed)) => Some(self.open_signing_key(kid, &seed)?),
+            _ => None,
+        };
+        Ok(Keyring { current, previous })
+    }
+
+    fn open_signing_key(&self, kid: String, stored: &str) -> Result<Issuer, ServiceError> {
+        let seed = if SealingKey::is_sealed(stored) {
+            self.sealing_key().open(&signing_context(&kid), stored)
+        } else {
+            // Stored by an earlier version; sealed at the next start.
+            STANDARD.decode(stored).ok()
+        };
+        let seed: [u8; 32] = seed
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("the stored signing key is damaged")))?;
+        Issuer::from_seed(kid, &seed)
+    }
+
+    /// The operator: starts a new signing key. Tokens are signed with it from
+    /// now on, on every node within `revocation_poll`; the key it replaces is
+    /// still published, so tokens it signed verify until they expire (at
+    /// most an hour); the one before that is dropped. Answers the new and
+    /// the previous kid.
+    pub async fn rotate_signing_key(&self) -> Result<(String, Option<String>), ServiceError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)?;
+        let kid = Id::generate().to_string();
+        let sealed = self.sealing_key().seal(&signing_context(&kid), &seed)?;
+        let mut tx = self.store().begin().await?;
+        let previous = tokens::rotate_signing_key(tx.conn(), &kid, &sealed, self.now()).await?;
+        revision::bump(tx.conn()).await?;
+        tx.commit().await?;
+        self.credentials_changed();
+        tracing::info!(kid = %kid, previous = ?previous, "started a new token signing key");
+        Ok((kid, previous))
+    }
+
+    /// The public keys that verify access tokens, as a JWK set: the current
+    /// signing key, then the previous one while there is one.
     pub async fn jwks(&self) -> Result<serde_json::Value, ServiceError> {
-        let issuer = self.issuer().await?;
-        Ok(serde_json::json!({"keys": [{
-            "kty": "OKP", "crv": "Ed25519", "x": issuer.public_x, "kid": issuer.kid, "alg": "EdDSA", "use": "sig",
-        }]}))
+        let ring = self.keyring().await?;
+        let keys: Vec<_> = std::iter::once(&ring.current)
+            .chain(ring.previous.as_ref())
+            .map(|issuer| {
+                serde_json::json!({
+                    "kty": "OKP", "crv": "Ed25519", "x": issuer.public_x, "kid": issuer.kid, "alg": "EdDSA", "use": "sig",
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({ "keys": keys }))
     }
 
     /// The JWT bearer grant: `assertion` signed with a key's secret, its
@@ -246,7 +318,8 @@ impl Service {
     }
 
     async fn issue(&self, record: &CredentialRecord, issuer_url: &str) -> Result<AccessToken, ServiceError> {
-        let issuer = self.issuer().await?;
+        let ring = self.keyring().await?;
+        let issuer = &ring.current;
         let now = self.now();
         let expires_in = record.expires.map_or(MAX_LIFETIME, |at| (at - now).min(MAX_LIFETIME));
         let claims = AccessClaims {
@@ -281,7 +354,11 @@ impl Service {
     }
 
     async fn check_access_token(&self, token: &str, issuer_url: &str) -> Result<Authenticated, AuthError> {
-        let issuer = self.issuer().await?;
+        let ring = self.keyring().await?;
+        let kid = jsonwebtoken::decode_header(token).map_err(|_| AuthFailure::Malformed)?.kid;
+        // A kid this node does not publish (a key rotated out, or junk) is
+        // refused without trying a signature.
+        let issuer = ring.find(kid.as_deref()).ok_or(AuthFailure::Malformed)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_audience(&[issuer_url]);
         validation.set_issuer(&[issuer_url]);

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use super::audit::{self, Target};
+use super::audit::{self, Action, Target};
 use super::invitations;
 use super::principal::Identity;
 use super::throttle::Subject;
@@ -121,7 +121,8 @@ impl Service {
         if invited {
             invitations::queue(tx.conn(), &member, now).await?;
         }
-        audit::record(tx.conn(), by, now, "user.add", Target::User(&member.id), Some(json!({"role": role}))).await?;
+        audit::record(tx.conn(), by, now, Action::UserAdd, Target::User(&member.id), Some(json!({"role": role})))
+            .await?;
         tx.commit().await?;
         if invited {
             self.metrics().mail("queued");
@@ -158,7 +159,7 @@ impl Service {
         }
         users::set_role(tx.conn(), &p.org_id, member, role).await?;
         let detail = json!({"role": {"from": before.role, "to": role}});
-        audit::record(tx.conn(), p, now, "user.update", Target::User(member), Some(detail)).await?;
+        audit::record(tx.conn(), p, now, Action::UserUpdate, Target::User(member), Some(detail)).await?;
         let after = users::get_member(tx.conn(), &p.org_id, member).await?.ok_or(ServiceError::NotFound("user"))?;
         tx.commit().await?;
         Ok(after)
@@ -185,7 +186,7 @@ impl Service {
         // locks the same rows in the same order: membership, then link.
         users::remove_membership(tx.conn(), &member).await?;
         invitations::cancel(tx.conn(), &member, now).await?;
-        audit::record(tx.conn(), p, now, "user.remove", Target::User(&member.id), None).await?;
+        audit::record(tx.conn(), p, now, Action::UserRemove, Target::User(&member.id), None).await?;
         tx.commit().await?;
         Ok(())
     }

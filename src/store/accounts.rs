@@ -1,10 +1,12 @@
 //! Service accounts. Every query names the organization: an id from another
-//! organization finds nothing.
+//! organization finds nothing. A deleted account (`deleted` set) is found
+//! only by the queries that say so in their name.
 
 use super::{AccountRecord, Conn, StoreError};
 use crate::domain::{Id, UnixTime};
 
-const COLUMNS: &str = "id, org_id, name, role, enable_basic_auth, email, email_confirmed, disabled, created, last_used";
+const COLUMNS: &str =
+    "id, org_id, name, role, enable_basic_auth, email, email_confirmed, disabled, created, last_used, deleted";
 
 pub async fn insert(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError> {
     sqlx::query(
@@ -26,12 +28,20 @@ pub async fn insert(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError
     Ok(())
 }
 
+/// A live account.
 pub async fn get(conn: &mut Conn, org: &Id, id: &Id) -> Result<Option<AccountRecord>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM service_accounts WHERE org_id = $1 AND id = $2");
+    let sql = format!("SELECT {COLUMNS} FROM service_accounts WHERE org_id = $1 AND id = $2 AND deleted IS NULL");
     Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(id.as_str()).fetch_optional(conn).await?)
 }
 
-/// A page in creation order after `after`; `name_contains` filters by a
+/// A deleted account, not yet purged.
+pub async fn get_deleted(conn: &mut Conn, org: &Id, id: &Id) -> Result<Option<AccountRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM service_accounts WHERE org_id = $1 AND id = $2 AND deleted IS NOT NULL");
+    Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(id.as_str()).fetch_optional(conn).await?)
+}
+
+/// A page in creation order after `after`, of the live accounts or (with
+/// `deleted`) of the deleted ones; `name_contains` filters by a
 /// case-insensitive substring of the name.
 pub async fn list(
     conn: &mut Conn,
@@ -39,10 +49,12 @@ pub async fn list(
     after: Option<&Id>,
     limit: i64,
     name_contains: Option<&str>,
+    deleted: bool,
 ) -> Result<Vec<AccountRecord>, StoreError> {
     let pattern = name_contains.map_or_else(|| "%".to_owned(), |s| format!("%{}%", escape_like(&s.to_lowercase())));
+    let state = if deleted { "deleted IS NOT NULL" } else { "deleted IS NULL" };
     let sql = format!(
-        "SELECT {COLUMNS} FROM service_accounts WHERE org_id = $1 AND id > $2 \
+        "SELECT {COLUMNS} FROM service_accounts WHERE org_id = $1 AND id > $2 AND {state} \
          AND name_folded LIKE $3 ESCAPE '\\' ORDER BY id LIMIT $4"
     );
     Ok(sqlx::query_as(&sql)
@@ -89,11 +101,67 @@ pub async fn update(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError
     Ok(())
 }
 
-/// Deletes the account and, by cascade, its keys. False when there was none.
-pub async fn delete(conn: &mut Conn, org: &Id, id: &Id) -> Result<bool, StoreError> {
-    let done = sqlx::query("DELETE FROM service_accounts WHERE org_id = $1 AND id = $2")
-        .bind(org.as_str())
+/// Marks a live account deleted at `at`. False when there was none.
+pub async fn soft_delete(conn: &mut Conn, org: &Id, id: &Id, at: UnixTime) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE service_accounts SET deleted = $1 WHERE org_id = $2 AND id = $3 AND deleted IS NULL")
+            .bind(at)
+            .bind(org.as_str())
+            .bind(id.as_str())
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Brings a deleted account back. False when it was not deleted (or not
+/// there): of two racing, only one finds it so.
+pub async fn undelete(conn: &mut Conn, org: &Id, id: &Id) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE service_accounts SET deleted = NULL WHERE org_id = $1 AND id = $2 AND deleted IS NOT NULL")
+            .bind(org.as_str())
+            .bind(id.as_str())
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// An account due for purging: deleted before the cutoff.
+#[derive(Debug, Clone)]
+pub struct Purgeable {
+    pub id: Id,
+    pub org_id: Id,
+    pub name: String,
+    pub deleted: UnixTime,
+}
+
+/// Up to `limit` accounts deleted before `cutoff`, oldest first.
+pub async fn deleted_before(conn: &mut Conn, cutoff: UnixTime, limit: i64) -> Result<Vec<Purgeable>, StoreError> {
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, org_id, name, deleted FROM service_accounts WHERE deleted IS NOT NULL AND deleted < $1 \
+         ORDER BY deleted, id LIMIT $2",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, org, name, deleted)| Purgeable {
+            id: Id::from_stored(id),
+            org_id: Id::from_stored(org),
+            name,
+            deleted,
+        })
+        .collect())
+}
+
+/// Removes a deleted account for good and, by cascade, its keys, if it is
+/// still deleted before `cutoff`. False when it is not (another node purged
+/// it, or it was restored since): a purge is safe to repeat.
+pub async fn purge(conn: &mut Conn, id: &Id, cutoff: UnixTime) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM service_accounts WHERE id = $1 AND deleted IS NOT NULL AND deleted < $2")
         .bind(id.as_str())
+        .bind(cutoff)
         .execute(conn)
         .await?;
     Ok(done.rows_affected() > 0)

@@ -62,7 +62,7 @@ pub async fn list_unused(
     let columns = COLUMNS.split(", ").map(|c| format!("k.{c}")).collect::<Vec<_>>().join(", ");
     let sql = format!(
         "SELECT {columns}, a.name AS account_name FROM api_keys k JOIN service_accounts a ON a.id = k.account_id \
-         WHERE a.org_id = $1 AND COALESCE(k.last_used, k.created) < $2 AND (k.expires IS NULL OR k.expires > $3) \
+         WHERE a.org_id = $1 AND a.deleted IS NULL AND COALESCE(k.last_used, k.created) < $2 AND (k.expires IS NULL OR k.expires > $3) \
          AND k.id > $4 ORDER BY k.id LIMIT $5"
     );
     Ok(sqlx::query_as(&sql)
@@ -141,9 +141,11 @@ pub async fn delete(conn: &mut Conn, account: &Id, id: &Id) -> Result<bool, Stor
     Ok(done.rows_affected() > 0)
 }
 
+// A deleted account's keys are not found at all: to a caller they look
+// like keys that never existed.
 const CREDENTIAL_SELECT: &str = "SELECT k.id AS key_id, k.account_id, k.secret_hash, k.expires, \
      k.disabled AS key_disabled, a.org_id, a.role, a.enable_basic_auth, a.disabled AS account_disabled \
-     FROM api_keys k JOIN service_accounts a ON a.id = k.account_id";
+     FROM api_keys k JOIN service_accounts a ON a.id = k.account_id AND a.deleted IS NULL";
 
 /// The key check's lookup: one row by the unique index on the secret's hash.
 pub async fn find_credential(conn: &mut Conn, hash: &SecretHash) -> Result<Option<CredentialRecord>, StoreError> {
@@ -201,4 +203,43 @@ pub async fn seal_legacy(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// A key found by a leaked secret, whatever its account's state (a deleted
+/// account's key must not come back working when the account is restored).
+#[derive(Debug, Clone)]
+pub struct LeakedKey {
+    pub key_id: Id,
+    pub account_id: Id,
+    pub org_id: Id,
+    pub disabled: bool,
+    pub expires: Option<UnixTime>,
+}
+
+/// One indexed lookup by the secret's lookup hash.
+pub async fn find_leaked(conn: &mut Conn, hash: &SecretHash) -> Result<Option<LeakedKey>, StoreError> {
+    let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT k.id, k.account_id, a.org_id, k.disabled, k.expires FROM api_keys k \
+         JOIN service_accounts a ON a.id = k.account_id WHERE k.secret_hash = $1",
+    )
+    .bind(hash.to_hex())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(key, account, org, disabled, expires)| LeakedKey {
+        key_id: Id::from_stored(key),
+        account_id: Id::from_stored(account),
+        org_id: Id::from_stored(org),
+        disabled: disabled != 0,
+        expires,
+    }))
+}
+
+/// Disables a key; false when it was disabled already (or is gone), so that
+/// of two reports racing, one records it.
+pub async fn disable(conn: &mut Conn, id: &Id) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE api_keys SET disabled = 1 WHERE id = $1 AND disabled = 0")
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }

@@ -292,7 +292,7 @@ pub async fn keys_to_warn(
     Ok(sqlx::query_as(
         "SELECT k.id AS key_id, k.name AS key_name, k.expires, a.id AS account_id, a.name AS account_name, \
          a.org_id, a.email FROM api_keys k JOIN service_accounts a ON a.id = k.account_id \
-         WHERE k.expires > $1 AND k.expires <= $2 AND k.disabled = 0 AND a.disabled = 0 \
+         WHERE k.expires > $1 AND k.expires <= $2 AND k.disabled = 0 AND a.disabled = 0 AND a.deleted IS NULL \
          AND a.email IS NOT NULL AND a.email_confirmed = 1 \
          AND NOT EXISTS (SELECT 1 FROM expiry_warnings w WHERE w.key_id = k.id AND w.threshold_days = $3) \
          ORDER BY k.expires LIMIT $4",

@@ -104,6 +104,8 @@ pub struct AccountRecord {
     pub disabled: bool,
     pub created: UnixTime,
     pub last_used: Option<UnixTime>,
+    /// When it was deleted; `None` while it lives.
+    pub deleted: Option<UnixTime>,
 }
 
 /// A key's metadata. The secret's hash is deliberately not part of it.
@@ -190,6 +192,7 @@ impl FromRow<'_, AnyRow> for AccountRecord {
             disabled: flag(row, "disabled")?,
             created: row.try_get("created")?,
             last_used: row.try_get("last_used")?,
+            deleted: row.try_get("deleted")?,
         })
     }
 }

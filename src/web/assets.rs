@@ -18,6 +18,8 @@ const FILES: &[(&str, &str, &str)] = &[
     ("accounts.js", JS, include_str!("assets/accounts.js")),
     ("account.js", JS, include_str!("assets/account.js")),
     ("users.js", JS, include_str!("assets/users.js")),
+    ("deleted.js", JS, include_str!("assets/deleted.js")),
+    ("settings.js", JS, include_str!("assets/settings.js")),
     ("favicon.svg", "image/svg+xml", include_str!("assets/favicon.svg")),
 ];
 const JS: &str = "text/javascript; charset=utf-8";

@@ -50,11 +50,19 @@ pub struct Options {
     /// The public URL links and cookies are made for; the server's own
     /// address when `None`.
     pub public_url: Option<String>,
+    /// GitHub's leak reports (`--leak-report-keys`, `--leak-action`).
+    pub leak_reports: Option<keyward::http::api::leaks::LeakReports>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { limits: Limits::default(), clock: Arc::new(SystemClock), trusted_proxies: Vec::new(), public_url: None }
+        Self {
+            limits: Limits::default(),
+            clock: Arc::new(SystemClock),
+            trusted_proxies: Vec::new(),
+            public_url: None,
+            leak_reports: None,
+        }
     }
 }
 
@@ -95,7 +103,11 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
         let public_url = options.public_url.clone().unwrap_or_else(|| base.clone());
-        let app = router(AppState::new(service.clone(), &public_url).with_trusted_proxies(&options.trusted_proxies));
+        let app = router(
+            AppState::new(service.clone(), &public_url)
+                .with_trusted_proxies(&options.trusted_proxies)
+                .with_leak_reports(options.leak_reports),
+        );
         tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
         });

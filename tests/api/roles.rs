@@ -16,7 +16,8 @@ use crate::helpers::{SA, TestApp, problem};
 
 /// One row of the policy. Paths and bodies are templates: `{sa}`, `{key}`
 /// and `{user}` become a fresh service account, one of its keys and a
-/// member of the organization the case aims at; `{uniq}` a fresh token.
+/// member of the organization the case aims at, `{org}` that organization;
+/// `{uniq}` a fresh token.
 struct Rule {
     method: Method,
     path: &'static str,
@@ -45,6 +46,8 @@ fn policy() -> Vec<Rule> {
         rule(M::GET,    "/api/service-account/v1/service-account/{sa}",                    None,                                              [200, 200, 200], Some([404, 404, 404])),
         rule(M::PATCH,  "/api/service-account/v1/service-account/{sa}",                    Some(r#"{"name": "renamed {uniq}"}"#),             [403, 403, 200], Some([403, 403, 404])),
         rule(M::DELETE, "/api/service-account/v1/service-account/{sa}",                    None,                                              [403, 403, 204], Some([403, 403, 404])),
+        // The fixture's account is live, so there is nothing to restore: admins get 404 (deletion.rs restores).
+        rule(M::POST,   "/api/service-account/v1/service-account/{sa}/undelete",           None,                                              [403, 403, 404], Some([403, 403, 404])),
         rule(M::POST,   "/api/service-account/v1/service-account/{sa}/key",                Some("{}"),                                        [403, 201, 201], Some([403, 404, 404])),
         rule(M::GET,    "/api/service-account/v1/service-account/{sa}/key",                None,                                              [200, 200, 200], Some([404, 404, 404])),
         rule(M::PATCH,  "/api/service-account/v1/service-account/{sa}/key/{key}",          Some(r#"{"name": "k {uniq}", "disabled": true}"#), [403, 200, 200], Some([403, 404, 404])),
@@ -59,6 +62,8 @@ fn policy() -> Vec<Rule> {
         rule(M::DELETE, "/api/auth/v1/verify",                                             None,                                              [200, 200, 200], NO_IDS),
         rule(M::GET,    "/api/audit/v1/event",                                             None,                                              [403, 403, 200], NO_IDS),
         rule(M::GET,    "/api/org/v1/org",                                                 None,                                              [200, 200, 200], NO_IDS),
+        // Not a member of another organization: it does not exist for the caller, whatever its role.
+        rule(M::PATCH,  "/api/org/v1/org/{org}",                                           Some(r#"{"requireExpiry": false}"#),               [403, 403, 200], Some([404, 404, 404])),
         rule(M::GET,    "/api/user/v1/user",                                               None,                                              [403, 403, 200], NO_IDS),
         rule(M::POST,   "/api/user/v1/user",                                               Some(r#"{"email": "new-{uniq}@example.com"}"#),    [403, 403, 201], NO_IDS),
         rule(M::PATCH,  "/api/user/v1/user/{user}",                                        Some(r#"{"role": "editor"}"#),                     [403, 403, 200], Some([403, 403, 404])),
@@ -80,6 +85,7 @@ enum Scope {
 
 /// Things made for one case in the organization it aims at.
 struct Fixture {
+    org: String,
     sa: String,
     key: String,
     user: String,
@@ -118,11 +124,16 @@ async fn fixture(app: &TestApp, org: &str) -> Fixture {
     let email = Email::parse(&format!("member-{}@example.com", Id::generate())).expect("email");
     let by = Principal::operator(Id::parse(org).expect("org id"));
     let user = app.service.invite_user(&by, email, Role::Viewer).await.expect("invite").id.to_string();
-    Fixture { sa, key, user }
+    Fixture { org: org.to_owned(), sa, key, user }
 }
 
 fn render(template: &str, f: &Fixture, uniq: &str) -> String {
-    template.replace("{sa}", &f.sa).replace("{key}", &f.key).replace("{user}", &f.user).replace("{uniq}", uniq)
+    template
+        .replace("{sa}", &f.sa)
+        .replace("{key}", &f.key)
+        .replace("{user}", &f.user)
+        .replace("{org}", &f.org)
+        .replace("{uniq}", uniq)
 }
 
 /// Row counts of every table a refused call could leave something in.
@@ -265,8 +276,8 @@ fn the_table_covers_every_authenticated_route() {
     let (_, doc) = keyward::http::api_routes();
     let doc = serde_json::to_value(&doc).expect("openapi json");
     // Routes that take no API credential: sessions, platform endpoints, the
-    // token endpoint (which judges its own assertion), the published keys and
-    // the emailed confirmation link.
+    // token endpoint (which judges its own assertion), the published keys,
+    // the emailed confirmation link and the revocation of leaked secrets.
     let unauthenticated = [
         "/api/session/",
         "/healthz",
@@ -276,11 +287,18 @@ fn the_table_covers_every_authenticated_route() {
         "/api/auth/v1/oauth/token",
         "/.well-known/",
         "/confirm-email",
+        // Holding a secret is the credential (tests/api/leaks.rs).
+        "/api/leak/",
     ];
     let in_table: Vec<(String, String)> = policy()
         .iter()
         .map(|r| {
-            let path = r.path.replace("{sa}", "{id}").replace("{user}", "{id}").replace("{key}", "{key-id}");
+            let path = r
+                .path
+                .replace("{sa}", "{id}")
+                .replace("{user}", "{id}")
+                .replace("{org}", "{id}")
+                .replace("{key}", "{key-id}");
             (r.method.as_str().to_ascii_lowercase(), path)
         })
         .collect();
@@ -503,7 +521,10 @@ async fn listings_show_only_the_callers_organization() {
     assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
     assert_eq!(page["items"][0]["id"], visible["id"]);
     let orgs: Value = app.get("/api/org/v1/org", &app.admin_key).await.json().await.expect("json");
-    assert_eq!(orgs["items"], json!([{"id": app.org_id, "name": "Acme", "role": "admin"}]));
+    assert_eq!(
+        orgs["items"],
+        json!([{"id": app.org_id, "name": "Acme", "role": "admin", "maxKeyLifetime": null, "requireExpiry": false}])
+    );
 }
 
 #[tokio::test]

@@ -13,10 +13,12 @@ use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiQuery, Body, JsonBody, nullable, parse_name, required_name};
-use crate::service::accounts::{AccountPatch, AccountWithKeys, NewAccount};
+use crate::service::accounts::{AccountPatch, AccountWithKeys, Listing, NewAccount};
 
 pub const PATH: &str = "/api/service-account/v1/service-account";
 const LISTING: &str = "sa";
+/// The deleted accounts' listing, whose cursors are not the live one's.
+const DELETED_LISTING: &str = "sa-deleted";
 
 /// A service account, with its keys' metadata and never a secret.
 #[derive(Debug, Serialize, ToSchema)]
@@ -34,6 +36,10 @@ pub struct ServiceAccountView {
     pub created: UnixTime,
     /// When any of its keys last authenticated (Unix seconds), if ever.
     pub last_used: Option<UnixTime>,
+    /// Only on deleted accounts: when the account was deleted (Unix
+    /// seconds). It is purged 30 days after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<UnixTime>,
     pub keys: Vec<KeyView>,
 }
 
@@ -50,6 +56,7 @@ impl From<AccountWithKeys> for ServiceAccountView {
             disabled: a.disabled,
             created: a.created,
             last_used: a.last_used,
+            deleted: a.deleted,
             keys: keys.into_iter().map(KeyView::from).collect(),
         }
     }
@@ -113,6 +120,8 @@ pub struct ListQuery {
     cursor: Option<String>,
     /// Only accounts whose name contains this, ignoring case.
     name: Option<String>,
+    /// `true`: the deleted accounts not yet purged instead (admins).
+    deleted: Option<String>,
 }
 
 fn parse_role(raw: Option<String>) -> Result<Option<Role>, ApiError> {
@@ -152,12 +161,15 @@ pub async fn create(
 
 /// List service accounts.
 ///
-/// Everyone in the organization. Creation order, with stable cursors.
+/// Everyone in the organization. Creation order, with stable cursors. With
+/// `deleted=true`, admins only: the accounts deleted in the last 30 days,
+/// which `undelete` can restore.
 #[utoipa::path(
     operation_id = "listServiceAccounts", get, path = PATH, tag = "service accounts", params(ListQuery),
     responses(
         (status = 200, description = "A page of service accounts", body = PageView<ServiceAccountView>),
         (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "deleted=true and the caller is not an admin", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
@@ -166,13 +178,18 @@ pub async fn list(
     Caller(p): Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<PageView<ServiceAccountView>>, ApiError> {
-    let page = PageRequest::parse(LISTING, q.limit.as_deref(), q.cursor.as_deref())?;
+    let (listing, tag) = match q.deleted.as_deref() {
+        None | Some("false") => (Listing::Live, LISTING),
+        Some("true") => (Listing::Deleted, DELETED_LISTING),
+        Some(_) => return Err(ApiError::bad_request("deleted", "deleted must be true or false")),
+    };
+    let page = PageRequest::parse(tag, q.limit.as_deref(), q.cursor.as_deref())?;
     let name = q.name.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if name.is_some_and(|n| n.chars().count() > crate::domain::name::MAX_LEN) {
         return Err(ApiError::bad_request("name", "name must be at most 200 characters"));
     }
-    let accounts = state.service.list_accounts(&p, page.position, page.limit, name).await?;
-    Ok(Json(PageView::of(LISTING, accounts, ServiceAccountView::from)))
+    let accounts = state.service.list_accounts(&p, page.position, page.limit, name, listing).await?;
+    Ok(Json(PageView::of(tag, accounts, ServiceAccountView::from)))
 }
 
 /// Get a serviceAccount.
@@ -233,7 +250,8 @@ pub async fn update(
 
 /// Delete a serviceAccount.
 ///
-/// Admins. Its keys stop working with the very next request.
+/// Admins. Its keys stop working with the very next request. The account is
+/// kept, deleted, for 30 days (its name stays taken): `undelete` restores it.
 #[utoipa::path(
     operation_id = "deleteServiceAccount", delete, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
     params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
@@ -247,4 +265,30 @@ pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathI
     let id = ids.one()?;
     state.service.delete_account(&p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Restore a deleted serviceAccount.
+///
+/// Admins, for accounts whose role does not exceed their own. Brings back an
+/// account deleted in the last 30 days with its keys as they were: they work
+/// again at once, except those that expired meanwhile. `404` when no deleted
+/// account has this id (a live one, one purged, or one of another
+/// organization).
+#[utoipa::path(
+    operation_id = "undeleteServiceAccount", post, path = "/api/service-account/v1/service-account/{id}/undelete", tag = "service accounts",
+    params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
+    responses(
+        (status = 200, description = "The restored service account", body = ServiceAccountView),
+        (status = 403, description = "The caller may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such deleted service account", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = []), ("basic" = []), ("session" = []))
+)]
+pub async fn undelete(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ids: PathIds,
+) -> Result<Json<ServiceAccountView>, ApiError> {
+    let id = ids.one()?;
+    Ok(Json(state.service.undelete_account(&p, &id).await?.into()))
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod email;
 pub mod identity;
 pub mod keys;
+pub mod leaks;
 pub mod oauth;
 pub mod orgs;
 pub mod platform;

@@ -1,5 +1,6 @@
 //! `POST /api/auth/v1/oauth/token` (RFC 7523 JWT bearer grant, or client
-//! credentials) and `GET /.well-known/jwks.json`. Errors here follow RFC 6749
+//! credentials), `GET /.well-known/jwks.json` and the server's metadata,
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414). Errors here follow RFC 6749
 //! (`{"error", "error_description"}`), as OAuth clients expect.
 
 use axum::Json;
@@ -157,6 +158,49 @@ pub async fn token(State(state): State<AppState>, ClientIp(ip): ClientIp, header
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     let keys = state.service.jwks().await?;
     let mut response = Json(keys).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     Ok(response)
+}
+
+/// The authorization server's metadata (RFC 8414).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServerMetadata {
+    /// The `iss` of every access token keyward issues.
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub grant_types_supported: Vec<&'static str>,
+    /// How `client_credentials` clients authenticate: HTTP Basic
+    /// `keyId:secret`. The JWT bearer grant needs none: its assertion is
+    /// the proof.
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// keyward has no authorization endpoint, so no response types.
+    pub response_types_supported: Vec<&'static str>,
+    /// How access tokens are signed.
+    pub token_signing_alg_values_supported: Vec<&'static str>,
+    /// The OpenAPI document of the whole API.
+    pub service_documentation: String,
+}
+
+/// The authorization server's metadata (RFC 8414): where the token endpoint
+/// and the published keys are, and which grants it takes.
+#[utoipa::path(
+    operation_id = "authorizationServerMetadata", get, path = "/.well-known/oauth-authorization-server", tag = "identity",
+    responses((status = 200, description = "RFC 8414 metadata", body = ServerMetadata))
+)]
+pub async fn metadata(State(state): State<AppState>) -> Response {
+    let base = &state.public_url;
+    let body = ServerMetadata {
+        issuer: base.to_string(),
+        token_endpoint: format!("{base}{TOKEN_PATH}"),
+        jwks_uri: format!("{base}/.well-known/jwks.json"),
+        grant_types_supported: vec![JWT_BEARER, "client_credentials"],
+        token_endpoint_auth_methods_supported: vec!["client_secret_basic"],
+        response_types_supported: Vec::new(),
+        token_signing_alg_values_supported: vec!["EdDSA"],
+        service_documentation: format!("{base}/api/openapi.json"),
+    };
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
 }

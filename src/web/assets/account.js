@@ -78,12 +78,12 @@ export async function accountView(main, ctx, id) {
       const n = account.keys.length;
       const ok = await confirm({
         title: 'Delete service account?',
-        message: `${account.name} and its ${n} key${n === 1 ? '' : 's'} are deleted. Programs using them stop working at once. This cannot be undone.`,
+        message: `${account.name} and its ${n} key${n === 1 ? '' : 's'} are deleted. Programs using them stop working at once. For 30 days it can be restored, with its keys, from Recently deleted.`,
         confirmLabel: 'Delete account',
       });
       if (!ok) return;
       await api('DELETE', path);
-      toast(`Service account ${account.name} deleted`);
+      toast(`Service account ${account.name} deleted; Recently deleted can restore it for 30 days`);
       ctx.navigate('/service-accounts');
     }) }, 'Delete account'));
   }

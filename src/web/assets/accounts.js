@@ -111,8 +111,11 @@ export function accountsView(main, ctx) {
   const add = can.admin
     ? h('button', { type: 'button', class: 'button primary', onclick: () => addAccount(ctx) }, 'Add')
     : null;
+  const deleted = can.admin
+    ? h('a', { href: '/service-accounts/deleted', class: 'button subtle', id: 'recently-deleted' }, 'Recently deleted')
+    : null;
   main.replaceChildren(
-    h('div', { class: 'page-head' }, h('h1', {}, 'Service accounts'), add),
+    h('div', { class: 'page-head' }, h('h1', {}, 'Service accounts'), h('div', { class: 'actions' }, deleted, add)),
     h('p', { class: 'lead' }, `Machine identities of ${session.org.name}. Each has a role and one or more API keys.`),
     h('div', { class: 'toolbar' }, h('label', { for: 'sa-search' }, 'Search by name'), search),
     status,

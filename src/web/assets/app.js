@@ -5,6 +5,8 @@ import { ORGS, SESSION, WHOAMI, api, onUnauthorized, pinOrg } from './api.js';
 import { loginView, setPasswordView, setupView } from './auth.js';
 import { accountsView } from './accounts.js';
 import { accountView } from './account.js';
+import { deletedView } from './deleted.js';
+import { settingsView } from './settings.js';
 import { usersView } from './users.js';
 import { focusMain, h, pageTitle, rank, roleLabel, toast } from './dom.js';
 
@@ -70,7 +72,8 @@ function drawTopbar() {
       h('a', { href: '/service-accounts', class: 'brand' }, 'keyward'),
       h('nav', { class: 'nav', 'aria-label': 'Main' },
         navLink('/service-accounts', 'Service accounts'),
-        can().admin ? navLink('/users', 'Users') : null),
+        can().admin ? navLink('/users', 'Users') : null,
+        can().admin ? navLink('/settings', 'Settings') : null),
       orgControl,
       h('div', { class: 'me' },
         h('span', { class: 'me-email', title: session.email }, session.email),
@@ -160,8 +163,16 @@ async function render() {
   if (!session.org) return notFound('No organization', 'You belong to no organization. Ask an admin to add you to one.');
   if (path === '/' || path === '/login') return navigate('/service-accounts', {}, true);
   if (path === '/service-accounts') return accountsView(main, ctx);
+  if (path === '/service-accounts/deleted') {
+    if (!can().admin) return notFound('Not available', 'Only admins see and restore deleted service accounts.');
+    return deletedView(main, ctx);
+  }
   const match = path.match(/^\/service-accounts\/([A-Za-z0-9_-]+)$/);
   if (match) return accountView(main, ctx, match[1]);
+  if (path === '/settings') {
+    if (!can().admin) return notFound('Not available', 'Only admins change the organization’s settings.');
+    return settingsView(main, ctx);
+  }
   if (path === '/users') {
     if (!can().admin) return notFound('Not available', 'Only admins manage users.');
     return usersView(main, ctx);

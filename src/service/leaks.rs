@@ -1,0 +1,155 @@
+//! Leaked secrets: whoever holds a key's secret may revoke it without any
+//! other credential, and GitHub's secret scanning reports the keys it finds
+//! in public. A secret is parsed (prefix and checksum) before any storage is
+//! touched, and each well-formed one costs one indexed lookup.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use super::audit::{self, Action, Target};
+use super::{Principal, Service, ServiceError};
+use crate::domain::{Secret, SecretHash, UnixTime};
+use crate::store::{keys, revision};
+
+/// The most secrets one request may name.
+pub const MAX_SECRETS: usize = 1000;
+
+/// Who reported a leak, as the trail records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeakSource {
+    /// Someone holding the secret revoked it (`POST /api/leak/v1/revoke`).
+    SelfRevocation,
+    /// GitHub's secret scanning (`POST /api/leak/v1/github`).
+    GitHub,
+}
+
+impl LeakSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeakSource::SelfRevocation => "self-revocation",
+            LeakSource::GitHub => "github",
+        }
+    }
+}
+
+/// What a reported live key gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeakAction {
+    /// Disabled at once (the default).
+    #[default]
+    Disable,
+    /// Only recorded in the trail, for admins to act on.
+    Notify,
+}
+
+impl LeakAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeakAction::Disable => "disable",
+            LeakAction::Notify => "notify",
+        }
+    }
+}
+
+/// One reported secret, with where it was found (GitHub's `url` and
+/// `source`), when the reporter says.
+#[derive(Debug, Clone, Default)]
+pub struct LeakedSecret {
+    pub secret: String,
+    pub url: Option<String>,
+    pub found_in: Option<String>,
+}
+
+impl Service {
+    /// Anyone holding a secret. Disables every live key among `secrets`
+    /// (junk, unknown, expired and already disabled ones are passed over
+    /// alike) and answers nothing about which were which.
+    pub async fn revoke_leaked(&self, secrets: &[String], client_ip: Option<String>) -> Result<(), ServiceError> {
+        let reported: Vec<_> =
+            secrets.iter().map(|s| LeakedSecret { secret: s.clone(), ..Default::default() }).collect();
+        self.report_leaks(&reported, LeakSource::SelfRevocation, LeakAction::Disable, client_ip).await?;
+        Ok(())
+    }
+
+    /// A verified leak report. For each secret, whether it was a live key
+    /// (disabled now, or only recorded with `LeakAction::Notify`); a secret
+    /// named twice is judged once. Each live key is audited as `key.leaked`
+    /// in its organization's trail, and a disabled one stops with the very
+    /// next request here and on other nodes within a poll.
+    pub async fn report_leaks(
+        &self,
+        reported: &[LeakedSecret],
+        source: LeakSource,
+        action: LeakAction,
+        client_ip: Option<String>,
+    ) -> Result<Vec<bool>, ServiceError> {
+        if reported.len() > MAX_SECRETS {
+            return Err(ServiceError::invalid("secrets", format!("at most {MAX_SECRETS} secrets per request")));
+        }
+        // Checksums first: junk costs no storage at all.
+        let hashes: Vec<Option<SecretHash>> =
+            reported.iter().map(|r| Secret::parse(r.secret.trim()).ok().map(|s| s.hash())).collect();
+        let mut live: HashMap<SecretHash, bool> = HashMap::new();
+        if hashes.iter().all(Option::is_none) {
+            return Ok(vec![false; reported.len()]);
+        }
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut disabled = 0;
+        for (item, hash) in reported.iter().zip(&hashes) {
+            let Some(hash) = hash else { continue };
+            if live.contains_key(hash) {
+                continue;
+            }
+            let found = keys::find_leaked(tx.conn(), hash).await?;
+            let Some(key) = found.filter(|k| !k.disabled && !is_expired(k.expires, now)) else {
+                live.insert(*hash, false);
+                continue;
+            };
+            if action == LeakAction::Disable {
+                // Of two reports racing, the one that disables it reports it.
+                if !keys::disable(tx.conn(), &key.key_id).await? {
+                    live.insert(*hash, false);
+                    continue;
+                }
+                disabled += 1;
+            }
+            live.insert(*hash, true);
+            let by = Principal::anonymous(key.org_id.clone(), client_ip.clone());
+            let mut detail = json!({
+                "serviceAccountId": key.account_id, "source": source.as_str(), "action": action.as_str(),
+            });
+            if let Some(url) = &item.url {
+                detail["url"] = json!(url);
+            }
+            if let Some(found_in) = &item.found_in {
+                detail["foundIn"] = json!(found_in);
+            }
+            audit::record(tx.conn(), &by, now, Action::KeyLeaked, Target::Key(&key.key_id), Some(detail)).await?;
+        }
+        if disabled > 0 {
+            revision::bump(tx.conn()).await?;
+        }
+        tx.commit().await?;
+        if disabled > 0 {
+            self.credentials_changed();
+        }
+        let reported_live = live.values().filter(|v| **v).count();
+        if reported_live > 0 {
+            self.metrics().lifecycle("leaked");
+            tracing::info!(
+                keys = reported_live,
+                source = source.as_str(),
+                action = action.as_str(),
+                "keys reported as leaked"
+            );
+        }
+        Ok(hashes.iter().map(|h| h.is_some_and(|h| live.get(&h).copied().unwrap_or(false))).collect())
+    }
+}
+
+fn is_expired(expires: Option<UnixTime>, now: UnixTime) -> bool {
+    expires.is_some_and(|at| at <= now)
+}
