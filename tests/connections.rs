@@ -328,3 +328,49 @@ fn a_stop_waits_for_requests_in_flight_no_longer_than_the_shutdown_timeout() {
     let _ = reader.read_to_end(&mut rest);
     assert!(rest.is_empty(), "the cut request got an answer: {:?}", String::from_utf8_lossy(&rest));
 }
+
+#[test]
+fn sigterm_writes_the_key_uses_still_held_in_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = sqlite(dir.path());
+    let (_org, admin) = bootstrap(dir.path(), &db);
+    // A use is written at most once an hour here: only the stop writes it.
+    let mut node = Node::start(dir.path(), &db, &["--last-used-interval", "3600"]);
+    let mut stream = connect(&node);
+    let whoami = format!(
+        "GET /api/service-account/v1/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {admin}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(whoami.as_bytes()).expect("send");
+    let answer = String::from_utf8_lossy(&read_until_closed(&mut stream)).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let key_id = answer
+        .split("\"keyId\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("keyId in the answer")
+        .to_owned();
+    sigterm(&node);
+    assert!(wait_for_exit(&mut node, PATIENCE).success(), "exit 0");
+    drop(node);
+
+    let node = Node::start(dir.path(), &db, &[]);
+    let mut stream = connect(&node);
+    let page = format!("GET {SA} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {admin}\r\nConnection: close\r\n\r\n");
+    stream.write_all(page.as_bytes()).expect("send");
+    let answer = String::from_utf8_lossy(&read_until_closed(&mut stream)).into_owned();
+    let body = answer.split("\r\n\r\n").nth(1).expect("a body");
+    let body = if answer.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body.lines().filter(|l| l.starts_with('{')).collect::<String>()
+    } else {
+        body.to_owned()
+    };
+    let page: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    let key = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|a| a["keys"].as_array().cloned().unwrap_or_default())
+        .find(|k| k["keyId"] == key_id.as_str())
+        .expect("the key");
+    assert!(key["lastUsed"].as_i64().is_some(), "the use seen before the stop was written: {key}");
+}

@@ -103,7 +103,9 @@ async fn a_failed_first_try_is_not_kept_and_the_retry_runs() {
     let res = post(&app, SA, &app.admin_key, "retry-me", &body).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert_eq!(app.count_rows("idempotency_keys").await, 0, "a refusal is not kept");
-    app.delete(&format!("{SA}/{}", first_account_id(&app, "taken").await), &app.admin_key).await;
+    // Free the name (a deleted account keeps it for 30 days; a renamed one does not).
+    let taken = first_account_id(&app, "taken").await;
+    app.patch_json(&format!("{SA}/{taken}"), &app.admin_key, &json!({"name": "renamed"})).await;
     let res = post(&app, SA, &app.admin_key, "retry-me", &body).await;
     assert_eq!(res.status(), StatusCode::CREATED, "the retry ran");
 }

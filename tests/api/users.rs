@@ -383,7 +383,10 @@ async fn removal_from_one_organization_keeps_the_sessions_of_the_others() {
     assert_eq!(whoami_in(&app, &session, &app.org_id).await.0, StatusCode::FORBIDDEN);
     let orgs: Value =
         session.request(&app, Method::GET, "/api/org/v1/org").send().await.expect("orgs").json().await.expect("json");
-    assert_eq!(orgs["items"], json!([{"id": b_org, "name": "Globex", "role": "viewer"}]));
+    assert_eq!(
+        orgs["items"],
+        json!([{"id": b_org, "name": "Globex", "role": "viewer", "maxKeyLifetime": null, "requireExpiry": false}])
+    );
     // With one organization left, the session needs no pin.
     let res = session.request(&app, Method::GET, WHOAMI).send().await.expect("whoami");
     assert_eq!(res.status(), StatusCode::OK);

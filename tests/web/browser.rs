@@ -116,7 +116,8 @@ impl Browser {
             Value::Object(map) => map,
             _ => unreachable!("an object literal"),
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Generous: on a loaded two-core machine chromedriver can take a while.
+        let deadline = Instant::now() + Duration::from_secs(90);
         let webdriver = format!("http://127.0.0.1:{port}");
         let client = loop {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
