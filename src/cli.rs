@@ -170,11 +170,16 @@ async fn run_admin(service: &Service, admin: Admin) -> anyhow::Result<Value> {
                 enable_basic_auth: basic_auth,
                 role,
                 email: None,
+                meta: None,
             };
             let mut account = service.create_account(&by, new).await.map_err(explain)?;
             let key = if with_key {
                 let minted = service
-                    .create_key(&by, &account.account.id, NewKey { name: None, lifetime: Lifetime::Unlimited })
+                    .create_key(
+                        &by,
+                        &account.account.id,
+                        NewKey { name: None, lifetime: Lifetime::Unlimited, narrowing: Default::default() },
+                    )
                     .await
                     .map_err(explain)?;
                 account.keys.push(minted.key.clone());

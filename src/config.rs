@@ -12,8 +12,9 @@ use anyhow::Context;
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use crate::service::Limits;
+use crate::service::meter::OnError;
 use crate::service::throttle::ThrottlePolicy;
+use crate::service::{Limits, RedisSettings};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "sqlite://keyward.db";
@@ -92,6 +93,12 @@ pub struct Knobs {
     /// Seconds a stop waits for requests in flight before closing their connections [default: 30]
     #[arg(long, global = true, env = "KEYWARD_SHUTDOWN_TIMEOUT", value_name = "SECONDS")]
     pub shutdown_timeout: Option<u64>,
+    /// redis://… shared by every node for keys' rate limits [default: none: each node counts on its own]
+    #[arg(long, global = true, env = "KEYWARD_REDIS", value_name = "URL")]
+    pub redis: Option<String>,
+    /// When Redis cannot answer in time: let rate-limited uses through (open) or refuse them (closed) [default: open]
+    #[arg(long, global = true, env = "KEYWARD_RATE_LIMIT_ON_ERROR", value_name = "open|closed")]
+    pub rate_limit_on_error: Option<String>,
 }
 
 impl Knobs {
@@ -132,6 +139,8 @@ impl Knobs {
             header_read_timeout: self.header_read_timeout.or(fallback.header_read_timeout),
             max_connections: self.max_connections.or(fallback.max_connections),
             shutdown_timeout: self.shutdown_timeout.or(fallback.shutdown_timeout),
+            redis: self.redis.or(fallback.redis),
+            rate_limit_on_error: self.rate_limit_on_error.or(fallback.rate_limit_on_error),
         }
     }
 }
@@ -262,6 +271,18 @@ impl Settings {
             !shutdown_timeout.is_zero(),
             "--shutdown-timeout must be at least one second (0 would cut the requests in flight)"
         );
+        let on_error = match k.rate_limit_on_error.as_deref() {
+            None => OnError::default(),
+            Some(raw) => raw.parse().map_err(|e| anyhow::anyhow!("--rate-limit-on-error {raw:?}: {e}"))?,
+        };
+        let redis = match k.redis.filter(|u| !u.trim().is_empty()) {
+            None => None,
+            Some(url) => {
+                redis::Client::open(url.as_str())
+                    .with_context(|| format!("--redis {} is not a Redis URL", crate::store::redact_url(&url)))?;
+                Some(RedisSettings { url, on_error })
+            }
+        };
         Ok(Self {
             listen,
             database: k.database.unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
@@ -278,6 +299,7 @@ impl Settings {
                 max_key_lifetime,
                 default_key_lifetime,
                 throttle,
+                redis,
                 ..defaults
             },
             secret_key,

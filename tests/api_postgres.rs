@@ -25,6 +25,8 @@ mod keys;
 mod lifecycle;
 #[path = "api/mail.rs"]
 mod mail;
+#[path = "api/narrow.rs"]
+mod narrow;
 #[path = "api/platform.rs"]
 mod platform;
 #[path = "api/reports.rs"]

@@ -81,6 +81,7 @@ fn account(org: &Id, name: &str) -> AccountRecord {
         disabled: false,
         created: 1_700_000_001,
         last_used: None,
+        meta: None,
     }
 }
 
@@ -94,6 +95,7 @@ fn key(account: &Id, expires: Option<i64>) -> KeyRecord {
         expires,
         last_used: None,
         disabled: false,
+        narrowing: Default::default(),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod email;
 pub mod error;
 pub mod keys;
+pub mod meter;
 pub mod orgs;
 pub mod page;
 pub mod passwords;
@@ -47,6 +48,26 @@ pub struct Limits {
     /// Failed credentials from one address (or for one key id, or one login
     /// email) before further failures are answered `429`.
     pub throttle: throttle::ThrottlePolicy,
+    /// Where rate-limited keys are counted: this node's memory (`None`), or
+    /// a Redis server shared by every node.
+    pub redis: Option<RedisSettings>,
+}
+
+/// `--redis` and `--rate-limit-on-error`.
+#[derive(Clone)]
+pub struct RedisSettings {
+    pub url: String,
+    pub on_error: meter::OnError,
+}
+
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("RedisSettings")
+            .field("url", &crate::store::redact_url(&self.url))
+            .field("on_error", &self.on_error)
+            .finish()
+    }
 }
 
 impl Default for Limits {
@@ -58,6 +79,7 @@ impl Default for Limits {
             max_key_lifetime: None,
             default_key_lifetime: None,
             throttle: throttle::ThrottlePolicy::default(),
+            redis: None,
         }
     }
 }
@@ -85,6 +107,8 @@ struct Inner {
     sealing: SealingKey,
     /// The global limit on password hashing.
     passwords: passwords::PasswordWork,
+    /// Counts the uses of rate-limited keys.
+    meter: meter::Meter,
 }
 
 impl Service {
@@ -96,6 +120,14 @@ impl Service {
 
     pub fn with_clock(store: Store, limits: Limits, sealing: SealingKey, clock: Arc<dyn Clock>) -> Self {
         let usage = usage::UsageRecorder::new(limits.last_used_interval);
+        let meter = match &limits.redis {
+            None => meter::Meter::local(),
+            Some(redis) => meter::Meter::with_redis(&redis.url, redis.on_error).unwrap_or_else(|err| {
+                // Settings check the URL first; this is the last resort.
+                tracing::error!(error = %err, "--redis is unusable; counting rate limits on this node only");
+                meter::Meter::local()
+            }),
+        };
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -109,6 +141,7 @@ impl Service {
                 metrics: Metrics::default(),
                 credentials: auth::CredentialCache::default(),
                 usage,
+                meter,
             }),
         }
     }

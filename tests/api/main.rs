@@ -17,6 +17,7 @@ mod identity;
 mod keys;
 mod lifecycle;
 mod mail;
+mod narrow;
 mod platform;
 mod reports;
 mod roles;
