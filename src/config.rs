@@ -96,6 +96,9 @@ pub struct Knobs {
     /// redis://… shared by every node for keys' rate limits [default: none: each node counts on its own]
     #[arg(long, global = true, env = "KEYWARD_REDIS", value_name = "URL")]
     pub redis: Option<String>,
+    /// Milliseconds a use waits for Redis before --rate-limit-on-error decides [default: 50]
+    #[arg(long, global = true, env = "KEYWARD_REDIS_TIMEOUT", value_name = "MILLISECONDS")]
+    pub redis_timeout: Option<u64>,
     /// When Redis cannot answer in time: let rate-limited uses through (open) or refuse them (closed) [default: open]
     #[arg(long, global = true, env = "KEYWARD_RATE_LIMIT_ON_ERROR", value_name = "open|closed")]
     pub rate_limit_on_error: Option<String>,
@@ -140,6 +143,7 @@ impl Knobs {
             max_connections: self.max_connections.or(fallback.max_connections),
             shutdown_timeout: self.shutdown_timeout.or(fallback.shutdown_timeout),
             redis: self.redis.or(fallback.redis),
+            redis_timeout: self.redis_timeout.or(fallback.redis_timeout),
             rate_limit_on_error: self.rate_limit_on_error.or(fallback.rate_limit_on_error),
         }
     }
@@ -209,6 +213,9 @@ pub const MAX_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(3600);
 /// connections can pin: a descriptor each and a read buffer that stops
 /// growing past 64 KiB (well under 128 MiB in all).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// A gateway's check must stay fast; a local Redis answers in well under a
+/// millisecond.
+pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(50);
 /// Longer than the longest a request may run (10 s), so a stop never cuts
 /// one that would still have finished.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -280,7 +287,12 @@ impl Settings {
             Some(url) => {
                 redis::Client::open(url.as_str())
                     .with_context(|| format!("--redis {} is not a Redis URL", crate::store::redact_url(&url)))?;
-                Some(RedisSettings { url, on_error })
+                let timeout = k.redis_timeout.map_or(DEFAULT_REDIS_TIMEOUT, Duration::from_millis);
+                anyhow::ensure!(
+                    (1..=10_000).contains(&timeout.as_millis()),
+                    "--redis-timeout must be from 1 to 10000 milliseconds"
+                );
+                Some(RedisSettings { url, on_error, timeout })
             }
         };
         Ok(Self {

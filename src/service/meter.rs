@@ -24,9 +24,6 @@ use crate::metrics::Metrics;
 /// Timestamps kept at most in this node's logs, over all keys. Past it the
 /// least used logs are dropped (and those keys start counting afresh).
 const LOCAL_CAPACITY: u64 = 16_000_000;
-/// How long a use may wait for Redis before the `--rate-limit-on-error`
-/// rule decides instead: a gateway's check must stay fast.
-pub const REDIS_TIMEOUT: Duration = Duration::from_millis(50);
 /// At most one log line per this many seconds about Redis failing.
 const ERROR_LOG_EVERY: u64 = 10;
 
@@ -77,8 +74,24 @@ impl Meter {
 
     /// Counts in Redis at `url`; the connection is made on first use and
     /// remade after failures.
-    pub fn with_redis(url: &str, on_error: OnError) -> Result<Self, redis::RedisError> {
-        Ok(Self { redis: Some(RedisLogs::new(url)?), on_error, ..Self::local() })
+    /// `timeout` bounds each use's wait for Redis (`--redis-timeout`).
+    pub fn with_redis(url: &str, on_error: OnError, timeout: Duration) -> Result<Self, redis::RedisError> {
+        Ok(Self { redis: Some(RedisLogs::new(url, timeout)?), on_error, ..Self::local() })
+    }
+
+    /// Connects to Redis and loads the script ahead of the first use, which
+    /// would otherwise spend its short time budget on both. Retries until
+    /// Redis answers.
+    pub async fn warm_up(&self) {
+        let Some(redis) = &self.redis else { return };
+        loop {
+            let mut conn = redis.manager.clone();
+            match redis.script.prepare_invoke().load_async(&mut conn).await {
+                Ok(_) => return,
+                Err(err) => tracing::debug!(error = %err, "Redis is not answering yet"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 
     /// Counts one use of `key` under `rate`; `None` when Redis failed and
@@ -86,7 +99,7 @@ impl Meter {
     pub async fn acquire(&self, key: &Id, rate: RateLimit, metrics: &Metrics) -> Option<RateStatus> {
         let status = match &self.redis {
             None => Some(self.local.acquire(key, rate)),
-            Some(redis) => match tokio::time::timeout(REDIS_TIMEOUT, redis.acquire(key, rate)).await {
+            Some(redis) => match tokio::time::timeout(redis.timeout, redis.acquire(key, rate)).await {
                 Ok(Ok(status)) => Some(status),
                 Ok(Err(err)) => self.failed(&err.to_string(), rate, metrics),
                 Err(_) => self.failed("timed out", rate, metrics),
@@ -197,18 +210,19 @@ return {allowed, count, reset}
 struct RedisLogs {
     manager: redis::aio::ConnectionManager,
     script: redis::Script,
+    timeout: Duration,
 }
 
 impl RedisLogs {
-    fn new(url: &str) -> Result<Self, redis::RedisError> {
+    fn new(url: &str, timeout: Duration) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(url)?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(1));
         let manager = redis::aio::ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(Self { manager, script: redis::Script::new(SCRIPT) })
+        Ok(Self { manager, script: redis::Script::new(SCRIPT), timeout })
     }
 
     async fn acquire(&self, key: &Id, rate: RateLimit) -> Result<RateStatus, redis::RedisError> {

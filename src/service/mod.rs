@@ -58,6 +58,8 @@ pub struct Limits {
 pub struct RedisSettings {
     pub url: String,
     pub on_error: meter::OnError,
+    /// How long a use waits for Redis before `on_error` decides.
+    pub timeout: Duration,
 }
 
 impl std::fmt::Debug for RedisSettings {
@@ -66,6 +68,7 @@ impl std::fmt::Debug for RedisSettings {
         f.debug_struct("RedisSettings")
             .field("url", &crate::store::redact_url(&self.url))
             .field("on_error", &self.on_error)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -122,7 +125,7 @@ impl Service {
         let usage = usage::UsageRecorder::new(limits.last_used_interval);
         let meter = match &limits.redis {
             None => meter::Meter::local(),
-            Some(redis) => meter::Meter::with_redis(&redis.url, redis.on_error).unwrap_or_else(|err| {
+            Some(redis) => meter::Meter::with_redis(&redis.url, redis.on_error, redis.timeout).unwrap_or_else(|err| {
                 // Settings check the URL first; this is the last resort.
                 tracing::error!(error = %err, "--redis is unusable; counting rate limits on this node only");
                 meter::Meter::local()
@@ -146,12 +149,15 @@ impl Service {
         }
     }
 
-    /// Starts the background work a serving node needs: flushing `lastUsed`
-    /// and watching for revocations made by other nodes.
+    /// Starts the background work a serving node needs: flushing `lastUsed`,
+    /// watching for revocations made by other nodes, and connecting to the
+    /// Redis that shares rate-limit counts.
     pub fn spawn_background(&self) {
         tokio::spawn(usage::flush_forever(self.clone()));
         tokio::spawn(auth::watch_revocations(self.clone()));
         tokio::spawn(auth::listen_for_revocations(self.clone()));
+        let service = self.clone();
+        tokio::spawn(async move { service.inner.meter.warm_up().await });
     }
 
     pub fn store(&self) -> &Store {
