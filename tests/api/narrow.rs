@@ -512,3 +512,33 @@ async fn access_tokens_carry_the_keys_narrowing_and_its_ranges() {
     assert!(claims.get("scope").is_none(), "{claims}");
     assert_eq!(claims["role"], "editor");
 }
+
+#[tokio::test]
+async fn the_openapi_document_states_the_fields_and_their_constraints() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let doc: Value =
+        app.client.get(app.url("/api/openapi.json")).send().await.expect("doc").json().await.expect("json");
+    let schemas = &doc["components"]["schemas"];
+    for view in ["KeyView", "CreatedKeyView"] {
+        let props = schemas[view]["properties"].as_object().unwrap_or_else(|| panic!("{view}"));
+        for field in ["role", "scopes", "allowedCidrs", "rateLimit", "meta"] {
+            assert!(props.contains_key(field), "{view} lacks {field}");
+        }
+    }
+    let create = &schemas["CreateKey"]["properties"];
+    assert_eq!(create["scopes"]["maxItems"], 50, "{create}");
+    assert_eq!(create["allowedCidrs"]["maxItems"], 50);
+    let rate = &schemas["RateLimitView"]["properties"];
+    assert_eq!((&rate["limit"]["minimum"], &rate["limit"]["maximum"]), (&json!(1), &json!(1_000_000)), "{rate}");
+    assert_eq!((&rate["period"]["minimum"], &rate["period"]["maximum"]), (&json!(1), &json!(86_400)));
+    assert!(schemas["ServiceAccountView"]["properties"]["meta"].is_object());
+    let verify = &doc["paths"]["/api/auth/v1/verify"]["get"];
+    let scope = verify["parameters"].as_array().expect("parameters").iter().find(|p| p["name"] == "scope");
+    assert!(scope.is_some(), "verify documents ?scope=");
+    for status in ["200", "401", "403", "429"] {
+        assert!(verify["responses"][status].is_object(), "verify lacks {status}");
+    }
+    let ok = &verify["responses"]["200"];
+    assert!(ok["headers"]["X-Keyward-Scopes"].is_object() && ok["headers"]["RateLimit-Remaining"].is_object());
+    assert!(schemas["VerifyView"]["properties"]["rateLimit"].is_object());
+}
