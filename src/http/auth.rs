@@ -196,12 +196,17 @@ async fn authenticate_key(
             if service.admit(&who, client_addr(parts, &state.trusted_proxies)).is_err() {
                 return Err(refusal(state, parts, None));
             }
+            let slot = parts.extensions.get::<RateSlot>();
             if let Some(missing) = who.narrowing.missing_scope(scopes) {
+                // Not a use, but the key's holder still learns where it stands.
+                if let (Some(status), Some(slot)) = (service.rate_standing(&who).await, slot) {
+                    slot.set(status);
+                }
                 return Err(ApiError::missing_scope(missing));
             }
             let rate = service.meter(&who).await;
             if let Some(status) = rate {
-                if let Some(slot) = parts.extensions.get::<RateSlot>() {
+                if let Some(slot) = slot {
                     slot.set(status);
                 }
                 if !status.allowed {

@@ -207,7 +207,14 @@ impl Service {
     /// rate limit (or when the shared count failed open).
     pub async fn meter(&self, who: &Authenticated) -> Option<super::meter::RateStatus> {
         let rate = who.narrowing.rate_limit?;
-        self.inner.meter.acquire(&who.key_id, rate, self.metrics()).await
+        self.inner.meter.acquire(&who.key_id, rate, super::meter::Use::Count, self.metrics()).await
+    }
+
+    /// Where a rate-limited key stands, without counting a use: for a
+    /// request refused for what the key lacks, which is no use of it.
+    pub async fn rate_standing(&self, who: &Authenticated) -> Option<super::meter::RateStatus> {
+        let rate = who.narrowing.rate_limit?;
+        self.inner.meter.acquire(&who.key_id, rate, super::meter::Use::Peek, self.metrics()).await
     }
 
     async fn lookup(&self, hash: &SecretHash) -> Result<CredentialRecord, AuthError> {

@@ -39,6 +39,15 @@ pub struct RateStatus {
     pub reset: u64,
 }
 
+/// Whether a call counts a use or only looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// A use: counted when there is room.
+    Count,
+    /// A refused request (a missing scope) that still reports the count.
+    Peek,
+}
+
 /// What to do with a use when Redis cannot answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnError {
@@ -94,18 +103,19 @@ impl Meter {
         }
     }
 
-    /// Counts one use of `key` under `rate`; `None` when Redis failed and
-    /// the rule is to let uses through uncounted.
-    pub async fn acquire(&self, key: &Id, rate: RateLimit, metrics: &Metrics) -> Option<RateStatus> {
+    /// Counts one use of `key` under `rate` (or, with `Use::Peek`, only
+    /// reads where it stands); `None` when Redis failed and the rule is to
+    /// let uses through uncounted.
+    pub async fn acquire(&self, key: &Id, rate: RateLimit, how: Use, metrics: &Metrics) -> Option<RateStatus> {
         let status = match &self.redis {
-            None => Some(self.local.acquire(key, rate)),
-            Some(redis) => match tokio::time::timeout(redis.timeout, redis.acquire(key, rate)).await {
+            None => Some(self.local.acquire(key, rate, how)),
+            Some(redis) => match tokio::time::timeout(redis.timeout, redis.acquire(key, rate, how)).await {
                 Ok(Ok(status)) => Some(status),
                 Ok(Err(err)) => self.failed(&err.to_string(), rate, metrics),
                 Err(_) => self.failed("timed out", rate, metrics),
             },
         };
-        if let Some(s) = status {
+        if let (Some(s), Use::Count) = (status, how) {
             metrics.rate_limit(if s.allowed { "allowed" } else { "limited" });
         }
         status
@@ -151,11 +161,11 @@ impl LocalLogs {
         Self { logs }
     }
 
-    fn acquire(&self, key: &Id, rate: RateLimit) -> RateStatus {
+    fn acquire(&self, key: &Id, rate: RateLimit, how: Use) -> RateStatus {
         let log = self.logs.get_with_by_ref(key, Log::default);
         let status = {
             let mut log = log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            slide(&mut log, now_ms(), rate)
+            slide(&mut log, now_ms(), rate, how)
         };
         // Re-weigh: the log's length is what it costs.
         self.logs.insert(key.clone(), log);
@@ -164,14 +174,14 @@ impl LocalLogs {
 }
 
 /// The sliding log's rule, on one key's log at `now` (milliseconds).
-fn slide(log: &mut VecDeque<u64>, now: u64, rate: RateLimit) -> RateStatus {
+fn slide(log: &mut VecDeque<u64>, now: u64, rate: RateLimit, how: Use) -> RateStatus {
     let window = u64::from(rate.period) * 1000;
     while log.front().is_some_and(|&at| at + window <= now) {
         log.pop_front();
     }
     let limit = rate.limit as usize;
     let allowed = log.len() < limit;
-    if allowed {
+    if allowed && how == Use::Count {
         log.push_back(now);
     }
     let reset_ms = log.front().map_or(0, |&oldest| oldest + window - now);
@@ -185,7 +195,8 @@ fn slide(log: &mut VecDeque<u64>, now: u64, rate: RateLimit) -> RateStatus {
 
 /// The same rule in Redis: drop what left the window, count, add this use
 /// when there is room, all on Redis's clock so that nodes' clocks do not
-/// matter. Returns {allowed, count, milliseconds until the oldest leaves}.
+/// matter. ARGV[4] is 0 to only look. Returns {allowed, count, milliseconds
+/// until the oldest leaves}.
 const SCRIPT: &str = r"
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])
@@ -196,9 +207,11 @@ redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
 local allowed = 0
 if count < limit then
-  redis.call('ZADD', key, now, ARGV[3])
-  count = count + 1
   allowed = 1
+  if ARGV[4] == '1' then
+    redis.call('ZADD', key, now, ARGV[3])
+    count = count + 1
+  end
 end
 redis.call('PEXPIRE', key, window)
 local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
@@ -225,7 +238,7 @@ impl RedisLogs {
         Ok(Self { manager, script: redis::Script::new(SCRIPT), timeout })
     }
 
-    async fn acquire(&self, key: &Id, rate: RateLimit) -> Result<RateStatus, redis::RedisError> {
+    async fn acquire(&self, key: &Id, rate: RateLimit, how: Use) -> Result<RateStatus, redis::RedisError> {
         let mut conn = self.manager.clone();
         let (allowed, count, reset_ms): (i64, i64, i64) = self
             .script
@@ -234,6 +247,7 @@ impl RedisLogs {
             .arg(u64::from(rate.period) * 1000)
             // Unique per use, so that two uses in one millisecond are two entries.
             .arg(Id::generate().as_str())
+            .arg(u8::from(how == Use::Count))
             .invoke_async(&mut conn)
             .await?;
         let allowed = allowed == 1;
@@ -259,24 +273,39 @@ mod tests {
         let mut log = VecDeque::new();
         let r = rate(3, 10);
         for (at, remaining) in [(0, 2), (4_000, 1), (5_000, 0)] {
-            let s = slide(&mut log, at, r);
+            let s = slide(&mut log, at, r, Use::Count);
             assert!(s.allowed);
             assert_eq!(s.remaining, remaining);
         }
-        let refused = slide(&mut log, 9_999, r);
+        let refused = slide(&mut log, 9_999, r, Use::Count);
         assert!(!refused.allowed);
         assert_eq!(refused.reset, 1, "the first use leaves at 10 000 ms");
-        let s = slide(&mut log, 10_000, r);
+        let s = slide(&mut log, 10_000, r, Use::Count);
         assert!(s.allowed, "exactly one period after the first use, it has left");
-        assert!(!slide(&mut log, 13_999, r).allowed, "uses at 4 000, 5 000 and 10 000 still fill the window");
-        assert!(slide(&mut log, 14_000, r).allowed);
+        assert!(
+            !slide(&mut log, 13_999, r, Use::Count).allowed,
+            "uses at 4 000, 5 000 and 10 000 still fill the window"
+        );
+        assert!(slide(&mut log, 14_000, r, Use::Count).allowed);
+    }
+
+    #[test]
+    fn a_peek_reports_without_counting() {
+        let mut log = VecDeque::new();
+        let r = rate(2, 10);
+        assert_eq!(slide(&mut log, 0, r, Use::Peek).remaining, 2);
+        assert!(log.is_empty());
+        slide(&mut log, 0, r, Use::Count);
+        slide(&mut log, 1, r, Use::Count);
+        let full = slide(&mut log, 2, r, Use::Peek);
+        assert_eq!((full.allowed, full.remaining, full.reset), (false, 0, 10));
     }
 
     #[test]
     fn a_burst_at_the_edge_gets_no_more_than_the_limit() {
         let mut log = VecDeque::new();
         let r = rate(5, 1);
-        let passed = (0..1_000).filter(|i| slide(&mut log, 990 + i / 100, r).allowed).count();
+        let passed = (0..1_000).filter(|i| slide(&mut log, 990 + i / 100, r, Use::Count).allowed).count();
         assert_eq!(passed, 5);
     }
 
@@ -290,7 +319,7 @@ mod tests {
                 let (logs, key, passed) = (logs.clone(), key.clone(), passed.clone());
                 std::thread::spawn(move || {
                     for _ in 0..100 {
-                        if logs.acquire(&key, rate(37, 3600)).allowed {
+                        if logs.acquire(&key, rate(37, 3600), Use::Count).allowed {
                             passed.fetch_add(1, Ordering::SeqCst);
                         }
                     }

@@ -372,6 +372,26 @@ async fn the_json_answer_shows_the_rate_limit_count() {
 }
 
 #[tokio::test]
+async fn a_missing_scope_is_no_use_yet_shows_the_count() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let acct = account(&app, "viewer").await;
+    let body = json!({"scopes": ["read"], "rateLimit": {"limit": 2, "period": 60}});
+    let secret = s(&key(&app, &acct, body).await, "secret");
+    for _ in 0..5 {
+        let res = app.get(&format!("{VERIFY}?scope=write"), &secret).await;
+        assert_eq!(header(&res, "ratelimit-remaining").as_deref(), Some("2"), "a refusal used nothing");
+        problem(res, StatusCode::FORBIDDEN).await;
+    }
+    for left in ["1", "0"] {
+        let res = app.get(&format!("{VERIFY}?scope=read"), &secret).await;
+        assert_eq!((res.status(), header(&res, "ratelimit-remaining").as_deref()), (StatusCode::OK, Some(left)));
+    }
+    let res = app.get(&format!("{VERIFY}?scope=write"), &secret).await;
+    assert_eq!(header(&res, "ratelimit-remaining").as_deref(), Some("0"));
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "the scope is judged first");
+}
+
+#[tokio::test]
 async fn rotation_hands_every_field_and_the_expiry_to_the_successor() {
     let Some(app) = TestApp::spawn().await else { return };
     let acct = account(&app, "admin").await;
