@@ -98,6 +98,11 @@ async fn three_nodes_sharing_redis_hold_a_key_to_its_limit_exactly() {
         let res = client.get(node.url(VERIFY)).header("Authorization", &secret).send().await.expect("verify");
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "node {} forgot the shared count", node.port);
         assert!(res.headers().get("retry-after").is_some());
+        // A refusal for a missing scope reads the shared count without adding to it.
+        let url = node.url(&format!("{VERIFY}?scope=nope"));
+        let res = client.get(url).header("Authorization", &secret).send().await.expect("verify");
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert_eq!(res.headers().get("ratelimit-remaining").and_then(|v| v.to_str().ok()), Some("0"));
     }
 
     // A narrowing changed on one node holds on the others within a second.
