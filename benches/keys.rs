@@ -52,13 +52,18 @@ fn authenticate(c: &mut Criterion) {
                         enable_basic_auth: false,
                         role: Role::Viewer,
                         email: None,
+                        meta: None,
                     },
                 )
                 .await
                 .expect("account");
             last = Some(
                 service
-                    .create_key(&by, &account.account.id, NewKey { name: None, lifetime: Lifetime::Unlimited })
+                    .create_key(
+                        &by,
+                        &account.account.id,
+                        NewKey { name: None, lifetime: Lifetime::Unlimited, narrowing: Default::default() },
+                    )
                     .await
                     .expect("key"),
             );

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
 use crate::config::{Knobs, Settings};
-use crate::domain::{Email, Id, Name, Role};
+use crate::domain::{Email, Id, Meta, Name, Narrowing, RateLimit, Role, cidr, scope};
 use crate::http::api::accounts::ServiceAccountView;
 use crate::http::api::keys::CreatedKeyView;
 use crate::server::{open_service, open_store, serve};
@@ -74,13 +74,72 @@ enum Admin {
         /// Allow Basic authentication with keyId:secret.
         #[arg(long)]
         basic_auth: bool,
+        /// The account's meta: a JSON object of at most 4 KiB.
+        #[arg(long, value_name = "JSON")]
+        meta: Option<String>,
         /// Also create a key and print its secret (shown only this once).
         #[arg(long)]
         with_key: bool,
+        #[command(flatten)]
+        key: KeyNarrowing,
     },
     /// Start a new access-token signing key; prints {"kid", "previousKid"}.
     /// Tokens signed with the previous key keep verifying until they expire.
     RotateSigningKey,
+}
+
+/// How the key made by `--with-key` is narrower than its account.
+#[derive(Debug, clap::Args)]
+struct KeyNarrowing {
+    /// The key's own role, at most the account's [default: the account's]
+    #[arg(long, requires = "with_key")]
+    key_role: Option<Role>,
+    /// A scope the key carries; repeat for several.
+    #[arg(long = "scope", value_name = "SCOPE", requires = "with_key")]
+    scopes: Vec<String>,
+    /// An address or CIDR range the key may be used from; repeat for several [default: anywhere]
+    #[arg(long = "allowed-cidr", value_name = "CIDR", requires = "with_key")]
+    allowed_cidrs: Vec<String>,
+    /// At most N successful uses in any SECONDS, such as 100/60.
+    #[arg(long, value_name = "N/SECONDS", requires = "with_key")]
+    rate_limit: Option<String>,
+    /// The key's meta: a JSON object of at most 4 KiB.
+    #[arg(long, value_name = "JSON", requires = "with_key")]
+    key_meta: Option<String>,
+}
+
+impl KeyNarrowing {
+    fn parse(self) -> anyhow::Result<Narrowing> {
+        let list_error = |flag: &str| {
+            let flag = flag.to_owned();
+            move |(i, detail): crate::domain::narrow::ListError| match i {
+                Some(i) => anyhow::anyhow!("--{flag} (the {}th): {detail}", i + 1),
+                None => anyhow::anyhow!("--{flag}: {detail}"),
+            }
+        };
+        let rate_limit = match self.rate_limit {
+            None => None,
+            Some(raw) => {
+                let (limit, period) = raw
+                    .split_once('/')
+                    .and_then(|(n, s)| Some((n.trim().parse::<i64>().ok()?, s.trim().parse::<i64>().ok()?)))
+                    .with_context(|| format!("--rate-limit {raw:?} is not N/SECONDS, such as 100/60"))?;
+                Some(RateLimit::parse(limit, period).map_err(|e| anyhow::anyhow!("--rate-limit {}: {e}", e.member()))?)
+            }
+        };
+        Ok(Narrowing {
+            role: self.key_role,
+            scopes: scope::parse_list(&self.scopes).map_err(list_error("scope"))?,
+            allowed_cidrs: cidr::parse_list(&self.allowed_cidrs).map_err(list_error("allowed-cidr"))?,
+            rate_limit,
+            meta: self.key_meta.as_deref().map(|raw| parse_meta("--key-meta", raw)).transpose()?,
+        })
+    }
+}
+
+fn parse_meta(flag: &str, raw: &str) -> anyhow::Result<Meta> {
+    let value: Value = serde_json::from_str(raw).with_context(|| format!("{flag} is not JSON"))?;
+    Meta::parse(value).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
 }
 
 impl clap::ValueEnum for Role {
@@ -164,8 +223,14 @@ async fn run_admin(service: &Service, admin: Admin) -> anyhow::Result<Value> {
             let member = service.create_user(&org, email, role, password).await.map_err(explain)?;
             Ok(json!({"id": member.id, "email": member.email, "orgId": member.org_id, "role": member.role}))
         }
-        Admin::CreateServiceAccount { org, name, role, basic_auth, with_key } => {
+        Admin::CreateServiceAccount { org, name, role, basic_auth, meta, with_key, key } => {
             let org = parse_org(&org)?;
+            // Everything is checked before anything is written.
+            let narrowing = key.parse()?;
+            if let Some(key_role) = narrowing.role.filter(|r| *r > role) {
+                anyhow::bail!("--key-role {key_role} must not exceed the account's --role {role}");
+            }
+            let meta = meta.as_deref().map(|raw| parse_meta("--meta", raw)).transpose()?;
             service.get_org(&org).await.map_err(explain)?;
             let by = Principal::operator(org);
             let new = NewAccount {
@@ -173,11 +238,16 @@ async fn run_admin(service: &Service, admin: Admin) -> anyhow::Result<Value> {
                 enable_basic_auth: basic_auth,
                 role,
                 email: None,
+                meta,
             };
             let mut account = service.create_account(&by, new).await.map_err(explain)?;
             let key = if with_key {
                 let minted = service
-                    .create_key(&by, &account.account.id, NewKey { name: None, lifetime: Lifetime::Unlimited })
+                    .create_key(
+                        &by,
+                        &account.account.id,
+                        NewKey { name: None, lifetime: Lifetime::Unlimited, narrowing },
+                    )
                     .await
                     .map_err(explain)?;
                 account.keys.push(minted.key.clone());

@@ -13,9 +13,10 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::domain::leak_report::ReportKeys;
-use crate::service::Limits;
 use crate::service::leaks::LeakAction;
+use crate::service::meter::OnError;
 use crate::service::throttle::ThrottlePolicy;
+use crate::service::{Limits, RedisSettings};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "sqlite://keyward.db";
@@ -105,6 +106,15 @@ pub struct Knobs {
     /// What a live key reported as leaked gets: disable, or notify (only recorded) [default: disable]
     #[arg(long, global = true, env = "KEYWARD_LEAK_ACTION", value_name = "ACTION")]
     pub leak_action: Option<LeakAction>,
+    /// redis://… shared by every node for keys' rate limits [default: none: each node counts on its own]
+    #[arg(long, global = true, env = "KEYWARD_REDIS", value_name = "URL")]
+    pub redis: Option<String>,
+    /// Milliseconds a use waits for Redis before --rate-limit-on-error decides [default: 50]
+    #[arg(long, global = true, env = "KEYWARD_REDIS_TIMEOUT", value_name = "MILLISECONDS")]
+    pub redis_timeout: Option<u64>,
+    /// When Redis cannot answer in time: let rate-limited uses through (open) or refuse them (closed) [default: open]
+    #[arg(long, global = true, env = "KEYWARD_RATE_LIMIT_ON_ERROR", value_name = "open|closed")]
+    pub rate_limit_on_error: Option<String>,
 }
 
 impl Knobs {
@@ -148,6 +158,9 @@ impl Knobs {
             shutdown_timeout: self.shutdown_timeout.or(fallback.shutdown_timeout),
             leak_report_keys: self.leak_report_keys.or(fallback.leak_report_keys),
             leak_action: self.leak_action.or(fallback.leak_action),
+            redis: self.redis.or(fallback.redis),
+            redis_timeout: self.redis_timeout.or(fallback.redis_timeout),
+            rate_limit_on_error: self.rate_limit_on_error.or(fallback.rate_limit_on_error),
         }
     }
 }
@@ -223,6 +236,9 @@ pub const MAX_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(3600);
 /// connections can pin: a descriptor each and a read buffer that stops
 /// growing past 64 KiB (well under 128 MiB in all).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// A gateway's check must stay fast; a local Redis answers in well under a
+/// millisecond.
+pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(50);
 /// Longer than the longest a request may run (10 s), so a stop never cuts
 /// one that would still have finished.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -295,6 +311,23 @@ impl Settings {
             }
             None => None,
         };
+        let on_error = match k.rate_limit_on_error.as_deref() {
+            None => OnError::default(),
+            Some(raw) => raw.parse().map_err(|e| anyhow::anyhow!("--rate-limit-on-error {raw:?}: {e}"))?,
+        };
+        let redis = match k.redis.filter(|u| !u.trim().is_empty()) {
+            None => None,
+            Some(url) => {
+                redis::Client::open(url.as_str())
+                    .with_context(|| format!("--redis {} is not a Redis URL", crate::store::redact_url(&url)))?;
+                let timeout = k.redis_timeout.map_or(DEFAULT_REDIS_TIMEOUT, Duration::from_millis);
+                anyhow::ensure!(
+                    (1..=10_000).contains(&timeout.as_millis()),
+                    "--redis-timeout must be from 1 to 10000 milliseconds"
+                );
+                Some(RedisSettings { url, on_error, timeout })
+            }
+        };
         Ok(Self {
             listen,
             database: k.database.unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
@@ -312,6 +345,7 @@ impl Settings {
                 max_key_lifetime,
                 default_key_lifetime,
                 throttle,
+                redis,
                 ..defaults
             },
             secret_key,

@@ -39,6 +39,7 @@ pub struct Metrics {
     mail_oldest: Gauge,
     throttle_subjects: Gauge,
     open_connections: Gauge,
+    rate_limit: Family<OutcomeLabels, Counter>,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -92,6 +93,12 @@ impl Default for Metrics {
             "Client connections open now; at --max-connections new ones wait in the OS backlog",
             open_connections.clone(),
         );
+        let rate_limit = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "rate_limited_uses",
+            "Uses of rate-limited keys: allowed, limited (429), redis_error (decided by --rate-limit-on-error)",
+            rate_limit.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -102,6 +109,7 @@ impl Default for Metrics {
             mail_oldest,
             throttle_subjects,
             open_connections,
+            rate_limit,
         }
     }
 }
@@ -116,6 +124,11 @@ impl Metrics {
 
     pub fn auth_outcome(&self, outcome: &str) {
         self.auth.get_or_create(&OutcomeLabels { outcome: outcome.to_owned() }).inc();
+    }
+
+    /// One use of a rate-limited key: `allowed`, `limited` or `redis_error`.
+    pub fn rate_limit(&self, outcome: &str) {
+        self.rate_limit.get_or_create(&OutcomeLabels { outcome: outcome.to_owned() }).inc();
     }
 
     pub fn lifecycle(&self, event: &str) {

@@ -33,6 +33,8 @@ mod leaks;
 mod lifecycle;
 #[path = "api/mail.rs"]
 mod mail;
+#[path = "api/narrow.rs"]
+mod narrow;
 #[path = "api/org_policy.rs"]
 mod org_policy;
 #[path = "api/platform.rs"]

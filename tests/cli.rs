@@ -434,6 +434,64 @@ fn create_service_account_with_key_adds_the_key_and_its_secret() {
     assert_ne!(again["keyId"], key["keyId"]);
 }
 
+#[test]
+fn create_service_account_with_key_narrows_the_key_as_told() {
+    let sb = Sandbox::new();
+    let db = sb.db_url("k.db");
+    let org = sb.create_org("Acme", &db);
+    let (account, key) = sb.admin_account_with_key(
+        &org,
+        "gateway client",
+        &[
+            "--meta",
+            r#"{"team": "payments"}"#,
+            "--key-role",
+            "viewer",
+            "--scope",
+            "orders:read",
+            "--scope",
+            "orders:write",
+            "--allowed-cidr",
+            "10.0.0.0/8",
+            "--allowed-cidr",
+            "2001:db8::1",
+            "--rate-limit",
+            "100/60",
+            "--key-meta",
+            r#"{"tier": "gold"}"#,
+            "--database",
+            &db,
+        ],
+    );
+    assert_eq!(account["meta"], json!({"team": "payments"}));
+    for shown in [&Value::Object(key.clone()), &account["keys"][0]] {
+        assert_eq!(shown["role"], "viewer");
+        assert_eq!(shown["scopes"], json!(["orders:read", "orders:write"]));
+        assert_eq!(shown["allowedCidrs"], json!(["10.0.0.0/8", "2001:db8::1/128"]));
+        assert_eq!(shown["rateLimit"], json!({"limit": 100, "period": 60}));
+        assert_eq!(shown["meta"], json!({"tier": "gold"}));
+    }
+
+    // Each bad flag is refused before anything is written: the name stays free.
+    let base = ["admin", "create-service-account", "--org", &org, "--name", "refused", "--database", &db];
+    for (extra, flag) in [
+        (vec!["--with-key", "--scope", "Not Ok"], "--scope"),
+        (vec!["--with-key", "--allowed-cidr", "10.0.0.0/40"], "--allowed-cidr"),
+        (vec!["--with-key", "--rate-limit", "100"], "--rate-limit"),
+        (vec!["--with-key", "--rate-limit", "0/60"], "--rate-limit"),
+        (vec!["--with-key", "--key-meta", "[1]"], "--key-meta"),
+        (vec!["--meta", "nope"], "--meta"),
+        (vec!["--with-key", "--key-role", "admin"], "--key-role"),
+        (vec!["--scope", "read"], "--with-key"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend(extra.iter().copied());
+        let msg = sb.run(&args).failure().to_owned();
+        assert!(msg.contains(flag), "{args:?}: {msg}");
+    }
+    sb.run(&base).object();
+}
+
 #[tokio::test]
 async fn serve_answers_healthz_and_the_cli_key_works_on_whoami() {
     let sb = Sandbox::new();

@@ -85,6 +85,7 @@ fn account(org: &Id, name: &str) -> AccountRecord {
         created: 1_700_000_001,
         last_used: None,
         deleted: None,
+        meta: None,
     }
 }
 
@@ -98,6 +99,7 @@ fn key(account: &Id, expires: Option<i64>) -> KeyRecord {
         expires,
         last_used: None,
         disabled: false,
+        narrowing: Default::default(),
     }
 }
 

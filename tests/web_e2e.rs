@@ -334,9 +334,20 @@ async fn first_run_setup_and_the_seed_flow_in_a_browser() {
     // --- rotate, disable, enable, delete keys (each confirmed) --------------
     b.fill("", "New key name (optional)", "deploy").await;
     b.labelled("", "New key expires").await.select_by_label("In 30 days").await.expect("expiry");
+    // Narrowed: a lesser role, scopes and a rate limit.
+    b.labelled("", "New key role").await.select_by_label("Viewer").await.expect("key role");
+    b.fill("", "Scopes (optional)", "orders:read reports").await;
+    b.fill("", "Rate limit: uses (optional)", "100").await;
     b.click_button("Add key").await;
     let (second_id, second_secret) = take_key_from_dialog(&b, "Service account key created", None).await;
     b.wait_for_text(&second_id).await;
+    let narrowed = b.find(&format!("//tr[td//code[.='{second_id}']]/td[@data-label='Narrowed to']")).await;
+    let narrowed = narrowed.text().await.expect("narrowing");
+    for shown in ["Role: Viewer", "orders:read", "reports", "Rate: 100 per 60 s"] {
+        assert!(narrowed.contains(shown), "{shown:?} not in {narrowed:?}");
+    }
+    let (status, me) = whoami(&base, &second_secret).await;
+    assert_eq!((status, me["role"].as_str()), (StatusCode::OK, Some("viewer")), "the key acts as a viewer");
     let expires = b.find(&format!("//tr[td//code[.='{second_id}']]/td[@data-label='Expires']")).await;
     assert!(expires.find(fantoccini::Locator::Css("time")).await.is_ok(), "an expiry date is shown");
     let name = b.find(&format!("//tr[td//code[.='{second_id}']]/td[@data-label='Name']")).await;

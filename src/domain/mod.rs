@@ -1,21 +1,28 @@
-//! The product's vocabulary: ids, names, emails, roles and the API key format.
+//! The product's vocabulary: ids, names, emails, roles, the API key format
+//! and what narrows a key (scopes, address ranges, rate limits).
 //! Pure values and rules; nothing here touches the network or storage.
 
+pub mod cidr;
 pub mod clock;
 pub mod email;
 pub mod id;
 pub mod key;
 pub mod leak_report;
 pub mod name;
+pub mod narrow;
 pub mod role;
+pub mod scope;
 pub mod seal;
 pub mod token;
 
+pub use cidr::Cidr;
 pub use clock::{Clock, SystemClock, UnixTime};
 pub use email::Email;
 pub use id::Id;
 pub use key::{AssertionKey, KeyFormatError, Secret, SecretHash};
 pub use name::Name;
+pub use narrow::{Meta, Narrowing, RateLimit};
 pub use role::Role;
+pub use scope::Scope;
 pub use seal::SealingKey;
 pub use token::{LinkPurpose, Token};

@@ -3,6 +3,7 @@
 //! span organizations). Handlers never read credentials themselves.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -15,9 +16,10 @@ use subtle::ConstantTimeEq;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::domain::{Id, Secret, Token};
+use crate::domain::{Id, Scope, Secret, Token};
 use crate::service::Principal;
-use crate::service::auth::{AuthError, AuthFailure, Credential};
+use crate::service::auth::{AuthError, AuthFailure, Authenticated, Credential};
+use crate::service::meter::RateStatus;
 use crate::service::principal::Identity;
 
 pub const SESSION_COOKIE: &str = "keyward_session";
@@ -35,8 +37,29 @@ pub struct Caller(pub Principal);
 /// A caller proven by an API key or an access token only, never by the web
 /// app's cookie: what a gateway asks about is a machine's credential, and a
 /// browser's session riding along to a service on the same host must not
-/// pass for one.
-pub struct KeyCaller(pub Principal);
+/// pass for one. The key must hold every `scope` the query names (`403`
+/// naming the first it lacks).
+pub struct KeyCaller {
+    pub principal: Principal,
+    pub key: Authenticated,
+    /// The key's rate-limit count after this use; `None` when it has none.
+    pub rate: Option<RateStatus>,
+}
+
+/// Where the request's key leaves its rate-limit count, for the
+/// `RateLimit-*` headers of whatever answer the request gets.
+#[derive(Clone, Default)]
+pub struct RateSlot(Arc<Mutex<Option<RateStatus>>>);
+
+impl RateSlot {
+    pub fn get(&self) -> Option<RateStatus> {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn set(&self, status: RateStatus) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(status);
+    }
+}
 
 /// The caller's identity, not yet pinned to an organization.
 pub struct Who(pub Identity);
@@ -94,9 +117,22 @@ impl FromRequestParts<AppState> for KeyCaller {
             state.service.metrics().auth_outcome(AuthFailure::Missing.reason());
             return Err(ApiError::unauthorized());
         };
-        let identity = authenticate_header(parts, state, value.clone()).await?;
-        pin(identity, parts, state).await.map(KeyCaller)
+        let scopes = required_scopes(parts)?;
+        let (key, rate) = authenticate_key(parts, state, value.clone(), &scopes).await?;
+        let principal = pin(Identity::ServiceAccount(key.clone()), parts, state).await?;
+        Ok(KeyCaller { principal, key, rate })
     }
+}
+
+/// The `scope` parameters of the query, each a scope a key could hold.
+fn required_scopes(parts: &Parts) -> Result<Vec<Scope>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+        .map_err(|_| ApiError::bad_request("query", "the query string could not be read"))?;
+    let raw: Vec<String> = pairs.into_iter().filter(|(k, _)| k == "scope").map(|(_, v)| v).collect();
+    crate::domain::scope::parse_list(&raw).map_err(|(i, detail)| match i {
+        Some(i) if raw.len() > 1 => ApiError::bad_request(format!("scope[{i}]"), detail),
+        _ => ApiError::bad_request("scope", detail),
+    })
 }
 
 async fn pin(identity: Identity, parts: &mut Parts, state: &AppState) -> Result<Principal, ApiError> {
@@ -131,6 +167,18 @@ impl FromRequestParts<AppState> for Who {
 
 /// The identity an `Authorization` header proves.
 async fn authenticate_header(parts: &Parts, state: &AppState, value: HeaderValue) -> Result<Identity, ApiError> {
+    authenticate_key(parts, state, value, &[]).await.map(|(key, _)| Identity::ServiceAccount(key))
+}
+
+/// A key (or its access token) proven, used from an address it allows,
+/// holding `scopes`, and counted against its rate limit: each refusal is
+/// its own answer (`401`, `403`, `429`).
+async fn authenticate_key(
+    parts: &Parts,
+    state: &AppState,
+    value: HeaderValue,
+    scopes: &[Scope],
+) -> Result<(Authenticated, Option<RateStatus>), ApiError> {
     let service = &state.service;
     let credential = match value.to_str().map_err(|_| AuthFailure::Malformed).and_then(parse_authorization) {
         Ok(c) => c,
@@ -144,7 +192,29 @@ async fn authenticate_header(parts: &Parts, state: &AppState, value: HeaderValue
         other => service.authenticate(other).await,
     };
     match outcome {
-        Ok(who) => Ok(Identity::ServiceAccount(who)),
+        Ok(who) => {
+            if service.admit(&who, client_addr(parts, &state.trusted_proxies)).is_err() {
+                return Err(refusal(state, parts, None));
+            }
+            let slot = parts.extensions.get::<RateSlot>();
+            if let Some(missing) = who.narrowing.missing_scope(scopes) {
+                // Not a use, but the key's holder still learns where it stands.
+                if let (Some(status), Some(slot)) = (service.rate_standing(&who).await, slot) {
+                    slot.set(status);
+                }
+                return Err(ApiError::missing_scope(missing));
+            }
+            let rate = service.meter(&who).await;
+            if let Some(status) = rate {
+                if let Some(slot) = slot {
+                    slot.set(status);
+                }
+                if !status.allowed {
+                    return Err(ApiError::rate_limited(status.reset));
+                }
+            }
+            Ok((who, rate))
+        }
         Err(AuthError::Refused(_)) => {
             let key_id = match &credential {
                 Credential::Basic { key_id, .. } => Some(key_id.as_str()),

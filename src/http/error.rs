@@ -98,6 +98,20 @@ impl ApiError {
         err
     }
 
+    /// A valid key that lacks a scope the gateway asked for.
+    pub fn missing_scope(scope: &crate::domain::Scope) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "missing-scope", format!("the key lacks the scope {scope}"))
+            .with_field("scope")
+    }
+
+    /// A valid key past its own rate limit.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        let mut err =
+            Self::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "the key's rate limit is used up; retry later");
+        err.retry_after = Some(retry_after.max(1));
+        err
+    }
+
     pub fn unavailable() -> Self {
         let mut err =
             Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "storage is unavailable; retry shortly");

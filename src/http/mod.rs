@@ -176,6 +176,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .route_layer(middleware::from_fn(deadline))
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn(rate_limit_headers))
         .layer(middleware::from_fn(harden))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal(&"a handler panicked").into_response()))
         .with_state(state)
@@ -208,6 +209,22 @@ async fn deadline(req: Request, next: Next) -> Response {
             ApiError::unavailable().into_response()
         }
     }
+}
+
+/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` on every
+/// answer to a request whose key has a rate limit, whatever the handler
+/// answered (the key check leaves the count in the request's `RateSlot`).
+async fn rate_limit_headers(mut req: Request, next: Next) -> Response {
+    let slot = auth::RateSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let mut response = next.run(req).await;
+    if let Some(status) = slot.get() {
+        let headers = response.headers_mut();
+        headers.insert("ratelimit-limit", HeaderValue::from(status.limit));
+        headers.insert("ratelimit-remaining", HeaderValue::from(status.remaining));
+        headers.insert("ratelimit-reset", HeaderValue::from(status.reset));
+    }
+    response
 }
 
 /// Headers every answer carries: API answers may hold a secret, so nothing is

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::audit::{self, Action, Target};
 use super::email::queue_confirmation;
 use super::{Page, Principal, Service, ServiceError};
-use crate::domain::{Email, Id, Name, Role};
+use crate::domain::{Email, Id, Meta, Name, Role};
 use crate::store::{AccountRecord, KeyRecord, accounts, keys, revision};
 
 /// How long a deleted account can still be restored before the purge takes it.
@@ -29,6 +29,7 @@ pub struct NewAccount {
     pub enable_basic_auth: bool,
     pub role: Role,
     pub email: Option<Email>,
+    pub meta: Option<Meta>,
 }
 
 /// Fields left `None` keep their value.
@@ -40,6 +41,8 @@ pub struct AccountPatch {
     pub disabled: Option<bool>,
     /// `Some(None)` removes the address; a new address restarts confirmation.
     pub email: Option<Option<Email>>,
+    /// `Some(None)` removes it.
+    pub meta: Option<Option<Meta>>,
 }
 
 /// An account with its keys' metadata, as the API shows it.
@@ -67,6 +70,7 @@ impl Service {
             created: now,
             last_used: None,
             deleted: None,
+            meta: new.meta,
         };
         let mut tx = self.store().begin().await?;
         accounts::insert(tx.conn(), &account).await?;
@@ -74,6 +78,9 @@ impl Service {
             json!({"name": account.name, "role": account.role, "enableBasicAuth": account.enable_basic_auth});
         if let Some(email) = &account.email {
             detail["email"] = json!(email);
+        }
+        if let Some(meta) = &account.meta {
+            detail["meta"] = meta.as_value();
         }
         audit::record(tx.conn(), p, now, Action::AccountCreate, Target::ServiceAccount(&account.id), Some(detail))
             .await?;
@@ -143,6 +150,9 @@ impl Service {
         after.enable_basic_auth = patch.enable_basic_auth.unwrap_or(before.enable_basic_auth);
         after.role = patch.role.unwrap_or(before.role);
         after.disabled = patch.disabled.unwrap_or(before.disabled);
+        if let Some(meta) = patch.meta {
+            after.meta = meta;
+        }
         if let Some(email) = &patch.email {
             let email = email.as_ref().map(|e| e.as_str().to_owned());
             if email != before.email {
@@ -298,6 +308,10 @@ fn changes(before: &AccountRecord, after: &AccountRecord) -> serde_json::Value {
     }
     if before.email != after.email {
         out.insert("email".into(), json!({"from": before.email, "to": after.email}));
+    }
+    if before.meta != after.meta {
+        let value = |m: &Option<crate::domain::Meta>| m.as_ref().map_or(serde_json::Value::Null, Meta::as_value);
+        out.insert("meta".into(), json!({"from": value(&before.meta), "to": value(&after.meta)}));
     }
     serde_json::Value::Object(out)
 }

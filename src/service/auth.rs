@@ -12,14 +12,14 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use subtle::ConstantTimeEq;
 
 use super::throttle::Subject;
 use super::{Service, ServiceError};
-use crate::domain::{Id, Role, Secret, SecretHash, UnixTime};
+use crate::domain::{Id, Narrowing, Role, Secret, SecretHash, UnixTime};
 use crate::store::{CredentialRecord, keys, revision};
 
 /// Past this many entries the cache starts over rather than grow.
@@ -57,6 +57,9 @@ pub enum AuthFailure {
     AccountDisabled,
     #[error("basic auth not enabled for this service account")]
     BasicNotEnabled,
+    /// The key may not be used from the client's address.
+    #[error("the client's address is outside the key's allowed ranges")]
+    OutsideAllowedCidrs,
 }
 
 impl AuthFailure {
@@ -70,6 +73,7 @@ impl AuthFailure {
             AuthFailure::KeyDisabled => "key_disabled",
             AuthFailure::AccountDisabled => "account_disabled",
             AuthFailure::BasicNotEnabled => "basic_not_enabled",
+            AuthFailure::OutsideAllowedCidrs => "outside_allowed_cidrs",
         }
     }
 }
@@ -88,7 +92,22 @@ pub struct Authenticated {
     pub account_id: Id,
     pub key_id: Id,
     pub org_id: Id,
+    /// The effective role: the lesser of the key's and the account's.
     pub role: Role,
+    /// What narrows the key, as loaded with its record (parsed once).
+    pub narrowing: Arc<Narrowing>,
+}
+
+impl Authenticated {
+    pub(crate) fn of(record: CredentialRecord) -> Self {
+        Self {
+            role: record.effective_role(),
+            account_id: record.account_id,
+            key_id: record.key_id,
+            org_id: record.org_id,
+            narrowing: record.narrowing,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -170,12 +189,32 @@ impl Service {
             }
         }
         judge(&record, self.now())?;
-        Ok(Authenticated {
-            account_id: record.account_id,
-            key_id: record.key_id,
-            org_id: record.org_id,
-            role: record.role,
-        })
+        Ok(Authenticated::of(record))
+    }
+
+    /// Whether a key proven by `who` may be used from `client`: a request
+    /// from outside its allowed ranges is refused like a wrong key.
+    pub fn admit(&self, who: &Authenticated, client: Option<IpAddr>) -> Result<(), AuthFailure> {
+        if who.narrowing.admits(client) {
+            Ok(())
+        } else {
+            self.metrics().auth_outcome(AuthFailure::OutsideAllowedCidrs.reason());
+            Err(AuthFailure::OutsideAllowedCidrs)
+        }
+    }
+
+    /// Counts one use of a rate-limited key; `None` for a key without a
+    /// rate limit (or when the shared count failed open).
+    pub async fn meter(&self, who: &Authenticated) -> Option<super::meter::RateStatus> {
+        let rate = who.narrowing.rate_limit?;
+        self.inner.meter.acquire(&who.key_id, rate, super::meter::Use::Count, self.metrics()).await
+    }
+
+    /// Where a rate-limited key stands, without counting a use: for a
+    /// request refused for what the key lacks, which is no use of it.
+    pub async fn rate_standing(&self, who: &Authenticated) -> Option<super::meter::RateStatus> {
+        let rate = who.narrowing.rate_limit?;
+        self.inner.meter.acquire(&who.key_id, rate, super::meter::Use::Peek, self.metrics()).await
     }
 
     async fn lookup(&self, hash: &SecretHash) -> Result<CredentialRecord, AuthError> {
@@ -312,6 +351,7 @@ mod tests {
             role: Role::Viewer,
             enable_basic_auth: false,
             account_disabled: false,
+            narrowing: Arc::default(),
         }
     }
 

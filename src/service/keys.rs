@@ -6,7 +6,7 @@ use serde_json::json;
 use super::audit::{self, Action, Target};
 use super::sealing::assertion_context;
 use super::{Principal, Service, ServiceError};
-use crate::domain::{Id, Name, Role, Secret, UnixTime};
+use crate::domain::{Cidr, Id, Meta, Name, Narrowing, RateLimit, Role, Scope, Secret, UnixTime};
 use crate::store::orgs::{self, OrgPolicy};
 use crate::store::{Conn, KeyRecord, accounts, keys, revision};
 
@@ -27,13 +27,28 @@ pub enum Lifetime {
 pub struct NewKey {
     pub name: Option<Name>,
     pub lifetime: Lifetime,
+    /// The default narrows nothing.
+    pub narrowing: Narrowing,
 }
 
 /// `name: Some(None)` clears the name; `None` leaves fields as they are.
+/// An empty list clears `scopes` or `allowedCidrs`.
 #[derive(Debug, Clone, Default)]
 pub struct KeyPatch {
     pub name: Option<Option<Name>>,
     pub disabled: Option<bool>,
+    pub role: Option<Option<Role>>,
+    pub scopes: Option<Vec<Scope>>,
+    pub allowed_cidrs: Option<Vec<Cidr>>,
+    pub rate_limit: Option<Option<RateLimit>>,
+    pub meta: Option<Option<Meta>>,
+}
+
+/// What a key to be minted is made of, resolved and checked.
+struct Draft {
+    name: Option<Name>,
+    expires: Option<UnixTime>,
+    narrowing: Narrowing,
 }
 
 /// A key as just minted: the only value that holds its secret.
@@ -54,9 +69,11 @@ impl Service {
         p.require_at_least(account.role, "create a key for an account")?;
         let policy = self.org_policy(tx.conn(), p).await?;
         let expires = self.resolve_lifetime(&policy, new.lifetime, now)?;
+        require_key_role(p, new.narrowing.role, account.role)?;
         accounts::lock(tx.conn(), account_id).await?;
         self.require_key_slot(tx.conn(), account_id, now).await?;
-        let minted = self.mint(tx.conn(), p, account_id, new.name, expires, now).await?;
+        let draft = Draft { name: new.name, expires, narrowing: new.narrowing };
+        let minted = self.mint(tx.conn(), p, account_id, draft, now).await?;
         audit::record(tx.conn(), p, now, Action::KeyCreate, Target::Key(&minted.key.id), Some(key_detail(&minted.key)))
             .await?;
         tx.commit().await?;
@@ -99,14 +116,27 @@ impl Service {
         p.require(Role::Editor)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let before = self.key_in_org(tx.conn(), p, account_id, key_id, "change a key of an account").await?;
+        let account = self.account_in_org(tx.conn(), p, account_id).await?;
+        p.require_at_least(account.role, "change a key of an account")?;
+        let before = keys::get(tx.conn(), account_id, key_id).await?.ok_or(ServiceError::NotFound("key"))?;
         let mut after = before.clone();
         if let Some(name) = patch.name {
             after.name = name.map(|n| n.as_str().to_owned());
         }
         after.disabled = patch.disabled.unwrap_or(before.disabled);
+        if let Some(role) = patch.role {
+            require_key_role(p, role, account.role)?;
+            after.narrowing.role = role;
+        }
+        let n = &mut after.narrowing;
+        n.scopes = patch.scopes.unwrap_or(std::mem::take(&mut n.scopes));
+        n.allowed_cidrs = patch.allowed_cidrs.unwrap_or(std::mem::take(&mut n.allowed_cidrs));
+        n.rate_limit = patch.rate_limit.unwrap_or(n.rate_limit);
+        n.meta = patch.meta.unwrap_or(n.meta.take());
         keys::update(tx.conn(), &after).await?;
-        let state_changed = after.disabled != before.disabled;
+        // A narrower key takes effect like a revocation: at once on this
+        // node, within the revision poll on the others.
+        let state_changed = after.disabled != before.disabled || after.narrowing != before.narrowing;
         if state_changed {
             revision::bump(tx.conn()).await?;
         }
@@ -115,7 +145,9 @@ impl Service {
             (true, false) => Action::KeyEnable,
             _ => Action::KeyUpdate,
         };
-        audit::record(tx.conn(), p, now, action, Target::Key(key_id), Some(key_detail(&after))).await?;
+        let mut detail = key_detail(&after);
+        detail["changes"] = narrowing_changes(&before.narrowing, &after.narrowing);
+        audit::record(tx.conn(), p, now, action, Target::Key(key_id), Some(detail)).await?;
         tx.commit().await?;
         if state_changed {
             self.credentials_changed();
@@ -183,15 +215,24 @@ impl Service {
             self.require_key_slot(tx.conn(), account_id, now).await?;
         }
         let policy = self.org_policy(tx.conn(), p).await?;
-        let successor_expires = self.successor_lifetime(&policy, &old, now)?;
         let old_ends = now.saturating_add(grace_period);
+        // The successor stands in for the old key: same narrowing, same end;
+        // a key that never expired gets what the policy gives a new one.
+        let successor_expires = match old.expires {
+            Some(at) => Some(at),
+            None => self.successor_lifetime(&policy, &old, now)?,
+        };
         old.expires = Some(old.expires.map_or(old_ends, |at| at.min(old_ends)));
-        let minted = self
-            .mint(tx.conn(), p, account_id, old.name.as_deref().map(Name::from_stored_ref), successor_expires, now)
-            .await?;
+        let draft = Draft {
+            name: old.name.as_deref().map(Name::from_stored_ref),
+            expires: successor_expires,
+            narrowing: old.narrowing.clone(),
+        };
+        let minted = self.mint(tx.conn(), p, account_id, draft, now).await?;
         keys::mark_replaced(tx.conn(), key_id, &minted.key.id, old.expires.unwrap_or(old_ends)).await?;
         revision::bump(tx.conn()).await?;
-        let detail = json!({"replacedBy": minted.key.id, "expires": old.expires, "gracePeriod": grace_period});
+        let mut detail = json!({"replacedBy": minted.key.id, "expires": old.expires, "gracePeriod": grace_period});
+        narrowing_detail(&mut detail, &minted.key.narrowing);
         audit::record(tx.conn(), p, now, Action::KeyRotate, Target::Key(key_id), Some(detail)).await?;
         audit::record(tx.conn(), p, now, Action::KeyCreate, Target::Key(&minted.key.id), Some(key_detail(&minted.key)))
             .await?;
@@ -232,10 +273,10 @@ impl Service {
         conn: &mut Conn,
         p: &Principal,
         account_id: &Id,
-        name: Option<Name>,
-        expires: Option<UnixTime>,
+        draft: Draft,
         now: UnixTime,
     ) -> Result<MintedKey, ServiceError> {
+        let Draft { name, expires, narrowing } = draft;
         let secret = Secret::mint()?;
         let key = KeyRecord {
             id: Id::generate(),
@@ -246,6 +287,7 @@ impl Service {
             expires,
             last_used: None,
             disabled: false,
+            narrowing,
         };
         let sealed = self.sealing_key().seal(&assertion_context(&key.id), secret.assertion_key().as_bytes())?;
         keys::insert(conn, &key, &secret.hash(), &sealed).await?;
@@ -331,6 +373,48 @@ impl Service {
     }
 }
 
+/// A key's role may not exceed its account's (a `422`: the key asks for
+/// what the account cannot give), nor the caller's own (a `403`).
+fn require_key_role(p: &Principal, role: Option<Role>, account: Role) -> Result<(), ServiceError> {
+    let Some(role) = role else { return Ok(()) };
+    p.require_at_least(role, "give a key")?;
+    if role > account {
+        return Err(ServiceError::invalid("role", format!("must not exceed the service account's role ({account})")));
+    }
+    Ok(())
+}
+
 fn key_detail(key: &KeyRecord) -> serde_json::Value {
-    json!({"serviceAccountId": key.account_id, "name": key.name, "expires": key.expires, "disabled": key.disabled})
+    let mut detail =
+        json!({"serviceAccountId": key.account_id, "name": key.name, "expires": key.expires, "disabled": key.disabled});
+    narrowing_detail(&mut detail, &key.narrowing);
+    detail
+}
+
+/// The narrowing as the API shows it, added to an audit detail.
+fn narrowing_detail(detail: &mut serde_json::Value, n: &Narrowing) {
+    for (field, value) in narrowing_fields(n) {
+        detail[field] = value;
+    }
+}
+
+fn narrowing_fields(n: &Narrowing) -> [(&'static str, serde_json::Value); 5] {
+    [
+        ("role", json!(n.role)),
+        ("scopes", json!(n.scopes.iter().map(Scope::as_str).collect::<Vec<_>>())),
+        ("allowedCidrs", json!(n.allowed_cidrs.iter().map(ToString::to_string).collect::<Vec<_>>())),
+        ("rateLimit", n.rate_limit.map_or(serde_json::Value::Null, |r| json!({"limit": r.limit, "period": r.period}))),
+        ("meta", n.meta.as_ref().map_or(serde_json::Value::Null, Meta::as_value)),
+    ]
+}
+
+/// The narrowing fields a change touched, old and new.
+fn narrowing_changes(before: &Narrowing, after: &Narrowing) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for ((field, from), (_, to)) in narrowing_fields(before).into_iter().zip(narrowing_fields(after)) {
+        if from != to {
+            out.insert(field.into(), json!({"from": from, "to": to}));
+        }
+    }
+    serde_json::Value::Object(out)
 }

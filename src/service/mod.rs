@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod invitations;
 pub mod keys;
 pub mod leaks;
+pub mod meter;
 pub mod orgs;
 pub mod page;
 pub mod passwords;
@@ -53,6 +54,29 @@ pub struct Limits {
     pub throttle: throttle::ThrottlePolicy,
     /// How often a node purges the accounts deleted long enough ago.
     pub purge_interval: Duration,
+    /// Where rate-limited keys are counted: this node's memory (`None`), or
+    /// a Redis server shared by every node.
+    pub redis: Option<RedisSettings>,
+}
+
+/// `--redis` and `--rate-limit-on-error`.
+#[derive(Clone)]
+pub struct RedisSettings {
+    pub url: String,
+    pub on_error: meter::OnError,
+    /// How long a use waits for Redis before `on_error` decides.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("RedisSettings")
+            .field("url", &crate::store::redact_url(&self.url))
+            .field("on_error", &self.on_error)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl Default for Limits {
@@ -65,6 +89,7 @@ impl Default for Limits {
             default_key_lifetime: None,
             throttle: throttle::ThrottlePolicy::default(),
             purge_interval: Duration::from_secs(3600),
+            redis: None,
         }
     }
 }
@@ -96,6 +121,8 @@ struct Inner {
     sealing: SealingKey,
     /// The global limit on password hashing.
     passwords: passwords::PasswordWork,
+    /// Counts the uses of rate-limited keys.
+    meter: meter::Meter,
 }
 
 impl Service {
@@ -107,6 +134,14 @@ impl Service {
 
     pub fn with_clock(store: Store, limits: Limits, sealing: SealingKey, clock: Arc<dyn Clock>) -> Self {
         let usage = usage::UsageRecorder::new(limits.last_used_interval);
+        let meter = match &limits.redis {
+            None => meter::Meter::local(),
+            Some(redis) => meter::Meter::with_redis(&redis.url, redis.on_error, redis.timeout).unwrap_or_else(|err| {
+                // Settings check the URL first; this is the last resort.
+                tracing::error!(error = %err, "--redis is unusable; counting rate limits on this node only");
+                meter::Meter::local()
+            }),
+        };
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -121,18 +156,22 @@ impl Service {
                 metrics: Metrics::default(),
                 credentials: auth::CredentialCache::default(),
                 usage,
+                meter,
             }),
         }
     }
 
     /// Starts the background work a serving node needs: flushing `lastUsed`,
-    /// watching for revocations made by other nodes, and purging accounts
-    /// deleted long ago.
+    /// watching for revocations made by other nodes, purging accounts
+    /// deleted long ago, and connecting to the Redis that shares rate-limit
+    /// counts.
     pub fn spawn_background(&self) {
         tokio::spawn(usage::flush_forever(self.clone()));
         tokio::spawn(retention::purge_forever(self.clone()));
         tokio::spawn(auth::watch_revocations(self.clone()));
         tokio::spawn(auth::listen_for_revocations(self.clone()));
+        let service = self.clone();
+        tokio::spawn(async move { service.inner.meter.warm_up().await });
     }
 
     pub fn store(&self) -> &Store {

@@ -12,6 +12,7 @@
 //! so that a revocation stops its tokens here at once.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -118,8 +119,12 @@ struct AccessClaims {
     iat: i64,
     jti: String,
     org_id: String,
+    /// The key's effective role when the token was issued.
     role: Role,
     key_id: String,
+    /// The key's scopes, space-separated (RFC 8693 §4.2); absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
 }
 
 /// The key id an assertion names, once its header is read: `None` when it
@@ -259,6 +264,7 @@ impl Service {
         assertion: &str,
         token_endpoint: &str,
         issuer_url: &str,
+        client: Option<IpAddr>,
     ) -> Result<(AccessToken, Id), OAuthError> {
         let key_id = assertion_key_id(assertion)?;
         // An unknown key id and a bad signature get the same answer after the
@@ -290,6 +296,10 @@ impl Service {
         let jti =
             claims.jti.filter(|j| !j.is_empty() && j.len() <= 200).ok_or_else(|| grant("the assertion needs a jti"))?;
         judge(&record, now).map_err(|f| grant(&f.to_string()))?;
+        if !record.narrowing.admits(client) {
+            self.metrics().auth_outcome(AuthFailure::OutsideAllowedCidrs.reason());
+            return Err(grant("the assertion was refused: unknown key, bad signature or malformed claims"));
+        }
         let mut tx = self.store().begin().await.map_err(ServiceError::from)?;
         let fresh = tokens::use_assertion(tx.conn(), &key_id, &jti, claims.exp + LEEWAY, now)
             .await
@@ -307,12 +317,14 @@ impl Service {
         &self,
         credential: &Credential,
         issuer_url: &str,
+        client: Option<IpAddr>,
     ) -> Result<AccessToken, OAuthError> {
         let who = match self.authenticate(credential).await {
             Ok(who) => who,
             Err(AuthError::Refused(_)) => return Err(OAuthError::InvalidClient),
             Err(AuthError::Service(e)) => return Err(e.into()),
         };
+        self.admit(&who, client).map_err(|_| OAuthError::InvalidClient)?;
         let record = self.credential_by_id(&who.key_id).await?.ok_or(OAuthError::InvalidClient)?;
         Ok(self.issue(&record, issuer_url).await?)
     }
@@ -330,8 +342,9 @@ impl Service {
             iat: now,
             jti: Id::generate().to_string(),
             org_id: record.org_id.to_string(),
-            role: record.role,
+            role: record.effective_role(),
             key_id: record.key_id.to_string(),
+            scope: Some(record.narrowing.scope_string()).filter(|s| !s.is_empty()),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(issuer.kid.clone());
@@ -377,12 +390,9 @@ impl Service {
         }
         judge(&record, now)?;
         self.note_use(&record.key_id, &record.account_id);
-        Ok(Authenticated {
-            account_id: record.account_id,
-            key_id: record.key_id,
-            org_id: record.org_id,
-            role: record.role,
-        })
+        // The key's narrowing as it is now, not as it was when the token was
+        // issued: a narrowed or demoted key's tokens narrow with it.
+        Ok(Authenticated::of(record))
     }
 
     /// A key's record and its opened assertion key.

@@ -6,12 +6,12 @@ use super::{AccountRecord, Conn, StoreError};
 use crate::domain::{Id, UnixTime};
 
 const COLUMNS: &str =
-    "id, org_id, name, role, enable_basic_auth, email, email_confirmed, disabled, created, last_used, deleted";
+    "id, org_id, name, role, enable_basic_auth, email, email_confirmed, disabled, created, last_used, deleted, meta";
 
 pub async fn insert(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO service_accounts (id, org_id, name, name_folded, role, enable_basic_auth, \
-         email, email_confirmed, disabled, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         email, email_confirmed, disabled, created, meta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(a.id.as_str())
     .bind(a.org_id.as_str())
@@ -23,6 +23,7 @@ pub async fn insert(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError
     .bind(i64::from(a.email_confirmed))
     .bind(i64::from(a.disabled))
     .bind(a.created)
+    .bind(a.meta.as_ref().map(crate::domain::Meta::to_json_text))
     .execute(conn)
     .await?;
     Ok(())
@@ -85,7 +86,7 @@ pub async fn lock(conn: &mut Conn, id: &Id) -> Result<(), StoreError> {
 pub async fn update(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE service_accounts SET name = $1, name_folded = $2, role = $3, enable_basic_auth = $4, \
-         email = $5, email_confirmed = $6, disabled = $7 WHERE org_id = $8 AND id = $9",
+         email = $5, email_confirmed = $6, disabled = $7, meta = $8 WHERE org_id = $9 AND id = $10",
     )
     .bind(&a.name)
     .bind(a.name.to_lowercase())
@@ -94,6 +95,7 @@ pub async fn update(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError
     .bind(a.email.as_deref())
     .bind(i64::from(a.email_confirmed))
     .bind(i64::from(a.disabled))
+    .bind(a.meta.as_ref().map(crate::domain::Meta::to_json_text))
     .bind(a.org_id.as_str())
     .bind(a.id.as_str())
     .execute(conn)

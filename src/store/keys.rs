@@ -3,7 +3,13 @@
 use super::{AccountRecord, Conn, CredentialRecord, KeyRecord, KeyWithAccount, StoreError};
 use crate::domain::{Id, SecretHash, UnixTime};
 
-const COLUMNS: &str = "id, account_id, name, created, created_by, expires, last_used, disabled";
+const COLUMNS: &str = "id, account_id, name, created, created_by, expires, last_used, disabled, role, scopes, \
+     allowed_cidrs, rate_limit, rate_period, meta";
+
+/// A list as stored: a JSON array of strings, NULL when empty.
+fn list_text<T: std::fmt::Display>(items: &[T]) -> Option<String> {
+    (!items.is_empty()).then(|| serde_json::Value::from(items.iter().map(T::to_string).collect::<Vec<_>>()).to_string())
+}
 
 /// `sealed_assertion_key` is the key's assertion key, sealed for its id.
 pub async fn insert(
@@ -14,7 +20,8 @@ pub async fn insert(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO api_keys (id, account_id, name, secret_hash, created, created_by, expires, disabled, \
-         assertion_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         assertion_key, role, scopes, allowed_cidrs, rate_limit, rate_period, meta) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(k.id.as_str())
     .bind(k.account_id.as_str())
@@ -25,6 +32,12 @@ pub async fn insert(
     .bind(k.expires)
     .bind(i64::from(k.disabled))
     .bind(sealed_assertion_key)
+    .bind(k.narrowing.role.map(|r| r.as_str()))
+    .bind(list_text(&k.narrowing.scopes))
+    .bind(list_text(&k.narrowing.allowed_cidrs))
+    .bind(k.narrowing.rate_limit.map(|r| i64::from(r.limit)))
+    .bind(k.narrowing.rate_limit.map(|r| i64::from(r.period)))
+    .bind(k.narrowing.meta.as_ref().map(crate::domain::Meta::to_json_text))
     .execute(conn)
     .await?;
     Ok(())
@@ -121,14 +134,23 @@ pub async fn mark_replaced(conn: &mut Conn, id: &Id, successor: &Id, expires: Un
 }
 
 pub async fn update(conn: &mut Conn, k: &KeyRecord) -> Result<(), StoreError> {
-    sqlx::query("UPDATE api_keys SET name = $1, disabled = $2, expires = $3 WHERE account_id = $4 AND id = $5")
-        .bind(k.name.as_deref())
-        .bind(i64::from(k.disabled))
-        .bind(k.expires)
-        .bind(k.account_id.as_str())
-        .bind(k.id.as_str())
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE api_keys SET name = $1, disabled = $2, expires = $3, role = $4, scopes = $5, allowed_cidrs = $6, \
+         rate_limit = $7, rate_period = $8, meta = $9 WHERE account_id = $10 AND id = $11",
+    )
+    .bind(k.name.as_deref())
+    .bind(i64::from(k.disabled))
+    .bind(k.expires)
+    .bind(k.narrowing.role.map(|r| r.as_str()))
+    .bind(list_text(&k.narrowing.scopes))
+    .bind(list_text(&k.narrowing.allowed_cidrs))
+    .bind(k.narrowing.rate_limit.map(|r| i64::from(r.limit)))
+    .bind(k.narrowing.rate_limit.map(|r| i64::from(r.period)))
+    .bind(k.narrowing.meta.as_ref().map(crate::domain::Meta::to_json_text))
+    .bind(k.account_id.as_str())
+    .bind(k.id.as_str())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -144,7 +166,8 @@ pub async fn delete(conn: &mut Conn, account: &Id, id: &Id) -> Result<bool, Stor
 // A deleted account's keys are not found at all: to a caller they look
 // like keys that never existed.
 const CREDENTIAL_SELECT: &str = "SELECT k.id AS key_id, k.account_id, k.secret_hash, k.expires, \
-     k.disabled AS key_disabled, a.org_id, a.role, a.enable_basic_auth, a.disabled AS account_disabled \
+     k.disabled AS key_disabled, a.org_id, a.role, a.enable_basic_auth, a.disabled AS account_disabled, \
+     k.role AS key_role, k.scopes, k.allowed_cidrs, k.rate_limit, k.rate_period, k.meta \
      FROM api_keys k JOIN service_accounts a ON a.id = k.account_id AND a.deleted IS NULL";
 
 /// The key check's lookup: one row by the unique index on the secret's hash.

@@ -5,7 +5,9 @@ use std::fmt;
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
-use crate::domain::{Id, Role, UnixTime};
+use std::sync::Arc;
+
+use crate::domain::{Cidr, Id, Meta, Narrowing, RateLimit, Role, Scope, UnixTime, cidr, scope};
 
 /// Flags are stored as 0/1 integers (see the migrations); this reads one.
 fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
@@ -19,6 +21,56 @@ fn id(row: &AnyRow, column: &str) -> Result<Id, sqlx::Error> {
 fn role(row: &AnyRow, column: &str) -> Result<Role, sqlx::Error> {
     let raw: String = row.try_get(column)?;
     raw.parse().map_err(|e| sqlx::Error::ColumnDecode { index: column.into(), source: Box::new(e) })
+}
+
+fn decode_error(column: &str, detail: String) -> sqlx::Error {
+    sqlx::Error::ColumnDecode { index: column.into(), source: detail.into() }
+}
+
+fn json_list<T>(
+    row: &AnyRow,
+    column: &str,
+    parse: fn(&[String]) -> Result<Vec<T>, crate::domain::narrow::ListError>,
+) -> Result<Vec<T>, sqlx::Error> {
+    let Some(text) = row.try_get::<Option<String>, _>(column)? else { return Ok(Vec::new()) };
+    let raw: Vec<String> = serde_json::from_str(&text).map_err(|e| decode_error(column, e.to_string()))?;
+    parse(&raw).map_err(|(_, detail)| decode_error(column, detail))
+}
+
+/// A key's narrowing, parsed once here so that the key check, which runs on
+/// every request from a cached record, never parses a scope or a range.
+fn narrowing(row: &AnyRow, role_column: &str) -> Result<Narrowing, sqlx::Error> {
+    let role = match row.try_get::<Option<String>, _>(role_column)? {
+        Some(raw) => Some(raw.parse::<Role>().map_err(|e| decode_error(role_column, e.to_string()))?),
+        None => None,
+    };
+    let rate_limit = match (row.try_get::<Option<i64>, _>("rate_limit")?, row.try_get::<Option<i64>, _>("rate_period")?)
+    {
+        (Some(limit), Some(period)) => {
+            Some(RateLimit::parse(limit, period).map_err(|e| decode_error("rate_limit", e.to_string()))?)
+        }
+        _ => None,
+    };
+    let meta = match row.try_get::<Option<String>, _>("meta")? {
+        Some(text) => Some(Meta::from_stored(&text).ok_or_else(|| decode_error("meta", "not a JSON object".into()))?),
+        None => None,
+    };
+    Ok(Narrowing {
+        role,
+        scopes: json_list::<Scope>(row, "scopes", scope::parse_list)?,
+        allowed_cidrs: json_list::<Cidr>(row, "allowed_cidrs", cidr::parse_list)?,
+        rate_limit,
+        meta,
+    })
+}
+
+fn account_meta(row: &AnyRow, column: &str) -> Result<Option<Meta>, sqlx::Error> {
+    match row.try_get::<Option<String>, _>(column)? {
+        Some(text) => {
+            Ok(Some(Meta::from_stored(&text).ok_or_else(|| decode_error(column, "not a JSON object".into()))?))
+        }
+        None => Ok(None),
+    }
 }
 
 impl From<String> for Id {
@@ -106,6 +158,7 @@ pub struct AccountRecord {
     pub last_used: Option<UnixTime>,
     /// When it was deleted; `None` while it lives.
     pub deleted: Option<UnixTime>,
+    pub meta: Option<Meta>,
 }
 
 /// A key's metadata. The secret's hash is deliberately not part of it.
@@ -119,6 +172,7 @@ pub struct KeyRecord {
     pub expires: Option<UnixTime>,
     pub last_used: Option<UnixTime>,
     pub disabled: bool,
+    pub narrowing: Narrowing,
 }
 
 /// A key with its account's name, for reports across accounts.
@@ -146,6 +200,15 @@ pub struct CredentialRecord {
     pub role: Role,
     pub enable_basic_auth: bool,
     pub account_disabled: bool,
+    /// Shared, so that a cache hit clones a pointer, not the lists.
+    pub narrowing: Arc<Narrowing>,
+}
+
+impl CredentialRecord {
+    /// The role the key acts with: the lesser of its own and its account's.
+    pub fn effective_role(&self) -> Role {
+        self.narrowing.effective_role(self.role)
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -193,6 +256,7 @@ impl FromRow<'_, AnyRow> for AccountRecord {
             created: row.try_get("created")?,
             last_used: row.try_get("last_used")?,
             deleted: row.try_get("deleted")?,
+            meta: account_meta(row, "meta")?,
         })
     }
 }
@@ -208,6 +272,7 @@ impl FromRow<'_, AnyRow> for KeyRecord {
             expires: row.try_get("expires")?,
             last_used: row.try_get("last_used")?,
             disabled: flag(row, "disabled")?,
+            narrowing: narrowing(row, "role")?,
         })
     }
 }
@@ -224,6 +289,7 @@ impl FromRow<'_, AnyRow> for CredentialRecord {
             role: role(row, "role")?,
             enable_basic_auth: flag(row, "enable_basic_auth")?,
             account_disabled: flag(row, "account_disabled")?,
+            narrowing: Arc::new(narrowing(row, "key_role")?),
         })
     }
 }

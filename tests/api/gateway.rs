@@ -12,7 +12,11 @@ use keyward::domain::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{SA, TestApp, outside_program};
+use std::sync::Arc;
+
+use keyward::domain::clock::ManualClock;
+
+use crate::helpers::{Options, SA, TestApp, outside_program};
 
 struct Nginx {
     child: Child,
@@ -37,15 +41,21 @@ impl Nginx {
     }
 }
 
-/// The documented server block, pointed at this test's keyward and upstream.
-fn documented_server_block(keyward: &str, upstream: &str, port: u16) -> String {
+/// The nginx block of docs/gateways.md between `<!-- NAME:start -->` and
+/// `<!-- NAME:end -->`.
+fn documented_block(name: &str) -> String {
     let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/gateways.md"))
         .expect("docs/gateways.md");
-    let start = doc.find("<!-- nginx:start -->").expect("nginx start marker");
-    let end = doc.find("<!-- nginx:end -->").expect("nginx end marker");
+    let start = doc.find(&format!("<!-- {name}:start -->")).unwrap_or_else(|| panic!("{name} start marker"));
+    let end = doc.find(&format!("<!-- {name}:end -->")).unwrap_or_else(|| panic!("{name} end marker"));
     let block = &doc[start..end];
     let body = &block[block.find("```nginx\n").expect("nginx block") + 9..];
-    let body = &body[..body.find("```").expect("closed block")];
+    body[..body.find("```").expect("closed block")].to_owned()
+}
+
+/// The documented server block, pointed at this test's keyward and upstream.
+fn documented_server_block(keyward: &str, upstream: &str, port: u16) -> String {
+    let body = documented_block("nginx");
     assert!(body.contains("127.0.0.1:8080") && body.contains("127.0.0.1:3000") && body.contains("listen 80;"));
     body.replace("127.0.0.1:8080", keyward)
         .replace("127.0.0.1:3000", upstream)
@@ -64,6 +74,8 @@ fn start_nginx(binary: PathBuf, server_block: impl Fn(u16) -> String) -> Nginx {
         server_block(port)
     );
     std::fs::write(dir.path().join("nginx.conf"), conf).expect("write nginx.conf");
+    std::fs::write(dir.path().join("keyward_identity"), documented_block("nginx-identity"))
+        .expect("write keyward_identity");
     let child = Command::new(binary)
         .arg("-p")
         .arg(dir.path())
@@ -94,6 +106,7 @@ async fn start_upstream() -> String {
             "orgId": get("x-keyward-org-id"),
             "role": get("x-keyward-role"),
             "keyId": get("x-keyward-key-id"),
+            "scopes": get("x-keyward-scopes"),
             "authorization": get("authorization"),
         }))
     }
@@ -107,7 +120,14 @@ async fn start_upstream() -> String {
 async fn nginx_lets_valid_keys_through_with_their_identity_and_refuses_the_rest() {
     let Some(nginx_bin) = outside_program("nginx", &["/usr/sbin/nginx"]) else { return };
     let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() as i64;
-    let Some((app, clock)) = TestApp::spawn_with_clock(start).await else { return };
+    let clock = ManualClock::new(start);
+    // keyward believes nginx's X-Forwarded-For, as the document says to set up.
+    let options = Options {
+        clock: Arc::new(clock.clone()),
+        trusted_proxies: vec!["127.0.0.1/32".parse().expect("net")],
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_with(options).await else { return };
     let keyward = app.base.trim_start_matches("http://").to_owned();
     let upstream = start_upstream().await;
     let nginx = start_nginx(nginx_bin, |port| documented_server_block(&keyward, &upstream, port));
@@ -157,4 +177,55 @@ async fn nginx_lets_valid_keys_through_with_their_identity_and_refuses_the_rest(
     clock.advance(61);
     let res = client.get(nginx.url("/orders")).header("Authorization", &expiring).send().await.expect("request");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // Scopes: /reports/ needs the scope "reports"; a valid key without it is 403.
+    let acct = account.clone();
+    let with_scopes = |body: Value| {
+        let app = &app;
+        let acct = acct.clone();
+        async move {
+            let res = app.post_json(&format!("{SA}/{acct}/key"), &app.admin_key, &body).await;
+            assert_eq!(res.status(), StatusCode::CREATED, "{body}");
+            res.json::<Value>().await.expect("json")["secret"].as_str().expect("secret").to_owned()
+        }
+    };
+    let reader = with_scopes(json!({"scopes": ["reports", "invoices:read"]})).await;
+    let res = client.get(nginx.url("/reports/7")).header("Authorization", &reader).send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::OK, "nginx log:\n{}", nginx.error_log());
+    let seen: Value = res.json().await.expect("json");
+    assert_eq!(seen["scopes"], "reports invoices:read");
+    let unscoped = with_scopes(json!({"scopes": ["invoices:read"]})).await;
+    let res = client.get(nginx.url("/reports/7")).header("Authorization", &unscoped).send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "a key without the scope");
+    let res = client.get(nginx.url("/other")).header("Authorization", &unscoped).send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::OK, "where no scope is asked for, any valid key passes");
+
+    // Ranges: keyward sees the client's address as nginx forwards it, and a
+    // client cannot claim another by sending X-Forwarded-For itself.
+    let elsewhere = with_scopes(json!({"allowedCidrs": ["203.0.113.0/24"]})).await;
+    let res = client
+        .get(nginx.url("/other"))
+        .header("Authorization", &elsewhere)
+        .header("X-Forwarded-For", "203.0.113.5")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let here = with_scopes(json!({"allowedCidrs": ["127.0.0.1"]})).await;
+    let res = client.get(nginx.url("/other")).header("Authorization", &here).send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // A rate limit: 3 uses, then 429 with Retry-After through nginx.
+    let metered = with_scopes(json!({"rateLimit": {"limit": 3, "period": 600}})).await;
+    for left in ["2", "1", "0"] {
+        let res = client.get(nginx.url("/other")).header("Authorization", &metered).send().await.expect("request");
+        assert_eq!(res.status(), StatusCode::OK, "nginx log:\n{}", nginx.error_log());
+        assert_eq!(res.headers().get("ratelimit-remaining").and_then(|v| v.to_str().ok()), Some(left));
+        assert_eq!(res.headers().get("ratelimit-limit").and_then(|v| v.to_str().ok()), Some("3"));
+    }
+    let res = client.get(nginx.url("/other")).header("Authorization", &metered).send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "nginx log:\n{}", nginx.error_log());
+    let retry_after = res.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    assert!(retry_after.is_some_and(|s| (1..=600).contains(&s)), "Retry-After {retry_after:?}");
+    assert_eq!(res.headers().get("ratelimit-remaining").and_then(|v| v.to_str().ok()), Some("0"));
 }

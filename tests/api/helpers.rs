@@ -176,13 +176,23 @@ impl TestApp {
             .service
             .create_account(
                 &by,
-                NewAccount { name: Name::parse(&name).expect("name"), enable_basic_auth: basic, role, email: None },
+                NewAccount {
+                    name: Name::parse(&name).expect("name"),
+                    enable_basic_auth: basic,
+                    role,
+                    email: None,
+                    meta: None,
+                },
             )
             .await
             .expect("account");
         let minted = self
             .service
-            .create_key(&by, &account.account.id, NewKey { name: None, lifetime: Lifetime::Unlimited })
+            .create_key(
+                &by,
+                &account.account.id,
+                NewKey { name: None, lifetime: Lifetime::Unlimited, narrowing: Default::default() },
+            )
             .await
             .expect("key");
         (account.account.id.to_string(), minted.key.id.to_string(), minted.secret.expose().to_owned())

@@ -86,7 +86,23 @@ async fn listing_keys_shows_metadata_and_never_a_secret() {
     for (listed, minted) in keys.iter().zip([&first, &second]) {
         let mut fields: Vec<&str> = listed.as_object().expect("object").keys().map(String::as_str).collect();
         fields.sort_unstable();
-        assert_eq!(fields, ["created", "createdBy", "disabled", "expires", "keyId", "lastUsed", "name"]);
+        assert_eq!(
+            fields,
+            [
+                "allowedCidrs",
+                "created",
+                "createdBy",
+                "disabled",
+                "expires",
+                "keyId",
+                "lastUsed",
+                "meta",
+                "name",
+                "rateLimit",
+                "role",
+                "scopes"
+            ]
+        );
         assert_eq!(listed["keyId"], minted["keyId"]);
         assert_eq!(listed["created"], minted["created"]);
         assert_eq!(listed["name"], minted["name"]);

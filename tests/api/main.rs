@@ -21,6 +21,7 @@ mod keys;
 mod leaks;
 mod lifecycle;
 mod mail;
+mod narrow;
 mod org_policy;
 mod platform;
 mod reports;

@@ -40,6 +40,9 @@ pub struct ServiceAccountView {
     /// seconds). It is purged 30 days after.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<UnixTime>,
+    /// A JSON object, as it was set.
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
     pub keys: Vec<KeyView>,
 }
 
@@ -57,6 +60,7 @@ impl From<AccountWithKeys> for ServiceAccountView {
             created: a.created,
             last_used: a.last_used,
             deleted: a.deleted,
+            meta: a.meta.as_ref().map(crate::domain::Meta::as_value),
             keys: keys.into_iter().map(KeyView::from).collect(),
         }
     }
@@ -76,10 +80,13 @@ pub struct CreateServiceAccount {
     role: Option<String>,
     /// Where to send the confirmation request.
     email: Option<String>,
+    /// A JSON object of at most 4096 bytes serialized, returned as given.
+    #[schema(value_type = Option<Object>)]
+    meta: Option<serde_json::Value>,
 }
 
 impl Body for CreateServiceAccount {
-    const FIELDS: &'static [&'static str] = &["name", "enableBasicAuth", "role", "email"];
+    const FIELDS: &'static [&'static str] = &["name", "enableBasicAuth", "role", "email", "meta"];
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -96,10 +103,14 @@ pub struct UpdateServiceAccount {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     email: Option<Option<String>>,
+    /// A JSON object of at most 4096 bytes serialized; null removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Object>)]
+    meta: Option<Option<serde_json::Value>>,
 }
 
 impl Body for UpdateServiceAccount {
-    const FIELDS: &'static [&'static str] = &["name", "enableBasicAuth", "role", "disabled", "email"];
+    const FIELDS: &'static [&'static str] = &["name", "enableBasicAuth", "role", "disabled", "email", "meta"];
 }
 
 fn parse_email(raw: &str) -> Result<Email, ApiError> {
@@ -154,6 +165,7 @@ pub async fn create(
         enable_basic_auth: body.enable_basic_auth.unwrap_or(false),
         role: parse_role(body.role)?.unwrap_or(Role::Viewer),
         email: body.email.as_deref().map(parse_email).transpose()?,
+        meta: body.meta.map(super::keys::parse_meta).transpose()?,
     };
     let created = state.service.create_account(&p, new).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
@@ -244,6 +256,7 @@ pub async fn update(
         role: parse_role(body.role)?,
         disabled: body.disabled,
         email: body.email.map(|e| e.as_deref().map(parse_email).transpose()).transpose()?,
+        meta: body.meta.map(|m| m.map(super::keys::parse_meta).transpose()).transpose()?,
     };
     Ok(Json(state.service.update_account(&p, &id, patch).await?.into()))
 }

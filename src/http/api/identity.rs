@@ -64,40 +64,96 @@ pub const SERVICE_ACCOUNT_HEADER: &str = "x-keyward-service-account-id";
 pub const ORG_HEADER: &str = "x-keyward-org-id";
 pub const ROLE_HEADER: &str = "x-keyward-role";
 pub const KEY_HEADER: &str = "x-keyward-key-id";
+pub const SCOPES_HEADER: &str = "x-keyward-scopes";
+
+/// A gateway's answer: who is calling, and what the key allows.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyView {
+    /// Always true: a refused key gets a problem instead.
+    pub valid: bool,
+    pub service_account_id: String,
+    pub org_id: String,
+    /// The effective role: the lesser of the key's and its account's.
+    pub role: Role,
+    pub key_id: String,
+    /// The key's scopes; empty when it has none.
+    pub scopes: Vec<String>,
+    /// The key's `meta`, as it was set.
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
+    /// The key's rate-limit count after this use; null when it has no rate limit.
+    pub rate_limit: Option<RateLimitCount>,
+}
+
+/// Where a rate-limited key stands after a use.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RateLimitCount {
+    /// Uses allowed per period.
+    pub limit: u32,
+    /// Uses left in the current window.
+    pub remaining: u32,
+    /// Seconds until the oldest use in the window leaves it.
+    pub reset: u64,
+}
 
 /// Verify a request's credentials (for gateways).
 ///
 /// For nginx `auth_request`, Traefik `forwardAuth` and Envoy `ext_authz`:
 /// `200` with `X-Keyward-Service-Account-Id`, `X-Keyward-Org-Id`,
-/// `X-Keyward-Role` and `X-Keyward-Key-Id`, or `401`. Any method is accepted,
-/// since some gateways forward the original one. API keys and access tokens
-/// only: the web app's session cookie is never a machine's credential.
+/// `X-Keyward-Role`, `X-Keyward-Key-Id` and `X-Keyward-Scopes`, or a refusal.
+/// Any method is accepted, since some gateways forward the original one.
+/// API keys and access tokens only: the web app's session cookie is never a
+/// machine's credential. `?scope=a&scope=b` requires every scope named. A key
+/// limited to address ranges is judged by the client's address (the one a
+/// trusted proxy forwards). A rate-limited key's answers carry
+/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
 #[utoipa::path(
-    operation_id = "verify", method(get, post, put, patch, delete), path = "/api/auth/v1/verify", tag = "identity", params(OrgQuery),
+    operation_id = "verify", method(get, post, put, patch, delete), path = "/api/auth/v1/verify", tag = "identity",
+    params(
+        OrgQuery,
+        ("scope" = Option<Vec<String>>, Query, description = "A scope the key must hold; repeat for several", explode = true,
+         pattern = "^[a-z0-9][a-z0-9_.:-]{0,63}$"),
+    ),
     responses(
-        (status = 200, description = "Valid; the caller is in the X-Keyward-* headers", body = WhoAmI,
+        (status = 200, description = "Valid; the caller is in the X-Keyward-* headers and the body", body = VerifyView,
          headers(
             ("X-Keyward-Service-Account-Id" = String, description = "The service account"),
             ("X-Keyward-Org-Id" = String, description = "Its organization"),
-            ("X-Keyward-Role" = String, description = "Its role"),
+            ("X-Keyward-Role" = String, description = "The key's effective role"),
             ("X-Keyward-Key-Id" = String, description = "The key used"),
+            ("X-Keyward-Scopes" = String, description = "The key's scopes, space-separated"),
+            ("RateLimit-Limit" = u32, description = "For a rate-limited key: uses allowed per period"),
+            ("RateLimit-Remaining" = u32, description = "For a rate-limited key: uses left in the window"),
+            ("RateLimit-Reset" = u64, description = "For a rate-limited key: seconds until a use frees up"),
          )),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts from this client", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A scope parameter no key could hold", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials, or a key used from outside its allowed ranges", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A valid key lacking a required scope (`field`: scope)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts from this client, or the key's rate limit is used up (with Retry-After)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []))
 )]
-pub async fn verify(KeyCaller(p): KeyCaller) -> Response {
-    let who = WhoAmI::from(&p);
-    let mut headers = vec![(ORG_HEADER, who.org_id.clone()), (ROLE_HEADER, who.role.to_string())];
-    match who.kind.as_str() {
-        "serviceAccount" => headers.push((SERVICE_ACCOUNT_HEADER, who.id.clone())),
-        _ => headers.push(("x-keyward-user-id", who.id.clone())),
-    }
-    if let Some(key) = &who.key_id {
-        headers.push((KEY_HEADER, key.clone()));
-    }
-    let mut response = Json(who).into_response();
+pub async fn verify(caller: KeyCaller) -> Response {
+    let KeyCaller { principal: p, key, rate } = caller;
+    let view = VerifyView {
+        valid: true,
+        service_account_id: key.account_id.to_string(),
+        org_id: p.org_id.to_string(),
+        role: p.role,
+        key_id: key.key_id.to_string(),
+        scopes: key.narrowing.scopes.iter().map(ToString::to_string).collect(),
+        meta: key.narrowing.meta.as_ref().map(crate::domain::Meta::as_value),
+        rate_limit: rate.map(|r| RateLimitCount { limit: r.limit, remaining: r.remaining, reset: r.reset }),
+    };
+    let headers = [
+        (SERVICE_ACCOUNT_HEADER, view.service_account_id.clone()),
+        (ORG_HEADER, view.org_id.clone()),
+        (ROLE_HEADER, view.role.to_string()),
+        (KEY_HEADER, view.key_id.clone()),
+        (SCOPES_HEADER, key.narrowing.scope_string()),
+    ];
+    let mut response = Json(view).into_response();
     for (name, value) in headers {
         if let Ok(value) = HeaderValue::from_str(&value) {
             response.headers_mut().insert(HeaderName::from_static(name), value);

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{IdempotencyHeader, OrgQuery, PageRequest, PageView, PathIds};
-use crate::domain::UnixTime;
+use crate::domain::{Cidr, Meta, Narrowing, RateLimit, Role, Scope, UnixTime, cidr, scope};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
@@ -32,10 +32,57 @@ pub struct KeyView {
     pub disabled: bool,
     /// Who made the key: `serviceAccount:<id>`, `user:<id>` or `operator`.
     pub created_by: String,
+    /// The key's own role, at most its account's; null: the account's. The
+    /// key acts with the lesser of the two.
+    pub role: Option<Role>,
+    /// Free-form permissions for the services behind a gateway.
+    pub scopes: Vec<String>,
+    /// The address ranges the key may be used from; empty: anywhere.
+    pub allowed_cidrs: Vec<String>,
+    /// At most `limit` successful uses in any sliding `period` seconds; null: unlimited.
+    pub rate_limit: Option<RateLimitView>,
+    /// A JSON object, as it was set.
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
+}
+
+/// What narrows a key, as key metadata shows it.
+struct NarrowingView {
+    role: Option<Role>,
+    scopes: Vec<String>,
+    allowed_cidrs: Vec<String>,
+    rate_limit: Option<RateLimitView>,
+    meta: Option<serde_json::Value>,
+}
+
+impl From<&Narrowing> for NarrowingView {
+    fn from(n: &Narrowing) -> Self {
+        Self {
+            role: n.role,
+            scopes: n.scopes.iter().map(ToString::to_string).collect(),
+            allowed_cidrs: n.allowed_cidrs.iter().map(ToString::to_string).collect(),
+            rate_limit: n
+                .rate_limit
+                .map(|r| RateLimitView { limit: Some(i64::from(r.limit)), period: Some(i64::from(r.period)) }),
+            meta: n.meta.as_ref().map(Meta::as_value),
+        }
+    }
+}
+
+/// A rate limit: at most `limit` successful uses in any sliding window of `period` seconds.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitView {
+    #[schema(required = true, minimum = 1, maximum = 1_000_000)]
+    pub limit: Option<i64>,
+    /// Seconds.
+    #[schema(required = true, minimum = 1, maximum = 86_400)]
+    pub period: Option<i64>,
 }
 
 impl From<KeyRecord> for KeyView {
     fn from(k: KeyRecord) -> Self {
+        let n = NarrowingView::from(&k.narrowing);
         Self {
             key_id: k.id.to_string(),
             created: k.created,
@@ -44,8 +91,44 @@ impl From<KeyRecord> for KeyView {
             last_used: k.last_used,
             disabled: k.disabled,
             created_by: k.created_by,
+            role: n.role,
+            scopes: n.scopes,
+            allowed_cidrs: n.allowed_cidrs,
+            rate_limit: n.rate_limit,
+            meta: n.meta,
         }
     }
+}
+
+fn parse_role(raw: &str) -> Result<Role, ApiError> {
+    raw.parse().map_err(|e: crate::domain::role::RoleError| ApiError::invalid_field("role", e.to_string()))
+}
+
+/// A list field's error names the element at fault: `scopes[3]`.
+fn list_error(field: &'static str) -> impl Fn(crate::domain::narrow::ListError) -> ApiError {
+    move |(index, detail)| match index {
+        Some(i) => ApiError::invalid_field(format!("{field}[{i}]"), detail),
+        None => ApiError::invalid_field(field, detail),
+    }
+}
+
+fn parse_scopes(raw: &[String]) -> Result<Vec<Scope>, ApiError> {
+    scope::parse_list(raw).map_err(list_error("scopes"))
+}
+
+fn parse_cidrs(raw: &[String]) -> Result<Vec<Cidr>, ApiError> {
+    cidr::parse_list(raw).map_err(list_error("allowedCidrs"))
+}
+
+fn parse_rate_limit(raw: &RateLimitView) -> Result<RateLimit, ApiError> {
+    let limit = raw.limit.ok_or_else(|| ApiError::invalid_field("rateLimit.limit", "is required"))?;
+    let period = raw.period.ok_or_else(|| ApiError::invalid_field("rateLimit.period", "is required"))?;
+    RateLimit::parse(limit, period)
+        .map_err(|e| ApiError::invalid_field(format!("rateLimit.{}", e.member()), e.to_string()))
+}
+
+pub(crate) fn parse_meta(raw: serde_json::Value) -> Result<Meta, ApiError> {
+    Meta::parse(raw).map_err(|e| ApiError::invalid_field("meta", e.to_string()))
 }
 
 /// A key as just created: the one answer that carries its secret.
@@ -59,16 +142,34 @@ pub struct CreatedKeyView {
     pub secret: String,
     pub name: Option<String>,
     pub expires: Option<UnixTime>,
+    /// The key's own role, at most its account's; null: the account's. The
+    /// key acts with the lesser of the two.
+    pub role: Option<Role>,
+    /// Free-form permissions for the services behind a gateway.
+    pub scopes: Vec<String>,
+    /// The address ranges the key may be used from; empty: anywhere.
+    pub allowed_cidrs: Vec<String>,
+    /// At most `limit` successful uses in any sliding `period` seconds; null: unlimited.
+    pub rate_limit: Option<RateLimitView>,
+    /// A JSON object, as it was set.
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
 }
 
 impl From<MintedKey> for CreatedKeyView {
     fn from(m: MintedKey) -> Self {
+        let n = NarrowingView::from(&m.key.narrowing);
         Self {
             created: m.key.created,
             key_id: m.key.id.to_string(),
             secret: m.secret.expose().to_owned(),
             name: m.key.name,
             expires: m.key.expires,
+            role: n.role,
+            scopes: n.scopes,
+            allowed_cidrs: n.allowed_cidrs,
+            rate_limit: n.rate_limit,
+            meta: n.meta,
         }
     }
 }
@@ -81,10 +182,26 @@ pub struct CreateKey {
     expires_in: Option<i64>,
     /// Expiry as a Unix time. Give this or `expiresIn`, not both.
     expires: Option<i64>,
+    /// The key's own role: at most the account's (and the caller's); it acts
+    /// with the lesser of the two. Default: the account's.
+    #[schema(value_type = Option<Role>)]
+    role: Option<String>,
+    /// Up to 50 scopes, each `^[a-z0-9][a-z0-9_.:-]{0,63}$`; duplicates are dropped.
+    #[schema(max_items = 50)]
+    scopes: Option<Vec<String>>,
+    /// Up to 50 IPv4/IPv6 CIDR ranges the key may be used from (a bare
+    /// address is its /32 or /128). Default: anywhere.
+    #[schema(max_items = 50)]
+    allowed_cidrs: Option<Vec<String>>,
+    rate_limit: Option<RateLimitView>,
+    /// A JSON object of at most 4096 bytes serialized, returned as given.
+    #[schema(value_type = Option<Object>)]
+    meta: Option<serde_json::Value>,
 }
 
 impl Body for CreateKey {
-    const FIELDS: &'static [&'static str] = &["name", "expiresIn", "expires"];
+    const FIELDS: &'static [&'static str] =
+        &["name", "expiresIn", "expires", "role", "scopes", "allowedCidrs", "rateLimit", "meta"];
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -96,10 +213,31 @@ pub struct UpdateKey {
     name: Option<Option<String>>,
     /// A disabled key is refused until enabled again.
     disabled: Option<bool>,
+    /// At most the account's (and the caller's) role; null: the account's.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Role>)]
+    role: Option<Option<String>>,
+    /// Replaces the scopes; null or `[]` removes them.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Vec<String>>, max_items = 50)]
+    scopes: Option<Option<Vec<String>>>,
+    /// Replaces the ranges; null or `[]`: anywhere.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Vec<String>>, max_items = 50)]
+    allowed_cidrs: Option<Option<Vec<String>>>,
+    /// null removes the rate limit.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<RateLimitView>)]
+    rate_limit: Option<Option<RateLimitView>>,
+    /// null removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Object>)]
+    meta: Option<Option<serde_json::Value>>,
 }
 
 impl Body for UpdateKey {
-    const FIELDS: &'static [&'static str] = &["name", "disabled"];
+    const FIELDS: &'static [&'static str] =
+        &["name", "disabled", "role", "scopes", "allowedCidrs", "rateLimit", "meta"];
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -116,7 +254,10 @@ impl Body for RotateKey {
 /// Create a new serviceAccount key.
 ///
 /// Editors, for accounts whose role does not exceed their own. The body may
-/// be `{}` or absent. `409` when the account holds its limit of keys.
+/// be `{}` or absent. A key may be narrower than its account: a lesser
+/// `role`, `scopes`, `allowedCidrs`, a `rateLimit`, and `meta` for gateways.
+/// `409` when the account holds its limit of keys; `422` names a bad field
+/// (`scopes[3]`, `rateLimit.limit`…).
 #[utoipa::path(
     operation_id = "createServiceAccountKey", post, path = "/api/service-account/v1/service-account/{id}/key", tag = "keys",
     params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery, IdempotencyHeader),
@@ -143,7 +284,14 @@ pub async fn create(
         (None, Some(at)) => Lifetime::Until(at),
         (None, None) => Lifetime::Unlimited,
     };
-    let new = NewKey { name: body.name.as_deref().map(|n| parse_name("name", n)).transpose()?, lifetime };
+    let narrowing = Narrowing {
+        role: body.role.as_deref().map(parse_role).transpose()?,
+        scopes: body.scopes.as_deref().map(parse_scopes).transpose()?.unwrap_or_default(),
+        allowed_cidrs: body.allowed_cidrs.as_deref().map(parse_cidrs).transpose()?.unwrap_or_default(),
+        rate_limit: body.rate_limit.as_ref().map(parse_rate_limit).transpose()?,
+        meta: body.meta.map(parse_meta).transpose()?,
+    };
+    let new = NewKey { name: body.name.as_deref().map(|n| parse_name("name", n)).transpose()?, lifetime, narrowing };
     let minted = state.service.create_key(&p, &account, new).await?;
     Ok((StatusCode::CREATED, Json(minted.into())))
 }
@@ -172,8 +320,10 @@ pub async fn list(
 
 /// Change a serviceAccount key.
 ///
-/// Editors, for accounts whose role does not exceed their own: `name`
-/// and `disabled`. A disabled key is refused from the very next request.
+/// Editors, for accounts whose role does not exceed their own: `name`,
+/// `disabled`, and what narrows the key (`role`, `scopes`, `allowedCidrs`,
+/// `rateLimit`, `meta`; null clears). A change takes effect from the very
+/// next request, like a revocation.
 #[utoipa::path(
     operation_id = "updateServiceAccountKey", patch, path = "/api/service-account/v1/service-account/{id}/key/{key-id}", tag = "keys",
     params(("id" = String, Path, description = "ServiceAccount id"), ("key-id" = String, Path, description = "The id of the key"), OrgQuery),
@@ -197,7 +347,21 @@ pub async fn update(
         Some(None) => Some(None),
         Some(Some(n)) => Some(Some(parse_name("name", &n)?)),
     };
-    let patch = KeyPatch { name, disabled: body.disabled };
+    let patch = KeyPatch {
+        name,
+        disabled: body.disabled,
+        role: body.role.map(|r| r.as_deref().map(parse_role).transpose()).transpose()?,
+        scopes: body
+            .scopes
+            .map(|s| s.as_deref().map(parse_scopes).transpose().map(Option::unwrap_or_default))
+            .transpose()?,
+        allowed_cidrs: body
+            .allowed_cidrs
+            .map(|c| c.as_deref().map(parse_cidrs).transpose().map(Option::unwrap_or_default))
+            .transpose()?,
+        rate_limit: body.rate_limit.map(|r| r.as_ref().map(parse_rate_limit).transpose()).transpose()?,
+        meta: body.meta.map(|m| m.map(parse_meta).transpose()).transpose()?,
+    };
     Ok(Json(state.service.update_key(&p, &account, &key, patch).await?.into()))
 }
 
@@ -223,8 +387,9 @@ pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathI
 /// Rotate a serviceAccount key.
 ///
 /// Editors, for accounts whose role does not exceed their own. Returns a
-/// new key with its secret; the old one expires after `gracePeriod` seconds
-/// (default 0: at once).
+/// new key with its secret, narrowed as the old one and ending when it
+/// would have; the old one expires after `gracePeriod` seconds (default 0:
+/// at once).
 #[utoipa::path(
     operation_id = "rotateServiceAccountKey", post, path = "/api/service-account/v1/service-account/{id}/key/{key-id}/rotate", tag = "keys",
     params(("id" = String, Path, description = "ServiceAccount id"), ("key-id" = String, Path, description = "The id of the key to replace"), OrgQuery, IdempotencyHeader),

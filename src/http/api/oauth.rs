@@ -111,7 +111,7 @@ pub async fn token(State(state): State<AppState>, ClientIp(ip): ClientIp, header
                     .filter(|a| !a.is_empty())
                     .ok_or_else(|| (OAuthError::InvalidRequest("assertion is required".into()), None))?;
                 service
-                    .exchange_assertion(&assertion, &endpoint, &state.public_url)
+                    .exchange_assertion(&assertion, &endpoint, &state.public_url, ip)
                     .await
                     .map(|(token, _)| token)
                     .map_err(|e| (e, None))
@@ -128,7 +128,7 @@ pub async fn token(State(state): State<AppState>, ClientIp(ip): ClientIp, header
                     Credential::Basic { key_id, .. } => Some(key_id.clone()),
                     _ => None,
                 };
-                service.exchange_client_credentials(&credential, &state.public_url).await.map_err(|e| (e, key_id))
+                service.exchange_client_credentials(&credential, &state.public_url, ip).await.map_err(|e| (e, key_id))
             }
             Some(_) => Err((OAuthError::UnsupportedGrantType, None)),
             None => Err((OAuthError::InvalidRequest("grant_type is required".into()), None)),

@@ -1,6 +1,7 @@
 // account.js: one service account: its facts, its keys (created, last
-// used, expires, state) and, for those allowed, Add key, rotate,
-// disable/enable and delete, and editing or deleting the account.
+// used, expires, state, what narrows them) and, for those allowed, Add key
+// (optionally narrowed: role, scopes, address ranges, rate limit, meta),
+// rotate, disable/enable and delete, and editing or deleting the account.
 
 import { SA, api } from './api.js';
 import { confirm, formDialog, secretDialog } from './dialogs.js';
@@ -13,6 +14,23 @@ function keyState(key) {
   if (key.disabled) return badge('Disabled', 'warn');
   if (key.expires !== null && key.expires <= Date.now() / 1000) return badge('Expired', 'bad');
   return badge('Active', 'ok');
+}
+
+/** Space- or comma-separated words, none empty. */
+function words(text) {
+  return text.split(/[\s,]+/).filter(Boolean);
+}
+
+/** What narrows a key, for its row in the table; a dash when nothing does. */
+function narrowing(key) {
+  const parts = [];
+  if (key.role) parts.push(h('span', {}, `Role: ${roleLabel(key.role)}`));
+  if (key.scopes.length) parts.push(h('span', {}, 'Scopes: ', key.scopes.map((s) => h('code', {}, s, ' '))));
+  if (key.allowedCidrs.length) parts.push(h('span', {}, 'From: ', key.allowedCidrs.map((c) => h('code', {}, c, ' '))));
+  if (key.rateLimit) parts.push(h('span', {}, `Rate: ${key.rateLimit.limit} per ${key.rateLimit.period} s`));
+  if (key.meta) parts.push(h('span', {}, 'Meta: ', h('code', {}, JSON.stringify(key.meta))));
+  if (!parts.length) return h('span', { class: 'muted' }, '—');
+  return h('div', { class: 'narrowing' }, parts);
 }
 
 function choiceSelect(name, choices) {
@@ -102,10 +120,30 @@ export async function accountView(main, ctx, id) {
   // --- its keys ------------------------------------------------------------
   const keyName = h('input', { class: 'input', type: 'text', name: 'keyName', maxlength: 200, autocomplete: 'off' });
   const keyExpiry = choiceSelect('keyExpiry', EXPIRY_CHOICES);
+  const keyRole = roleSelect(account.role, '');
+  keyRole.name = 'keyRole';
+  keyRole.prepend(h('option', { value: '', selected: true }, 'Same as the account'));
+  const keyScopes = h('input', { class: 'input', type: 'text', name: 'keyScopes', autocomplete: 'off', placeholder: 'orders:read orders:write' });
+  const keyCidrs = h('input', { class: 'input', type: 'text', name: 'keyCidrs', autocomplete: 'off', placeholder: '203.0.113.0/24' });
+  const keyRateLimit = h('input', { class: 'input', type: 'number', name: 'keyRateLimit', min: 1, max: 1000000, step: 1 });
+  const keyRatePeriod = h('input', { class: 'input', type: 'number', name: 'keyRatePeriod', min: 1, max: 86400, step: 1, value: 60 });
+  const keyMeta = h('textarea', { class: 'input', name: 'keyMeta', rows: 2, placeholder: '{"team": "billing"}' });
   const addKey = h('button', { type: 'button', class: 'button primary', onclick: act(async () => {
     const body = {};
     if (keyName.value.trim()) body.name = keyName.value.trim();
     if (keyExpiry.value) body.expiresIn = Number(keyExpiry.value);
+    if (keyRole.value) body.role = keyRole.value;
+    if (words(keyScopes.value).length) body.scopes = words(keyScopes.value);
+    if (words(keyCidrs.value).length) body.allowedCidrs = words(keyCidrs.value);
+    if (keyRateLimit.value) body.rateLimit = { limit: Number(keyRateLimit.value), period: Number(keyRatePeriod.value) };
+    if (keyMeta.value.trim()) {
+      try {
+        body.meta = JSON.parse(keyMeta.value);
+      } catch {
+        toast('Meta must be a JSON object, such as {"team": "billing"}', 'bad');
+        return;
+      }
+    }
     addKey.disabled = true;
     let minted;
     try {
@@ -131,6 +169,7 @@ export async function accountView(main, ctx, id) {
       h('td', { 'data-label': 'Last used' }, timeEl(key.lastUsed, 'Never', true)),
       h('td', { 'data-label': 'Expires' }, timeEl(key.expires, 'Never')),
       h('td', { 'data-label': 'State' }, keyState(key)),
+      h('td', { 'data-label': 'Narrowed to' }, narrowing(key)),
     ];
     if (mayKeys) {
       const keyPath = `${path}/key/${key.keyId}`;
@@ -181,7 +220,7 @@ export async function accountView(main, ctx, id) {
     }
     return h('tr', {}, cells);
   });
-  const heads = ['Key ID', 'Name', 'Created', 'Last used', 'Expires', 'State'].concat(mayKeys ? ['Actions'] : []);
+  const heads = ['Key ID', 'Name', 'Created', 'Last used', 'Expires', 'State', 'Narrowed to'].concat(mayKeys ? ['Actions'] : []);
   const keysTable = account.keys.length === 0
     ? h('p', { class: 'muted' }, `No keys yet.${mayKeys ? ' Add a key to let this account authenticate.' : ''}`)
     : h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
@@ -198,7 +237,15 @@ export async function accountView(main, ctx, id) {
     h('section', { class: 'section', 'aria-labelledby': 'keys-heading' },
       h('div', { class: 'section-head' }, h('h2', { id: 'keys-heading' }, 'Keys'), mayKeys ? addKey : null),
       mayKeys
-        ? h('div', { class: 'key-options' }, field('New key name (optional)', keyName), field('New key expires', keyExpiry))
+        ? h('div', { class: 'key-options' },
+          field('New key name (optional)', keyName),
+          field('New key expires', keyExpiry),
+          field('New key role', keyRole, 'At most the account\'s; the key acts with the lesser.'),
+          field('Scopes (optional)', keyScopes, 'Space-separated, such as orders:read'),
+          field('Allowed addresses (optional)', keyCidrs, 'CIDR ranges or addresses; empty: anywhere'),
+          field('Rate limit: uses (optional)', keyRateLimit),
+          field('per seconds', keyRatePeriod),
+          field('Meta (optional)', keyMeta, 'A JSON object for gateways'))
         : null,
       keysTable));
   if (!document.querySelector('dialog[open]')) focusMain();
