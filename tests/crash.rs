@@ -288,20 +288,44 @@ async fn count(conn: &mut sqlx::AnyConnection, sql: &str) -> i64 {
     sqlx::query_scalar::<_, i64>(sql).fetch_one(conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
-/// After the last restart: the outbox drains, and each message is one file.
+/// After the last restart the outbox drains: every message marked sent is
+/// one file named by its id (a retry after a crash rewrites the same file,
+/// so none is delivered twice), and every file is a message of the outbox.
+/// A file may also exist for a message the crash left unmarked and that was
+/// then cancelled (its account deleted meanwhile): delivery is at least
+/// once, and a file system write cannot share a transaction.
 async fn check_mail_delivered_once(dir: &Path, database: &str) {
     sqlx::any::install_default_drivers();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut conn = sqlx::AnyConnection::connect(database).await.expect("connect");
         let waiting = count(&mut conn, "SELECT COUNT(*) FROM outbox WHERE sent IS NULL AND failed IS NULL").await;
-        let sent = count(&mut conn, "SELECT COUNT(*) FROM outbox WHERE sent IS NOT NULL").await;
+        let sent: BTreeSet<String> = sqlx::query_scalar::<_, String>("SELECT id FROM outbox WHERE sent IS NOT NULL")
+            .fetch_all(&mut conn)
+            .await
+            .expect("sent")
+            .into_iter()
+            .collect();
+        let all: BTreeSet<String> = sqlx::query_scalar::<_, String>("SELECT id FROM outbox")
+            .fetch_all(&mut conn)
+            .await
+            .expect("all")
+            .into_iter()
+            .collect();
         let _ = conn.close().await;
         if waiting == 0 {
-            let files = std::fs::read_dir(dir.join("outbox"))
-                .map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count())
-                .unwrap_or(0);
-            assert_eq!(files as i64, sent, "one file per message sent, no more, no fewer");
+            let files: BTreeSet<String> = std::fs::read_dir(dir.join("outbox"))
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".eml")).map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let lost: Vec<&String> = sent.difference(&files).collect();
+            assert!(lost.is_empty(), "messages marked sent with no file: {lost:?}");
+            let stray: Vec<&String> = files.difference(&all).collect();
+            assert!(stray.is_empty(), "files for no message: {stray:?}");
+            assert!(!sent.is_empty(), "mail was queued and sent");
             return;
         }
         assert!(Instant::now() < deadline, "{waiting} messages still waiting");
