@@ -90,13 +90,6 @@ impl Browser {
     pub async fn start() -> Option<Self> {
         let chromium = outside_program("chromium", &[CHROMIUM])?;
         let chromedriver = outside_program("chromedriver", &[CHROMEDRIVER])?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-        let mut command = Command::new(chromedriver);
-        command
-            .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".to_owned()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut driver = command.spawn().expect("start chromedriver");
         let profile = tempfile::tempdir().expect("profile dir");
         let capabilities = json!({
             "browserName": "chrome",
@@ -116,18 +109,38 @@ impl Browser {
             Value::Object(map) => map,
             _ => unreachable!("an object literal"),
         };
-        // Generous: on a loaded two-core machine chromedriver can take a while.
-        let deadline = Instant::now() + Duration::from_secs(90);
-        let webdriver = format!("http://127.0.0.1:{port}");
-        let client = loop {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&webdriver).await {
-                Ok(client) => break client,
-                Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+        // chromedriver is given a port picked just before, which something
+        // else may take first; a driver that exits or never answers is
+        // replaced on another port.
+        let mut attempt = 0;
+        let (client, driver, port) = loop {
+            attempt += 1;
+            let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+            let log = profile.path().join(format!("chromedriver-{attempt}.log"));
+            let mut driver = Command::new(&chromedriver)
+                .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".to_owned()])
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).expect("driver log"))
+                .spawn()
+                .expect("start chromedriver");
+            let webdriver = format!("http://127.0.0.1:{port}");
+            let deadline = Instant::now() + Duration::from_secs(45);
+            let outcome = loop {
+                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&webdriver).await {
+                    Ok(client) => break Ok(client),
+                    Err(e) if Instant::now() >= deadline || matches!(driver.try_wait(), Ok(Some(_))) => break Err(e),
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            };
+            match outcome {
+                Ok(client) => break (client, driver, port),
                 Err(e) => {
                     let _ = driver.kill();
                     let _ = driver.wait();
-                    panic!("chromedriver on {webdriver} did not start a session: {e}");
+                    let said = std::fs::read_to_string(&log).unwrap_or_default();
+                    assert!(attempt < 3, "chromedriver on {webdriver} did not start a session: {e}\n{said}");
+                    eprintln!("chromedriver attempt {attempt} on {webdriver} failed ({e}); trying another port");
                 }
             }
         };
