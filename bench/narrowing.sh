@@ -19,14 +19,15 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 cargo build --release --quiet
 bin=$PWD/target/release/keyward
 work=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+server=""
+trap '[ -z "$server" ] || kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
 
 org=$("$bin" admin create-org --name bench 2>/dev/null | jq -r .id)
 plain=$("$bin" admin create-service-account --org "$org" --name plain --with-key 2>/dev/null | jq -r .key.secret)
 narrow=$("$bin" admin create-service-account --org "$org" --name narrow --with-key \
   --scope read --scope write --scope billing:export --allowed-cidr 127.0.0.0/8 --allowed-cidr 10.0.0.0/8 \
-  --rate-limit 100000000/60 2>/dev/null | jq -r .key.secret)
+  --rate-limit 1000000/1 2>/dev/null | jq -r .key.secret)
 KEYWARD_LOG=warn taskset -c 0 "$bin" serve --listen "127.0.0.1:$port" 2>server.log &
 server=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done

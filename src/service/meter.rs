@@ -144,7 +144,14 @@ fn now_ms() -> u64 {
     Instant::now().duration_since(*START).as_millis() as u64
 }
 
-type Log = Arc<Mutex<VecDeque<u64>>>;
+/// One key's log, and the length the cache last weighed it at.
+#[derive(Default)]
+struct Entry {
+    log: Mutex<VecDeque<u64>>,
+    weighed: std::sync::atomic::AtomicUsize,
+}
+
+type Log = Arc<Entry>;
 
 struct LocalLogs {
     logs: Cache<Id, Log>,
@@ -154,7 +161,9 @@ impl LocalLogs {
     fn new() -> Self {
         let logs = Cache::builder()
             .max_capacity(LOCAL_CAPACITY)
-            .weigher(|_: &Id, log: &Log| log.lock().map_or(1, |l| l.len() as u32).max(1))
+            .weigher(|_: &Id, entry: &Log| {
+                u32::try_from(entry.weighed.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(u32::MAX).max(1)
+            })
             // Nothing older than the longest period can matter.
             .time_to_idle(Duration::from_secs(u64::from(crate::domain::narrow::MAX_RATE_PERIOD)))
             .build();
@@ -162,13 +171,19 @@ impl LocalLogs {
     }
 
     fn acquire(&self, key: &Id, rate: RateLimit, how: Use) -> RateStatus {
-        let log = self.logs.get_with_by_ref(key, Log::default);
-        let status = {
-            let mut log = log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            slide(&mut log, now_ms(), rate, how)
+        let entry = self.logs.get_with_by_ref(key, Log::default);
+        let (status, len) = {
+            let mut log = entry.log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            (slide(&mut log, now_ms(), rate, how), log.len())
         };
-        // Re-weigh: the log's length is what it costs.
-        self.logs.insert(key.clone(), log);
+        // The log's length is what it costs the cache. Re-weighing is an
+        // insert, dear on the path of every use: it is done only when the
+        // length has doubled or halved since the last time.
+        let weighed = entry.weighed.load(std::sync::atomic::Ordering::Relaxed);
+        if len > weighed.saturating_mul(2).max(1) || len.saturating_mul(2) < weighed {
+            entry.weighed.store(len, std::sync::atomic::Ordering::Relaxed);
+            self.logs.insert(key.clone(), entry);
+        }
         status
     }
 }
