@@ -66,7 +66,11 @@ impl Service {
         let Some(m) = users::get_member(tx.conn(), org, member).await? else { return Ok(None) };
         let Some(org_record) = orgs::get(tx.conn(), org).await? else { return Ok(None) };
         let Some(user) = users::get(tx.conn(), &m.user_id).await? else { return Ok(None) };
-        let link = if user.password_hash.is_none() {
+        // The link goes to the address this organization typed, which matches
+        // the person's ignoring case; it carries a link only when it is the
+        // person's address to the letter, so that a differently cased local
+        // part (a different mailbox on some servers) gets the notice alone.
+        let link = if user.password_hash.is_none() && m.email == user.email {
             let token =
                 Token::generate().map_err(|e| ServiceError::Internal(anyhow::anyhow!("no OS randomness: {e}")))?;
             let expires = now + INVITATION_LINK_LIFETIME.as_secs() as i64;

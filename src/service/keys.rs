@@ -65,12 +65,14 @@ impl Service {
         p.require(Role::Editor)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        // Locked before it is read, so that it cannot be deleted between the
+        // check that it lives and the key written for it.
+        accounts::lock(tx.conn(), account_id).await?;
         let account = self.account_in_org(tx.conn(), p, account_id).await?;
         p.require_at_least(account.role, "create a key for an account")?;
         let policy = self.org_policy(tx.conn(), p).await?;
         let expires = self.resolve_lifetime(&policy, new.lifetime, now)?;
         require_key_role(p, new.narrowing.role, account.role)?;
-        accounts::lock(tx.conn(), account_id).await?;
         self.require_key_slot(tx.conn(), account_id, now).await?;
         let draft = Draft { name: new.name, expires, narrowing: new.narrowing };
         let minted = self.mint(tx.conn(), p, account_id, draft, now).await?;
@@ -116,6 +118,9 @@ impl Service {
         p.require(Role::Editor)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        // Locked before it is read: a revocation racing with this change
+        // must not be written over with what was read before it.
+        keys::lock(tx.conn(), key_id).await?;
         let account = self.account_in_org(tx.conn(), p, account_id).await?;
         p.require_at_least(account.role, "change a key of an account")?;
         let before = keys::get(tx.conn(), account_id, key_id).await?.ok_or(ServiceError::NotFound("key"))?;
@@ -192,8 +197,9 @@ impl Service {
         }
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let mut old = self.key_in_org(tx.conn(), p, account_id, key_id, "rotate a key of an account").await?;
         accounts::lock(tx.conn(), account_id).await?;
+        keys::lock(tx.conn(), key_id).await?;
+        let mut old = self.key_in_org(tx.conn(), p, account_id, key_id, "rotate a key of an account").await?;
         if old.expires.is_some_and(|at| at <= now) {
             return Err(ServiceError::Conflict { field: "key-id", detail: "the key has already expired".into() });
         }

@@ -133,14 +133,23 @@ pub async fn mark_replaced(conn: &mut Conn, id: &Id, successor: &Id, expires: Un
     Ok(())
 }
 
+/// Holds the key's row until the transaction ends, so that a read of it and
+/// the write that follows cannot interleave with another transaction's
+/// change of it (a revocation, a rotation): see `accounts::lock`.
+pub async fn lock(conn: &mut Conn, id: &Id) -> Result<(), StoreError> {
+    sqlx::query("UPDATE api_keys SET id = id WHERE id = $1").bind(id.as_str()).execute(conn).await?;
+    Ok(())
+}
+
+/// Writes what a `PATCH` may change; the expiry is not among it (rotation
+/// sets that with `mark_replaced`).
 pub async fn update(conn: &mut Conn, k: &KeyRecord) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE api_keys SET name = $1, disabled = $2, expires = $3, role = $4, scopes = $5, allowed_cidrs = $6, \
-         rate_limit = $7, rate_period = $8, meta = $9 WHERE account_id = $10 AND id = $11",
+        "UPDATE api_keys SET name = $1, disabled = $2, role = $3, scopes = $4, allowed_cidrs = $5, \
+         rate_limit = $6, rate_period = $7, meta = $8 WHERE account_id = $9 AND id = $10",
     )
     .bind(k.name.as_deref())
     .bind(i64::from(k.disabled))
-    .bind(k.expires)
     .bind(k.narrowing.role.map(|r| r.as_str()))
     .bind(list_text(&k.narrowing.scopes))
     .bind(list_text(&k.narrowing.allowed_cidrs))

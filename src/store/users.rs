@@ -140,10 +140,14 @@ pub async fn accept_memberships(conn: &mut Conn, user: &Id, now: UnixTime) -> Re
 }
 
 pub async fn count_admins(conn: &mut Conn, org: &Id) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'admin'")
-        .bind(org.as_str())
-        .fetch_one(conn)
-        .await?)
+    // A pending admin (invited, not yet in) cannot keep an organization
+    // administered: only those who have taken up their membership count.
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'admin' AND accepted IS NOT NULL",
+    )
+    .bind(org.as_str())
+    .fetch_one(conn)
+    .await?)
 }
 
 /// Removes the membership (its invitation links go with it: see the
