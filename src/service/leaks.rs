@@ -96,27 +96,37 @@ impl Service {
             return Ok(vec![false; reported.len()]);
         }
         let now = self.now();
+        // Looked up on a reader first: a list of dead or unknown keys, what an
+        // anonymous caller can send at will, takes no write turn at all.
+        let mut candidates = Vec::new();
+        {
+            let mut conn = self.store().read().await?;
+            for (item, hash) in reported.iter().zip(&hashes) {
+                let Some(hash) = hash else { continue };
+                if live.contains_key(hash) {
+                    continue;
+                }
+                live.insert(*hash, false);
+                let found = keys::find_leaked(&mut conn, hash).await?;
+                if let Some(key) = found.filter(|k| !k.disabled && !is_expired(k.expires, now)) {
+                    candidates.push((item, *hash, key));
+                }
+            }
+        }
+        if candidates.is_empty() {
+            return Ok(vec![false; reported.len()]);
+        }
         let mut tx = self.store().begin().await?;
         let mut disabled = 0;
-        for (item, hash) in reported.iter().zip(&hashes) {
-            let Some(hash) = hash else { continue };
-            if live.contains_key(hash) {
-                continue;
-            }
-            let found = keys::find_leaked(tx.conn(), hash).await?;
-            let Some(key) = found.filter(|k| !k.disabled && !is_expired(k.expires, now)) else {
-                live.insert(*hash, false);
-                continue;
-            };
+        for (item, hash, key) in candidates {
             if action == LeakAction::Disable {
                 // Of two reports racing, the one that disables it reports it.
                 if !keys::disable(tx.conn(), &key.key_id).await? {
-                    live.insert(*hash, false);
                     continue;
                 }
                 disabled += 1;
             }
-            live.insert(*hash, true);
+            live.insert(hash, true);
             let by = Principal::anonymous(key.org_id.clone(), client_ip.clone());
             let mut detail = json!({
                 "serviceAccountId": key.account_id, "source": source.as_str(), "action": action.as_str(),
