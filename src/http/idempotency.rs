@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use super::auth::{Who, parse_authorization, single_cookie};
+use super::auth::{Proven, Who, parse_authorization, single_cookie};
 use super::error::ApiError;
 use super::extract::MAX_BODY;
 use crate::service::auth::Credential;
@@ -49,8 +49,13 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let (mut parts, body) = req.into_parts();
     // Authenticate first, as the handler would: nobody else can make the
     // server keep anything.
-    if let Err(refused) = Who::from_request_parts(&mut parts, &state).await {
-        return refused.into_response();
+    match Who::from_request_parts(&mut parts, &state).await {
+        // The handler takes this identity rather than checking the
+        // credential again (which would count a rate-limited use twice).
+        Ok(Who(identity)) => {
+            parts.extensions.insert(Proven(identity));
+        }
+        Err(refused) => return refused.into_response(),
     }
     let Some(material) = credential_material(&parts.headers, &state) else {
         return ApiError::unauthorized().into_response();
