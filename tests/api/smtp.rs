@@ -104,7 +104,15 @@ impl SmtpServer {
         let auth = credentials.is_some();
         let mut server =
             Server::new(Collect { inbox: inbox.clone(), current: None, credentials, authenticated: false });
-        server.with_name("smtp.test").with_ssl(ssl).expect("TLS setup").with_tcp_listener(listener);
+        // One thread per open connection: lettre's pools keep connections
+        // open between messages, and with the default four a few idle
+        // pooled connections would leave a new one waiting for minutes.
+        server
+            .with_name("smtp.test")
+            .with_num_threads(64)
+            .with_ssl(ssl)
+            .expect("TLS setup")
+            .with_tcp_listener(listener);
         if auth {
             server.with_auth(AuthMechanism::Plain);
         }
