@@ -212,6 +212,32 @@ impl TestApp {
         res.json().await.expect("json")
     }
 
+    /// Logs a person in over the API: (the session's `Cookie` value, its
+    /// CSRF token), or the status of the refusal.
+    pub async fn login(&self, email: &str, password: &str) -> Result<(String, String), StatusCode> {
+        let res = self
+            .client
+            .post(self.url("/api/session/v1/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        if res.status() != StatusCode::OK {
+            return Err(res.status());
+        }
+        let cookie = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("keyward_session=") || v.starts_with("__Host-keyward_session="))
+            .and_then(|v| v.split(';').next())
+            .expect("session cookie")
+            .to_owned();
+        let csrf = res.json::<Value>().await.expect("json")["csrfToken"].as_str().expect("csrf").to_owned();
+        Ok((cookie, csrf))
+    }
+
     /// Counts rows of a table straight from the database file.
     pub async fn count_rows(&self, table: &str) -> i64 {
         let mut conn = self.store.read().await.expect("conn");

@@ -559,24 +559,7 @@ async fn a_person_in_several_organizations_must_pin_one_and_acts_with_its_role_t
     app.service.create_user(&org(&app.org_id), email.clone(), Role::Editor, password.clone()).await.expect("user");
     app.service.create_user(&org(&other), email, Role::Viewer, password.clone()).await.expect("membership");
 
-    let res = app
-        .client
-        .post(app.url("/api/session/v1/login"))
-        .json(&json!({"email": "ada@example.com", "password": password}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res.status(), StatusCode::OK);
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("keyward_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("session cookie")
-        .to_owned();
-    let csrf = res.json::<Value>().await.expect("json")["csrfToken"].as_str().expect("csrf").to_owned();
+    let (cookie, csrf) = app.login("ada@example.com", &password).await.expect("logged in");
     let as_ada = |method: Method, path: &str| {
         app.client.request(method, app.url(path)).header("Cookie", &cookie).header("X-CSRF-Token", &csrf)
     };

@@ -73,22 +73,7 @@ async fn logged_in_user(app: &TestApp, org: &str, email: &str) -> (String, Strin
         .create_user(&org, Email::parse(email).expect("email"), Role::Admin, PASSWORD.into())
         .await
         .expect("user");
-    let res = app
-        .client
-        .post(app.url(LOGIN))
-        .json(&json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res.status(), StatusCode::OK);
-    let cookies: Vec<String> = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().expect("ascii").split(';').next().expect("pair").to_owned())
-        .collect();
-    let body: Value = res.json().await.expect("json");
-    (cookies.join("; "), body["csrfToken"].as_str().expect("csrf").to_owned())
+    app.login(email, PASSWORD).await.expect("logged in")
 }
 
 #[tokio::test]

@@ -79,27 +79,7 @@ impl Session {
 }
 
 async fn try_login(app: &TestApp, email: &str, password: &str) -> Result<Session, StatusCode> {
-    let res = app
-        .client
-        .post(app.url("/api/session/v1/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .expect("login");
-    if res.status() != StatusCode::OK {
-        return Err(res.status());
-    }
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("keyward_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("session cookie")
-        .to_owned();
-    let csrf = res.json::<Value>().await.expect("json")["csrfToken"].as_str().expect("csrf").to_owned();
-    Ok(Session { cookie, csrf })
+    app.login(email, password).await.map(|(cookie, csrf)| Session { cookie, csrf })
 }
 
 async fn login(app: &TestApp, email: &str) -> Session {
