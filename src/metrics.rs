@@ -25,7 +25,9 @@ struct RouteLabels {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
-    outcome: String,
+    // Static: a label set is built for every request's outcome, and an
+    // owned string would be an allocation each time.
+    outcome: &'static str,
 }
 
 #[derive(Clone)]
@@ -122,17 +124,17 @@ impl Metrics {
         self.latency.get_or_create(&RouteLabels { route: route.to_owned() }).observe(seconds);
     }
 
-    pub fn auth_outcome(&self, outcome: &str) {
-        self.auth.get_or_create(&OutcomeLabels { outcome: outcome.to_owned() }).inc();
+    pub fn auth_outcome(&self, outcome: &'static str) {
+        self.auth.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     /// One use of a rate-limited key: `allowed`, `limited` or `redis_error`.
-    pub fn rate_limit(&self, outcome: &str) {
-        self.rate_limit.get_or_create(&OutcomeLabels { outcome: outcome.to_owned() }).inc();
+    pub fn rate_limit(&self, outcome: &'static str) {
+        self.rate_limit.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
-    pub fn lifecycle(&self, event: &str) {
-        self.lifecycle.get_or_create(&OutcomeLabels { outcome: event.to_owned() }).inc();
+    pub fn lifecycle(&self, event: &'static str) {
+        self.lifecycle.get_or_create(&OutcomeLabels { outcome: event }).inc();
     }
 
     /// One outbox event, one of [`MAIL_EVENTS`].

@@ -88,6 +88,12 @@ impl Meta {
     }
 }
 
+impl serde::Serialize for Meta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
 /// A key's narrowing. The default narrows nothing: the key acts as its
 /// account.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -116,8 +122,8 @@ impl Narrowing {
     }
 
     /// The scope of `required` the key lacks first, if any.
-    pub fn missing_scope<'a>(&self, required: &'a [Scope]) -> Option<&'a Scope> {
-        required.iter().find(|s| !self.scopes.contains(s))
+    pub fn missing_scope<'a, S: AsRef<str>>(&self, required: &'a [S]) -> Option<&'a str> {
+        required.iter().map(AsRef::as_ref).find(|s| !self.scopes.iter().any(|held| held.as_str() == *s))
     }
 
     /// Space-separated, as OAuth's `scope` and `X-Keyward-Scopes` carry them.

@@ -2,21 +2,21 @@
 //! organization; `Who` is the identity before pinning (for listings that
 //! span organizations). Handlers never read credentials themselves.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Query};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ipnet::IpNet;
-use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::domain::{Id, Scope, Secret, Token};
+use crate::domain::{Id, Secret, Token};
 use crate::service::Principal;
 use crate::service::auth::{AuthError, AuthFailure, Authenticated, Credential};
 use crate::service::meter::RateStatus;
@@ -76,12 +76,6 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-#[derive(Deserialize)]
-struct OrgPin {
-    #[serde(rename = "orgId")]
-    org_id: Option<String>,
-}
-
 /// The organization a request pins with `orgId`, if any (an empty value
 /// pins none).
 pub struct RequestedOrg(pub Option<Id>);
@@ -90,13 +84,47 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestedOrg {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let raw = Query::<OrgPin>::try_from_uri(&parts.uri)
-            .map_err(|_| ApiError::bad_request("orgId", "the query string could not be read"))?
-            .0
-            .org_id
-            .filter(|s| !s.is_empty());
+        AuthQuery::read(parts).map(|q| RequestedOrg(q.org))
+    }
+}
+
+/// What the key check reads from a query string, in one pass over it (it is
+/// on the path of every gateway's request): the organization pinned and the
+/// scopes asked for, still unparsed.
+#[derive(Default)]
+struct AuthQuery<'a> {
+    org: Option<Id>,
+    scopes: Vec<Cow<'a, str>>,
+}
+
+impl<'a> AuthQuery<'a> {
+    fn read(parts: &'a Parts) -> Result<Self, ApiError> {
+        let Some(query) = parts.uri.query() else { return Ok(Self::default()) };
+        let mut org = None;
+        let mut scopes = Vec::new();
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            match &*name {
+                "orgId" => {
+                    if org.replace(value).is_some() {
+                        return Err(ApiError::bad_request("orgId", "must be given at most once"));
+                    }
+                }
+                "scope" => scopes.push(value),
+                _ => {}
+            }
+        }
         // An id of the wrong shape names no organization anyone belongs to.
-        Ok(RequestedOrg(raw.map(|raw| Id::parse(&raw).unwrap_or_else(Id::generate))))
+        let org = org.filter(|raw| !raw.is_empty()).map(|raw| Id::parse(&raw).unwrap_or_else(Id::generate));
+        Ok(Self { org, scopes })
+    }
+
+    /// The `scope` parameters, each checked to be a scope a key could hold.
+    fn required_scopes(&self) -> Result<&[Cow<'a, str>], ApiError> {
+        crate::domain::scope::check_list(&self.scopes).map_err(|(i, detail)| match i {
+            Some(i) if self.scopes.len() > 1 => ApiError::bad_request(format!("scope[{i}]"), detail),
+            _ => ApiError::bad_request("scope", detail),
+        })?;
+        Ok(&self.scopes)
     }
 }
 
@@ -117,26 +145,20 @@ impl FromRequestParts<AppState> for KeyCaller {
             state.service.metrics().auth_outcome(AuthFailure::Missing.reason());
             return Err(ApiError::unauthorized());
         };
-        let scopes = required_scopes(parts)?;
-        let (key, rate) = authenticate_key(parts, state, value.clone(), &scopes).await?;
-        let principal = pin(Identity::ServiceAccount(key.clone()), parts, state).await?;
+        let query = AuthQuery::read(parts)?;
+        let scopes = query.required_scopes()?;
+        let (key, rate) = authenticate_key(parts, state, value.clone(), scopes).await?;
+        let principal = pin_to(Identity::ServiceAccount(key.clone()), query.org, parts, state)?;
         Ok(KeyCaller { principal, key, rate })
     }
 }
 
-/// The `scope` parameters of the query, each a scope a key could hold.
-fn required_scopes(parts: &Parts) -> Result<Vec<Scope>, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
-        .map_err(|_| ApiError::bad_request("query", "the query string could not be read"))?;
-    let raw: Vec<String> = pairs.into_iter().filter(|(k, _)| k == "scope").map(|(_, v)| v).collect();
-    crate::domain::scope::parse_list(&raw).map_err(|(i, detail)| match i {
-        Some(i) if raw.len() > 1 => ApiError::bad_request(format!("scope[{i}]"), detail),
-        _ => ApiError::bad_request("scope", detail),
-    })
-}
-
 async fn pin(identity: Identity, parts: &mut Parts, state: &AppState) -> Result<Principal, ApiError> {
     let RequestedOrg(org) = RequestedOrg::from_request_parts(parts, state).await?;
+    pin_to(identity, org, parts, state)
+}
+
+fn pin_to(identity: Identity, org: Option<Id>, parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
     let client = client_addr(parts, &state.trusted_proxies).map(|ip| ip.to_string());
     Ok(identity.pin(org, client)?)
 }
@@ -185,7 +207,7 @@ async fn authenticate_key(
     parts: &Parts,
     state: &AppState,
     value: HeaderValue,
-    scopes: &[Scope],
+    scopes: &[Cow<'_, str>],
 ) -> Result<(Authenticated, Option<RateStatus>), ApiError> {
     let service = &state.service;
     let credential = match value.to_str().map_err(|_| AuthFailure::Malformed).and_then(parse_authorization) {
@@ -345,6 +367,28 @@ mod tests {
             Ok(Credential::Basic { key_id, .. }) => assert_eq!(key_id, "abc"),
             other => panic!("{other:?}"),
         }
+    }
+
+    fn parts_of(uri: &str) -> Parts {
+        axum::http::Request::builder().uri(uri).body(()).expect("request").into_parts().0
+    }
+
+    #[test]
+    fn the_query_is_read_in_one_pass_for_scopes_and_the_organization() {
+        let org = Id::generate();
+        let parts = parts_of(&format!("/v?scope=read&other=1&orgId={org}&scope=billing%3Aexport&scope=read"));
+        let query = AuthQuery::read(&parts).expect("read");
+        assert_eq!(query.org, Some(org));
+        assert_eq!(query.required_scopes().expect("scopes"), ["read", "billing:export", "read"]);
+
+        let none = parts_of("/v?orgId=");
+        assert_eq!(AuthQuery::read(&none).expect("read").org, None);
+        // A malformed id pins an organization nobody belongs to, never none.
+        let junk = parts_of("/v?orgId=zzz");
+        assert!(AuthQuery::read(&junk).expect("read").org.is_some());
+        assert!(AuthQuery::read(&parts_of("/v?orgId=a&orgId=b")).is_err());
+        let bad = parts_of("/v?scope=read&scope=Not%20One");
+        assert!(AuthQuery::read(&bad).expect("read").required_scopes().is_err());
     }
 
     #[test]

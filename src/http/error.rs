@@ -99,7 +99,7 @@ impl ApiError {
     }
 
     /// A valid key that lacks a scope the gateway asked for.
-    pub fn missing_scope(scope: &crate::domain::Scope) -> Self {
+    pub fn missing_scope(scope: &str) -> Self {
         Self::new(StatusCode::FORBIDDEN, "missing-scope", format!("the key lacks the scope {scope}"))
             .with_field("scope")
     }

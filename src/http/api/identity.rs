@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::OrgQuery;
-use crate::domain::Role;
+use crate::domain::{Id, Meta, Role, Scope};
 use crate::http::auth::{Caller, KeyCaller};
 use crate::http::error::Problem;
 use crate::service::{Actor, Principal};
@@ -66,22 +66,27 @@ pub const ROLE_HEADER: &str = "x-keyward-role";
 pub const KEY_HEADER: &str = "x-keyward-key-id";
 pub const SCOPES_HEADER: &str = "x-keyward-scopes";
 
-/// A gateway's answer: who is calling, and what the key allows.
+/// A gateway's answer: who is calling, and what the key allows. Borrowed
+/// from the key check's result: it is built on every gateway request.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct VerifyView {
+pub struct VerifyView<'a> {
     /// Always true: a refused key gets a problem instead.
     pub valid: bool,
-    pub service_account_id: String,
-    pub org_id: String,
+    #[schema(value_type = String)]
+    pub service_account_id: &'a Id,
+    #[schema(value_type = String)]
+    pub org_id: &'a Id,
     /// The effective role: the lesser of the key's and its account's.
     pub role: Role,
-    pub key_id: String,
+    #[schema(value_type = String)]
+    pub key_id: &'a Id,
     /// The key's scopes; empty when it has none.
-    pub scopes: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub scopes: &'a [Scope],
     /// The key's `meta`, as it was set.
     #[schema(value_type = Option<Object>)]
-    pub meta: Option<serde_json::Value>,
+    pub meta: Option<&'a Meta>,
     /// The key's rate-limit count after this use; null when it has no rate limit.
     pub rate_limit: Option<RateLimitCount>,
 }
@@ -138,26 +143,36 @@ pub async fn verify(caller: KeyCaller) -> Response {
     let KeyCaller { principal: p, key, rate } = caller;
     let view = VerifyView {
         valid: true,
-        service_account_id: key.account_id.to_string(),
-        org_id: p.org_id.to_string(),
+        service_account_id: &key.account_id,
+        org_id: &p.org_id,
         role: p.role,
-        key_id: key.key_id.to_string(),
-        scopes: key.narrowing.scopes.iter().map(ToString::to_string).collect(),
-        meta: key.narrowing.meta.as_ref().map(crate::domain::Meta::as_value),
+        key_id: &key.key_id,
+        scopes: &key.narrowing.scopes,
+        meta: key.narrowing.meta.as_ref(),
         rate_limit: rate.map(|r| RateLimitCount { limit: r.limit, remaining: r.remaining, reset: r.reset }),
     };
-    let headers = [
-        (SERVICE_ACCOUNT_HEADER, view.service_account_id.clone()),
-        (ORG_HEADER, view.org_id.clone()),
-        (ROLE_HEADER, view.role.to_string()),
-        (KEY_HEADER, view.key_id.clone()),
-        (SCOPES_HEADER, key.narrowing.scope_string()),
-    ];
-    let mut response = Json(view).into_response();
-    for (name, value) in headers {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(HeaderName::from_static(name), value);
+    // Sized for the answer and its headers at once: growing either on the
+    // way is a reallocation on every gateway request.
+    let mut body = Vec::with_capacity(512);
+    if let Err(err) = serde_json::to_writer(&mut body, &view) {
+        return crate::http::error::ApiError::internal(&err).into_response();
+    }
+    let mut response = Response::new(axum::body::Body::from(body));
+    let headers = response.headers_mut();
+    headers.reserve(16);
+    headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in [
+        (SERVICE_ACCOUNT_HEADER, key.account_id.as_str()),
+        (ORG_HEADER, p.org_id.as_str()),
+        (ROLE_HEADER, p.role.as_str()),
+        (KEY_HEADER, key.key_id.as_str()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(HeaderName::from_static(name), value);
         }
+    }
+    if let Ok(value) = HeaderValue::from_str(&key.narrowing.scope_string()) {
+        headers.insert(HeaderName::from_static(SCOPES_HEADER), value);
     }
     response
 }
