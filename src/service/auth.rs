@@ -2,7 +2,8 @@
 //!
 //! A secret is parsed (prefix and checksum, no storage touched for garbage),
 //! hashed once with SHA-256, and found by its hash: first in this node's
-//! cache, else by one indexed lookup. The stored hash is compared in constant
+//! bounded cache (which also remembers hashes that named no key), else by
+//! one indexed lookup. The stored hash is compared in constant
 //! time. Nothing is written per request.
 //!
 //! The cache never outlives a revocation: every change that could revoke a
@@ -10,10 +11,11 @@
 //! it answers; other nodes poll the revision and clear theirs within
 //! `revocation_poll`. Expiry is checked against the clock on every use.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+
+use moka::sync::Cache;
 
 use subtle::ConstantTimeEq;
 
@@ -22,8 +24,13 @@ use super::{Service, ServiceError};
 use crate::domain::{Id, Narrowing, Role, Secret, SecretHash, UnixTime};
 use crate::store::{CredentialRecord, keys, revision};
 
-/// Past this many entries the cache starts over rather than grow.
-const CACHE_CAPACITY: usize = 100_000;
+/// Keys a node keeps checked, at most: above the working set of a busy
+/// gateway, and about 100 MiB at most (an entry is some 400 bytes). Past it
+/// the least useful entries go (moka's TinyLFU), one at a time.
+const CACHE_CAPACITY: u64 = 250_000;
+/// Hashes known to name no key, at most: a client repeating a wrong key is
+/// answered from memory rather than by storage.
+const ABSENT_CAPACITY: u64 = 100_000;
 
 /// What a request presented.
 #[derive(Debug)]
@@ -110,38 +117,77 @@ impl Authenticated {
     }
 }
 
-#[derive(Default)]
 pub struct CredentialCache {
     /// Bumped on every clear; a lookup that started under an older generation
-    /// must not fill the cache, or it could put back what was just revoked.
+    /// must not leave its answer in the cache, or it could put back what was
+    /// just revoked.
     generation: AtomicU64,
     /// The storage revision this node last saw.
     revision: AtomicI64,
-    entries: RwLock<HashMap<SecretHash, CredentialRecord>>,
+    /// Keys found, by the hash of their secret. Shared, so that a hit costs
+    /// a reference count, not a copy of the record.
+    found: Cache<SecretHash, Arc<Checked>>,
+    /// Hashes that named no key when last looked up.
+    absent: Cache<SecretHash, ()>,
+}
+
+/// A stored credential, as checked against presented secrets.
+struct Checked {
+    record: CredentialRecord,
+    /// The stored hash, parsed once; `None` if storage held something else.
+    stored: Option<SecretHash>,
+}
+
+impl Default for CredentialCache {
+    fn default() -> Self {
+        Self {
+            generation: AtomicU64::new(0),
+            revision: AtomicI64::new(0),
+            found: Cache::new(CACHE_CAPACITY),
+            absent: Cache::new(ABSENT_CAPACITY),
+        }
+    }
+}
+
+/// What the cache knows of a hash.
+enum Known {
+    Found(Arc<Checked>),
+    Absent,
+    Unknown,
 }
 
 impl CredentialCache {
-    fn get(&self, hash: &SecretHash) -> Option<CredentialRecord> {
-        self.entries.read().ok()?.get(hash).cloned()
+    fn get(&self, hash: &SecretHash) -> Known {
+        if let Some(hit) = self.found.get(hash) {
+            Known::Found(hit)
+        } else if self.absent.contains_key(hash) {
+            Known::Absent
+        } else {
+            Known::Unknown
+        }
     }
 
-    fn put(&self, hash: SecretHash, record: CredentialRecord, generation: u64) {
-        if let Ok(mut entries) = self.entries.write() {
-            if self.generation.load(Ordering::SeqCst) != generation {
-                return;
-            }
-            if entries.len() >= CACHE_CAPACITY {
-                entries.clear();
-            }
-            entries.insert(hash, record);
+    /// Keeps what a lookup begun under `generation` found. Checked again
+    /// after the insert: a clear that raced with it then removes it (a clear
+    /// bumps the generation before it empties the tables).
+    fn put(&self, hash: SecretHash, found: Option<Arc<Checked>>, generation: u64) {
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return;
+        }
+        match found {
+            Some(checked) => self.found.insert(hash, checked),
+            None => self.absent.insert(hash, ()),
+        }
+        if self.generation.load(Ordering::SeqCst) != generation {
+            self.found.invalidate(&hash);
+            self.absent.invalidate(&hash);
         }
     }
 
     fn clear(&self) {
-        if let Ok(mut entries) = self.entries.write() {
-            self.generation.fetch_add(1, Ordering::SeqCst);
-            entries.clear();
-        }
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.found.invalidate_all();
+        self.absent.invalidate_all();
     }
 }
 
@@ -174,9 +220,9 @@ impl Service {
             Credential::AccessToken(_) => return Err(AuthFailure::Malformed.into()),
         };
         let hash = secret.hash();
-        let record = self.lookup(&hash).await?;
-        let stored = SecretHash::from_hex(&record.secret_hash).ok_or(AuthFailure::Unknown)?;
-        if !stored.matches(&hash) {
+        let checked = self.lookup(&hash).await?;
+        let record = &checked.record;
+        if !checked.stored.is_some_and(|stored| stored.matches(&hash)) {
             return Err(AuthFailure::Unknown.into());
         }
         if let Some(claimed) = basic_key_id {
@@ -188,8 +234,8 @@ impl Service {
                 return Err(AuthFailure::BasicNotEnabled.into());
             }
         }
-        judge(&record, self.now())?;
-        Ok(Authenticated::of(record))
+        judge(record, self.now())?;
+        Ok(Authenticated::of(record.clone()))
     }
 
     /// Whether a key proven by `who` may be used from `client`: a request
@@ -217,17 +263,21 @@ impl Service {
         self.inner.meter.acquire(&who.key_id, rate, super::meter::Use::Peek, self.metrics()).await
     }
 
-    async fn lookup(&self, hash: &SecretHash) -> Result<CredentialRecord, AuthError> {
+    async fn lookup(&self, hash: &SecretHash) -> Result<Arc<Checked>, AuthError> {
         let cache = &self.inner.credentials;
-        if let Some(hit) = cache.get(hash) {
-            return Ok(hit);
+        match cache.get(hash) {
+            Known::Found(hit) => return Ok(hit),
+            Known::Absent => return Err(AuthFailure::Unknown.into()),
+            Known::Unknown => {}
         }
         let generation = cache.generation.load(Ordering::SeqCst);
         let mut conn = self.store().read().await.map_err(ServiceError::from)?;
-        let record =
-            keys::find_credential(&mut conn, hash).await.map_err(ServiceError::from)?.ok_or(AuthFailure::Unknown)?;
-        cache.put(*hash, record.clone(), generation);
-        Ok(record)
+        let found = keys::find_credential(&mut conn, hash).await.map_err(ServiceError::from)?.map(|record| {
+            let stored = SecretHash::from_hex(&record.secret_hash);
+            Arc::new(Checked { record, stored })
+        });
+        cache.put(*hash, found.clone(), generation);
+        found.ok_or_else(|| AuthFailure::Unknown.into())
     }
 
     /// Notes a key's use for `lastUsed` (written later, in a batch).
@@ -371,15 +421,29 @@ mod tests {
         assert_eq!(judge(&r, 0), Err(AuthFailure::AccountDisabled));
     }
 
+    fn checked() -> Option<Arc<Checked>> {
+        Some(Arc::new(Checked { record: record(), stored: None }))
+    }
+
     #[test]
     fn a_stale_lookup_cannot_refill_a_cleared_cache() {
         let cache = CredentialCache::default();
         let hash = Secret::from_entropy([3; 44]).hash();
         let before_clear = cache.generation.load(Ordering::SeqCst);
         cache.clear();
-        cache.put(hash, record(), before_clear);
-        assert!(cache.get(&hash).is_none());
-        cache.put(hash, record(), cache.generation.load(Ordering::SeqCst));
-        assert!(cache.get(&hash).is_some());
+        cache.put(hash, checked(), before_clear);
+        assert!(matches!(cache.get(&hash), Known::Unknown));
+        cache.put(hash, checked(), cache.generation.load(Ordering::SeqCst));
+        assert!(matches!(cache.get(&hash), Known::Found(_)));
+    }
+
+    #[test]
+    fn a_hash_known_absent_is_forgotten_with_everything_else() {
+        let cache = CredentialCache::default();
+        let hash = Secret::from_entropy([4; 44]).hash();
+        cache.put(hash, None, cache.generation.load(Ordering::SeqCst));
+        assert!(matches!(cache.get(&hash), Known::Absent));
+        cache.clear();
+        assert!(matches!(cache.get(&hash), Known::Unknown));
     }
 }
