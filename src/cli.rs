@@ -154,7 +154,8 @@ impl clap::ValueEnum for Role {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // Held to the end: dropping it writes out the lines still queued.
+    let _log = init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -176,14 +177,20 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// Log lines go to standard error from a thread of their own: a request
+/// only queues its line, and never waits on a lock or a write. Should the
+/// queue ever fill (128,000 lines behind), lines are dropped rather than
+/// requests slowed.
+fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    guard
 }
 
 async fn run(mut cli: Cli) -> anyhow::Result<Option<Value>> {
