@@ -81,7 +81,13 @@ fn authenticate(c: &mut Criterion) {
         })
     });
     let unknown = Credential::Key(Secret::mint().expect("os randomness"));
-    c.bench_function("authenticate/unknown_key", |b| {
+    c.bench_function("authenticate/unknown_key_lookup", |b| {
+        b.to_async(&rt).iter(|| async {
+            service.credentials_changed();
+            service.authenticate(black_box(&unknown)).await.is_err()
+        })
+    });
+    c.bench_function("authenticate/unknown_key_remembered", |b| {
         b.to_async(&rt).iter(|| async { service.authenticate(black_box(&unknown)).await.is_err() })
     });
 }

@@ -5,13 +5,13 @@
 # and, when KEYWARD_TEST_DATABASE_URL names a PostgreSQL server, on
 # PostgreSQL. Any answer the document does not describe fails the run.
 #
-#   scripts/contract.sh            # uses target/debug/keyward (cargo build first)
-#   KEYWARD_BIN=target/release/keyward KEYWARD_CONTRACT_SECONDS=300 scripts/contract.sh
+#   scripts/contract.sh            # uses target/release/keyward (cargo build --release first)
+#   KEYWARD_BIN=target/debug/keyward KEYWARD_CONTRACT_SECONDS=300 scripts/contract.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 version=4.32.5
-bin=$(realpath "${KEYWARD_BIN:-target/debug/keyward}")
+bin=$(realpath "${KEYWARD_BIN:-target/release/keyward}")
 seconds=${KEYWARD_CONTRACT_SECONDS:-120}
 venv=target/schemathesis-$version
 if [ ! -x "$venv/bin/schemathesis" ]; then
