@@ -18,8 +18,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::{
-    CONFIRM_EMAIL, CONFIRMATION_LIFETIME, ConfirmPayload, ExpiryPayload, INVITATION, InvitationPayload, KEY_EXPIRY, KEY_LEAKED, LeakPayload,
-    MailConfig, render,
+    CONFIRM_EMAIL, CONFIRMATION_LIFETIME, ConfirmPayload, ExpiryPayload, INVITATION, InvitationPayload, KEY_EXPIRY,
+    KEY_LEAKED, LeakPayload, MailConfig, render,
 };
 use crate::domain::{Id, Token, UnixTime};
 use crate::service::Service;
