@@ -22,7 +22,8 @@
 #                 malformed one                                   -> 401 or 429
 #   logins (1%)   a real user's email with a wrong password       -> 401 or 429
 # The server's RSS (VmRSS), its open file descriptors, the requests it has
-# served (from /metrics) and the machine's load average are sampled every 5 s.
+# served (from /metrics), its CPU time and the machine's load average are
+# sampled every 5 s.
 # Passes when no answer is unexpected and no request failed at the socket
 # (while measuring capacity too), the server is still up at the end, the
 # rate held at least 90% of the target,
@@ -286,7 +287,8 @@ soak() {
       fds=$(ls "/proc/$server/fd" 2>/dev/null | wc -l)
       served=$(curl -s --max-time 2 "http://127.0.0.1:$port/metrics" |
         awk '/^keyward_http_request_duration_seconds_count/ {s += $2} END {printf "%d", s}')
-      echo "$(($(date +%s) - start)) $rss $fds $served $(cut -d' ' -f1 /proc/loadavg)"
+      cpu=$(awk '{print $14 + $15}' "/proc/$server/stat" 2>/dev/null) || break
+      echo "$(($(date +%s) - start)) $rss $fds $served $(cut -d' ' -f1 /proc/loadavg) $cpu"
       sleep "$sample_every"
     done
   ) >samples.txt &
@@ -337,6 +339,7 @@ soak() {
   echo "| open fds at warm-up / end / max | $fds_warm / $fds_end / $fds_max |"
   echo "| RSS each minute (MiB) | $(awk '$1 % 60 < 5 {printf "%s%d", sep, $2 / 1024; sep = " "}' samples.txt) |"
   echo "| requests served each minute, per second | $(awk '$1 % 60 < 5 {if (t != "") {printf "%s%d", sep, ($4 - n) / ($1 - t); sep = " "} t = $1; n = $4}' samples.txt) |"
+  echo "| server CPU per request each minute (µs) | $(awk -v hz="$(getconf CLK_TCK)" '$1 % 60 < 5 {if (t != "") {printf "%s%d", sep, ($6 - c) * 1e6 / hz / ($4 - n); sep = " "} t = $1; n = $4; c = $6}' samples.txt) |"
   echo "| the machine's load average each minute | $(awk '$1 % 60 < 5 {printf "%s%s", sep, $5; sep = " "}' samples.txt) |"
   echo "| database size at the end | $((db_size / 1048576)) MiB |"
   echo
