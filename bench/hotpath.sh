@@ -25,8 +25,8 @@
 # Every verify and get_account run spreads its requests over distinct keys or
 # accounts (every seeded one, or --spread of them), each used once per pass in
 # a shuffled order; the floor is driven with the verify_bearer requests. The
-# node's credential cache holds 100,000 keys, so a spread above that measures
-# mostly the storage lookup. Per run: requests/s, latency p50/p90/p99/max
+# node's credential cache is bounded (CACHE_CAPACITY in src/service/auth.rs):
+# a spread larger than it measures mostly the storage lookup. Per run: requests/s, latency p50/p90/p99/max
 # (wrk), keyward's CPU time per request from /proc/PID/stat (all threads,
 # background work included; on SQLite that includes the database, on
 # PostgreSQL the backends' CPU is read from /proc too and reported apart), the
