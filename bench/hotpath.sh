@@ -26,13 +26,14 @@
 # accounts (every seeded one, or --spread of them), each used once per pass in
 # a shuffled order; the floor is driven with the verify_bearer requests. The
 # node's credential cache is bounded (CACHE_CAPACITY in src/service/auth.rs):
-# a spread larger than it measures mostly the storage lookup. Per run: requests/s, latency p50/p90/p99/max
-# (wrk), keyward's CPU time per request from /proc/PID/stat (all threads,
-# background work included; on SQLite that includes the database, on
-# PostgreSQL the backends' CPU is read from /proc too and reported apart), the
-# answers' statuses (from keyward's /metrics) and RSS. Per server: start-up
-# time (exec to the first 200 on /healthz), RSS idle and peak, seeding time.
-# Rounds run every kind in turn; the tables show the median round.
+# a spread larger than it measures mostly the storage lookup. Per run:
+# requests/s, latency p50/p90/p99/max (wrk), keyward's CPU time per request
+# from /proc/PID/stat (all threads, background work included; on SQLite that
+# includes the database, on PostgreSQL the backends' CPU is read from /proc
+# too and reported apart), the answers' statuses (from keyward's /metrics)
+# and RSS. Per server: start-up time (exec to the first 200 on /healthz), RSS
+# idle and peak, seeding time. Rounds run every kind in turn; the tables show
+# the median round.
 #
 #   bench/hotpath.sh [--keys 1000,1000000] [--engines sqlite,postgres] [--seconds 5] [--rounds 3]
 #                    [--spread N] [--tokens 1000] [--kinds K1,K2,…] [--out DIR]
