@@ -102,16 +102,16 @@ impl<'a> AuthQuery<'a> {
         let Some(query) = parts.uri.query() else { return Ok(Self::default()) };
         let mut org = None;
         let mut scopes = Vec::new();
+        let mut pinned_twice = false;
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
             match &*name {
-                "orgId" => {
-                    if org.replace(value).is_some() {
-                        return Err(ApiError::bad_request("orgId", "must be given at most once"));
-                    }
-                }
+                "orgId" => pinned_twice |= org.replace(value).is_some(),
                 "scope" => scopes.push(value),
                 _ => {}
             }
+        }
+        if pinned_twice {
+            return Err(ApiError::bad_request("orgId", "must be given at most once"));
         }
         // An id of the wrong shape names no organization anyone belongs to.
         let org = org.filter(|raw| !raw.is_empty()).map(|raw| Id::parse(&raw).unwrap_or_else(Id::generate));
