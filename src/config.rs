@@ -115,6 +115,17 @@ pub struct Knobs {
     /// When Redis cannot answer in time: let rate-limited uses through (open) or refuse them (closed) [default: open]
     #[arg(long, global = true, env = "KEYWARD_RATE_LIMIT_ON_ERROR", value_name = "open|closed")]
     pub rate_limit_on_error: Option<String>,
+    /// Let webhook endpoints resolve to loopback, private, link-local and CGNAT addresses
+    /// (for a receiver on the same host or network) [default: false: such URLs are refused]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYWARD_WEBHOOK_ALLOW_PRIVATE",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub webhook_allow_private: Option<bool>,
 }
 
 impl Knobs {
@@ -161,6 +172,7 @@ impl Knobs {
             redis: self.redis.or(fallback.redis),
             redis_timeout: self.redis_timeout.or(fallback.redis_timeout),
             rate_limit_on_error: self.rate_limit_on_error.or(fallback.rate_limit_on_error),
+            webhook_allow_private: self.webhook_allow_private.or(fallback.webhook_allow_private),
         }
     }
 }
@@ -346,6 +358,10 @@ impl Settings {
                 default_key_lifetime,
                 throttle,
                 redis,
+                webhooks: crate::service::webhooks::WebhookSettings {
+                    allow_private: k.webhook_allow_private.unwrap_or(false),
+                    ..defaults.webhooks.clone()
+                },
                 ..defaults
             },
             secret_key,
@@ -421,6 +437,15 @@ mod tests {
         assert!(!format!("{s:?}").contains("abc"), "the key is never in a debug print");
         let both = Knobs { secret_key: Some("abc".into()), secret_key_file: Some("/k".into()), ..Default::default() };
         assert!(Settings::resolve(both).is_err());
+    }
+
+    #[test]
+    fn webhook_private_targets_are_refused_unless_allowed() {
+        assert!(!Settings::resolve(Knobs::default()).expect("settings").limits.webhooks.allow_private);
+        let file: Knobs = toml::from_str("webhook-allow-private = true").expect("toml");
+        assert!(Settings::resolve(file.clone()).expect("settings").limits.webhooks.allow_private);
+        let flags = Knobs { webhook_allow_private: Some(false), ..Default::default() };
+        assert!(!Settings::resolve(flags.or(file)).expect("settings").limits.webhooks.allow_private);
     }
 
     #[test]
