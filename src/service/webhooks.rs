@@ -320,7 +320,7 @@ impl Service {
             },
             Attempt::Failed { status, error } => {
                 let next = now + settings.wait_after(attempts);
-                let give_up = next - delivery.created > settings.give_up_after.as_secs() as i64;
+                let give_up = next - delivery.created >= settings.give_up_after.as_secs() as i64;
                 AttemptResult {
                     attempts,
                     status: if give_up { "failed" } else { "pending" },
