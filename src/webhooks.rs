@@ -50,12 +50,21 @@ pub fn spawn(service: Service) -> JoinHandle<()> {
     })
 }
 
-async fn run_lane(service: Service, client: reqwest::Client, prunes: bool) {
+/// Each lane sends; the first also announces keys expiring or expired, and
+/// prunes.
+async fn run_lane(service: Service, client: reqwest::Client, first: bool) {
     // A name of its own for the leases this lane takes.
     let owner = Id::generate().to_string();
     let mut next_prune = Instant::now();
+    let mut next_scan = Instant::now();
     loop {
-        if prunes && Instant::now() >= next_prune {
+        if first && Instant::now() >= next_scan {
+            next_scan = Instant::now() + service.limits().webhooks.scan_interval;
+            if let Err(e) = service.scan_webhook_key_expiry().await {
+                tracing::warn!(error = %e, "webhooks: could not look for keys expiring or expired");
+            }
+        }
+        if first && Instant::now() >= next_prune {
             next_prune = Instant::now() + PRUNE_INTERVAL;
             if let Err(e) = service.prune_webhook_deliveries().await {
                 tracing::warn!(error = %e, "webhooks: could not prune finished deliveries");

@@ -50,3 +50,13 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
 -- An endpoint's queue (its head is its oldest pending row) and its listing.
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
+
+-- Keys already announced as `key.expiring` or `key.expired`: the primary key
+-- makes it once per key, however many nodes scan and however often they
+-- restart.
+CREATE TABLE webhook_key_notices (
+    key_id TEXT NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('expiring', 'expired')),
+    created BIGINT NOT NULL,
+    PRIMARY KEY (key_id, kind)
+);

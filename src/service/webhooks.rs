@@ -33,6 +33,10 @@ pub struct WebhookSettings {
     /// The waits after the first, second, … failed attempt; the last one
     /// repeats.
     pub backoff: Vec<Duration>,
+    /// Keys expiring within this are announced as `key.expiring`.
+    pub expiring_within: Duration,
+    /// How often the worker looks for keys expiring or expired.
+    pub scan_interval: Duration,
 }
 
 impl Default for WebhookSettings {
@@ -44,6 +48,8 @@ impl Default for WebhookSettings {
             timeout: Duration::from_secs(10),
             give_up_after: Duration::from_secs(24 * 3600),
             backoff: [5, 30, 120, 600, 1800, 3600, 2 * 3600, 4 * 3600].map(Duration::from_secs).to_vec(),
+            expiring_within: Duration::from_secs(7 * 86_400),
+            scan_interval: Duration::from_secs(60),
         }
     }
 }
@@ -60,6 +66,11 @@ impl WebhookSettings {
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Finished deliveries are kept this long for the listing.
 const KEEP_DONE: i64 = 30 * 86_400;
+/// Keys that expired longer ago than this are not announced any more (an
+/// endpoint registered today is not told of last year's expiries).
+const EXPIRED_LOOKBACK: i64 = 86_400;
+/// Keys announced per scan and kind; the next scan takes the rest.
+const SCAN_BATCH: i64 = 500;
 
 /// The context an endpoint's secret is sealed for: its own id.
 fn secret_context(endpoint: &Id) -> String {
@@ -337,6 +348,39 @@ impl Service {
         Ok(recorded)
     }
 
+    /// Queues `key.expiring` for keys expiring within `expiring_within` and
+    /// `key.expired` for keys that expired in the last day, once per key
+    /// (the notice and its deliveries commit together). Answers how many
+    /// keys were announced.
+    pub async fn scan_webhook_key_expiry(&self) -> Result<usize, ServiceError> {
+        let now = self.now();
+        let within = self.limits().webhooks.expiring_within.as_secs() as i64;
+        let mut announced = 0;
+        for (kind, event, from, to) in [
+            ("expiring", Event::KeyExpiring, now, now + within),
+            ("expired", Event::KeyExpired, now - EXPIRED_LOOKBACK, now),
+        ] {
+            let due = store::keys_to_announce(&mut *self.store().read().await?, kind, from, to, SCAN_BATCH).await?;
+            for key in due {
+                let mut tx = self.store().begin().await?;
+                if store::record_key_notice(tx.conn(), &key.key_id, kind, now).await? {
+                    let data = json!({
+                        "orgId": key.org_id,
+                        "keyId": key.key_id,
+                        "serviceAccountId": key.account_id,
+                        "name": key.key_name,
+                        "expires": key.expires,
+                        "actor": {"kind": "system", "id": null, "keyId": null},
+                    });
+                    enqueue_event(tx.conn(), &key.org_id, event, now, move || data).await?;
+                    announced += 1;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(announced)
+    }
+
     /// Forgets finished deliveries older than 30 days.
     pub async fn prune_webhook_deliveries(&self) -> Result<(), ServiceError> {
         let mut tx = self.store().begin().await?;
@@ -402,6 +446,18 @@ pub(crate) async fn enqueue_for_action(
     data: impl FnOnce() -> Value,
 ) -> Result<(), StoreError> {
     let Some(event) = event_of(action) else { return Ok(()) };
+    enqueue_event(conn, org, event, at, data).await
+}
+
+/// Queues `event` for every enabled endpoint of `org` subscribed to it, on
+/// `conn`: the transaction of what it tells of.
+async fn enqueue_event(
+    conn: &mut Conn,
+    org: &Id,
+    event: Event,
+    at: UnixTime,
+    data: impl FnOnce() -> Value,
+) -> Result<(), StoreError> {
     let endpoints = store::enabled_in_org(conn, org).await?;
     let subscribed: Vec<&EndpointRecord> =
         endpoints.iter().filter(|e| Subscriptions::from_stored(&e.events).matches(event)).collect();

@@ -292,3 +292,66 @@ pub async fn prune(conn: &mut Conn, before: UnixTime) -> Result<(), StoreError> 
         .await?;
     Ok(())
 }
+
+/// A key whose expiry is to be announced.
+#[derive(Debug, Clone)]
+pub struct ExpiryNotice {
+    pub key_id: Id,
+    pub key_name: Option<String>,
+    pub expires: UnixTime,
+    pub account_id: Id,
+    pub org_id: Id,
+}
+
+impl FromRow<'_, AnyRow> for ExpiryNotice {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            key_id: Id::from_stored(row.try_get("key_id")?),
+            key_name: row.try_get("key_name")?,
+            expires: row.try_get("expires")?,
+            account_id: Id::from_stored(row.try_get("account_id")?),
+            org_id: Id::from_stored(row.try_get("org_id")?),
+        })
+    }
+}
+
+/// Keys of live accounts expiring in `(from, to]`, not yet announced as
+/// `kind`, in organizations with an enabled endpoint (nobody else would be
+/// told).
+pub async fn keys_to_announce(
+    conn: &mut Conn,
+    kind: &str,
+    from: UnixTime,
+    to: UnixTime,
+    limit: i64,
+) -> Result<Vec<ExpiryNotice>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT k.id AS key_id, k.name AS key_name, k.expires, a.id AS account_id, a.org_id \
+         FROM api_keys k JOIN service_accounts a ON a.id = k.account_id \
+         WHERE k.expires > $1 AND k.expires <= $2 AND a.deleted IS NULL \
+         AND EXISTS (SELECT 1 FROM webhooks w WHERE w.org_id = a.org_id AND w.disabled = 0) \
+         AND NOT EXISTS (SELECT 1 FROM webhook_key_notices n WHERE n.key_id = k.id AND n.kind = $3) \
+         ORDER BY k.expires LIMIT $4",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(kind)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Notes that `key` was announced as `kind`; false when some node already
+/// had (the primary key decides, whatever raced).
+pub async fn record_key_notice(conn: &mut Conn, key: &Id, kind: &str, now: UnixTime) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO webhook_key_notices (key_id, kind, created) VALUES ($1, $2, $3) \
+         ON CONFLICT (key_id, kind) DO NOTHING",
+    )
+    .bind(key.as_str())
+    .bind(kind)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -609,3 +609,56 @@ async fn a_lease_is_one_workers_until_it_runs_out_and_a_late_result_is_not_recor
     assert_eq!(listed[1]["status"], "delivered");
     assert_eq!(listed[1]["attempts"], 1);
 }
+
+#[tokio::test]
+async fn keys_expiring_and_expired_are_announced_once() {
+    let clock = keyward::domain::clock::ManualClock::new(1_900_000_000);
+    let options = Options { limits: fast(false), clock: Arc::new(clock.clone()), ..Options::default() };
+    let Some(app) = TestApp::spawn_with(options).await else { return };
+    let account = app.create_account(json!({"name": "expiring"})).await;
+    let account_id = account["id"].as_str().expect("id");
+    // Announced only where an endpoint would hear it: none yet.
+    let res = app.post_json(&format!("{SA}/{account_id}/key"), &app.admin_key, &json!({"expiresIn": 8 * 86_400})).await;
+    let far: Value = res.json().await.expect("json");
+    assert_eq!(app.service.scan_webhook_key_expiry().await.expect("scan"), 0);
+    let hook_id = create_hook(&app, "https://93.184.215.14/h", &["key.expiring", "key.expired"]).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let res = app.post_json(&format!("{SA}/{account_id}/key"), &app.admin_key, &json!({"expiresIn": 3600})).await;
+    let near: Value = res.json().await.expect("json");
+    assert_eq!(app.service.scan_webhook_key_expiry().await.expect("scan"), 1, "the key expiring within 7 days");
+    assert_eq!(app.service.scan_webhook_key_expiry().await.expect("scan"), 0, "once");
+    clock.advance(3601);
+    assert_eq!(app.service.scan_webhook_key_expiry().await.expect("scan"), 1, "the key that expired");
+    clock.advance(86_400);
+    assert_eq!(
+        app.service.scan_webhook_key_expiry().await.expect("scan"),
+        1,
+        "the other one now expires within 7 days"
+    );
+    let listed = deliveries(&app, &hook_id).await;
+    let mut conn = app.store.read().await.expect("conn");
+    let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM webhook_deliveries ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("payloads");
+    drop(conn);
+    let events: Vec<(String, String)> = payloads
+        .iter()
+        .map(|p| {
+            let v: Value = serde_json::from_str(p).expect("json");
+            (v["type"].as_str().expect("type").to_owned(), v["data"]["keyId"].as_str().expect("key").to_owned())
+        })
+        .collect();
+    let key = |v: &Value| v["keyId"].as_str().expect("key id").to_owned();
+    assert_eq!(
+        events,
+        vec![
+            ("key.expiring".to_owned(), key(&near)),
+            ("key.expired".to_owned(), key(&near)),
+            ("key.expiring".to_owned(), key(&far)),
+        ]
+    );
+    assert_eq!(listed.len(), 3, "key.created was not subscribed to");
+}
