@@ -126,6 +126,10 @@ pub struct Knobs {
         default_missing_value = "true"
     )]
     pub webhook_allow_private: Option<bool>,
+    /// Seconds a node holds a webhook delivery it is sending before another node may send it,
+    /// should the first die mid-send; longer than an attempt (10 s) [default: 60]
+    #[arg(long, global = true, env = "KEYWARD_WEBHOOK_LEASE", value_name = "SECONDS")]
+    pub webhook_lease: Option<u64>,
 }
 
 impl Knobs {
@@ -173,6 +177,7 @@ impl Knobs {
             redis_timeout: self.redis_timeout.or(fallback.redis_timeout),
             rate_limit_on_error: self.rate_limit_on_error.or(fallback.rate_limit_on_error),
             webhook_allow_private: self.webhook_allow_private.or(fallback.webhook_allow_private),
+            webhook_lease: self.webhook_lease.or(fallback.webhook_lease),
         }
     }
 }
@@ -315,6 +320,8 @@ impl Settings {
         );
         let mail_lease = k.mail_lease.map_or(DEFAULT_MAIL_LEASE, Duration::from_secs);
         anyhow::ensure!(!mail_lease.is_zero(), "--mail-lease must be at least one second");
+        let webhook_lease = k.webhook_lease.map_or(defaults.webhooks.lease, Duration::from_secs);
+        anyhow::ensure!(!webhook_lease.is_zero(), "--webhook-lease must be at least one second");
         let leak_report_keys = match &k.leak_report_keys {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -360,6 +367,7 @@ impl Settings {
                 redis,
                 webhooks: crate::service::webhooks::WebhookSettings {
                     allow_private: k.webhook_allow_private.unwrap_or(false),
+                    lease: webhook_lease,
                     ..defaults.webhooks.clone()
                 },
                 ..defaults
@@ -446,6 +454,9 @@ mod tests {
         assert!(Settings::resolve(file.clone()).expect("settings").limits.webhooks.allow_private);
         let flags = Knobs { webhook_allow_private: Some(false), ..Default::default() };
         assert!(!Settings::resolve(flags.or(file)).expect("settings").limits.webhooks.allow_private);
+        let lease = Knobs { webhook_lease: Some(3), ..Default::default() };
+        assert_eq!(Settings::resolve(lease).expect("settings").limits.webhooks.lease, Duration::from_secs(3));
+        assert!(Settings::resolve(Knobs { webhook_lease: Some(0), ..Default::default() }).is_err());
     }
 
     #[test]
