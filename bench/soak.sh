@@ -21,9 +21,12 @@
 #   bad keys (7%) verify with a well-formed unknown key (deleted) and with a
 #                 malformed one                                   -> 401 or 429
 #   logins (1%)   a real user's email with a wrong password       -> 401 or 429
-# The server's RSS (VmRSS) and open file descriptors are sampled every 5 s.
+# The server's RSS (VmRSS), its open file descriptors, the requests it has
+# served (from /metrics), its CPU time and the machine's load average are
+# sampled every 5 s.
 # Passes when no answer is unexpected and no request failed at the socket
-# (while measuring capacity too), the server is still up at the end,
+# (while measuring capacity too), the server is still up at the end, the
+# rate held at least 90% of the target,
 # RSS at the end is less than 10% above the sample at warm-up (10% of the
 # run), and the descriptors at the end are at most 4 above warm-up (pool
 # connections may come and go). Prints a markdown table per engine; exits
@@ -282,7 +285,10 @@ soak() {
     while kill -0 "$server" 2>/dev/null; do
       rss=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status" 2>/dev/null) || break
       fds=$(ls "/proc/$server/fd" 2>/dev/null | wc -l)
-      echo "$(($(date +%s) - start)) $rss $fds"
+      served=$(curl -s --max-time 2 "http://127.0.0.1:$port/metrics" |
+        awk '/^keyward_http_request_duration_seconds_count/ {s += $2} END {printf "%d", s}')
+      cpu=$(awk '{print $14 + $15}' "/proc/$server/stat" 2>/dev/null) || break
+      echo "$(($(date +%s) - start)) $rss $fds $served $(cut -d' ' -f1 /proc/loadavg) $cpu"
       sleep "$sample_every"
     done
   ) >samples.txt &
@@ -297,6 +303,11 @@ soak() {
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   server=""
+  local db_size
+  case $database in
+    sqlite://*) db_size=$({ cat "${database#sqlite://}" "${database#sqlite://}-wal" 2>/dev/null || true; } | wc -c) ;;
+    *) db_size=$(psql "$database" -Atc "SELECT pg_database_size(current_database())") ;;
+  esac
 
   # The samples from warm-up (10% of the run) to the last one taken while
   # wrk's connections were still open.
@@ -326,7 +337,11 @@ soak() {
   echo "| socket errors and timeouts | $errors |"
   echo "| RSS at warm-up (${warm}s) / end / max | $((rss_warm / 1024)) / $((rss_end / 1024)) / $((rss_max / 1024)) MiB ($growth% at the end, $growth_max% at the max) |"
   echo "| open fds at warm-up / end / max | $fds_warm / $fds_end / $fds_max |"
-  echo "| RSS every minute (MiB) | $(awk '$1 % 60 < 5 {printf "%s%d", sep, $2 / 1024; sep = " "}' steady.txt) |"
+  echo "| RSS each minute (MiB) | $(awk '$1 % 60 < 5 {printf "%s%d", sep, $2 / 1024; sep = " "}' samples.txt) |"
+  echo "| requests served each minute, per second | $(awk '$1 % 60 < 5 {if (t != "") {printf "%s%d", sep, ($4 - n) / ($1 - t); sep = " "} t = $1; n = $4}' samples.txt) |"
+  echo "| server CPU per request each minute (µs) | $(awk -v hz="$(getconf CLK_TCK)" '$1 % 60 < 5 {if (t != "") {printf "%s%d", sep, ($6 - c) * 1e6 / hz / ($4 - n); sep = " "} t = $1; n = $4; c = $6}' samples.txt) |"
+  echo "| the machine's load average each minute | $(awk '$1 % 60 < 5 {printf "%s%s", sep, $5; sep = " "}' samples.txt) |"
+  echo "| database size at the end | $((db_size / 1048576)) MiB |"
   echo
   echo "| kind | requests | unexpected |"
   echo "| --- | --- | --- |"
@@ -335,6 +350,8 @@ soak() {
 
   local ok=1
   [ "$alive" -eq 1 ] || { echo "FAIL $engine: the server exited during the run"; ok=0; }
+  [ "$rate" -ge $((target * 9 / 10)) ] ||
+    { echo "FAIL $engine: the rate fell short of half the capacity ($rate of $target req/s): a busy machine or a slower server"; ok=0; }
   [ "$((unexpected + cap_unexpected))" -eq 0 ] ||
     { echo "FAIL $engine: $unexpected unexpected statuses ($cap_unexpected more while measuring capacity)"; ok=0; }
   [ "$((errors + cap_errors))" -eq 0 ] ||

@@ -274,11 +274,11 @@ async fn audit_reads_newest_first_per_org(store: &Store) {
             org_id: Some(o.to_string()),
             at: 1_700_000_000 + i as i64,
             actor_kind: "operator".into(),
-            actor_id: None,
+            actor_id: Some(format!("actor{}", i % 2)),
             key_id: None,
-            action: format!("test.{i}"),
+            action: if i == 3 { "other.thing".into() } else { format!("test.n{}", "x".repeat(i)) },
             target_kind: None,
-            target_id: None,
+            target_id: Some(format!("target{i}")),
             client_ip: Some("127.0.0.1".into()),
             outcome: "success".into(),
             detail: None,
@@ -287,10 +287,33 @@ async fn audit_reads_newest_first_per_org(store: &Store) {
     }
     tx.commit().await.expect("commit");
     let mut conn = store.read().await.expect("conn");
-    let page = audit::list(&mut conn, &org, None, 2).await.expect("page");
-    assert_eq!(page.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["test.3", "test.1"]);
-    let next = audit::list(&mut conn, &org, Some(&page[1].id), 2).await.expect("page");
-    assert_eq!(next.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["test.0"]);
+    let all = audit::AuditFilter::default();
+    let page = audit::list(&mut conn, &org, &all, None, 2).await.expect("page");
+    assert_eq!(page.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["other.thing", "test.nx"]);
+    let next = audit::list(&mut conn, &org, &all, Some(&page[1].id), 2).await.expect("page");
+    assert_eq!(next.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["test.n"]);
+
+    // Filters, alone and together, on the organization's events only.
+    let actions = async |conn: &mut keyward::store::Conn, filter: audit::AuditFilter| {
+        let rows = audit::list(conn, &org, &filter, None, 10).await.expect("filtered");
+        rows.into_iter().map(|e| e.action).collect::<Vec<_>>()
+    };
+    let by_actor = audit::AuditFilter { actor_id: Some("actor1".into()), ..Default::default() };
+    assert_eq!(actions(&mut conn, by_actor).await, ["other.thing", "test.nx"]);
+    let family = audit::AuditFilter { action: Some(audit::ActionFilter::Prefix("test.".into())), ..Default::default() };
+    assert_eq!(actions(&mut conn, family).await, ["test.nx", "test.n"]);
+    let exact =
+        audit::AuditFilter { action: Some(audit::ActionFilter::Exactly("test.n".into())), ..Default::default() };
+    assert_eq!(actions(&mut conn, exact).await, ["test.n"]);
+    let together = audit::AuditFilter {
+        actor_id: Some("actor0".into()),
+        action: Some(audit::ActionFilter::Prefix("test.".into())),
+        target_id: Some("target0".into()),
+    };
+    assert_eq!(actions(&mut conn, together).await, ["test.n"]);
+    // Another organization's event (target2) is never found from this one.
+    let elsewhere = audit::AuditFilter { target_id: Some("target2".into()), ..Default::default() };
+    assert!(actions(&mut conn, elsewhere).await.is_empty());
 }
 
 async fn the_revision_counts_changes(store: &Store) {

@@ -440,6 +440,37 @@ async fn first_run_setup_and_the_seed_flow_in_a_browser() {
         (orgs["items"][0]["maxKeyLifetime"].clone(), orgs["items"][0]["requireExpiry"].clone()),
         (json!(30 * 86_400), json!(true))
     );
+
+    // --- the audit trail, filtered ------------------------------------------
+    b.find("//nav//a[normalize-space()='Audit trail']").await.click().await.expect("Audit trail");
+    b.heading("Audit trail").await;
+    b.find("//table[@id='audit-events']//code[normalize-space()='org.update']").await;
+    b.labelled("", "Action").await.select_by_label("Keys").await.expect("action");
+    b.click_button("Filter").await;
+    b.wait_for_text("matching the filters").await;
+    assert_eq!(b.path().await, "/audit");
+    let actions: Vec<String> = {
+        let cells = b
+            .client
+            .find_all(fantoccini::Locator::XPath("//table[@id='audit-events']//td[@data-label='Action']"))
+            .await;
+        let mut out = Vec::new();
+        for cell in cells.expect("cells") {
+            out.push(cell.text().await.expect("text"));
+        }
+        out
+    };
+    assert!(!actions.is_empty() && actions.iter().all(|a| a.starts_with("key.")), "{actions:?}");
+    // Following a target's id narrows the trail to it.
+    b.find("(//table[@id='audit-events']//td[@data-label='Target']//a)[1]").await.click().await.expect("target");
+    b.wait_until("the trail narrowed to one target", || async {
+        b.client.current_url().await.map(|u| u.query().unwrap_or("").starts_with("targetId=")).unwrap_or(false)
+    })
+    .await;
+    b.wait_for_text("matching the filters").await;
+    b.click_button("Clear").await;
+    b.find("//table[@id='audit-events']//code[normalize-space()='org.update']").await;
+    assert!(!b.text().await.contains("matching the filters"));
     b.find("//nav//a[normalize-space()='Service accounts']").await.click().await.expect("Service accounts");
     b.heading("Service accounts").await;
 
@@ -574,6 +605,10 @@ async fn users_organizations_and_a_viewers_restricted_view() {
     b.screenshots("viewer-account").await;
     b.goto(&format!("{base}/users")).await;
     b.heading("Not available").await;
+    assert!(!b.has("//nav//a[normalize-space()='Audit trail']").await, "a viewer sees the audit trail");
+    b.goto(&format!("{base}/audit")).await;
+    b.heading("Not available").await;
+    assert!(!b.has("//table[@id='audit-events']").await);
 
     // ...and the server refuses a viewer anyway, with a valid CSRF token.
     let csrf = b.client.get_named_cookie("keyward_csrf").await.expect("csrf cookie").value().to_owned();

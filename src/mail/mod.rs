@@ -34,6 +34,9 @@ pub const KEY_EXPIRY: &str = "key-expiry";
 /// organization: with a link to choose a password when they have none yet,
 /// as a notice otherwise (decided when it is sent).
 pub const INVITATION: &str = "invitation";
+/// The outbox `kind` of telling an account's owner that one of its keys
+/// was found leaked.
+pub const KEY_LEAKED: &str = "key-leaked";
 /// How long a confirmation link works.
 pub const CONFIRMATION_LIFETIME: Duration = Duration::from_secs(48 * 3600);
 
@@ -65,6 +68,23 @@ pub struct ExpiryPayload {
     pub key_name: Option<String>,
     pub expires: UnixTime,
     pub threshold_days: i64,
+}
+
+/// What a leak notice is rendered from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeakPayload {
+    pub account_id: Id,
+    pub account_name: String,
+    pub key_id: Id,
+    pub key_name: Option<String>,
+    /// `github` or `self-revocation`.
+    pub source: String,
+    /// Whether the key was disabled (or only reported).
+    pub disabled: bool,
+    /// Where the reporter found it, when it says.
+    pub url: Option<String>,
+    pub reported: UnixTime,
 }
 
 /// Everything the worker needs, resolved from settings.

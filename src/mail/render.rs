@@ -4,7 +4,7 @@
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart, header};
 
-use super::ExpiryPayload;
+use super::{ExpiryPayload, LeakPayload};
 use crate::domain::{Role, UnixTime};
 
 /// A message's words, before addressing.
@@ -167,6 +167,57 @@ pub fn key_expiry(p: &ExpiryPayload, now: UnixTime, public_url: &str) -> Rendere
             console = escape(&console),
             account_id = p.account_id,
             key_id = p.key_id,
+        ),
+    );
+    Rendered { subject, text, html }
+}
+
+/// The notice that a key of the account was found leaked.
+pub fn key_leaked(p: &LeakPayload, public_url: &str) -> Rendered {
+    let key = match &p.key_name {
+        Some(name) => format!("\"{name}\" ({})", p.key_id),
+        None => p.key_id.to_string(),
+    };
+    let by = match p.source.as_str() {
+        "github" => "GitHub's secret scanning found it in public",
+        _ => "someone holding its secret reported it as leaked",
+    };
+    let where_found = p.url.as_deref().map(|u| format!(" Where it was found: {u}")).unwrap_or_default();
+    let state = if p.disabled {
+        "keyward disabled it at once: every request made with it is now refused."
+    } else {
+        "keyward only recorded the report: the key still works until you act."
+    };
+    let subject = format!("API key {key} of \"{}\" was leaked", p.account_name);
+    let console = format!("{public_url}/service-accounts/{}", p.account_id);
+    let text = format!(
+        "Hello,\n\n\
+         The API key {key} of the keyward service account \"{account}\" was reported as leaked on {when}: \
+         {by}.{where_found}\n\n\
+         {state}\n\n\
+         What to do: make a new key for the programs that use this one, and delete the leaked key. Treat \
+         anything it could reach as exposed, and look at the organization's audit trail for its recent use. \
+         In keyward: {console}\n\n\
+         -- keyward\n",
+        account = p.account_name,
+        when = utc(p.reported),
+    );
+    let html = page(
+        &subject,
+        &format!(
+            "<p>Hello,</p>\
+             <p>The API key <strong>{key}</strong> of the keyward service account <strong>{account}</strong> was \
+             reported as leaked on <strong>{when}</strong>: {by}.{where_found}</p>\
+             <p><strong>{state}</strong></p>\
+             <p><strong>What to do:</strong> make a new key for the programs that use this one, and delete the \
+             leaked key. Treat anything it could reach as exposed, and look at the organization's audit trail for \
+             its recent use.</p>\
+             <p><a href=\"{console}\">Open the service account in keyward</a></p>",
+            key = escape(&key),
+            account = escape(&p.account_name),
+            when = utc(p.reported),
+            where_found = escape(&where_found),
+            console = escape(&console),
         ),
     );
     Rendered { subject, text, html }

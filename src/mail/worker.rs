@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use super::{
     CONFIRM_EMAIL, CONFIRMATION_LIFETIME, ConfirmPayload, ExpiryPayload, INVITATION, InvitationPayload, KEY_EXPIRY,
-    MailConfig, render,
+    KEY_LEAKED, LeakPayload, MailConfig, render,
 };
 use crate::domain::{Id, Token, UnixTime};
 use crate::service::Service;
@@ -195,6 +195,10 @@ async fn send(service: &Service, config: &MailConfig, m: &OutboxRecord) -> anyho
                 return Ok(Outcome::Cancelled("the key expired before the warning could be sent"));
             }
             render::key_expiry(&p, now, &config.public_url)
+        }
+        KEY_LEAKED => {
+            let p: LeakPayload = serde_json::from_str(&m.payload).context("reading the outbox payload")?;
+            render::key_leaked(&p, &config.public_url)
         }
         other => anyhow::bail!("unknown kind of message {other:?}"),
     };

@@ -141,12 +141,13 @@ impl Service {
     pub async fn list_audit_events(
         &self,
         p: &Principal,
+        filter: &audit::AuditFilter,
         before: Option<Id>,
         limit: usize,
     ) -> Result<Page<AuditRecord, Id>, ServiceError> {
         p.require(Role::Admin)?;
         let mut conn = self.store().read().await?;
-        let rows = audit::list(&mut conn, &p.org_id, before.as_ref(), limit as i64 + 1).await?;
+        let rows = audit::list(&mut conn, &p.org_id, filter, before.as_ref(), limit as i64 + 1).await?;
         Ok(Page::from_overfetch(rows, limit, |e| e.id.clone()))
     }
 }

@@ -9,8 +9,11 @@ use serde_json::json;
 
 use super::audit::{self, Action, Target};
 use super::{Principal, Service, ServiceError};
-use crate::domain::{Secret, SecretHash, UnixTime};
-use crate::store::{keys, revision};
+use crate::domain::{Id, Secret, SecretHash, UnixTime};
+use crate::mail::{KEY_LEAKED, LeakPayload};
+use crate::store::keys::LeakedKey;
+use crate::store::mail::OutboxRecord;
+use crate::store::{Conn, keys, mail, revision};
 
 /// The most secrets one request may name.
 pub const MAX_SECRETS: usize = 1000;
@@ -118,6 +121,7 @@ impl Service {
         }
         let mut tx = self.store().begin().await?;
         let mut disabled = 0;
+        let mut notices = 0;
         for (item, hash, key) in candidates {
             if action == LeakAction::Disable {
                 // Of two reports racing, the one that disables it reports it.
@@ -138,6 +142,10 @@ impl Service {
                 detail["foundIn"] = json!(found_in);
             }
             audit::record(tx.conn(), &by, now, Action::KeyLeaked, Target::Key(&key.key_id), Some(detail)).await?;
+            if let Some(email) = &key.confirmed_email {
+                tell_owner(tx.conn(), &key, email, item, source, action, now).await?;
+                notices += 1;
+            }
         }
         if disabled > 0 {
             revision::bump(tx.conn()).await?;
@@ -145,6 +153,9 @@ impl Service {
         tx.commit().await?;
         if disabled > 0 {
             self.credentials_changed();
+        }
+        for _ in 0..notices {
+            self.metrics().mail("queued");
         }
         let reported_live = live.values().filter(|v| **v).count();
         if reported_live > 0 {
@@ -158,6 +169,40 @@ impl Service {
         }
         Ok(hashes.iter().map(|h| h.is_some_and(|h| live.get(&h).copied().unwrap_or(false))).collect())
     }
+}
+
+/// Queues the notice to the account's confirmed address, in the
+/// transaction that records the leak.
+async fn tell_owner(
+    conn: &mut Conn,
+    key: &LeakedKey,
+    email: &str,
+    item: &LeakedSecret,
+    source: LeakSource,
+    action: LeakAction,
+    now: UnixTime,
+) -> Result<(), ServiceError> {
+    let payload = LeakPayload {
+        account_id: key.account_id.clone(),
+        account_name: key.account_name.clone(),
+        key_id: key.key_id.clone(),
+        key_name: key.key_name.clone(),
+        source: source.as_str().to_owned(),
+        disabled: action == LeakAction::Disable,
+        url: item.url.clone(),
+        reported: now,
+    };
+    let message = OutboxRecord {
+        id: Id::generate(),
+        org_id: key.org_id.clone(),
+        kind: KEY_LEAKED.to_owned(),
+        recipient: email.to_owned(),
+        payload: json!(payload).to_string(),
+        created: now,
+        attempts: 0,
+    };
+    mail::enqueue(conn, &message).await?;
+    Ok(())
 }
 
 fn is_expired(expires: Option<UnixTime>, now: UnixTime) -> bool {

@@ -25,16 +25,57 @@ pub async fn insert(conn: &mut Conn, e: &AuditRecord) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// A page of the organization's events older than `before`, newest first.
-pub async fn list(conn: &mut Conn, org: &Id, before: Option<&Id>, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
-    let sql = "SELECT id, org_id, at, actor_kind, actor_id, key_id, action, target_kind, target_id, \
-               client_ip, outcome, detail FROM audit_events WHERE org_id = $1 AND id < $2 \
-               ORDER BY id DESC LIMIT $3";
-    Ok(sqlx::query_as(sql)
-        .bind(org.as_str())
-        // Every id sorts before "g": hex digits only.
-        .bind(before.map_or("g", Id::as_str))
-        .bind(limit)
-        .fetch_all(conn)
-        .await?)
+/// Which events a listing keeps: each filter given must match.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub actor_id: Option<String>,
+    /// An action, or a family of them by its prefix (`key.` for `key.*`).
+    pub action: Option<ActionFilter>,
+    pub target_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ActionFilter {
+    Exactly(String),
+    Prefix(String),
+}
+
+/// A page of the organization's events older than `before`, newest first,
+/// among those `filter` keeps.
+pub async fn list(
+    conn: &mut Conn,
+    org: &Id,
+    filter: &AuditFilter,
+    before: Option<&Id>,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut sql = String::from(
+        "SELECT id, org_id, at, actor_kind, actor_id, key_id, action, target_kind, target_id, \
+         client_ip, outcome, detail FROM audit_events WHERE org_id = $1 AND id < $2",
+    );
+    let mut binds: Vec<String> = Vec::new();
+    let mut clause = |sql: &mut String, column: &str, op: &str, value: String| {
+        binds.push(value);
+        sql.push_str(&format!(" AND {column} {op} ${}", binds.len() + 2));
+    };
+    if let Some(actor) = &filter.actor_id {
+        clause(&mut sql, "actor_id", "=", actor.clone());
+    }
+    match &filter.action {
+        Some(ActionFilter::Exactly(action)) => clause(&mut sql, "action", "=", action.clone()),
+        // The prefix holds only letters and dots (checked by the caller), so
+        // nothing in it is a LIKE wildcard.
+        Some(ActionFilter::Prefix(prefix)) => clause(&mut sql, "action", "LIKE", format!("{prefix}%")),
+        None => {}
+    }
+    if let Some(target) = &filter.target_id {
+        clause(&mut sql, "target_id", "=", target.clone());
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", binds.len() + 3));
+    // Every id sorts before "g": hex digits only.
+    let mut query = sqlx::query_as(&sql).bind(org.as_str()).bind(before.map_or("g", Id::as_str));
+    for value in binds {
+        query = query.bind(value);
+    }
+    Ok(query.bind(limit).fetch_all(conn).await?)
 }

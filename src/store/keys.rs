@@ -242,27 +242,36 @@ pub async fn seal_legacy(
 #[derive(Debug, Clone)]
 pub struct LeakedKey {
     pub key_id: Id,
+    pub key_name: Option<String>,
     pub account_id: Id,
+    pub account_name: String,
     pub org_id: Id,
     pub disabled: bool,
     pub expires: Option<UnixTime>,
+    /// The account's address, when it is confirmed: who is told.
+    pub confirmed_email: Option<String>,
 }
 
 /// One indexed lookup by the secret's lookup hash.
 pub async fn find_leaked(conn: &mut Conn, hash: &SecretHash) -> Result<Option<LeakedKey>, StoreError> {
-    let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT k.id, k.account_id, a.org_id, k.disabled, k.expires FROM api_keys k \
-         JOIN service_accounts a ON a.id = k.account_id WHERE k.secret_hash = $1",
+    type Row = (String, Option<String>, String, String, String, i64, Option<i64>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT k.id, k.name, k.account_id, a.name, a.org_id, k.disabled, k.expires, \
+         CASE WHEN a.email_confirmed = 1 THEN a.email END \
+         FROM api_keys k JOIN service_accounts a ON a.id = k.account_id WHERE k.secret_hash = $1",
     )
     .bind(hash.to_hex())
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|(key, account, org, disabled, expires)| LeakedKey {
+    Ok(row.map(|(key, key_name, account, account_name, org, disabled, expires, confirmed_email)| LeakedKey {
         key_id: Id::from_stored(key),
+        key_name,
         account_id: Id::from_stored(account),
+        account_name,
         org_id: Id::from_stored(org),
         disabled: disabled != 0,
         expires,
+        confirmed_email,
     }))
 }
 

@@ -12,7 +12,7 @@ use crate::domain::{Id, UnixTime};
 pub struct OutboxRecord {
     pub id: Id,
     pub org_id: Id,
-    /// `confirm-email`, `key-expiry` or `invitation`.
+    /// `confirm-email`, `key-expiry`, `invitation` or `key-leaked`.
     pub kind: String,
     pub recipient: String,
     /// JSON; never a secret.

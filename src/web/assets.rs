@@ -19,6 +19,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("account.js", JS, include_str!("assets/account.js")),
     ("users.js", JS, include_str!("assets/users.js")),
     ("deleted.js", JS, include_str!("assets/deleted.js")),
+    ("audit.js", JS, include_str!("assets/audit.js")),
     ("settings.js", JS, include_str!("assets/settings.js")),
     ("favicon.svg", "image/svg+xml", include_str!("assets/favicon.svg")),
 ];

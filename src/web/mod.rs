@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/service-accounts/{id}", get(pages::app))
         .route("/users", get(pages::app))
         .route("/settings", get(pages::app))
+        .route("/audit", get(pages::app))
         .route("/setup", get(pages::setup))
         .route("/set-password", get(pages::set_password))
         .route("/assets/{file}", get(assets::serve))

@@ -345,6 +345,65 @@ async fn the_trail_refuses_bad_paging_parameters() {
     }
 }
 
+#[tokio::test]
+async fn the_trail_is_filtered_by_actor_action_and_target_and_pages_within_the_filter() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let (admin_account, _) = admin_identity(&app).await;
+    let one = s(&app.create_account(json!({"name": "filtered-one"})).await, "id");
+    let two = s(&app.create_account(json!({"name": "filtered-two"})).await, "id");
+    let mut keys = Vec::new();
+    for _ in 0..3 {
+        keys.push(s(&app.create_key(&one).await, "keyId"));
+    }
+    app.create_key(&two).await;
+    // A change made by another actor: the new account's own admin key.
+    let (other_actor, other_key) = app.account_with_key(&app.org_id, Role::Admin, false).await;
+    let res = app.delete(&format!("{SA}/{one}/key/{}", keys[0]), &other_key).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    let actions = |page: &Value| -> Vec<String> {
+        page["items"].as_array().expect("items").iter().map(|e| s(e, "action")).collect()
+    };
+    let on_one = page(&app, &app.admin_key, &[("targetId", &one)]).await;
+    assert_eq!(actions(&on_one), ["serviceAccount.create"]);
+    let on_key = page(&app, &app.admin_key, &[("targetId", &keys[0])]).await;
+    assert_eq!(actions(&on_key), ["key.delete", "key.create"]);
+    let by_other = page(&app, &app.admin_key, &[("actorId", &other_actor)]).await;
+    assert_eq!(actions(&by_other), ["key.delete"]);
+    let created = page(&app, &app.admin_key, &[("action", "key.create"), ("actorId", &admin_account)]).await;
+    assert_eq!(actions(&created).len(), 4, "the four keys: {created}");
+    // A family is what the whole trail holds of it.
+    let whole = all_events(&app).await;
+    let expected: Vec<String> = whole.iter().map(|e| s(e, "action")).filter(|a| a.starts_with("key.")).collect();
+    let family = page(&app, &app.admin_key, &[("action", "key.*")]).await;
+    assert_eq!(actions(&family), expected);
+    assert!(expected.len() >= 5, "{expected:?}");
+    let nothing = page(&app, &app.admin_key, &[("action", "key.create"), ("targetId", &one)]).await;
+    assert!(actions(&nothing).is_empty());
+
+    // Paging stays inside the filter.
+    let first = page(&app, &app.admin_key, &[("action", "key.*"), ("limit", "4")]).await;
+    let cursor = s(&first, "nextCursor");
+    let rest = page(&app, &app.admin_key, &[("action", "key.*"), ("limit", "4"), ("cursor", &cursor)]).await;
+    assert_eq!([actions(&first), actions(&rest)].concat(), expected);
+    assert!(rest["nextCursor"].is_null());
+
+    // Filters that could match nothing sensible are refused, naming the field.
+    let long = "x".repeat(101);
+    for (name, value) in [
+        ("action", "key.%"),
+        ("action", "*"),
+        ("action", ".key"),
+        ("action", "key..x"),
+        ("actorId", long.as_str()),
+        ("targetId", long.as_str()),
+    ] {
+        let res =
+            app.request(Method::GET, EVENTS, &app.admin_key).query(&[(name, value)]).send().await.expect("request");
+        assert_eq!(problem(res, StatusCode::BAD_REQUEST).await["field"], name, "{name}={value}");
+    }
+}
+
 // ---- who may read it ----
 
 #[tokio::test]

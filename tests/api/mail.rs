@@ -587,3 +587,46 @@ async fn tls_required_refuses_a_server_that_offers_no_starttls() {
     assert!(plain.deliveries().is_empty(), "sent without TLS");
     assert!(outbox(&app).await[0].4.is_none());
 }
+
+#[tokio::test]
+async fn a_leaked_key_s_owner_is_told_at_the_confirmed_address_and_only_there() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let smtp = SmtpServer::start();
+    let _worker = start(&app, config(&app, Some(&smtp.url())));
+
+    // One account confirms its address, the other never does.
+    let confirmed = app.create_account(json!({"name": "billing", "email": "owner@example.com"})).await;
+    let unconfirmed = app.create_account(json!({"name": "reports", "email": "nobody@example.com"})).await;
+    let delivered = smtp.wait_for(2, Duration::from_secs(10)).await;
+    let to_owner = delivered.iter().find(|d| d.envelope_to == ["owner@example.com"]).expect("a confirmation");
+    let (status, _) = open_link(&app, &Mail::parse(&to_owner.data).token(&app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let leaked = app.create_key(confirmed["id"].as_str().expect("id")).await;
+    let other = app.create_key(unconfirmed["id"].as_str().expect("id")).await;
+    let secrets = json!({"secrets": [leaked["secret"], other["secret"]]});
+    let res = app.client.post(app.url("/api/leak/v1/revoke")).json(&secrets).send().await.expect("revoke");
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+
+    let delivered = smtp.wait_for(3, Duration::from_secs(10)).await;
+    let notice = Mail::parse(&delivered[2].data);
+    assert_eq!(delivered[2].envelope_to, vec!["owner@example.com".to_owned()]);
+    let key_id = leaked["keyId"].as_str().expect("key id");
+    assert!(notice.subject.contains("leaked") && notice.subject.contains(key_id), "{}", notice.subject);
+    assert!(notice.text.contains("disabled it at once") && notice.text.contains("billing"), "{}", notice.text);
+    for secret in [&leaked["secret"], &other["secret"]] {
+        assert!(!notice.raw.contains(secret.as_str().expect("secret")), "a secret in the notice");
+    }
+    // The unconfirmed address hears nothing, though its key was revoked too
+    // (the outbox rows were written with the revocation, before its answer).
+    wait_until(Duration::from_secs(5), "every message sent", async || {
+        outbox(&app).await.iter().all(|row| row.4.is_some())
+    })
+    .await;
+    let kinds: Vec<(String, String)> = outbox(&app).await.into_iter().map(|row| (row.0, row.1)).collect();
+    assert_eq!(kinds.iter().filter(|(kind, _)| kind == "key-leaked").count(), 1, "{kinds:?}");
+    assert!(!kinds.iter().any(|(kind, to)| kind == "key-leaked" && to == "nobody@example.com"), "{kinds:?}");
+    for row in outbox(&app).await {
+        assert!(!row.2.contains("kw_"), "a secret in the outbox: {}", row.2);
+    }
+}

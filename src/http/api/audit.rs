@@ -12,6 +12,7 @@ use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::ApiQuery;
 use crate::store::AuditRecord;
+use crate::store::audit::{ActionFilter, AuditFilter};
 
 const LISTING: &str = "audit";
 
@@ -70,11 +71,54 @@ pub struct AuditQuery {
     limit: Option<String>,
     /// `nextCursor` from the previous page.
     cursor: Option<String>,
+    /// Only events by this actor (a service account's or a user's id).
+    #[serde(rename = "actorId")]
+    #[param(rename = "actorId")]
+    actor_id: Option<String>,
+    /// Only this action (`key.delete`), or a family of them (`key.*`).
+    action: Option<String>,
+    /// Only events about this target (an account's, key's, user's or
+    /// organization's id).
+    #[serde(rename = "targetId")]
+    #[param(rename = "targetId")]
+    target_id: Option<String>,
+}
+
+/// The longest id or action a filter may name.
+const MAX_FILTER_LEN: usize = 100;
+
+fn filter_of(q: &AuditQuery) -> Result<AuditFilter, ApiError> {
+    let text = |field: &'static str, value: &Option<String>| -> Result<Option<String>, ApiError> {
+        match value.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(v) if v.len() > MAX_FILTER_LEN => {
+                Err(ApiError::bad_request(field, format!("{field} must be at most {MAX_FILTER_LEN} characters")))
+            }
+            Some(v) => Ok(Some(v.to_owned())),
+        }
+    };
+    let action = match text("action", &q.action)? {
+        None => None,
+        Some(a) => {
+            let (name, family) = match a.strip_suffix(".*") {
+                Some(prefix) => (prefix, true),
+                None => (a.as_str(), false),
+            };
+            let well_formed = !name.is_empty()
+                && name.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphabetic()));
+            if !well_formed {
+                return Err(ApiError::bad_request("action", "action must be like key.delete or key.*"));
+            }
+            Some(if family { ActionFilter::Prefix(format!("{name}.")) } else { ActionFilter::Exactly(a) })
+        }
+    };
+    Ok(AuditFilter { actor_id: text("actorId", &q.actor_id)?, action, target_id: text("targetId", &q.target_id)? })
 }
 
 /// List audit events.
 ///
-/// Admins. Newest first, paged like service accounts.
+/// Admins. Newest first, paged like service accounts; `actorId`, `action`
+/// (exact, or `key.*` for a family) and `targetId` narrow it, together.
 #[utoipa::path(
     operation_id = "listAuditEvents", get, path = "/api/audit/v1/event", tag = "audit", params(AuditQuery),
     responses(
@@ -89,6 +133,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<PageView<AuditEventView>>, ApiError> {
     let page = PageRequest::parse(LISTING, q.limit.as_deref(), q.cursor.as_deref())?;
-    let events = state.service.list_audit_events(&p, page.position, page.limit).await?;
+    let filter = filter_of(&q)?;
+    let events = state.service.list_audit_events(&p, &filter, page.position, page.limit).await?;
     Ok(Json(PageView::of(LISTING, events, AuditEventView::from)))
 }

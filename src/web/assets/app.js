@@ -6,6 +6,7 @@ import { loginView, setPasswordView, setupView } from './auth.js';
 import { accountsView } from './accounts.js';
 import { accountView } from './account.js';
 import { deletedView } from './deleted.js';
+import { auditView } from './audit.js';
 import { settingsView } from './settings.js';
 import { usersView } from './users.js';
 import { focusMain, h, pageTitle, rank, roleLabel, toast } from './dom.js';
@@ -73,6 +74,7 @@ function drawTopbar() {
       h('nav', { class: 'nav', 'aria-label': 'Main' },
         navLink('/service-accounts', 'Service accounts'),
         can().admin ? navLink('/users', 'Users') : null,
+        can().admin ? navLink('/audit', 'Audit trail') : null,
         can().admin ? navLink('/settings', 'Settings') : null),
       orgControl,
       h('div', { class: 'me' },
@@ -172,6 +174,10 @@ async function render() {
   if (path === '/settings') {
     if (!can().admin) return notFound('Not available', 'Only admins change the organization’s settings.');
     return settingsView(main, ctx);
+  }
+  if (path === '/audit') {
+    if (!can().admin) return notFound('Not available', 'Only admins read the audit trail.');
+    return auditView(main, ctx);
   }
   if (path === '/users') {
     if (!can().admin) return notFound('Not available', 'Only admins manage users.');
