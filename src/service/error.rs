@@ -12,7 +12,7 @@ pub enum ServiceError {
     #[error("{detail}")]
     Conflict { field: &'static str, detail: String },
     #[error("{field}: {detail}")]
-    Invalid { field: std::borrow::Cow<'static, str>, detail: String },
+    Invalid { field: &'static str, detail: String },
     /// The request must say which organization it means.
     #[error("{0}")]
     BadRequest(String),
@@ -28,12 +28,7 @@ pub enum ServiceError {
 
 impl ServiceError {
     pub fn invalid(field: &'static str, detail: impl Into<String>) -> Self {
-        Self::Invalid { field: field.into(), detail: detail.into() }
-    }
-
-    /// A field whose name is made at run time (`events[2]`).
-    pub fn invalid_at(field: String, detail: impl Into<String>) -> Self {
-        Self::Invalid { field: field.into(), detail: detail.into() }
+        Self::Invalid { field, detail: detail.into() }
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
