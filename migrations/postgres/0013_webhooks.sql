@@ -1,4 +1,4 @@
--- Webhooks (SPEC §11). Kept in step with postgres/0011_webhooks.sql.
+-- Webhooks (SPEC §11). Kept in step with sqlite/0013_webhooks.sql.
 --
 -- An organization's admins register endpoints; every audited change of the
 -- organization that an endpoint subscribes to writes a delivery row in the
