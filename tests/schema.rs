@@ -57,10 +57,11 @@ async fn sqlite_facts(url: &str) -> Facts {
         }
         pk.sort();
         facts.insert(format!("primary key {table} ({})", pk.into_iter().map(|p| p.1).collect::<Vec<_>>().join(", ")));
-        let indexes = sqlx::query(&format!("SELECT name, \"unique\", origin FROM pragma_index_list('{table}')"))
-            .fetch_all(&mut *conn)
-            .await
-            .expect("indexes");
+        let indexes =
+            sqlx::query(&format!("SELECT name, \"unique\", origin, partial FROM pragma_index_list('{table}')"))
+                .fetch_all(&mut *conn)
+                .await
+                .expect("indexes");
         for i in &indexes {
             let name: String = i.get("name");
             let origin: String = i.get("origin");
@@ -71,7 +72,10 @@ async fn sqlite_facts(url: &str) -> Facts {
                     .expect("index columns");
             match origin.as_str() {
                 "u" => facts.insert(format!("unique {table} ({})", cols.join(", "))),
-                "c" => facts.insert(format!("index {name} on {table} ({})", cols.join(", "))),
+                "c" => {
+                    let partial = if i.get::<i64, _>("partial") == 1 { " partial" } else { "" };
+                    facts.insert(format!("index {name} on {table} ({}){partial}", cols.join(", ")))
+                }
                 _ => true,
             };
         }
@@ -213,8 +217,14 @@ async fn postgres_facts(url: &str) -> Facts {
     .expect("indexes");
     for i in &indexes {
         let def: String = i.get("def");
+        // `CREATE INDEX … USING btree (a, b)`, with ` WHERE (…)` after it
+        // for a partial index.
+        let (def, partial) = match def.split_once(" WHERE ") {
+            Some((def, _)) => (def.to_owned(), " partial"),
+            None => (def, ""),
+        };
         let cols = def.rsplit('(').next().unwrap_or("").trim_end_matches(')');
-        facts.insert(format!("index {} on {} ({cols})", i.get::<String, _>("name"), i.get::<String, _>("t")));
+        facts.insert(format!("index {} on {} ({cols}){partial}", i.get::<String, _>("name"), i.get::<String, _>("t")));
     }
     facts
 }

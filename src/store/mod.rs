@@ -203,7 +203,15 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.pool.begin().await?;
+        // `Pool::begin` is not cancel-safe on PostgreSQL (sqlx 0.8 and 0.9,
+        // transact-rs/sqlx#4393): a caller dropped while BEGIN is in flight,
+        // as a handler is when its client disconnects, leaves the pooled
+        // connection inside a transaction that nothing ends, and the next
+        // borrower's statements run in it. On a task of its own BEGIN always
+        // completes; a transaction nobody takes is then dropped and rolled
+        // back like any other.
+        let pool = self.pool.clone();
+        let tx = tokio::spawn(async move { pool.begin().await }).await.map_err(|_| sqlx::Error::WorkerCrashed)??;
         Ok(WriteTx { tx, _turn: turn })
     }
 
