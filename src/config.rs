@@ -115,6 +115,21 @@ pub struct Knobs {
     /// When Redis cannot answer in time: let rate-limited uses through (open) or refuse them (closed) [default: open]
     #[arg(long, global = true, env = "KEYWARD_RATE_LIMIT_ON_ERROR", value_name = "open|closed")]
     pub rate_limit_on_error: Option<String>,
+    /// Let webhook endpoints resolve to loopback, private, link-local and CGNAT addresses
+    /// (for a receiver on the same host or network) [default: false: such URLs are refused]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYWARD_WEBHOOK_ALLOW_PRIVATE",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub webhook_allow_private: Option<bool>,
+    /// Seconds a node holds a webhook delivery it is sending before another node may send it,
+    /// should the first die mid-send; longer than an attempt (10 s) [default: 60]
+    #[arg(long, global = true, env = "KEYWARD_WEBHOOK_LEASE", value_name = "SECONDS")]
+    pub webhook_lease: Option<u64>,
 }
 
 impl Knobs {
@@ -161,6 +176,8 @@ impl Knobs {
             redis: self.redis.or(fallback.redis),
             redis_timeout: self.redis_timeout.or(fallback.redis_timeout),
             rate_limit_on_error: self.rate_limit_on_error.or(fallback.rate_limit_on_error),
+            webhook_allow_private: self.webhook_allow_private.or(fallback.webhook_allow_private),
+            webhook_lease: self.webhook_lease.or(fallback.webhook_lease),
         }
     }
 }
@@ -303,6 +320,8 @@ impl Settings {
         );
         let mail_lease = k.mail_lease.map_or(DEFAULT_MAIL_LEASE, Duration::from_secs);
         anyhow::ensure!(!mail_lease.is_zero(), "--mail-lease must be at least one second");
+        let webhook_lease = k.webhook_lease.map_or(defaults.webhooks.lease, Duration::from_secs);
+        anyhow::ensure!(!webhook_lease.is_zero(), "--webhook-lease must be at least one second");
         let leak_report_keys = match &k.leak_report_keys {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -346,6 +365,11 @@ impl Settings {
                 default_key_lifetime,
                 throttle,
                 redis,
+                webhooks: crate::service::webhooks::WebhookSettings {
+                    allow_private: k.webhook_allow_private.unwrap_or(false),
+                    lease: webhook_lease,
+                    ..defaults.webhooks.clone()
+                },
                 ..defaults
             },
             secret_key,
@@ -421,6 +445,18 @@ mod tests {
         assert!(!format!("{s:?}").contains("abc"), "the key is never in a debug print");
         let both = Knobs { secret_key: Some("abc".into()), secret_key_file: Some("/k".into()), ..Default::default() };
         assert!(Settings::resolve(both).is_err());
+    }
+
+    #[test]
+    fn webhook_private_targets_are_refused_unless_allowed() {
+        assert!(!Settings::resolve(Knobs::default()).expect("settings").limits.webhooks.allow_private);
+        let file: Knobs = toml::from_str("webhook-allow-private = true").expect("toml");
+        assert!(Settings::resolve(file.clone()).expect("settings").limits.webhooks.allow_private);
+        let flags = Knobs { webhook_allow_private: Some(false), ..Default::default() };
+        assert!(!Settings::resolve(flags.or(file)).expect("settings").limits.webhooks.allow_private);
+        let lease = Knobs { webhook_lease: Some(3), ..Default::default() };
+        assert_eq!(Settings::resolve(lease).expect("settings").limits.webhooks.lease, Duration::from_secs(3));
+        assert!(Settings::resolve(Knobs { webhook_lease: Some(0), ..Default::default() }).is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! keyward: service accounts and API keys for machines.
 //!
 //! `domain` holds the vocabulary and rules, `store` the SQL, `service` the
-//! use cases, `http` the REST API, `web` the web app; `cli` and `server` run them.
+//! use cases, `http` the REST API, `web` the web app, `mail` and `webhooks`
+//! the background senders; `cli` and `server` run them.
 
 pub mod cli;
 pub mod config;
@@ -14,3 +15,4 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod web;
+pub mod webhooks;

@@ -46,6 +46,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // Only a serving node delivers mail; the outbox waits for one otherwise.
     let mail = crate::mail::MailConfig::from_settings(&settings).context("configuring mail")?;
     crate::mail::spawn(service.clone(), mail);
+    // Likewise webhook deliveries: queued with each change, sent from here.
+    crate::webhooks::spawn(service.clone());
     let listener =
         TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
     tracing::info!(

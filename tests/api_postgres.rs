@@ -55,3 +55,5 @@ mod tokens;
 mod trust;
 #[path = "api/users.rs"]
 mod users;
+#[path = "api/webhooks.rs"]
+mod webhooks;

@@ -14,6 +14,7 @@ pub mod role;
 pub mod scope;
 pub mod seal;
 pub mod token;
+pub mod webhook;
 
 pub use cidr::Cidr;
 pub use clock::{Clock, SystemClock, UnixTime};

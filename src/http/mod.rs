@@ -24,7 +24,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use self::api::platform::OpenApiJson;
-use self::api::{accounts, audit, email, identity, keys, leaks, oauth, orgs, platform, session, setup, users};
+use self::api::{
+    accounts, audit, email, identity, keys, leaks, oauth, orgs, platform, session, setup, users, webhooks,
+};
 use self::error::ApiError;
 use crate::service::Service;
 
@@ -92,6 +94,7 @@ impl AppState {
         (name = "organizations"),
         (name = "leaks", description = "Revoking leaked keys"),
         (name = "users", description = "People and their roles"),
+        (name = "webhooks", description = "Endpoints told of changes, signed as Standard Webhooks"),
         (name = "session", description = "The web app's sessions"),
         (name = "platform", description = "Health, readiness, metrics"),
     )
@@ -142,6 +145,10 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(orgs::update))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::update, users::delete))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::deliveries))
         .routes(routes!(session::login))
         .routes(routes!(session::logout))
         .routes(routes!(session::set_password))

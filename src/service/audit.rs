@@ -1,7 +1,7 @@
 //! The audit trail: each change records who did what to what, in the same
 //! transaction as the change itself. Secrets never reach it.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{Page, Principal, Service, ServiceError};
 use crate::domain::{Id, Role, UnixTime};
@@ -30,6 +30,10 @@ pub enum Action {
     UserUpdate,
     UserRemove,
     MailFailed,
+    WebhookCreate,
+    WebhookUpdate,
+    WebhookDelete,
+    WebhookRotateSecret,
 }
 
 impl Action {
@@ -57,6 +61,10 @@ impl Action {
             Action::UserUpdate => "user.update",
             Action::UserRemove => "user.remove",
             Action::MailFailed => "mail.failed",
+            Action::WebhookCreate => "webhook.create",
+            Action::WebhookUpdate => "webhook.update",
+            Action::WebhookDelete => "webhook.delete",
+            Action::WebhookRotateSecret => "webhook.rotateSecret",
         }
     }
 }
@@ -68,6 +76,7 @@ pub enum Target<'a> {
     ServiceAccount(&'a Id),
     Key(&'a Id),
     User(&'a Id),
+    Webhook(&'a Id),
 }
 
 impl Target<'_> {
@@ -77,12 +86,14 @@ impl Target<'_> {
             Target::ServiceAccount(id) => ("serviceAccount", id.to_string()),
             Target::Key(id) => ("key", id.to_string()),
             Target::User(id) => ("user", id.to_string()),
+            Target::Webhook(id) => ("webhook", id.to_string()),
         }
     }
 }
 
 /// Writes one successful change to the trail on `conn`, which should be the
-/// change's own transaction.
+/// change's own transaction, and queues its webhook event (if it has one)
+/// for the organization's subscribed endpoints in that same transaction.
 pub async fn record(
     conn: &mut Conn,
     by: &Principal,
@@ -92,6 +103,19 @@ pub async fn record(
     detail: Option<Value>,
 ) -> Result<(), StoreError> {
     let (target_kind, target_id) = target.parts();
+    let event_data = || {
+        // Ids and the audit detail (which never holds a secret); the ids win
+        // over a detail field of the same name.
+        let mut data = match &detail {
+            Some(Value::Object(fields)) => fields.clone(),
+            _ => serde_json::Map::new(),
+        };
+        data.insert("orgId".into(), json!(by.org_id));
+        data.insert(format!("{target_kind}Id"), json!(target_id));
+        data.insert("actor".into(), json!({"kind": by.kind(), "id": by.actor_id(), "keyId": by.key_id()}));
+        Value::Object(data)
+    };
+    super::webhooks::enqueue_for_action(conn, &by.org_id, action, at, event_data).await?;
     audit::insert(
         conn,
         &AuditRecord {

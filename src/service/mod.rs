@@ -23,6 +23,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +58,8 @@ pub struct Limits {
     /// Where rate-limited keys are counted: this node's memory (`None`), or
     /// a Redis server shared by every node.
     pub redis: Option<RedisSettings>,
+    /// Webhook targets and delivery.
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 /// `--redis` and `--rate-limit-on-error`.
@@ -90,6 +93,7 @@ impl Default for Limits {
             throttle: throttle::ThrottlePolicy::default(),
             purge_interval: Duration::from_secs(3600),
             redis: None,
+            webhooks: webhooks::WebhookSettings::default(),
         }
     }
 }

@@ -32,3 +32,4 @@ mod smtp;
 mod tokens;
 mod trust;
 mod users;
+mod webhooks;

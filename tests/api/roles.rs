@@ -7,8 +7,10 @@
 //! `403`, and a call without credentials gets `401`. Whatever is refused
 //! leaves the target and the database exactly as they were.
 
+use keyward::domain::webhook::{EndpointUrl, Subscriptions};
 use keyward::domain::{Email, Id, Role};
 use keyward::service::Principal;
+use keyward::service::webhooks::NewWebhook;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -68,6 +70,13 @@ fn policy() -> Vec<Rule> {
         rule(M::POST,   "/api/user/v1/user",                                               Some(r#"{"email": "new-{uniq}@example.com"}"#),    [403, 403, 201], NO_IDS),
         rule(M::PATCH,  "/api/user/v1/user/{user}",                                        Some(r#"{"role": "editor"}"#),                     [403, 403, 200], Some([403, 403, 404])),
         rule(M::DELETE, "/api/user/v1/user/{user}",                                        None,                                              [403, 403, 204], Some([403, 403, 404])),
+        rule(M::POST,   "/api/webhook/v1/webhook",                                         Some(r#"{"url": "https://93.184.215.14/{uniq}", "events": ["key.*"]}"#), [403, 403, 201], NO_IDS),
+        rule(M::GET,    "/api/webhook/v1/webhook",                                         None,                                              [403, 403, 200], NO_IDS),
+        rule(M::GET,    "/api/webhook/v1/webhook/{hook}",                                  None,                                              [403, 403, 200], Some([403, 403, 404])),
+        rule(M::PATCH,  "/api/webhook/v1/webhook/{hook}",                                  Some(r#"{"disabled": true}"#),                     [403, 403, 200], Some([403, 403, 404])),
+        rule(M::DELETE, "/api/webhook/v1/webhook/{hook}",                                  None,                                              [403, 403, 204], Some([403, 403, 404])),
+        rule(M::POST,   "/api/webhook/v1/webhook/{hook}/rotate-secret",                    None,                                              [403, 403, 200], Some([403, 403, 404])),
+        rule(M::GET,    "/api/webhook/v1/webhook/{hook}/delivery",                         None,                                              [403, 403, 200], Some([403, 403, 404])),
     ]
 }
 
@@ -89,6 +98,7 @@ struct Fixture {
     sa: String,
     key: String,
     user: String,
+    hook: String,
 }
 
 /// Two organizations, keys of every role in the first, an admin key in the
@@ -124,7 +134,12 @@ async fn fixture(app: &TestApp, org: &str) -> Fixture {
     let email = Email::parse(&format!("member-{}@example.com", Id::generate())).expect("email");
     let by = Principal::operator(Id::parse(org).expect("org id"));
     let user = app.service.invite_user(&by, email, Role::Viewer).await.expect("invite").id.to_string();
-    Fixture { org: org.to_owned(), sa, key, user }
+    let hook = NewWebhook {
+        url: EndpointUrl::parse("https://93.184.215.14/fixture").expect("url"),
+        events: Subscriptions::parse(&["user.*"]).expect("events"),
+    };
+    let hook = app.service.create_webhook(&by, hook).await.expect("webhook").endpoint.id.to_string();
+    Fixture { org: org.to_owned(), sa, key, user, hook }
 }
 
 fn render(template: &str, f: &Fixture, uniq: &str) -> String {
@@ -132,6 +147,7 @@ fn render(template: &str, f: &Fixture, uniq: &str) -> String {
         .replace("{sa}", &f.sa)
         .replace("{key}", &f.key)
         .replace("{user}", &f.user)
+        .replace("{hook}", &f.hook)
         .replace("{org}", &f.org)
         .replace("{uniq}", uniq)
 }
@@ -139,7 +155,16 @@ fn render(template: &str, f: &Fixture, uniq: &str) -> String {
 /// Row counts of every table a refused call could leave something in.
 async fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
     let mut out = Vec::new();
-    for table in ["service_accounts", "api_keys", "audit_events", "users", "memberships", "outbox"] {
+    for table in [
+        "service_accounts",
+        "api_keys",
+        "audit_events",
+        "users",
+        "memberships",
+        "outbox",
+        "webhooks",
+        "webhook_deliveries",
+    ] {
         out.push((table, app.count_rows(table).await));
     }
     out
@@ -297,6 +322,7 @@ fn the_table_covers_every_authenticated_route() {
                 .path
                 .replace("{sa}", "{id}")
                 .replace("{user}", "{id}")
+                .replace("{hook}", "{id}")
                 .replace("{org}", "{id}")
                 .replace("{key}", "{key-id}");
             (r.method.as_str().to_ascii_lowercase(), path)

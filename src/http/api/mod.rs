@@ -12,6 +12,7 @@ pub mod platform;
 pub mod session;
 pub mod setup;
 pub mod users;
+pub mod webhooks;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;

@@ -1,0 +1,426 @@
+//! Webhooks' vocabulary: the events an endpoint can subscribe to, the
+//! subscriptions themselves (names and `prefix.*` wildcards), endpoint URLs,
+//! which addresses count as private, and the signing secret and signature of
+//! the Standard Webhooks specification. Pure values and rules.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// What happened, as a receiver sees it in `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    AccountCreated,
+    AccountUpdated,
+    AccountDeleted,
+    AccountRestored,
+    KeyCreated,
+    KeyRotated,
+    KeyDisabled,
+    KeyEnabled,
+    KeyDeleted,
+    KeyExpiring,
+    KeyExpired,
+    KeyLeaked,
+    UserAdded,
+    UserUpdated,
+    UserRemoved,
+}
+
+impl Event {
+    pub const ALL: [Event; 15] = [
+        Event::AccountCreated,
+        Event::AccountUpdated,
+        Event::AccountDeleted,
+        Event::AccountRestored,
+        Event::KeyCreated,
+        Event::KeyRotated,
+        Event::KeyDisabled,
+        Event::KeyEnabled,
+        Event::KeyDeleted,
+        Event::KeyExpiring,
+        Event::KeyExpired,
+        Event::KeyLeaked,
+        Event::UserAdded,
+        Event::UserUpdated,
+        Event::UserRemoved,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::AccountCreated => "account.created",
+            Event::AccountUpdated => "account.updated",
+            Event::AccountDeleted => "account.deleted",
+            Event::AccountRestored => "account.restored",
+            Event::KeyCreated => "key.created",
+            Event::KeyRotated => "key.rotated",
+            Event::KeyDisabled => "key.disabled",
+            Event::KeyEnabled => "key.enabled",
+            Event::KeyDeleted => "key.deleted",
+            Event::KeyExpiring => "key.expiring",
+            Event::KeyExpired => "key.expired",
+            Event::KeyLeaked => "key.leaked",
+            Event::UserAdded => "user.added",
+            Event::UserUpdated => "user.updated",
+            Event::UserRemoved => "user.removed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
+    /// `key` for `key.created`.
+    pub fn family(self) -> &'static str {
+        self.as_str().split('.').next().unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One entry of an endpoint's `events`: an event, or a whole family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subscription {
+    One(Event),
+    /// `key.*`: every event of the family, those added later included.
+    Family(&'static str),
+}
+
+/// At most this many entries in an endpoint's `events`.
+pub const MAX_SUBSCRIPTIONS: usize = 50;
+
+impl Subscription {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if let Some(family) = s.strip_suffix(".*") {
+            return Event::ALL
+                .into_iter()
+                .map(Event::family)
+                .find(|f| *f == family)
+                .map(Subscription::Family)
+                .ok_or_else(|| format!("no events start with {family:?}; families: account.*, key.*, user.*"));
+        }
+        Event::parse(s).map(Subscription::One).ok_or_else(|| {
+            let known: Vec<&str> = Event::ALL.iter().map(|e| e.as_str()).collect();
+            format!("unknown event {s:?}; expected one of {} or a family such as key.*", known.join(", "))
+        })
+    }
+
+    pub fn as_str(self) -> String {
+        match self {
+            Subscription::One(e) => e.as_str().to_owned(),
+            Subscription::Family(f) => format!("{f}.*"),
+        }
+    }
+
+    pub fn matches(self, event: Event) -> bool {
+        match self {
+            Subscription::One(e) => e == event,
+            Subscription::Family(f) => event.family() == f,
+        }
+    }
+}
+
+/// A list of subscriptions as an endpoint holds it (duplicates dropped, order
+/// kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriptions(Vec<Subscription>);
+
+impl Subscriptions {
+    /// `Err((index, why))` names the entry at fault; `index` is `None` when
+    /// the list as a whole is wrong.
+    pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, (Option<usize>, String)> {
+        if raw.is_empty() {
+            return Err((None, "must name at least one event".to_owned()));
+        }
+        if raw.len() > MAX_SUBSCRIPTIONS {
+            return Err((None, format!("at most {MAX_SUBSCRIPTIONS} entries")));
+        }
+        let mut out: Vec<Subscription> = Vec::with_capacity(raw.len());
+        for (i, s) in raw.iter().enumerate() {
+            let sub = Subscription::parse(s.as_ref()).map_err(|why| (Some(i), why))?;
+            if !out.contains(&sub) {
+                out.push(sub);
+            }
+        }
+        Ok(Self(out))
+    }
+
+    /// Reads what `to_json` stored; entries no longer known are dropped.
+    pub fn from_stored(json: &str) -> Self {
+        let raw: Vec<String> = serde_json::from_str(json).unwrap_or_default();
+        Self(raw.iter().filter_map(|s| Subscription::parse(s).ok()).collect())
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::Value::from(self.names()).to_string()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.0.iter().map(|s| s.as_str()).collect()
+    }
+
+    pub fn matches(&self, event: Event) -> bool {
+        self.0.iter().any(|s| s.matches(event))
+    }
+}
+
+/// The longest endpoint URL.
+pub const MAX_URL_LEN: usize = 2048;
+
+/// An endpoint's address: http or https, with a host, no credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointUrl(url::Url);
+
+impl EndpointUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.trim().is_empty() {
+            return Err("is required".to_owned());
+        }
+        if raw.chars().count() > MAX_URL_LEN {
+            return Err(format!("must be at most {MAX_URL_LEN} characters"));
+        }
+        let url = url::Url::parse(raw).map_err(|e| format!("is not a URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("must start with https:// or http://".to_owned());
+        }
+        if url.host().is_none() {
+            return Err("must name a host".to_owned());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            // Credentials in a URL end up in logs and listings.
+            return Err("must not carry a user name or password".to_owned());
+        }
+        if url.fragment().is_some() {
+            return Err("must not have a #fragment".to_owned());
+        }
+        Ok(Self(url))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn url(&self) -> &url::Url {
+        &self.0
+    }
+
+    /// The host to resolve and the port to reach.
+    pub fn host_and_port(&self) -> (String, u16) {
+        let host = match self.0.host() {
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            Some(h) => h.to_string(),
+            None => String::new(),
+        };
+        (host, self.0.port_or_known_default().unwrap_or(443))
+    }
+
+    /// The address the URL names itself, when its host is an IP literal.
+    pub fn literal_ip(&self) -> Option<IpAddr> {
+        match self.0.host()? {
+            url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+            url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+            url::Host::Domain(_) => None,
+        }
+    }
+}
+
+/// Addresses a webhook may not reach without `--webhook-allow-private`:
+/// loopback, private (RFC 1918), link-local, unique-local IPv6, unspecified,
+/// CGNAT (RFC 6598), and the IPv4 ones written as IPv6.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_private_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private_v4(v4);
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
+                || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || (first & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated)
+                || is_v4_compatible_private(v6)
+        }
+    }
+}
+
+fn is_private_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || a == 0 // "this network"
+        || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64.0.0/10
+}
+
+/// `::a.b.c.d` (deprecated IPv4-compatible form) and NAT64 `64:ff9b::/96`
+/// around a private IPv4 address.
+fn is_v4_compatible_private(v6: Ipv6Addr) -> bool {
+    let s = v6.segments();
+    let embedded = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    let compatible = s[..6].iter().all(|&x| x == 0);
+    let nat64 = s[0] == 0x64 && s[1] == 0xff9b && s[2..6].iter().all(|&x| x == 0);
+    (compatible || nat64) && is_private_v4(embedded)
+}
+
+/// What Standard Webhooks secrets start with.
+pub const SECRET_PREFIX: &str = "whsec_";
+const SECRET_BYTES: usize = 32;
+
+/// An endpoint's signing secret: `whsec_` and the base64 of 32 random
+/// bytes. Prints as `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningSecret(Vec<u8>);
+
+impl SigningSecret {
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut bytes = vec![0u8; SECRET_BYTES];
+        getrandom::fill(&mut bytes)?;
+        Ok(Self(bytes))
+    }
+
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The text form, shown to the admin once.
+    pub fn expose(&self) -> String {
+        format!("{SECRET_PREFIX}{}", STANDARD.encode(&self.0))
+    }
+
+    /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        // HMAC takes a key of any length.
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!("any key length"));
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    }
+}
+
+impl fmt::Debug for SigningSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningSecret(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn events_round_trip_and_families_match() {
+        for e in Event::ALL {
+            assert_eq!(Event::parse(e.as_str()), Some(e));
+        }
+        let subs = Subscriptions::parse(&["key.*", "user.added", "key.created"]).expect("valid");
+        assert_eq!(subs.names(), vec!["key.*", "user.added", "key.created"]);
+        assert!(subs.matches(Event::KeyLeaked));
+        assert!(subs.matches(Event::UserAdded));
+        assert!(!subs.matches(Event::UserRemoved));
+        assert!(!subs.matches(Event::AccountCreated));
+        assert_eq!(Subscriptions::from_stored(&subs.to_json()), subs);
+    }
+
+    #[test]
+    fn bad_subscriptions_name_the_entry() {
+        let empty: [&str; 0] = [];
+        assert_eq!(Subscriptions::parse(&empty).map_err(|e| e.0), Err(None));
+        assert_eq!(Subscriptions::parse(&["key.created", "key.exploded"]).map_err(|e| e.0), Err(Some(1)));
+        assert_eq!(Subscriptions::parse(&["org.*"]).map_err(|e| e.0), Err(Some(0)));
+        assert_eq!(Subscriptions::parse(&["*"]).map_err(|e| e.0), Err(Some(0)));
+        let many = vec!["key.created"; 51];
+        assert_eq!(Subscriptions::parse(&many).map_err(|e| e.0), Err(None));
+        assert_eq!(Subscriptions::parse(&["key.created", "key.created"]).expect("dupes").names().len(), 1);
+    }
+
+    #[test]
+    fn urls() {
+        for ok in ["https://hooks.example.com/x?y=1", "http://93.184.215.14:8080/", "https://[2001:db8::1]/h"] {
+            assert!(EndpointUrl::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "ftp://example.com/",
+            "not a url",
+            "https://user:pw@example.com/",
+            "https://example.com/#frag",
+            "mailto:a@example.com",
+        ] {
+            assert!(EndpointUrl::parse(bad).is_err(), "{bad}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
+        assert!(EndpointUrl::parse(&long).is_err());
+        let u = EndpointUrl::parse("https://[::1]/x").expect("valid");
+        assert_eq!(u.host_and_port(), ("::1".to_owned(), 443));
+        assert_eq!(u.literal_ip(), Some("::1".parse().expect("ip")));
+    }
+
+    #[test]
+    fn private_ranges() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "100.127.255.255",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+        ] {
+            assert!(is_private(private.parse().expect("ip")), "{private}");
+        }
+        for public in ["93.184.215.14", "8.8.8.8", "100.128.0.1", "172.32.0.1", "2001:db8::1", "2606:4700::1111"] {
+            assert!(!is_private(public.parse().expect("ip")), "{public}");
+        }
+    }
+
+    #[test]
+    fn the_signature_is_standard_webhooks() {
+        // The example of the Standard Webhooks specification's reference
+        // implementations.
+        let secret = SigningSecret::from_bytes(STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("b64"));
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            secret.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+        assert!(secret.expose().starts_with("whsec_"));
+        assert!(!format!("{secret:?}").contains(&secret.expose()[6..]));
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in ".*") {
+            let _ = EndpointUrl::parse(&s);
+            let _ = Subscription::parse(&s);
+            let _ = Subscriptions::from_stored(&s);
+        }
+    }
+}

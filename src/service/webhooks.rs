@@ -1,0 +1,501 @@
+//! Webhooks: admins' endpoints, the events queued for them in the same
+//! transaction as each change, and the use cases the delivery worker runs
+//! (claim a due delivery under a lease, record what its attempt came to).
+//! Sending itself (HTTP, signatures on the wire) lives in `crate::webhooks`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::audit::{self, Action, Target};
+use super::{Page, Principal, Service, ServiceError};
+use crate::domain::webhook::{EndpointUrl, Event, SigningSecret, Subscriptions, is_private};
+use crate::domain::{Id, Role, UnixTime, clock};
+use crate::store::webhooks::{self as store, AttemptResult, DeliveryRecord, EndpointRecord};
+use crate::store::{Conn, StoreError};
+
+/// The knobs of webhook delivery, filled from configuration.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// `--webhook-allow-private`: endpoints may resolve to loopback and
+    /// private addresses.
+    pub allow_private: bool,
+    /// How often an idle worker looks for due deliveries.
+    pub poll_interval: Duration,
+    /// How long a claimed delivery is a worker's alone; far longer than an
+    /// attempt may take (`timeout`).
+    pub lease: Duration,
+    /// How long one attempt may take.
+    pub timeout: Duration,
+    /// A delivery still failing this long after it was queued is given up on.
+    pub give_up_after: Duration,
+    /// The waits after the first, second, … failed attempt; the last one
+    /// repeats.
+    pub backoff: Vec<Duration>,
+    /// Keys expiring within this are announced as `key.expiring`.
+    pub expiring_within: Duration,
+    /// How often the worker looks for keys expiring or expired.
+    pub scan_interval: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            poll_interval: Duration::from_secs(1),
+            lease: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            give_up_after: Duration::from_secs(24 * 3600),
+            backoff: [5, 30, 120, 600, 1800, 3600, 2 * 3600, 4 * 3600].map(Duration::from_secs).to_vec(),
+            expiring_within: Duration::from_secs(7 * 86_400),
+            scan_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// Seconds to wait after `attempts` failed attempts.
+    pub fn wait_after(&self, attempts: i64) -> i64 {
+        let i = usize::try_from(attempts.saturating_sub(1)).unwrap_or(0);
+        self.backoff.get(i).or(self.backoff.last()).map_or(60, |d| d.as_secs() as i64)
+    }
+}
+
+/// How long DNS may take when an endpoint is registered.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Finished deliveries are kept this long for the listing.
+const KEEP_DONE: i64 = 30 * 86_400;
+/// Keys that expired longer ago than this are not announced any more (an
+/// endpoint registered today is not told of last year's expiries).
+const EXPIRED_LOOKBACK: i64 = 86_400;
+/// Keys announced per scan and kind; the next scan takes the rest.
+const SCAN_BATCH: i64 = 500;
+
+/// The context an endpoint's secret is sealed for: its own id.
+fn secret_context(endpoint: &Id) -> String {
+    format!("webhook:{endpoint}")
+}
+
+/// A new endpoint, checked by the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub url: EndpointUrl,
+    pub events: Subscriptions,
+}
+
+/// `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookPatch {
+    pub url: Option<EndpointUrl>,
+    pub events: Option<Subscriptions>,
+    pub disabled: Option<bool>,
+}
+
+/// An endpoint and its signing secret, shown this once.
+#[derive(Debug)]
+pub struct CreatedWebhook {
+    pub endpoint: EndpointRecord,
+    pub secret: SigningSecret,
+}
+
+/// A delivery a worker holds, with what it needs to send it.
+#[derive(Debug)]
+pub struct ClaimedDelivery {
+    pub delivery: DeliveryRecord,
+    pub url: String,
+    pub secret: SigningSecret,
+    /// Why it must not be sent at all (its endpoint is gone or disabled).
+    pub cancelled: Option<&'static str>,
+}
+
+/// What one attempt came to, as the sender saw it.
+#[derive(Debug, Clone)]
+pub enum Attempt {
+    /// A 2xx answer.
+    Delivered { status: u16 },
+    /// Another answer, or no answer (`status` is then `None`).
+    Failed { status: Option<u16>, error: String },
+    /// Not to be sent: the reason becomes the delivery's last error.
+    Cancelled(&'static str),
+}
+
+impl Service {
+    /// Admins. The URL must not lead to a private address unless the server
+    /// allows it; the secret is returned here only.
+    pub async fn create_webhook(&self, p: &Principal, new: NewWebhook) -> Result<CreatedWebhook, ServiceError> {
+        p.require(Role::Admin)?;
+        self.check_target(&new.url).await?;
+        let now = self.now();
+        let id = Id::generate();
+        let secret = SigningSecret::generate()?;
+        let endpoint = EndpointRecord {
+            secret_sealed: self.sealing_key().seal(&secret_context(&id), secret.as_bytes())?,
+            id,
+            org_id: p.org_id.clone(),
+            url: new.url.as_str().to_owned(),
+            events: new.events.to_json(),
+            disabled: false,
+            created: now,
+            secret_created: now,
+        };
+        let mut tx = self.store().begin().await?;
+        store::insert(tx.conn(), &endpoint).await?;
+        let detail = json!({"url": endpoint.url, "events": new.events.names()});
+        audit::record(tx.conn(), p, now, Action::WebhookCreate, Target::Webhook(&endpoint.id), Some(detail)).await?;
+        tx.commit().await?;
+        Ok(CreatedWebhook { endpoint, secret })
+    }
+
+    /// Admins: the organization's endpoints in creation order.
+    pub async fn list_webhooks(
+        &self,
+        p: &Principal,
+        after: Option<Id>,
+        limit: usize,
+    ) -> Result<Page<EndpointRecord, Id>, ServiceError> {
+        p.require(Role::Admin)?;
+        let mut conn = self.store().read().await?;
+        let rows = store::list(&mut conn, &p.org_id, after.as_ref(), limit as i64 + 1).await?;
+        Ok(Page::from_overfetch(rows, limit, |e| e.id.clone()))
+    }
+
+    pub async fn get_webhook(&self, p: &Principal, id: &Id) -> Result<EndpointRecord, ServiceError> {
+        p.require(Role::Admin)?;
+        let mut conn = self.store().read().await?;
+        store::get(&mut conn, &p.org_id, id).await?.ok_or(ServiceError::NotFound("webhook"))
+    }
+
+    /// Admins. A disabled endpoint is sent nothing new, and what was queued
+    /// for it is given up on when its turn comes.
+    pub async fn update_webhook(
+        &self,
+        p: &Principal,
+        id: &Id,
+        patch: WebhookPatch,
+    ) -> Result<EndpointRecord, ServiceError> {
+        p.require(Role::Admin)?;
+        if let Some(url) = &patch.url {
+            self.check_target(url).await?;
+        }
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let before = store::get(tx.conn(), &p.org_id, id).await?.ok_or(ServiceError::NotFound("webhook"))?;
+        let mut after = before.clone();
+        let mut detail = serde_json::Map::new();
+        if let Some(url) = patch.url {
+            after.url = url.as_str().to_owned();
+        }
+        if let Some(events) = &patch.events {
+            after.events = events.to_json();
+        }
+        if let Some(disabled) = patch.disabled {
+            after.disabled = disabled;
+        }
+        if after.url != before.url {
+            detail.insert("url".into(), json!({"from": before.url, "to": after.url}));
+        }
+        if after.events != before.events {
+            let names = |json: &str| Subscriptions::from_stored(json).names();
+            detail.insert("events".into(), json!({"from": names(&before.events), "to": names(&after.events)}));
+        }
+        if after.disabled != before.disabled {
+            detail.insert("disabled".into(), json!({"from": before.disabled, "to": after.disabled}));
+        }
+        store::update(tx.conn(), &after).await?;
+        audit::record(tx.conn(), p, now, Action::WebhookUpdate, Target::Webhook(id), Some(Value::Object(detail)))
+            .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Admins. The endpoint's queued and past deliveries go with it.
+    pub async fn delete_webhook(&self, p: &Principal, id: &Id) -> Result<(), ServiceError> {
+        p.require(Role::Admin)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let endpoint = store::get(tx.conn(), &p.org_id, id).await?.ok_or(ServiceError::NotFound("webhook"))?;
+        store::delete(tx.conn(), &p.org_id, id).await?;
+        let detail = json!({"url": endpoint.url});
+        audit::record(tx.conn(), p, now, Action::WebhookDelete, Target::Webhook(id), Some(detail)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Admins: a new signing secret, returned this once; every attempt from
+    /// now on is signed with it.
+    pub async fn rotate_webhook_secret(&self, p: &Principal, id: &Id) -> Result<SigningSecret, ServiceError> {
+        p.require(Role::Admin)?;
+        let now = self.now();
+        let secret = SigningSecret::generate()?;
+        let sealed = self.sealing_key().seal(&secret_context(id), secret.as_bytes())?;
+        let mut tx = self.store().begin().await?;
+        if !store::set_secret(tx.conn(), &p.org_id, id, &sealed, now).await? {
+            return Err(ServiceError::NotFound("webhook"));
+        }
+        audit::record(tx.conn(), p, now, Action::WebhookRotateSecret, Target::Webhook(id), None).await?;
+        tx.commit().await?;
+        Ok(secret)
+    }
+
+    /// Admins: an endpoint's deliveries, newest first.
+    pub async fn list_webhook_deliveries(
+        &self,
+        p: &Principal,
+        id: &Id,
+        before: Option<Id>,
+        limit: usize,
+    ) -> Result<Page<DeliveryRecord, Id>, ServiceError> {
+        p.require(Role::Admin)?;
+        let mut conn = self.store().read().await?;
+        store::get(&mut conn, &p.org_id, id).await?.ok_or(ServiceError::NotFound("webhook"))?;
+        let rows = store::list_deliveries(&mut conn, id, before.as_ref(), limit as i64 + 1).await?;
+        Ok(Page::from_overfetch(rows, limit, |d| d.id.clone()))
+    }
+
+    /// Refuses, as `422` on `url`, a URL whose host is or resolves to an
+    /// address webhooks may not reach.
+    async fn check_target(&self, url: &EndpointUrl) -> Result<(), ServiceError> {
+        if self.limits().webhooks.allow_private {
+            return Ok(());
+        }
+        match resolve_public(url).await {
+            Ok(_) => Ok(()),
+            Err(why) => Err(ServiceError::invalid("url", why)),
+        }
+    }
+
+    /// Leases the next due delivery to `owner`, with its endpoint's URL and
+    /// secret. `None` when nothing is due.
+    pub async fn claim_webhook_delivery(&self, owner: &str) -> Result<Option<ClaimedDelivery>, ServiceError> {
+        let store = self.store();
+        let now = self.now();
+        if !store::any_due(&mut *store.read().await?, now).await? {
+            return Ok(None);
+        }
+        let lease_until = now + self.limits().webhooks.lease.as_secs().max(1) as i64;
+        let mut tx = store.begin().await?;
+        let claimed = store::claim(tx.conn(), store.engine(), owner, now, lease_until).await?;
+        let Some(delivery) = claimed else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let endpoint = store::endpoint_of(tx.conn(), &delivery.endpoint_id).await?;
+        tx.commit().await?;
+        let Some(endpoint) = endpoint else {
+            return Ok(Some(ClaimedDelivery {
+                delivery,
+                url: String::new(),
+                secret: SigningSecret::from_bytes(Vec::new()),
+                cancelled: Some("the endpoint was deleted"),
+            }));
+        };
+        let secret = self
+            .sealing_key()
+            .open(&secret_context(&endpoint.id), &endpoint.secret_sealed)
+            .map(SigningSecret::from_bytes)
+            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("webhook {} has a damaged secret", endpoint.id)))?;
+        let cancelled = endpoint.disabled.then_some("the endpoint is disabled");
+        Ok(Some(ClaimedDelivery { delivery, url: endpoint.url, secret, cancelled }))
+    }
+
+    /// Records what an attempt at a claimed delivery came to: delivered,
+    /// retried later, or failed for good once it has been failing for
+    /// `give_up_after`. False when the lease had run out and another worker
+    /// holds the delivery now.
+    pub async fn finish_webhook_delivery(
+        &self,
+        owner: &str,
+        delivery: &DeliveryRecord,
+        attempt: Attempt,
+    ) -> Result<bool, ServiceError> {
+        let settings = &self.limits().webhooks;
+        let now = self.now();
+        let attempts = delivery.attempts + 1;
+        let result = match attempt {
+            Attempt::Delivered { status } => AttemptResult {
+                attempts,
+                status: "delivered",
+                next_attempt_at: delivery.next_attempt_at,
+                status_code: Some(i64::from(status)),
+                error: None,
+                delivered_at: Some(now),
+            },
+            Attempt::Cancelled(why) => AttemptResult {
+                attempts: delivery.attempts,
+                status: "failed",
+                next_attempt_at: delivery.next_attempt_at,
+                status_code: delivery.last_status_code,
+                error: Some(format!("cancelled: {why}")),
+                delivered_at: None,
+            },
+            Attempt::Failed { status, error } => {
+                let next = now + settings.wait_after(attempts);
+                let give_up = next - delivery.created >= settings.give_up_after.as_secs() as i64;
+                AttemptResult {
+                    attempts,
+                    status: if give_up { "failed" } else { "pending" },
+                    next_attempt_at: if give_up { delivery.next_attempt_at } else { next },
+                    status_code: status.map(i64::from),
+                    error: Some(error),
+                    delivered_at: None,
+                }
+            }
+        };
+        let mut tx = self.store().begin().await?;
+        let recorded = store::finish_attempt(tx.conn(), &delivery.id, owner, &result).await?;
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    /// Queues `key.expiring` for keys expiring within `expiring_within` and
+    /// `key.expired` for keys that expired in the last day, once per key
+    /// (the notice and its deliveries commit together). Answers how many
+    /// keys were announced.
+    pub async fn scan_webhook_key_expiry(&self) -> Result<usize, ServiceError> {
+        let now = self.now();
+        let within = self.limits().webhooks.expiring_within.as_secs() as i64;
+        let mut announced = 0;
+        for (kind, event, from, to) in [
+            ("expiring", Event::KeyExpiring, now, now + within),
+            ("expired", Event::KeyExpired, now - EXPIRED_LOOKBACK, now),
+        ] {
+            let due = store::keys_to_announce(&mut *self.store().read().await?, kind, from, to, SCAN_BATCH).await?;
+            for key in due {
+                let mut tx = self.store().begin().await?;
+                if store::record_key_notice(tx.conn(), &key.key_id, kind, now).await? {
+                    let data = json!({
+                        "orgId": key.org_id,
+                        "keyId": key.key_id,
+                        "serviceAccountId": key.account_id,
+                        "name": key.key_name,
+                        "expires": key.expires,
+                        "actor": {"kind": "system", "id": null, "keyId": null},
+                    });
+                    enqueue_event(tx.conn(), &key.org_id, event, now, move || data).await?;
+                    announced += 1;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(announced)
+    }
+
+    /// Forgets finished deliveries older than 30 days.
+    pub async fn prune_webhook_deliveries(&self) -> Result<(), ServiceError> {
+        let mut tx = self.store().begin().await?;
+        store::prune(tx.conn(), self.now() - KEEP_DONE).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The addresses `url` leads to, when none is private; otherwise (or when
+/// the host does not resolve) why not.
+pub async fn resolve_public(url: &EndpointUrl) -> Result<Vec<IpAddr>, String> {
+    if let Some(ip) = url.literal_ip() {
+        return if is_private(ip) {
+            Err(format!("{ip} is a loopback or private address, which webhooks may not reach"))
+        } else {
+            Ok(vec![ip])
+        };
+    }
+    let (host, port) = url.host_and_port();
+    let found = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host.as_str(), port)))
+        .await
+        .map_err(|_| format!("resolving {host} took too long"))?
+        .map_err(|_| format!("{host} does not resolve"))?;
+    let ips: Vec<IpAddr> = found.map(|a| a.ip()).collect();
+    if ips.is_empty() {
+        return Err(format!("{host} does not resolve"));
+    }
+    if let Some(ip) = ips.iter().find(|ip| is_private(**ip)) {
+        return Err(format!("{host} resolves to {ip}, a loopback or private address, which webhooks may not reach"));
+    }
+    Ok(ips)
+}
+
+/// The event a change is announced as, if any.
+fn event_of(action: Action) -> Option<Event> {
+    Some(match action {
+        Action::AccountCreate => Event::AccountCreated,
+        Action::AccountUpdate => Event::AccountUpdated,
+        Action::AccountDelete => Event::AccountDeleted,
+        Action::AccountUndelete => Event::AccountRestored,
+        Action::KeyCreate => Event::KeyCreated,
+        Action::KeyRotate => Event::KeyRotated,
+        Action::KeyDisable => Event::KeyDisabled,
+        Action::KeyEnable => Event::KeyEnabled,
+        Action::KeyDelete => Event::KeyDeleted,
+        Action::KeyLeaked => Event::KeyLeaked,
+        Action::UserAdd => Event::UserAdded,
+        Action::UserUpdate => Event::UserUpdated,
+        Action::UserRemove => Event::UserRemoved,
+        _ => return None,
+    })
+}
+
+/// Queues the event of `action`, if it has one, for every enabled endpoint
+/// of the organization subscribed to it, on `conn`: the change's own
+/// transaction. `data` holds ids and the audit detail, never a secret.
+pub(crate) async fn enqueue_for_action(
+    conn: &mut Conn,
+    org: &Id,
+    action: Action,
+    at: UnixTime,
+    data: impl FnOnce() -> Value,
+) -> Result<(), StoreError> {
+    let Some(event) = event_of(action) else { return Ok(()) };
+    enqueue_event(conn, org, event, at, data).await
+}
+
+/// Queues `event` for every enabled endpoint of `org` subscribed to it, on
+/// `conn`: the transaction of what it tells of.
+async fn enqueue_event(
+    conn: &mut Conn,
+    org: &Id,
+    event: Event,
+    at: UnixTime,
+    data: impl FnOnce() -> Value,
+) -> Result<(), StoreError> {
+    let endpoints = store::enabled_in_org(conn, org).await?;
+    let subscribed: Vec<&EndpointRecord> =
+        endpoints.iter().filter(|e| Subscriptions::from_stored(&e.events).matches(event)).collect();
+    if subscribed.is_empty() {
+        return Ok(());
+    }
+    let body = json!({"type": event.as_str(), "timestamp": clock::rfc3339(at), "data": data()}).to_string();
+    for endpoint in subscribed {
+        store::enqueue(conn, &Id::generate(), &endpoint.id, event.as_str(), &body, at).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_follows_the_schedule_then_repeats_its_last_step() {
+        let s = WebhookSettings::default();
+        let waits: Vec<i64> = (1..=10).map(|a| s.wait_after(a)).collect();
+        assert_eq!(waits, vec![5, 30, 120, 600, 1800, 3600, 7200, 14_400, 14_400, 14_400]);
+        let total: i64 = waits.iter().sum();
+        assert!(total < 24 * 3600, "retries go on for the day");
+    }
+
+    #[tokio::test]
+    async fn literal_private_addresses_are_refused_without_dns() {
+        let private = EndpointUrl::parse("http://127.0.0.1:9/x").expect("url");
+        assert!(resolve_public(&private).await.is_err());
+        let v6 = EndpointUrl::parse("http://[::1]/x").expect("url");
+        assert!(resolve_public(&v6).await.is_err());
+        let public = EndpointUrl::parse("https://93.184.215.14/x").expect("url");
+        assert_eq!(
+            resolve_public(&public).await.expect("public"),
+            vec!["93.184.215.14".parse::<IpAddr>().expect("ip")]
+        );
+        let localhost = EndpointUrl::parse("http://localhost:8080/x").expect("url");
+        assert!(resolve_public(&localhost).await.is_err());
+    }
+}

@@ -1,0 +1,357 @@
+//! Webhook endpoints and their deliveries: the queue the delivery workers of
+//! every node drain under leases.
+
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+use super::{Conn, Engine, StoreError};
+use crate::domain::{Id, UnixTime};
+
+/// An endpoint as stored; its secret stays sealed.
+#[derive(Debug, Clone)]
+pub struct EndpointRecord {
+    pub id: Id,
+    pub org_id: Id,
+    pub url: String,
+    /// JSON array of subscriptions.
+    pub events: String,
+    /// Sealed for `webhook:{id}`; never the secret itself.
+    pub secret_sealed: String,
+    pub disabled: bool,
+    pub created: UnixTime,
+    pub secret_created: UnixTime,
+}
+
+impl FromRow<'_, AnyRow> for EndpointRecord {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: Id::from_stored(row.try_get("id")?),
+            org_id: Id::from_stored(row.try_get("org_id")?),
+            url: row.try_get("url")?,
+            events: row.try_get("events")?,
+            secret_sealed: row.try_get("secret_sealed")?,
+            disabled: row.try_get::<i64, _>("disabled")? != 0,
+            created: row.try_get("created")?,
+            secret_created: row.try_get("secret_created")?,
+        })
+    }
+}
+
+const ENDPOINT_COLUMNS: &str = "id, org_id, url, events, secret_sealed, disabled, created, secret_created";
+
+pub async fn insert(conn: &mut Conn, e: &EndpointRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO webhooks (id, org_id, url, events, secret_sealed, disabled, created, secret_created) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(e.id.as_str())
+    .bind(e.org_id.as_str())
+    .bind(&e.url)
+    .bind(&e.events)
+    .bind(&e.secret_sealed)
+    .bind(i64::from(e.disabled))
+    .bind(e.created)
+    .bind(e.secret_created)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut Conn, org: &Id, id: &Id) -> Result<Option<EndpointRecord>, StoreError> {
+    let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhooks WHERE org_id = $1 AND id = $2");
+    Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(id.as_str()).fetch_optional(conn).await?)
+}
+
+/// A page in creation order after `after`.
+pub async fn list(
+    conn: &mut Conn,
+    org: &Id,
+    after: Option<&Id>,
+    limit: i64,
+) -> Result<Vec<EndpointRecord>, StoreError> {
+    let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhooks WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+    Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(after.map_or("", Id::as_str)).bind(limit).fetch_all(conn).await?)
+}
+
+/// The organization's enabled endpoints: those an event may go to.
+pub async fn enabled_in_org(conn: &mut Conn, org: &Id) -> Result<Vec<EndpointRecord>, StoreError> {
+    let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhooks WHERE org_id = $1 AND disabled = 0 ORDER BY id");
+    Ok(sqlx::query_as(&sql).bind(org.as_str()).fetch_all(conn).await?)
+}
+
+/// Writes `url`, `events` and `disabled` back.
+pub async fn update(conn: &mut Conn, e: &EndpointRecord) -> Result<(), StoreError> {
+    sqlx::query("UPDATE webhooks SET url = $1, events = $2, disabled = $3 WHERE org_id = $4 AND id = $5")
+        .bind(&e.url)
+        .bind(&e.events)
+        .bind(i64::from(e.disabled))
+        .bind(e.org_id.as_str())
+        .bind(e.id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_secret(conn: &mut Conn, org: &Id, id: &Id, sealed: &str, now: UnixTime) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE webhooks SET secret_sealed = $1, secret_created = $2 WHERE org_id = $3 AND id = $4")
+        .bind(sealed)
+        .bind(now)
+        .bind(org.as_str())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes the endpoint and, with it, its deliveries.
+pub async fn delete(conn: &mut Conn, org: &Id, id: &Id) -> Result<bool, StoreError> {
+    // Explicitly too: the cascade needs SQLite's foreign keys switched on.
+    sqlx::query(
+        "DELETE FROM webhook_deliveries WHERE endpoint_id = $1 AND EXISTS \
+                 (SELECT 1 FROM webhooks w WHERE w.id = $1 AND w.org_id = $2)",
+    )
+    .bind(id.as_str())
+    .bind(org.as_str())
+    .execute(&mut *conn)
+    .await?;
+    let done = sqlx::query("DELETE FROM webhooks WHERE org_id = $1 AND id = $2")
+        .bind(org.as_str())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One delivery, as the listing and the worker see it.
+#[derive(Debug, Clone)]
+pub struct DeliveryRecord {
+    pub id: Id,
+    pub endpoint_id: Id,
+    pub event_type: String,
+    pub payload: String,
+    pub created: UnixTime,
+    pub attempts: i64,
+    pub next_attempt_at: UnixTime,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<UnixTime>,
+}
+
+impl FromRow<'_, AnyRow> for DeliveryRecord {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: Id::from_stored(row.try_get("id")?),
+            endpoint_id: Id::from_stored(row.try_get("endpoint_id")?),
+            event_type: row.try_get("event_type")?,
+            payload: row.try_get("payload")?,
+            created: row.try_get("created")?,
+            attempts: row.try_get("attempts")?,
+            next_attempt_at: row.try_get("next_attempt_at")?,
+            status: row.try_get("status")?,
+            last_status_code: row.try_get("last_status_code")?,
+            last_error: row.try_get("last_error")?,
+            delivered_at: row.try_get("delivered_at")?,
+        })
+    }
+}
+
+const DELIVERY_COLUMNS: &str = "id, endpoint_id, event_type, payload, created, attempts, next_attempt_at, status, \
+                                last_status_code, last_error, delivered_at";
+
+/// Queues a delivery, due at once. Call it inside the transaction of the
+/// change it tells of.
+pub async fn enqueue(
+    conn: &mut Conn,
+    id: &Id,
+    endpoint: &Id,
+    event_type: &str,
+    payload: &str,
+    now: UnixTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, endpoint_id, event_type, payload, created, attempts, next_attempt_at, \
+         status) VALUES ($1, $2, $3, $4, $5, 0, $5, 'pending')",
+    )
+    .bind(id.as_str())
+    .bind(endpoint.as_str())
+    .bind(event_type)
+    .bind(payload)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A page of the endpoint's deliveries older than `before`, newest first.
+pub async fn list_deliveries(
+    conn: &mut Conn,
+    endpoint: &Id,
+    before: Option<&Id>,
+    limit: i64,
+) -> Result<Vec<DeliveryRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 AND id < $2 \
+         ORDER BY id DESC LIMIT $3"
+    );
+    // Every id sorts before "g": hex digits only.
+    Ok(sqlx::query_as(&sql)
+        .bind(endpoint.as_str())
+        .bind(before.map_or("g", Id::as_str))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Pending, due, not leased, and the head of its endpoint's queue: no older
+/// delivery of the same endpoint is still pending (waiting for a retry, or
+/// being sent), so that one endpoint's deliveries arrive in order.
+const CLAIMABLE: &str = "d.status = 'pending' AND d.next_attempt_at <= $3 \
+     AND (d.lease_until IS NULL OR d.lease_until <= $3) \
+     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id \
+                     AND e.status = 'pending' AND e.id < d.id)";
+
+/// A cheap read, so that an idle worker does not take SQLite's write turn
+/// at every poll.
+pub async fn any_due(conn: &mut Conn, now: UnixTime) -> Result<bool, StoreError> {
+    let sql = format!("SELECT d.id FROM webhook_deliveries d WHERE {} LIMIT 1", CLAIMABLE.replace("$3", "$1"));
+    Ok(sqlx::query(&sql).bind(now).fetch_optional(conn).await?.is_some())
+}
+
+/// Leases the due delivery that has waited longest to `owner` until
+/// `lease_until`. As in the mail outbox, the outer conditions repeat the
+/// inner ones: on PostgreSQL the row is re-checked once its lock is won, so
+/// two workers never both take it, and `SKIP LOCKED` sends the second to
+/// another row; SQLite has one writer at a time.
+pub async fn claim(
+    conn: &mut Conn,
+    engine: Engine,
+    owner: &str,
+    now: UnixTime,
+    lease_until: UnixTime,
+) -> Result<Option<DeliveryRecord>, StoreError> {
+    let lock = match engine {
+        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2 WHERE id = \
+         (SELECT d.id FROM webhook_deliveries d WHERE {CLAIMABLE} ORDER BY d.next_attempt_at, d.id LIMIT 1{lock}) \
+         AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = webhook_deliveries.id AND {CLAIMABLE}) \
+         RETURNING {DELIVERY_COLUMNS}"
+    );
+    Ok(sqlx::query_as(&sql).bind(owner).bind(lease_until).bind(now).fetch_optional(conn).await?)
+}
+
+/// The endpoint a claimed delivery goes to.
+pub async fn endpoint_of(conn: &mut Conn, endpoint: &Id) -> Result<Option<EndpointRecord>, StoreError> {
+    let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhooks WHERE id = $1");
+    Ok(sqlx::query_as(&sql).bind(endpoint.as_str()).fetch_optional(conn).await?)
+}
+
+/// What an attempt came to.
+#[derive(Debug, Clone)]
+pub struct AttemptResult {
+    pub attempts: i64,
+    /// `delivered`, `pending` (to retry at `next_attempt_at`) or `failed`.
+    pub status: &'static str,
+    pub next_attempt_at: UnixTime,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub delivered_at: Option<UnixTime>,
+}
+
+/// Records an attempt and gives the lease back, if `owner` still holds it:
+/// false when the lease ran out and another worker took the row meanwhile
+/// (its own attempt decides then).
+pub async fn finish_attempt(conn: &mut Conn, id: &Id, owner: &str, r: &AttemptResult) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE webhook_deliveries SET attempts = $1, status = $2, next_attempt_at = $3, last_status_code = $4, \
+         last_error = $5, delivered_at = $6, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $7 AND lease_owner = $8 AND status = 'pending'",
+    )
+    .bind(r.attempts)
+    .bind(r.status)
+    .bind(r.next_attempt_at)
+    .bind(r.status_code)
+    .bind(r.error.as_deref())
+    .bind(r.delivered_at)
+    .bind(id.as_str())
+    .bind(owner)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Forgets delivered and failed deliveries created before `before`.
+pub async fn prune(conn: &mut Conn, before: UnixTime) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created < $1")
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A key whose expiry is to be announced.
+#[derive(Debug, Clone)]
+pub struct ExpiryNotice {
+    pub key_id: Id,
+    pub key_name: Option<String>,
+    pub expires: UnixTime,
+    pub account_id: Id,
+    pub org_id: Id,
+}
+
+impl FromRow<'_, AnyRow> for ExpiryNotice {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            key_id: Id::from_stored(row.try_get("key_id")?),
+            key_name: row.try_get("key_name")?,
+            expires: row.try_get("expires")?,
+            account_id: Id::from_stored(row.try_get("account_id")?),
+            org_id: Id::from_stored(row.try_get("org_id")?),
+        })
+    }
+}
+
+/// Keys of live accounts expiring in `(from, to]`, not yet announced as
+/// `kind`, in organizations with an enabled endpoint (nobody else would be
+/// told).
+pub async fn keys_to_announce(
+    conn: &mut Conn,
+    kind: &str,
+    from: UnixTime,
+    to: UnixTime,
+    limit: i64,
+) -> Result<Vec<ExpiryNotice>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT k.id AS key_id, k.name AS key_name, k.expires, a.id AS account_id, a.org_id \
+         FROM api_keys k JOIN service_accounts a ON a.id = k.account_id \
+         WHERE k.expires > $1 AND k.expires <= $2 AND a.deleted IS NULL \
+         AND EXISTS (SELECT 1 FROM webhooks w WHERE w.org_id = a.org_id AND w.disabled = 0) \
+         AND NOT EXISTS (SELECT 1 FROM webhook_key_notices n WHERE n.key_id = k.id AND n.kind = $3) \
+         ORDER BY k.expires LIMIT $4",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(kind)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Notes that `key` was announced as `kind`; false when some node already
+/// had (the primary key decides, whatever raced).
+pub async fn record_key_notice(conn: &mut Conn, key: &Id, kind: &str, now: UnixTime) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO webhook_key_notices (key_id, kind, created) VALUES ($1, $2, $3) \
+         ON CONFLICT (key_id, kind) DO NOTHING",
+    )
+    .bind(key.as_str())
+    .bind(kind)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
