@@ -360,9 +360,18 @@ async fn a_message_that_keeps_failing_is_given_up_logged_in_the_trail_and_counte
     .await;
     let row = outbox(&app).await.remove(0);
     assert!(row.4.is_none() && row.3 >= 2, "{row:?}");
-    assert_eq!(metric(&app, &mail_metric("failed")).await, 1.0);
+    // Counted just after the row commits, and the backlog gauge on the
+    // worker's next round: both are waited for, not raced.
+    wait_until(Duration::from_secs(10), "the failure counted", async || {
+        metric(&app, &mail_metric("failed")).await == 1.0
+    })
+    .await;
     assert!(metric(&app, &mail_metric("retried")).await >= 1.0);
-    assert_eq!(metric(&app, OLDEST).await, 0.0, "a failed message is not waiting any more");
+    wait_until(Duration::from_secs(10), "a failed message is not waiting any more", async || {
+        metric(&app, OLDEST).await == 0.0
+    })
+    .await;
+    assert_eq!(metric(&app, &mail_metric("failed")).await, 1.0, "counted once");
 
     let events: Value = app.get("/api/audit/v1/event", &app.admin_key).await.json().await.expect("json");
     let failed = events["items"]
@@ -388,8 +397,12 @@ async fn the_file_transport_writes_a_parseable_eml_file_per_message_under_the_da
     let _worker = start(&app, config(&app, None));
     let created = app.create_account(json!({"name": "local", "email": "me@example.com"})).await;
     let dir = app.dir.path().join("outbox");
+    // The transport writes `ID.eml.tmp` and renames it when complete: only
+    // the renamed file counts.
     wait_until(Duration::from_secs(10), "an .eml file", async || {
-        std::fs::read_dir(&dir).map(|d| d.count() > 0).unwrap_or(false)
+        std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().ends_with(".eml")))
+            .unwrap_or(false)
     })
     .await;
     let outbox_id = outbox_ids(&app).await.pop().expect("row");
