@@ -193,8 +193,8 @@ struct GuardedResolver {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{0} resolves to {1}, a loopback or private address, which webhooks may not reach")]
-struct PrivateTarget(String, std::net::IpAddr);
+#[error("{0} resolves to a loopback or private address, which webhooks may not reach")]
+struct PrivateTarget(String);
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0} does not resolve")]
@@ -209,10 +209,8 @@ impl reqwest::dns::Resolve for GuardedResolver {
             if found.is_empty() {
                 return Err(Box::new(NoAddress(host)) as Box<dyn StdError + Send + Sync>);
             }
-            if !allow_private {
-                if let Some(addr) = found.iter().find(|a| is_private(a.ip())) {
-                    return Err(Box::new(PrivateTarget(host, addr.ip())) as Box<dyn StdError + Send + Sync>);
-                }
+            if !allow_private && found.iter().any(|a| is_private(a.ip())) {
+                return Err(Box::new(PrivateTarget(host)) as Box<dyn StdError + Send + Sync>);
             }
             Ok(Box::new(found.into_iter()) as reqwest::dns::Addrs)
         })

@@ -262,6 +262,9 @@ fn is_private_v4(ip: Ipv4Addr) -> bool {
         || ip.is_broadcast()
         || a == 0 // "this network"
         || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64.0.0/10
+        || (a == 192 && b == 0 && ip.octets()[2] == 0) // IETF protocol assignments 192.0.0.0/24
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking 198.18.0.0/15
+        || a >= 224 // multicast 224.0.0.0/4 and reserved 240.0.0.0/4
 }
 
 /// `::a.b.c.d` (deprecated IPv4-compatible form) and NAT64 `64:ff9b::/96`
@@ -271,7 +274,14 @@ fn is_v4_compatible_private(v6: Ipv6Addr) -> bool {
     let embedded = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     let compatible = s[..6].iter().all(|&x| x == 0);
     let nat64 = s[0] == 0x64 && s[1] == 0xff9b && s[2..6].iter().all(|&x| x == 0);
-    (compatible || nat64) && is_private_v4(embedded)
+    // 64:ff9b:1::/48, local-use NAT64, embeds the address the same way.
+    let local_nat64 = s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1;
+    // ::ffff:0:a.b.c.d, SIIT.
+    let siit = s[..4].iter().all(|&x| x == 0) && s[4] == 0xffff && s[5] == 0;
+    // 2002:a.b.c.d::/48, 6to4, carries it in the second and third groups.
+    let six_to_four =
+        s[0] == 0x2002 && is_private_v4(Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8));
+    ((compatible || nat64 || local_nat64 || siit) && is_private_v4(embedded)) || six_to_four
 }
 
 /// What Standard Webhooks secrets start with.
@@ -393,10 +403,25 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
+            "64:ff9b:1::a00:1",
+            "::ffff:0:a00:1",
+            "2002:a00:1::1",
+            "192.0.0.192",
+            "198.18.0.1",
+            "224.0.0.1",
+            "240.0.0.1",
         ] {
             assert!(is_private(private.parse().expect("ip")), "{private}");
         }
-        for public in ["93.184.215.14", "8.8.8.8", "100.128.0.1", "172.32.0.1", "2001:db8::1", "2606:4700::1111"] {
+        for public in [
+            "93.184.215.14",
+            "8.8.8.8",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2001:db8::1",
+            "2606:4700::1111",
+            "2002:808:808::1",
+        ] {
             assert!(!is_private(public.parse().expect("ip")), "{public}");
         }
     }

@@ -120,9 +120,13 @@ pub enum Attempt {
     Cancelled(&'static str),
 }
 
+/// The most endpoints one organization may have.
+pub const MAX_WEBHOOKS_PER_ORG: i64 = 20;
+
 impl Service {
     /// Admins. The URL must not lead to a private address unless the server
     /// allows it; the secret is returned here only.
+    /// Admins: a new endpoint, at most [`MAX_WEBHOOKS_PER_ORG`] per organization.
     pub async fn create_webhook(&self, p: &Principal, new: NewWebhook) -> Result<CreatedWebhook, ServiceError> {
         p.require(Role::Admin)?;
         self.check_target(&new.url).await?;
@@ -140,6 +144,16 @@ impl Service {
             secret_created: now,
         };
         let mut tx = self.store().begin().await?;
+        // Every change is fanned out to each endpoint in its own
+        // transaction: their number is bounded, and counted under the
+        // organization's lock so that two creations cannot both pass.
+        crate::store::orgs::lock(tx.conn(), &p.org_id).await?;
+        if store::count_in_org(tx.conn(), &p.org_id).await? >= MAX_WEBHOOKS_PER_ORG {
+            return Err(ServiceError::Conflict {
+                field: "url",
+                detail: format!("an organization has at most {MAX_WEBHOOKS_PER_ORG} webhooks; delete one first"),
+            });
+        }
         store::insert(tx.conn(), &endpoint).await?;
         let detail = json!({"url": endpoint.url, "events": new.events.names()});
         audit::record(tx.conn(), p, now, Action::WebhookCreate, Target::Webhook(&endpoint.id), Some(detail)).await?;
@@ -293,9 +307,15 @@ impl Service {
         let secret = self
             .sealing_key()
             .open(&secret_context(&endpoint.id), &endpoint.secret_sealed)
-            .map(SigningSecret::from_bytes)
-            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("webhook {} has a damaged secret", endpoint.id)))?;
-        let cancelled = endpoint.disabled.then_some("the endpoint is disabled");
+            .map(SigningSecret::from_bytes);
+        // A secret that cannot be opened would fail every attempt and hold
+        // the endpoint's queue: the delivery is given up on, and says why.
+        let cancelled = match &secret {
+            None => Some("the endpoint's signing secret cannot be read; rotate it"),
+            Some(_) if endpoint.disabled => Some("the endpoint is disabled"),
+            Some(_) => None,
+        };
+        let secret = secret.unwrap_or_else(|| SigningSecret::from_bytes(Vec::new()));
         Ok(Some(ClaimedDelivery { delivery, url: endpoint.url, secret, cancelled }))
     }
 
@@ -409,8 +429,10 @@ pub async fn resolve_public(url: &EndpointUrl) -> Result<Vec<IpAddr>, String> {
     if ips.is_empty() {
         return Err(format!("{host} does not resolve"));
     }
-    if let Some(ip) = ips.iter().find(|ip| is_private(**ip)) {
-        return Err(format!("{host} resolves to {ip}, a loopback or private address, which webhooks may not reach"));
+    // The address itself is not told: it would map the server's own
+    // network for whoever registers a name.
+    if ips.iter().any(|ip| is_private(*ip)) {
+        return Err(format!("{host} resolves to a loopback or private address, which webhooks may not reach"));
     }
     Ok(ips)
 }

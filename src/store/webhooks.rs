@@ -73,6 +73,11 @@ pub async fn list(
     Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(after.map_or("", Id::as_str)).bind(limit).fetch_all(conn).await?)
 }
 
+/// How many endpoints the organization has.
+pub async fn count_in_org(conn: &mut Conn, org: &Id) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE org_id = $1").bind(org.as_str()).fetch_one(conn).await?)
+}
+
 /// The organization's enabled endpoints: those an event may go to.
 pub async fn enabled_in_org(conn: &mut Conn, org: &Id) -> Result<Vec<EndpointRecord>, StoreError> {
     let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhooks WHERE org_id = $1 AND disabled = 0 ORDER BY id");
@@ -328,7 +333,7 @@ pub async fn keys_to_announce(
     Ok(sqlx::query_as(
         "SELECT k.id AS key_id, k.name AS key_name, k.expires, a.id AS account_id, a.org_id \
          FROM api_keys k JOIN service_accounts a ON a.id = k.account_id \
-         WHERE k.expires > $1 AND k.expires <= $2 AND a.deleted IS NULL \
+         WHERE k.expires > $1 AND k.expires <= $2 AND a.deleted IS NULL AND k.disabled = 0 \
          AND EXISTS (SELECT 1 FROM webhooks w WHERE w.org_id = a.org_id AND w.disabled = 0) \
          AND NOT EXISTS (SELECT 1 FROM webhook_key_notices n WHERE n.key_id = k.id AND n.kind = $3) \
          ORDER BY k.expires LIMIT $4",

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{IdempotencyHeader, OrgQuery, PageRequest, PageView, PathIds};
+use super::{OrgQuery, PageRequest, PageView, PathIds};
 use crate::domain::UnixTime;
 use crate::domain::webhook::{EndpointUrl, Subscriptions};
 use crate::http::AppState;
@@ -199,13 +199,14 @@ fn parse_events(raw: &[String]) -> Result<Subscriptions, ApiError> {
 /// `events[2]`), also for a URL that resolves to a loopback or private
 /// address.
 #[utoipa::path(
-    operation_id = "createWebhook", post, path = PATH, tag = "webhooks", params(OrgQuery, IdempotencyHeader),
+    operation_id = "createWebhook", post, path = PATH, tag = "webhooks", params(OrgQuery),
     request_body = CreateWebhook,
     responses(
         (status = 201, description = "Endpoint created; `secret` is shown only now", body = CreatedWebhookView),
         (status = 400, description = "The body is not well-formed", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The organization has its 20 webhooks already", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing or wrong", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
@@ -333,7 +334,7 @@ pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathI
 /// now on, retries included, is signed with it.
 #[utoipa::path(
     operation_id = "rotateWebhookSecret", post, path = "/api/webhook/v1/webhook/{id}/rotate-secret", tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook id"), OrgQuery, IdempotencyHeader),
+    params(("id" = String, Path, description = "Webhook id"), OrgQuery),
     responses(
         (status = 200, description = "The new secret", body = WebhookSecretView),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
