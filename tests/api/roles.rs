@@ -138,6 +138,12 @@ async fn fixture(app: &TestApp, org: &str) -> Fixture {
         url: EndpointUrl::parse("https://93.184.215.14/fixture").expect("url"),
         events: Subscriptions::parse(&["user.*"]).expect("events"),
     };
+    // An organization holds at most 20 endpoints: the ones earlier cases
+    // made are removed first.
+    let earlier = app.service.list_webhooks(&by, None, 200).await.expect("webhooks");
+    for old in earlier.items {
+        app.service.delete_webhook(&by, &old.id).await.expect("delete webhook");
+    }
     let hook = app.service.create_webhook(&by, hook).await.expect("webhook").endpoint.id.to_string();
     Fixture { org: org.to_owned(), sa, key, user, hook }
 }
