@@ -98,7 +98,7 @@ impl TestApp {
         let sealing_key = SealingKey::generate().expect("randomness");
         let service = Service::with_clock(store.clone(), options.limits, sealing_key.clone(), options.clock);
         service.adopt_secret_key().await.expect("secret key");
-        service.spawn_background();
+        service.spawn_background().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
