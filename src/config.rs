@@ -33,9 +33,16 @@ pub struct Knobs {
     /// sqlite://FILE (created if missing), sqlite:///ABS/PATH or postgres://… [default: sqlite://keyward.db]
     #[arg(long, global = true, env = "KEYWARD_DATABASE_URL", value_name = "URL")]
     pub database: Option<String>,
-    /// The URL people reach this server at, for links [default: http://LISTEN]
+    /// The URL people reach this server at, for links [default: http://LISTEN, or https://LISTEN with TLS]
     #[arg(long, global = true, env = "KEYWARD_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// Serve HTTPS with this PEM certificate (its chain after it); with --tls-key. Reread on SIGHUP
+    /// and when the file changes [default: none: plain HTTP]
+    #[arg(long, global = true, env = "KEYWARD_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert's certificate (PKCS#8, RSA or EC); may be the same file
+    #[arg(long, global = true, env = "KEYWARD_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
     /// Where keyward keeps files such as the mail outbox [default: .]
     #[arg(long, global = true, env = "KEYWARD_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -152,6 +159,8 @@ impl Knobs {
             listen: self.listen.or(fallback.listen),
             database: self.database.or(fallback.database),
             public_url: self.public_url.or(fallback.public_url),
+            tls_cert: self.tls_cert.or(fallback.tls_cert),
+            tls_key: self.tls_key.or(fallback.tls_key),
             data_dir: self.data_dir.or(fallback.data_dir),
             mail: self.mail.or(fallback.mail),
             mail_from: self.mail_from.or(fallback.mail_from),
@@ -188,6 +197,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub database: String,
     pub public_url: String,
+    /// Native TLS; the files are read when the server starts.
+    pub tls: Option<TlsFiles>,
     pub data_dir: PathBuf,
     pub mail: Option<String>,
     pub mail_from: Option<String>,
@@ -212,6 +223,14 @@ pub struct Settings {
     /// GitHub's leak-report keys, read and checked at start.
     pub leak_report_keys: Option<ReportKeys>,
     pub leak_action: LeakAction,
+}
+
+/// Native TLS's certificate (its chain after it) and private key, both PEM;
+/// they may be one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Where the secret key comes from.
@@ -266,7 +285,19 @@ impl Settings {
         let listen = k.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr =
             listen.parse().with_context(|| format!("--listen {listen:?} is not an address such as 127.0.0.1:8080"))?;
-        let public_url = k.public_url.unwrap_or_else(|| format!("http://{listen}"));
+        let tls =
+            match (k.tls_cert.filter(|p| !p.as_os_str().is_empty()), k.tls_key.filter(|p| !p.as_os_str().is_empty())) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                (None, None) => None,
+                (Some(_), None) => anyhow::bail!(
+                    "--tls-cert needs --tls-key (KEYWARD_TLS_KEY, tls-key): the certificate's private key"
+                ),
+                (None, Some(_)) => anyhow::bail!(
+                    "--tls-key needs --tls-cert (KEYWARD_TLS_CERT, tls-cert): the certificate it belongs to"
+                ),
+            };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let public_url = k.public_url.unwrap_or_else(|| format!("{scheme}://{listen}"));
         anyhow::ensure!(
             public_url.starts_with("http://") || public_url.starts_with("https://"),
             "--public-url must start with http:// or https://"
@@ -351,6 +382,7 @@ impl Settings {
             listen,
             database: k.database.unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             public_url: public_url.trim_end_matches('/').to_owned(),
+            tls,
             data_dir,
             mail: k.mail,
             mail_from: k.mail_from,
@@ -481,6 +513,37 @@ mod tests {
             Knobs { max_key_lifetime: Some(60), default_key_lifetime: Some(120), ..Default::default() },
         ] {
             assert!(Settings::resolve(bad.clone()).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tls_takes_both_files_from_any_source_and_makes_the_public_url_https() {
+        let plain = Settings::resolve(Knobs::default()).expect("settings");
+        assert_eq!((plain.tls, plain.public_url.as_str()), (None, "http://127.0.0.1:8080"));
+
+        let file: Knobs = toml::from_str("tls-cert = \"/etc/k/cert.pem\"\ntls-key = \"/etc/k/key.pem\"").expect("toml");
+        let s = Settings::resolve(file.clone()).expect("settings");
+        assert_eq!(s.tls, Some(TlsFiles { cert: "/etc/k/cert.pem".into(), key: "/etc/k/key.pem".into() }));
+        assert_eq!(s.public_url, "https://127.0.0.1:8080");
+
+        let flags = Knobs { tls_key: Some("/run/key.pem".into()), ..Default::default() };
+        let s = Settings::resolve(flags.or(file)).expect("settings");
+        assert_eq!(s.tls.expect("tls").key, PathBuf::from("/run/key.pem"));
+
+        let named = Knobs {
+            tls_cert: Some("c".into()),
+            tls_key: Some("k".into()),
+            public_url: Some("https://keys.example.com/".into()),
+            ..Default::default()
+        };
+        assert_eq!(Settings::resolve(named).expect("settings").public_url, "https://keys.example.com");
+
+        for (alone, says) in [
+            (Knobs { tls_cert: Some("c".into()), ..Default::default() }, "--tls-cert needs --tls-key"),
+            (Knobs { tls_key: Some("k".into()), ..Default::default() }, "--tls-key needs --tls-cert"),
+        ] {
+            let message = Settings::resolve(alone).expect_err("refused").to_string();
+            assert!(message.contains(says), "{message:?}");
         }
     }
 

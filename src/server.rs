@@ -2,11 +2,13 @@
 //! graceful stop.
 
 pub mod listener;
+pub mod tls;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use self::listener::ConnectionLimits;
+use self::listener::{ConnectionLimits, Https};
+use self::tls::Tls;
 use crate::config::Settings;
 use crate::http::{AppState, router};
 use crate::service::Service;
@@ -40,6 +42,12 @@ pub async fn open_service(settings: &Settings) -> anyhow::Result<Service> {
 }
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    // Before anything is opened: a certificate that cannot be served stops
+    // the start here, with the file named.
+    let tls = settings.tls.as_ref().map(Tls::load).transpose()?.map(std::sync::Arc::new);
+    if let Some(tls) = &tls {
+        tls.clone().spawn_reloads().context("listening for SIGHUP")?;
+    }
     let service = open_service(&settings).await?;
     let store = service.store().clone();
     service.spawn_background().await;
@@ -52,6 +60,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
     tracing::info!(
         listen = %settings.listen,
+        tls = tls.is_some(),
         public_url = %settings.public_url,
         database = %redact_url(&settings.database),
         "keyward is serving"
@@ -61,17 +70,19 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .leak_report_keys
         .clone()
         .map(|keys| crate::http::api::leaks::LeakReports { keys, action: settings.leak_action });
-    let app = router(
-        AppState::new(service.clone(), &settings.public_url)
-            .with_trusted_proxies(&settings.trusted_proxies)
-            .with_leak_reports(leak_reports),
-    );
+    let mut state = AppState::new(service.clone(), &settings.public_url)
+        .with_trusted_proxies(&settings.trusted_proxies)
+        .with_leak_reports(leak_reports);
+    // Browsers reach a TLS listener over https whatever the public URL says.
+    state.secure_cookies |= tls.is_some();
+    let app = router(state);
     let limits = ConnectionLimits {
         header_read_timeout: settings.header_read_timeout,
         max_connections: settings.max_connections,
         shutdown_timeout: settings.shutdown_timeout,
     };
-    listener::serve(listener, app, &limits, service.metrics().clone(), shutdown_signal()).await;
+    let https = tls.as_ref().map(|tls| Https::new(tls.acceptor(), limits.header_read_timeout));
+    listener::serve(listener, app, &limits, https, service.metrics().clone(), shutdown_signal()).await;
     if let Err(e) = service.flush_usage().await {
         tracing::warn!(error = %e, "could not record the last key uses before stopping");
     }

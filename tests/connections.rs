@@ -8,7 +8,6 @@ mod support;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -93,27 +92,6 @@ fn exchange(
     read_answer(reader)
 }
 
-fn sigterm(node: &Node) {
-    let pid = node.child.id().to_string();
-    let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
-    assert!(sent.success(), "kill -TERM {pid} failed");
-}
-
-fn wait_for_exit(node: &mut Node, within: Duration) -> ExitStatus {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = node.child.try_wait().expect("child status") {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "keyward still runs {within:?} after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn log_of(dir: &Path, node: &Node) -> String {
-    std::fs::read_to_string(dir.join(format!("node-{}.log", node.port))).unwrap_or_default()
-}
-
 #[test]
 fn slow_headers_silence_and_idle_keep_alive_are_cut_at_the_header_read_timeout() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -187,8 +165,8 @@ fn at_the_connection_cap_new_clients_wait_until_a_connection_closes() {
         other => panic!("the fifth connection was served past the cap of 4: {other:?}"),
     }
     let deadline = Instant::now() + PATIENCE;
-    while !log_of(dir.path(), &node).contains("connection cap reached") {
-        assert!(Instant::now() < deadline, "no warning about the cap:\n{}", log_of(dir.path(), &node));
+    while !node.read_log().contains("connection cap reached") {
+        assert!(Instant::now() < deadline, "no warning about the cap:\n{}", node.read_log());
         std::thread::sleep(Duration::from_millis(20));
     }
 
@@ -200,7 +178,7 @@ fn at_the_connection_cap_new_clients_wait_until_a_connection_closes() {
     assert!(answer.starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&answer));
     assert!(since.elapsed() < Duration::from_secs(5), "answered only {:?} after the slots were freed", since.elapsed());
     // Warned once, not once per waiting client.
-    assert_eq!(log_of(dir.path(), &node).matches("connection cap reached").count(), 1);
+    assert_eq!(node.read_log().matches("connection cap reached").count(), 1);
 }
 
 #[test]
@@ -275,7 +253,7 @@ fn sigterm_lets_the_request_in_flight_finish_and_idle_connections_do_not_hold_th
     assert_eq!(status, 100, "{continued}");
 
     let stop_sent = Instant::now();
-    sigterm(&node);
+    node.signal("TERM");
     // The stop has begun once the listener is gone.
     while TcpStream::connect(("127.0.0.1", node.port)).is_ok() {
         assert!(stop_sent.elapsed() < PATIENCE, "keyward still accepts connections after SIGTERM");
@@ -290,10 +268,10 @@ fn sigterm_lets_the_request_in_flight_finish_and_idle_connections_do_not_hold_th
     assert!(read_until_closed(&mut silent).is_empty(), "the silent connection got an answer");
     assert!(read_until_closed(&mut trickling).is_empty(), "the half-sent request got an answer");
 
-    let status = wait_for_exit(&mut node, PATIENCE);
-    assert!(status.success(), "keyward stopped with {status}:\n{}", log_of(dir.path(), &node));
+    let status = node.wait_for_exit(PATIENCE);
+    assert!(status.success(), "keyward stopped with {status}:\n{}", node.read_log());
     assert!(stop_sent.elapsed() < Duration::from_secs(10), "the stop took {:?}", stop_sent.elapsed());
-    assert!(log_of(dir.path(), &node).contains("stopped"), "{}", log_of(dir.path(), &node));
+    assert!(node.read_log().contains("stopped"), "{}", node.read_log());
 }
 
 #[test]
@@ -315,10 +293,10 @@ fn a_stop_waits_for_requests_in_flight_no_longer_than_the_shutdown_timeout() {
     assert_eq!(read_answer(&mut reader).0, 100);
 
     let stop_sent = Instant::now();
-    sigterm(&node);
-    let status = wait_for_exit(&mut node, PATIENCE);
+    node.signal("TERM");
+    let status = node.wait_for_exit(PATIENCE);
     let took = stop_sent.elapsed();
-    let log = log_of(dir.path(), &node);
+    let log = node.read_log();
     assert!(status.success(), "keyward stopped with {status}:\n{log}");
     assert!((Duration::from_millis(900)..Duration::from_secs(5)).contains(&took), "the stop took {took:?}");
     assert!(log.contains("shutdown timeout"), "{log}");
@@ -349,8 +327,8 @@ fn sigterm_writes_the_key_uses_still_held_in_memory() {
         .and_then(|rest| rest.split('"').next())
         .expect("keyId in the answer")
         .to_owned();
-    sigterm(&node);
-    assert!(wait_for_exit(&mut node, PATIENCE).success(), "exit 0");
+    node.signal("TERM");
+    assert!(node.wait_for_exit(PATIENCE).success(), "exit 0");
     drop(node);
 
     let node = Node::start(dir.path(), &db, &[]);

@@ -8,7 +8,6 @@ mod support;
 #[path = "api/smtp.rs"]
 mod smtp;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -29,10 +28,6 @@ async fn create_account(client: &reqwest::Client, node: &Node, admin: &str, name
         .expect("create account");
     assert_eq!(res.status(), StatusCode::CREATED);
     res.json().await.expect("json")
-}
-
-fn log_of(dir: &Path, node: &Node) -> String {
-    std::fs::read_to_string(dir.join(format!("node-{}.log", node.port))).unwrap_or_default()
 }
 
 /// Unique (Message-ID, recipient) pairs, and how many messages there were.
@@ -57,7 +52,7 @@ async fn undelivered_messages_survive_kill_9_and_are_sent_after_a_restart() {
     // Nobody listens on the mail port yet.
     let down = format!("smtp://127.0.0.1:{}", unused_port());
     let mut node = Node::start(dir.path(), &db, &["--mail", &down]);
-    let log = log_of(dir.path(), &node);
+    let log = node.read_log();
     assert!(log.contains("mail: delivering the outbox") && log.contains(&down), "{log}");
     let n = 3;
     for i in 0..n {
@@ -106,7 +101,7 @@ async fn the_default_file_transport_writes_under_the_data_folder_and_the_log_say
         &["--data-dir", data.to_str().expect("utf-8"), "--secret-key-file", key.to_str().expect("utf-8")],
     );
     let outbox = data.join("outbox");
-    let log = log_of(dir.path(), &node);
+    let log = node.read_log();
     assert!(log.contains(&format!("files in {}", outbox.display())), "the log does not say where: {log}");
     let client = reqwest::Client::new();
     create_account(&client, &node, &admin, "local", "local@example.com").await;
@@ -161,7 +156,7 @@ async fn two_nodes_on_postgres_send_each_message_once() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(distinct(&smtp), (n, n, n), "lost or duplicated messages");
     // Both nodes did some of the work.
-    let logs: Vec<usize> = nodes.iter().map(|node| log_of(dir.path(), node).matches("mail: sent").count()).collect();
+    let logs: Vec<usize> = nodes.iter().map(|node| node.read_log().matches("mail: sent").count()).collect();
     assert_eq!(logs.iter().sum::<usize>(), n, "{logs:?}");
 }
 
@@ -176,7 +171,7 @@ async fn a_message_given_up_on_is_logged_without_its_link() {
     create_account(&client, &node, &admin, "doomed", "doomed@example.com").await;
     let deadline = Instant::now() + Duration::from_secs(15);
     let log = loop {
-        let log = log_of(dir.path(), &node);
+        let log = node.read_log();
         if log.contains("giving up") {
             break log;
         }

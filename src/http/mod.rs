@@ -38,7 +38,7 @@ pub struct AppState {
     /// trailing slash.
     pub public_url: Arc<str>,
     /// Cookies carry `Secure` and the `__Host-` prefix when the public URL
-    /// is https.
+    /// is https or keyward serves TLS itself.
     pub secure_cookies: bool,
     /// Peers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<[IpNet]>,

@@ -1,6 +1,9 @@
 //! The HTTP listener: our own accept loop over hyper's HTTP/1.1 server, so
 //! that slow clients are cut, connections are capped and a stop is bounded
-//! (SPEC §9), none of which `axum::serve` offers.
+//! (SPEC §9), none of which `axum::serve` offers. With native TLS each
+//! connection is handed to `https` instead, which speaks HTTP/2 too.
+
+mod https;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,6 +24,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
+pub use self::https::Https;
 use crate::metrics::Metrics;
 
 /// What bounds the clients of one listener.
@@ -46,19 +50,21 @@ const CAP_WARNING_EVERY: Duration = Duration::from_secs(60);
 const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
-/// Serves `app` on `listener` until `shutdown` completes, then stops
-/// accepting and lets requests in flight finish, for at most
-/// `limits.shutdown_timeout`.
+/// Serves `app` on `listener` (over TLS when `https` is given) until
+/// `shutdown` completes, then stops accepting and lets requests in flight
+/// finish, for at most `limits.shutdown_timeout`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: &ConnectionLimits,
+    https: Option<Https>,
     metrics: Metrics,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).max_buf_size(MAX_BUFFER);
     let http = Arc::new(http);
+    let https = https.map(Arc::new);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let (stop, stopping) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -76,7 +82,18 @@ pub async fn serve(
             accepted = accept(&listener) => accepted,
         };
         let slot = Slot::new(permit, &metrics);
-        connections.spawn(connection(stream, peer, app.clone(), http.clone(), stopping.clone(), slot));
+        match &https {
+            None => connections.spawn(connection(stream, peer, app.clone(), http.clone(), stopping.clone(), slot)),
+            Some(https) => connections.spawn(https::connection(
+                stream,
+                peer,
+                app.clone(),
+                http.clone(),
+                https.clone(),
+                stopping.clone(),
+                slot,
+            )),
+        };
         while let Some(done) = connections.try_join_next() {
             report_panic(done);
         }
@@ -203,11 +220,15 @@ async fn connection<I>(
         }
     };
     if let Err(e) = outcome {
-        if e.is_timeout() {
-            tracing::debug!(%peer, "closed a connection that sent no complete request headers in time");
-        } else {
-            tracing::debug!(%peer, error = %e, "connection ended with an error");
-        }
+        report_end(peer, &e);
+    }
+}
+
+fn report_end(peer: SocketAddr, e: &hyper::Error) {
+    if e.is_timeout() {
+        tracing::debug!(%peer, "closed a connection that sent no complete request headers in time");
+    } else {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
 }
 

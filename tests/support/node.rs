@@ -1,7 +1,7 @@
 //! The real `keyward` binary as a child process, killed when dropped.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_keyward");
@@ -10,6 +10,8 @@ pub struct Node {
     pub child: Child,
     pub port: u16,
     pub base: String,
+    /// Where its standard error goes.
+    pub log: PathBuf,
 }
 
 impl Drop for Node {
@@ -35,16 +37,39 @@ impl Node {
     /// Starts without waiting.
     pub fn spawn(dir: &Path, database: &str, extra: &[&str]) -> Self {
         let port = free_port();
-        let log = std::fs::File::create(dir.join(format!("node-{port}.log"))).expect("log file");
+        let log = dir.join(format!("node-{port}.log"));
         let child = Command::new(BIN)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
             .args(extra)
             .current_dir(dir)
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("start keyward");
-        Self { child, port, base: format!("http://127.0.0.1:{port}") }
+        Self { child, port, base: format!("http://127.0.0.1:{port}"), log }
+    }
+
+    /// What it has logged so far.
+    pub fn read_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends a signal by name (`TERM`, `HUP`) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args([&format!("-{name}"), &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill -{name} {pid} failed");
+    }
+
+    pub fn wait_for_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "keyward still runs after {within:?}:\n{}", self.read_log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn wait_until_healthy(&self, within: Duration) {
