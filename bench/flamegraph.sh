@@ -4,10 +4,9 @@
 #
 #   bench/flamegraph.sh [--bin PATH] [--seconds 10] [--out docs/img/verify-flame.svg] [--title TEXT]
 #
-# Without --bin, builds this tree's release binary with line tables
-# (CARGO_PROFILE_RELEASE_DEBUG=line-tables-only, into target/profiling) so
-# that perf can walk the stacks (--call-graph dwarf); give --bin to profile
-# another build, such as an earlier commit's, built the same way. The
+# Without --bin, builds this tree's release binary (its profile keeps line
+# tables, so that perf can walk the stacks with --call-graph dwarf); give
+# --bin to profile another build, such as an earlier commit's. The
 # server runs on a fresh SQLite database with one service account and one
 # key, pinned to core 0; wrk -t1 -c64 on core 1 sends
 # GET /api/auth/v1/verify with that key (the cached path, the steady state)
@@ -36,9 +35,9 @@ for tool in perf wrk jq curl taskset inferno-collapse-perf inferno-flamegraph; d
 done
 
 if [ -z "$bin" ]; then
-  echo "flamegraph: building the release binary with line tables" >&2
-  CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release --quiet --bin keyward --target-dir target/profiling
-  bin=target/profiling/release/keyward
+  echo "flamegraph: building the release binary" >&2
+  cargo build --release --quiet --bin keyward
+  bin=target/release/keyward
 fi
 work=$(mktemp -d)
 server=""
