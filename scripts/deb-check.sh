@@ -28,7 +28,7 @@ done
 target=${CARGO_TARGET_DIR:-target}
 [ -x "$target/release/keyward" ] || fail "no $target/release/keyward: run cargo build --release first"
 
-unit_path=/lib/systemd/system/keyward.service
+unit_path=/usr/lib/systemd/system/keyward.service
 work=$(mktemp -d)
 server=
 cleanup() {
@@ -55,9 +55,11 @@ if installed; then
 fi
 
 # --- build and look inside ---------------------------------------------------
-step "cargo deb --no-build"
+# --fast: the same contents, lighter compression (xz at its usual level
+# takes minutes on a 2-core machine).
+step "cargo deb --no-build --fast"
 rm -f "$target"/debian/keyward_*.deb
-cargo deb --no-build --quiet >/dev/null
+cargo deb --no-build --fast --quiet >/dev/null
 debs=("$target"/debian/keyward_*.deb)
 [ ${#debs[@]} = 1 ] && [ -f "${debs[0]}" ] || fail "expected one .deb in $target/debian, found: ${debs[*]}"
 deb=${debs[0]}
@@ -91,11 +93,13 @@ getent passwd keyward >/dev/null || fail "no keyward user after install"
 /usr/bin/keyward --help >/dev/null || fail "keyward --help"
 
 step "systemd-analyze verify $unit_path"
-# The unit's own lines only: the rest of the system is not ours to judge.
 systemd-analyze verify "$unit_path" >"$work/verify" 2>&1 || { cat "$work/verify"; fail "systemd-analyze verify"; }
-if grep -F "$unit_path" "$work/verify"; then fail "systemd-analyze verify warns about the unit"; fi
-systemd-analyze security --offline=true --no-pager "$unit_path" >"$work/security" 2>&1 ||
-  { cat "$work/security"; fail "systemd-analyze security"; }
+# Warnings about our unit fail; those about the machine's other units do not.
+if grep -i keyward "$work/verify"; then fail "systemd-analyze verify warns about the unit"; fi
+# Exposure in tenths: the unit rates 1.2; a change that loosens it past 2.0
+# fails.
+systemd-analyze security --offline=true --threshold=20 --no-pager "$unit_path" >"$work/security" 2>&1 ||
+  { cat "$work/security"; fail "systemd-analyze security rates the unit above 2.0"; }
 tail -n 1 "$work/security"
 
 # --- run the installed binary as the unit would -------------------------------
@@ -248,10 +252,14 @@ runuser -u keyward -- /usr/bin/keyward --config /etc/keyward/keyward.toml migrat
 step "dpkg --purge keyward"
 dpkg --purge keyward >/dev/null
 ! installed || fail "keyward is still installed"
-for path in /usr/bin/keyward "$unit_path" /etc/systemd/system/multi-user.target.wants/keyward.service \
-  /usr/lib/sysusers.d/keyward.conf /usr/share/doc/keyward /etc/keyward /var/lib/keyward; do
-  [ ! -e "$path" ] || fail "$path is left after purge"
+for path in /usr/bin/keyward "$unit_path" /etc/systemd/system/keyward.service \
+  /etc/systemd/system/multi-user.target.wants/keyward.service /usr/lib/sysusers.d/keyward.conf \
+  /usr/share/doc/keyward /etc/keyward /var/lib/keyward; do
+  [ ! -e "$path" ] && [ ! -L "$path" ] || fail "$path is left after purge"
 done
+left=$(find /var/lib/systemd/deb-systemd-helper-enabled /var/lib/systemd/deb-systemd-helper-masked \
+  -name 'keyward*' 2>/dev/null || true)
+[ -z "$left" ] || fail "deb-systemd-helper's state is left after purge: $left"
 ! getent passwd keyward >/dev/null || fail "the keyward user is left after purge"
 ! getent group keyward >/dev/null || fail "the keyward group is left after purge"
 ! dpkg-statoverride --list /etc/keyward/keyward.toml >/dev/null || fail "a stat override is left after purge"
