@@ -8,8 +8,10 @@
 # There is no systemd as PID 1 here (a container), so the unit is not
 # started by systemctl: its ExecStart= runs under the unit's user, working
 # directory, umask, state directory and capability and privilege settings,
-# traced by strace, and every system call and address family it used is
-# checked against the unit's SystemCallFilter= and RestrictAddressFamilies=.
+# traced by strace; then every system call, socket family, memory mapping,
+# written path and /proc file it used is checked against what the unit's
+# SystemCallFilter=, RestrictAddressFamilies=, MemoryDenyWriteExecute=,
+# ProtectSystem= and ProcSubset= would allow.
 #
 # Needs root. Purges an earlier run's package first, so it can run again.
 set -euo pipefail
@@ -183,10 +185,10 @@ status=0
 wait "$server" || status=$?
 server=
 [ "$status" = 0 ] || fail "the server exited with $status after SIGTERM"
-grep -q 'stopped' "$work/server.log" || fail "the server did not log that it stopped"
+grep -q 'server: stopped$' "$work/server.log" || fail "the server did not log that it stopped"
 
 # --- what the unit's filters would have refused --------------------------------
-step "system calls and address families against the unit's filters"
+step "what keyward did against what the unit allows"
 expand() {
   local name
   for name in "$@"; do
@@ -248,7 +250,19 @@ step "keyward admin as the docs say"
 runuser -u keyward -- /usr/bin/keyward --config /etc/keyward/keyward.toml migrate | grep -q '"migrated":true' ||
   fail "keyward migrate as the keyward user"
 
-# --- remove ------------------------------------------------------------------
+# --- upgrade and remove ------------------------------------------------------
+step "dpkg -i again keeps an edited configuration and the data"
+echo '# edited here' >>/etc/keyward/keyward.toml
+dpkg -i "$deb" >/dev/null
+grep -qx '# edited here' /etc/keyward/keyward.toml || fail "reinstalling lost an edit to /etc/keyward/keyward.toml"
+[ -s "$state/keyward.db" ] && [ -s "$state/secret.key" ] || fail "reinstalling lost $state"
+
+step "dpkg -r keeps the configuration, the data and the user"
+dpkg -r keyward >/dev/null
+[ ! -e /usr/bin/keyward ] || fail "dpkg -r left /usr/bin/keyward"
+[ -f /etc/keyward/keyward.toml ] && [ -s "$state/keyward.db" ] && getent passwd keyward >/dev/null ||
+  fail "dpkg -r removed what only a purge should"
+
 step "dpkg --purge keyward"
 dpkg --purge keyward >/dev/null
 ! installed || fail "keyward is still installed"
