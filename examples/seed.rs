@@ -35,7 +35,8 @@ use keyward::domain::{Id, Name, Narrowing, Role, SealingKey, Secret, UnixTime};
 use keyward::service::accounts::NewAccount;
 use keyward::service::keys::{Lifetime, NewKey};
 use keyward::service::{Limits, Principal, Service};
-use keyward::store::{AccountRecord, KeyRecord, Store, accounts, keys, revision};
+use keyward::store::credential_changes::{self, CredentialChange};
+use keyward::store::{AccountRecord, KeyRecord, Store, accounts, keys};
 
 #[derive(Parser)]
 struct Args {
@@ -209,7 +210,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // Any node already serving drops what it cached; PostgreSQL gets the
     // planner statistics its autovacuum would have gathered by itself.
     let mut tx = store.begin().await?;
-    revision::bump(tx.conn()).await?;
+    credential_changes::record(tx.conn(), &CredentialChange::Everything, service.now()).await?;
     tx.commit().await?;
     if args.database.starts_with("postgres") {
         let mut conn = store.read().await?;

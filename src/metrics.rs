@@ -42,6 +42,8 @@ pub struct Metrics {
     throttle_subjects: Gauge,
     open_connections: Gauge,
     rate_limit: Family<OutcomeLabels, Counter>,
+    credential_lookups: Family<OutcomeLabels, Counter>,
+    credential_feed: Gauge,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -101,6 +103,18 @@ impl Default for Metrics {
             "Uses of rate-limited keys: allowed, limited (429), redis_error (decided by --rate-limit-on-error)",
             rate_limit.clone(),
         );
+        let credential_lookups = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "credential_lookups",
+            "Keys looked up in storage because this node's cache did not know them: found or absent",
+            credential_lookups.clone(),
+        );
+        let credential_feed = Gauge::default();
+        registry.register(
+            "credential_feed_position",
+            "The last credential change this node has applied (-1 before it first read the feed); equal on every node once they caught up",
+            credential_feed.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -112,6 +126,8 @@ impl Default for Metrics {
             throttle_subjects,
             open_connections,
             rate_limit,
+            credential_lookups,
+            credential_feed,
         }
     }
 }
@@ -131,6 +147,15 @@ impl Metrics {
     /// One use of a rate-limited key: `allowed`, `limited` or `redis_error`.
     pub fn rate_limit(&self, outcome: &'static str) {
         self.rate_limit.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    /// A key looked up in storage: `found` or `absent`.
+    pub fn credential_lookup(&self, result: &'static str) {
+        self.credential_lookups.get_or_create(&OutcomeLabels { outcome: result }).inc();
+    }
+
+    pub fn credential_feed_position(&self, n: i64) {
+        self.credential_feed.set(n);
     }
 
     pub fn lifecycle(&self, event: &'static str) {

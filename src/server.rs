@@ -42,7 +42,7 @@ pub async fn open_service(settings: &Settings) -> anyhow::Result<Service> {
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let service = open_service(&settings).await?;
     let store = service.store().clone();
-    service.spawn_background();
+    service.spawn_background().await;
     // Only a serving node delivers mail; the outbox waits for one otherwise.
     let mail = crate::mail::MailConfig::from_settings(&settings).context("configuring mail")?;
     crate::mail::spawn(service.clone(), mail);

@@ -6,7 +6,7 @@ mod support;
 use keyward::domain::{Id, LinkPurpose, Role, Secret, Token};
 use keyward::store::{
     AccountRecord, AuditRecord, KeyRecord, MemberRecord, OrgRecord, Store, StoreError, UserRecord, accounts, audit,
-    invitations, keys, orgs, revision, sessions, users,
+    credential_changes, invitations, keys, orgs, sessions, users,
 };
 use support::postgres::{FreshDb, server_url};
 
@@ -55,7 +55,7 @@ contract!(
     keys_of_many_accounts_come_in_one_query,
     last_use_only_moves_forward,
     audit_reads_newest_first_per_org,
-    the_revision_counts_changes,
+    the_change_feed_numbers_changes_in_order_without_gaps,
     one_time_tokens_work_once_and_not_after_expiry,
     sessions_end_at_expiry_and_on_delete,
     emails_are_unique_ignoring_case,
@@ -345,17 +345,45 @@ async fn audit_reads_newest_first_per_org(store: &Store) {
     assert!(actions(&mut conn, elsewhere).await.is_empty());
 }
 
-async fn the_revision_counts_changes(store: &Store) {
+async fn the_change_feed_numbers_changes_in_order_without_gaps(store: &Store) {
+    use credential_changes::CredentialChange;
     let mut conn = store.read().await.expect("conn");
-    let before = revision::current(&mut conn).await.expect("revision");
+    let before = credential_changes::current(&mut conn).await.expect("revision");
     drop(conn);
-    for _ in 0..3 {
+    let key = Id::generate();
+    let account = Id::generate();
+    let written = [
+        CredentialChange::Key(key.clone()),
+        CredentialChange::Account(account.clone()),
+        CredentialChange::Restored(account.clone()),
+        CredentialChange::Everything,
+    ];
+    for (i, change) in written.iter().enumerate() {
         let mut tx = store.begin().await.expect("tx");
-        revision::bump(tx.conn()).await.expect("bump");
+        let n = credential_changes::record(tx.conn(), change, 1_000 + i as i64).await.expect("record");
+        assert_eq!(n, before + 1 + i as i64, "numbered by the revision it bumped");
         tx.commit().await.expect("commit");
     }
+    // A change rolled back takes its number with it: the next one reuses it.
+    let mut tx = store.begin().await.expect("tx");
+    credential_changes::record(tx.conn(), &CredentialChange::Key(Id::generate()), 2_000).await.expect("record");
+    drop(tx);
     let mut conn = store.read().await.expect("conn");
-    assert_eq!(revision::current(&mut conn).await.expect("revision"), before + 3);
+    assert_eq!(credential_changes::current(&mut conn).await.expect("revision"), before + 4);
+    let read = credential_changes::since(&mut conn, before, 100).await.expect("since");
+    let numbers: Vec<i64> = read.iter().map(|(n, _)| *n).collect();
+    assert_eq!(numbers, (before + 1..=before + 4).collect::<Vec<_>>());
+    assert_eq!(read.into_iter().map(|(_, c)| c).collect::<Vec<_>>(), written);
+    assert_eq!(credential_changes::since(&mut conn, before + 2, 1).await.expect("since").len(), 1, "limited");
+    drop(conn);
+    // Pruning drops what is older than its bound, and nothing newer.
+    let mut tx = store.begin().await.expect("tx");
+    assert_eq!(credential_changes::prune(tx.conn(), 1_002).await.expect("prune"), 2);
+    tx.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("conn");
+    let left: Vec<i64> =
+        credential_changes::since(&mut conn, before, 100).await.expect("since").iter().map(|(n, _)| *n).collect();
+    assert_eq!(left, [before + 3, before + 4]);
 }
 
 async fn one_time_tokens_work_once_and_not_after_expiry(store: &Store) {

@@ -644,3 +644,216 @@ async fn users_organizations_and_a_viewers_restricted_view() {
     b.close().await;
     drop(node);
 }
+
+/// A webhook receiver on loopback that keeps what it is sent.
+#[derive(Clone, Default)]
+struct Receiver(std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>);
+
+impl Receiver {
+    async fn start() -> (Self, String) {
+        let receiver = Receiver::default();
+        let kept = receiver.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let kept = kept.clone();
+                async move {
+                    kept.0.lock().expect("lock").push((headers, body));
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("receiver") });
+        (receiver, url)
+    }
+
+    /// The `n`th request's headers and body, once it came.
+    async fn nth(&self, n: usize) -> (axum::http::HeaderMap, String) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(got) = self.0.lock().expect("lock").get(n).cloned() {
+                return got;
+            }
+            assert!(Instant::now() < deadline, "delivery {n} never came");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Whether `secret` (`whsec_…`) signed this delivery, as Standard Webhooks
+/// define it: HMAC-SHA256 over `id.timestamp.body`.
+fn signed_with(secret: &str, headers: &axum::http::HeaderMap, body: &str) -> bool {
+    use base64::Engine;
+    use hmac::Mac;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let key = b64.decode(secret.strip_prefix("whsec_").expect("whsec_ prefix")).expect("base64 secret");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("key");
+    mac.update(format!("{}.{}.{body}", header("webhook-id"), header("webhook-timestamp")).as_bytes());
+    let expected = format!("v1,{}", b64.encode(mac.finalize().into_bytes()));
+    header("webhook-signature").split(' ').any(|s| s == expected)
+}
+
+/// The signing secret from the open dialog; checks it leaves the page with it.
+async fn take_webhook_secret(b: &Browser, title: &str) -> String {
+    b.heading(title).await;
+    let secret =
+        b.find("//dialog[@open]//code[@id='webhook-secret']").await.text().await.expect("secret").trim().to_owned();
+    assert!(secret.starts_with("whsec_"), "a signing secret: {secret}");
+    let warning = b.find("//dialog[@open]//*[contains(@class, 'warning')]").await.text().await.expect("warning");
+    assert!(warning.contains("will not be shown again"), "{warning}");
+    assert_labelled(b, title).await;
+    b.click_dialog_button("Close").await;
+    b.no_dialog().await;
+    assert!(!b.everything().await.contains(&secret), "the signing secret is still in the page");
+    secret
+}
+
+/// An admin adds a webhook endpoint, sees its signing secret once, watches a
+/// signed delivery arrive in its list, rotates the secret, disables and
+/// deletes it; a viewer is shown none of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_in_the_browser() {
+    let Some(b) = Browser::start().await else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = "sqlite://keyward.db";
+    let (org, admin_key) = support::node::bootstrap(dir.path(), db);
+    create_user(dir.path(), db, &org, "admin@acme.example", "admin");
+    create_user(dir.path(), db, &org, "viewer@acme.example", "viewer");
+    // The receiver is on loopback, which keyward refuses unless told.
+    let node = Node::start(dir.path(), db, &["--webhook-allow-private"]);
+    let base = node.base.clone();
+    let (receiver, hook_url) = Receiver::start().await;
+    let create_account = |name: &'static str| {
+        let base = base.clone();
+        let admin_key = admin_key.clone();
+        async move {
+            let res =
+                http().post(format!("{base}{SA}")).bearer_auth(admin_key).json(&json!({"name": name})).send().await;
+            assert_eq!(res.expect("create").status(), StatusCode::CREATED);
+        }
+    };
+
+    log_in(&b, &base, "admin@acme.example").await;
+    b.find("//nav//a[normalize-space()='Webhooks']").await.click().await.expect("Webhooks");
+    b.heading("Webhooks").await;
+    b.wait_for_text("No webhook endpoints yet.").await;
+    assert_labelled(&b, "the webhooks page").await;
+
+    // --- add: a refused URL names its field; no events is refused too -----
+    let dialog = "//dialog[@open]";
+    b.click_button("Add endpoint").await;
+    b.heading("Add webhook endpoint").await;
+    assert_labelled(&b, "the Add endpoint dialog").await;
+    b.fill(dialog, "URL", "ftp://example.com/hook").await;
+    b.click_dialog_button("Add endpoint").await;
+    b.wait_for_text("must start with https:// or http://").await;
+    assert!(b.has("//dialog[@open]//input[@name='url'][@aria-invalid='true']").await, "the URL is marked");
+    b.fill(dialog, "URL", &hook_url).await;
+    b.labelled(dialog, "Every key event (key.*)").await.click().await.expect("untick key.*");
+    b.click_dialog_button("Add endpoint").await;
+    b.wait_for_text("Choose at least one event.").await;
+    b.labelled(dialog, "Every service account event (account.*)").await.click().await.expect("tick account.*");
+    b.labelled(dialog, "key.deleted").await.click().await.expect("tick key.deleted");
+    b.screenshots("webhook-dialog").await;
+    b.click_dialog_button("Add endpoint").await;
+    let secret = take_webhook_secret(&b, "Webhook endpoint added").await;
+    b.heading("Webhook endpoint").await;
+    let hook_id = b.path().await.rsplit('/').next().expect("id").to_owned();
+    let events =
+        b.find("//dt[normalize-space()='Events']/following-sibling::dd[1]").await.text().await.expect("events");
+    assert_eq!(events.split_whitespace().collect::<Vec<_>>(), ["account.*", "key.deleted"]);
+    b.wait_for_text("Nothing has been sent to this endpoint yet.").await;
+    let hooks: Value = http()
+        .get(format!("{base}/api/webhook/v1/webhook/{hook_id}"))
+        .bearer_auth(&admin_key)
+        .send()
+        .await
+        .expect("get webhook")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(hooks["url"], hook_url.as_str());
+    assert!(hooks.get("secret").is_none(), "the secret is never read back: {hooks}");
+
+    // --- a change is delivered, signed with the secret shown ---------------
+    create_account("hooked").await;
+    let (headers, body) = receiver.nth(0).await;
+    assert!(signed_with(&secret, &headers, &body), "signed with the secret the dialog showed");
+    assert_eq!(serde_json::from_str::<Value>(&body).expect("json")["type"], "account.created");
+    b.wait_until("the delivery shows as delivered", || async {
+        b.click_button("Refresh").await;
+        b.has("//table[@id='webhook-deliveries']//tr[td//code[.='account.created']]/td[@data-label='Status'][normalize-space()='Delivered']")
+            .await
+    })
+    .await;
+    assert_labelled(&b, "the webhook endpoint page").await;
+    b.screenshots("webhook").await;
+
+    // --- rotate: later deliveries carry the new secret's signature ---------
+    b.click_button("Rotate secret").await;
+    b.heading("Rotate signing secret?").await;
+    b.click_dialog_button("Rotate secret").await;
+    let rotated = take_webhook_secret(&b, "Signing secret rotated").await;
+    assert_ne!(rotated, secret);
+    create_account("hooked-again").await;
+    let (headers, body) = receiver.nth(1).await;
+    assert!(signed_with(&rotated, &headers, &body), "signed with the rotated secret");
+    assert!(!signed_with(&secret, &headers, &body), "no longer with the old one");
+
+    // --- edit, disable, delete ---------------------------------------------
+    b.heading("Webhook endpoint").await;
+    b.click_button("Edit").await;
+    b.heading("Edit webhook endpoint").await;
+    b.labelled(dialog, "key.deleted").await.click().await.expect("untick key.deleted");
+    b.click_dialog_button("Save").await;
+    b.no_dialog().await;
+    b.wait_until("the events show account.* alone", || async {
+        b.has("//dt[normalize-space()='Events']/following-sibling::dd[1][normalize-space()='account.*']").await
+    })
+    .await;
+    b.click_button("Disable").await;
+    b.heading("Disable webhook endpoint?").await;
+    b.click_dialog_button("Disable endpoint").await;
+    b.no_dialog().await;
+    b.wait_until("the endpoint shows as disabled", || async {
+        b.has("//dt[normalize-space()='State']/following-sibling::dd[1][normalize-space()='Disabled']").await
+    })
+    .await;
+    create_account("not-sent").await;
+    b.click_button("Enable").await;
+    b.wait_until("the endpoint shows as active", || async {
+        b.has("//dt[normalize-space()='State']/following-sibling::dd[1][normalize-space()='Active']").await
+    })
+    .await;
+    b.click_button("Delete").await;
+    b.heading("Delete webhook endpoint?").await;
+    b.click_dialog_button("Delete endpoint").await;
+    b.heading("Webhooks").await;
+    b.wait_for_text("No webhook endpoints yet.").await;
+    let res = http()
+        .get(format!("{base}/api/webhook/v1/webhook/{hook_id}"))
+        .bearer_auth(&admin_key)
+        .send()
+        .await
+        .expect("get webhook");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "deleted");
+    assert_eq!(receiver.0.lock().expect("lock").len(), 2, "nothing was sent while it was disabled");
+
+    // --- a viewer sees no webhooks, and the server refuses it anyway -------
+    log_out(&b).await;
+    log_in(&b, &base, "viewer@acme.example").await;
+    assert!(!b.has("//nav//a[normalize-space()='Webhooks']").await, "a viewer sees Webhooks");
+    b.goto(&format!("{base}/webhooks")).await;
+    b.heading("Not available").await;
+    let status = b.fetch_status("GET", "/api/webhook/v1/webhook", json!({}), Value::Null).await;
+    assert_eq!(status, 403, "a viewer may not list webhooks");
+
+    let problems: Vec<String> =
+        b.console().await.into_iter().filter(|m| !(m.contains("/api/") && m.contains("status of 4"))).collect();
+    assert!(problems.iter().all(|m| !m.starts_with("SEVERE")), "browser console errors: {problems:#?}");
+    b.close().await;
+    drop(node);
+}

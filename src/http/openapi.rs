@@ -2,7 +2,8 @@
 //! kind can give, whichever handler it is: the refusals of the shared
 //! extractors and middleware (credentials, the organization pin, bodies,
 //! throttling, storage away). A client generated from the document then
-//! knows every status it can get, and no handler has to repeat them.
+//! knows every status it can get, and no handler has to repeat them. It also
+//! keeps operation ids unique where one handler serves several methods.
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
@@ -37,7 +38,39 @@ fn has_query(op: &Operation, name: &str) -> bool {
         .is_some_and(|ps| ps.iter().any(|p| p.name == name && matches!(p.parameter_in, ParameterIn::Query)))
 }
 
+/// One handler may serve several methods (the gateways' `verify`), but
+/// OpenAPI wants each operation's id unique, and client generators name
+/// their functions after it: the GET keeps the handler's id, the others get
+/// their method appended (`verifyPost`).
+fn unique_operation_ids(doc: &mut OpenApi) {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for item in doc.paths.paths.values() {
+        let ops = [&item.get, &item.put, &item.post, &item.delete, &item.patch, &item.head, &item.options, &item.trace];
+        for id in ops.into_iter().flatten().filter_map(|op| op.operation_id.clone()) {
+            *seen.entry(id).or_default() += 1;
+        }
+    }
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            ("Put", item.put.as_mut()),
+            ("Post", item.post.as_mut()),
+            ("Delete", item.delete.as_mut()),
+            ("Patch", item.patch.as_mut()),
+            ("Head", item.head.as_mut()),
+            ("Options", item.options.as_mut()),
+            ("Trace", item.trace.as_mut()),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op else { continue };
+            if let Some(id) = op.operation_id.as_mut().filter(|id| seen.get(id.as_str()).is_some_and(|n| *n > 1)) {
+                id.push_str(method);
+            }
+        }
+    }
+}
+
 pub fn complete(doc: &mut OpenApi) {
+    unique_operation_ids(doc);
     for (path, item) in doc.paths.paths.iter_mut() {
         let ops = [
             item.get.as_mut(),

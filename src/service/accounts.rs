@@ -7,7 +7,8 @@ use super::audit::{self, Action, Target};
 use super::email::queue_confirmation;
 use super::{Page, Principal, Service, ServiceError};
 use crate::domain::{Email, Id, Meta, Name, Role};
-use crate::store::{AccountRecord, KeyRecord, accounts, keys, revision};
+use crate::store::credential_changes::{self, CredentialChange};
+use crate::store::{AccountRecord, KeyRecord, accounts, keys};
 
 /// How long a deleted account can still be restored before the purge takes it.
 pub const RETENTION: i64 = 30 * 86_400;
@@ -164,8 +165,9 @@ impl Service {
         let credentials_change = after.role != before.role
             || after.enable_basic_auth != before.enable_basic_auth
             || after.disabled != before.disabled;
+        let change = CredentialChange::Account(id.clone());
         if credentials_change {
-            revision::bump(tx.conn()).await?;
+            credential_changes::record(tx.conn(), &change, now).await?;
         }
         let detail = changes(&before, &after);
         audit::record(tx.conn(), p, now, Action::AccountUpdate, Target::ServiceAccount(id), Some(detail)).await?;
@@ -177,7 +179,7 @@ impl Service {
             self.metrics().mail("queued");
         }
         if credentials_change {
-            self.credentials_changed();
+            self.credential_changed(&change);
         }
         Ok(AccountWithKeys { account: after, keys })
     }
@@ -194,11 +196,12 @@ impl Service {
         if !accounts::soft_delete(tx.conn(), &p.org_id, id, now).await? {
             return Err(ServiceError::NotFound("service account"));
         }
-        revision::bump(tx.conn()).await?;
+        let change = CredentialChange::Account(id.clone());
+        credential_changes::record(tx.conn(), &change, now).await?;
         let detail = json!({"name": account.name, "purgeAfter": now.saturating_add(RETENTION)});
         audit::record(tx.conn(), p, now, Action::AccountDelete, Target::ServiceAccount(id), Some(detail)).await?;
         tx.commit().await?;
-        self.credentials_changed();
+        self.credential_changed(&change);
         Ok(())
     }
 
@@ -219,12 +222,13 @@ impl Service {
         if !accounts::undelete(tx.conn(), &p.org_id, id).await? {
             return Err(ServiceError::NotFound("deleted service account"));
         }
-        revision::bump(tx.conn()).await?;
+        let change = CredentialChange::Restored(id.clone());
+        credential_changes::record(tx.conn(), &change, now).await?;
         let detail = json!({"name": account.name});
         audit::record(tx.conn(), p, now, Action::AccountUndelete, Target::ServiceAccount(id), Some(detail)).await?;
         let keys = keys::list_for_account(tx.conn(), id).await?;
         tx.commit().await?;
-        self.credentials_changed();
+        self.credential_changed(&change);
         account.deleted = None;
         Ok(AccountWithKeys { account, keys })
     }

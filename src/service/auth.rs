@@ -7,9 +7,12 @@
 //! time. Nothing is written per request.
 //!
 //! The cache never outlives a revocation: every change that could revoke a
-//! credential bumps a revision in storage and clears this node's cache before
-//! it answers; other nodes poll the revision and clear theirs within
-//! `revocation_poll`. Expiry is checked against the clock on every use.
+//! credential is written to a change feed in its own transaction, and this
+//! node forgets the changed key or account before it answers; other nodes
+//! read the feed within `revocation_poll` (at once on PostgreSQL, which
+//! notifies them) and forget the same. Nothing else is dropped: a
+//! revocation costs the other keys in play nothing. Expiry is checked
+//! against the clock on every use.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -22,7 +25,8 @@ use subtle::ConstantTimeEq;
 use super::throttle::Subject;
 use super::{Service, ServiceError};
 use crate::domain::{Id, Narrowing, Role, Secret, SecretHash, UnixTime};
-use crate::store::{CredentialRecord, keys, revision};
+use crate::store::credential_changes::{self, CredentialChange};
+use crate::store::{CredentialRecord, keys};
 
 /// Keys a node keeps checked, at most: above the working set of a busy
 /// gateway, and about 100 MiB at most (an entry is some 400 bytes). Past it
@@ -31,6 +35,11 @@ const CACHE_CAPACITY: u64 = 250_000;
 /// Hashes known to name no key, at most: a client repeating a wrong key is
 /// answered from memory rather than by storage.
 const ABSENT_CAPACITY: u64 = 100_000;
+/// Changes read from the feed at once; a node further behind forgets
+/// everything instead, which is cheaper than replaying them one by one.
+const FEED_BATCH: i64 = 1_000;
+/// Where a node stands in the feed before it has read it.
+const UNKNOWN: i64 = -1;
 
 /// What a request presented.
 #[derive(Debug)]
@@ -122,7 +131,8 @@ pub struct CredentialCache {
     /// must not leave its answer in the cache, or it could put back what was
     /// just revoked.
     generation: AtomicU64,
-    /// The storage revision this node last saw.
+    /// The last change of the feed this node has applied; `UNKNOWN` before
+    /// it first looked, and after it lost track.
     revision: AtomicI64,
     /// Keys found, by the hash of their secret. Shared, so that a hit costs
     /// a reference count, not a copy of the record.
@@ -142,8 +152,11 @@ impl Default for CredentialCache {
     fn default() -> Self {
         Self {
             generation: AtomicU64::new(0),
-            revision: AtomicI64::new(0),
-            found: Cache::new(CACHE_CAPACITY),
+            revision: AtomicI64::new(UNKNOWN),
+            // Closures let one key or account be forgotten without a scan on
+            // the request path: moka checks them on reads until its
+            // housekeeping has removed what they match.
+            found: Cache::builder().max_capacity(CACHE_CAPACITY).support_invalidation_closures().build(),
             absent: Cache::new(ABSENT_CAPACITY),
         }
     }
@@ -188,6 +201,31 @@ impl CredentialCache {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.found.invalidate_all();
         self.absent.invalidate_all();
+    }
+
+    /// Forgets what `change` touched, and only that. A lookup in flight
+    /// keeps its answer to itself (the generation moves on).
+    fn forget(&self, change: &CredentialChange) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let forgotten = match change {
+            CredentialChange::Key(id) => {
+                let id = id.clone();
+                self.found.invalidate_entries_if(move |_, c| c.record.key_id == id)
+            }
+            CredentialChange::Account(id) | CredentialChange::Restored(id) => {
+                let id = id.clone();
+                self.found.invalidate_entries_if(move |_, c| c.record.account_id == id)
+            }
+            CredentialChange::Everything => return self.clear(),
+        };
+        if forgotten.is_err() {
+            self.clear();
+        }
+        // A restored account's keys were looked up as absent while it was
+        // deleted; which hashes those were is not known, so none is kept.
+        if matches!(change, CredentialChange::Restored(_)) {
+            self.absent.invalidate_all();
+        }
     }
 }
 
@@ -276,6 +314,7 @@ impl Service {
             let stored = SecretHash::from_hex(&record.secret_hash);
             Arc::new(Checked { record, stored })
         });
+        self.metrics().credential_lookup(if found.is_some() { "found" } else { "absent" });
         cache.put(*hash, found.clone(), generation);
         found.ok_or_else(|| AuthFailure::Unknown.into())
     }
@@ -310,14 +349,71 @@ impl Service {
         self.metrics().throttle_subjects(tracked);
     }
 
-    /// Forgets every cached credential. Called after committing any change
-    /// that could revoke one (and by benchmarks of the storage lookup).
+    /// Forgets every cached credential and the signing keys: after a change
+    /// that touches them all (and in benchmarks of the storage lookup).
     pub fn credentials_changed(&self) {
         self.inner.credentials.clear();
-        // The signing key may be what changed.
         self.forget_signing_keys();
     }
+
+    /// Forgets what a committed change touched: called by the node that
+    /// made it before it answers, and by every node reading the feed.
+    pub(crate) fn credential_changed(&self, change: &CredentialChange) {
+        match change {
+            CredentialChange::Everything => self.credentials_changed(),
+            _ => self.inner.credentials.forget(change),
+        }
+    }
+
+    /// Applies the changes other nodes (or command-line processes) made
+    /// since this node last looked. Forgets everything when it cannot tell
+    /// what changed: on its first look, when it fell too far behind or the
+    /// feed was pruned past it, or when the database went backwards.
+    pub(crate) async fn follow_changes(&self) -> Result<(), ServiceError> {
+        let cache = &self.inner.credentials;
+        let seen = cache.revision.load(Ordering::SeqCst);
+        let mut conn = self.store().read().await?;
+        let now = credential_changes::current(&mut conn).await?;
+        if now == seen {
+            return Ok(());
+        }
+        let changes = if seen == UNKNOWN || now < seen {
+            Vec::new()
+        } else {
+            credential_changes::since(&mut conn, seen, FEED_BATCH).await?
+        };
+        drop(conn);
+        let contiguous = changes.first().is_some_and(|(n, _)| *n == seen + 1)
+            && changes.windows(2).all(|w| w[1].0 == w[0].0 + 1)
+            && changes.len() < FEED_BATCH as usize;
+        if contiguous {
+            for (_, change) in &changes {
+                self.credential_changed(change);
+            }
+            let last = changes.last().map_or(now, |(n, _)| *n);
+            cache.revision.store(last, Ordering::SeqCst);
+            self.metrics().credential_feed_position(last);
+        } else {
+            self.credentials_changed();
+            cache.revision.store(now, Ordering::SeqCst);
+            self.metrics().credential_feed_position(now);
+        }
+        Ok(())
+    }
+
+    /// Removes feed entries no node needs any more (one that slept longer
+    /// finds the gap and forgets everything).
+    pub(crate) async fn prune_credential_changes(&self) -> Result<u64, ServiceError> {
+        let before = self.now().saturating_sub(FEED_RETENTION);
+        let mut tx = self.store().begin().await?;
+        let pruned = credential_changes::prune(tx.conn(), before).await?;
+        tx.commit().await?;
+        Ok(pruned)
+    }
 }
+
+/// How long the change feed keeps an entry.
+const FEED_RETENTION: UnixTime = 3600;
 
 /// The rules that can refuse a key whose secret is right.
 pub(crate) fn judge(record: &CredentialRecord, now: UnixTime) -> Result<(), AuthFailure> {
@@ -332,45 +428,37 @@ pub(crate) fn judge(record: &CredentialRecord, now: UnixTime) -> Result<(), Auth
     }
 }
 
-/// Polls the credential revision and clears the cache when another node (or
-/// a command-line process) changed something.
+/// Reads the change feed every `revocation_poll`, or at once when the
+/// PostgreSQL listener hears of a change.
 pub async fn watch_revocations(service: Service) {
     let mut tick = tokio::time::interval(service.limits().revocation_poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
-        let seen = async {
-            let mut conn = service.store().read().await?;
-            revision::current(&mut conn).await
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = service.inner.feed_written.notified() => {}
         }
-        .await;
-        match seen {
-            Ok(now) => {
-                let cache = &service.inner.credentials;
-                if cache.revision.swap(now, Ordering::SeqCst) != now {
-                    service.credentials_changed();
-                }
-            }
-            // Storage being away also makes every uncached lookup fail; the
-            // cache is dropped so that nothing stale outlives the outage.
-            Err(err) => {
-                tracing::debug!(error = %err, "could not read the credential revision");
-                service.credentials_changed();
-            }
+        // Storage being away also makes every uncached lookup fail; the
+        // cache is dropped so that nothing stale outlives the outage.
+        if let Err(err) = service.follow_changes().await {
+            tracing::debug!(error = %err, "could not read the credential change feed");
+            service.credentials_changed();
+            service.inner.credentials.revision.store(UNKNOWN, Ordering::SeqCst);
+            service.metrics().credential_feed_position(UNKNOWN);
         }
     }
 }
 
-/// On PostgreSQL, clears the cache the moment any node commits a change that
-/// could revoke a credential (the migration's trigger notifies). The poll
-/// above stays as the safety net for lost connections.
+/// On PostgreSQL, wakes the feed reader the moment any node commits a
+/// change that could revoke a credential (the migration's trigger
+/// notifies). The poll stays as the safety net for lost connections.
 pub async fn listen_for_revocations(service: Service) {
     loop {
         match service.store().listen(REVOCATION_CHANNEL).await {
             Ok(None) => return,
             Ok(Some(mut listener)) => loop {
                 match listener.recv().await {
-                    Ok(_) => service.credentials_changed(),
+                    Ok(_) => service.inner.feed_written.notify_one(),
                     Err(err) => {
                         tracing::debug!(error = %err, "revocation listener lost its connection");
                         service.credentials_changed();
@@ -445,5 +533,61 @@ mod tests {
         assert!(matches!(cache.get(&hash), Known::Absent));
         cache.clear();
         assert!(matches!(cache.get(&hash), Known::Unknown));
+    }
+
+    /// Three keys in the cache: two of one account, one of another.
+    fn three_keys(cache: &CredentialCache) -> Vec<(SecretHash, CredentialRecord)> {
+        let shared_account = Id::generate();
+        (0..3u8)
+            .map(|i| {
+                let hash = Secret::from_entropy([10 + i; 44]).hash();
+                let mut r = record();
+                if i < 2 {
+                    r.account_id = shared_account.clone();
+                }
+                let generation = cache.generation.load(Ordering::SeqCst);
+                cache.put(hash, Some(Arc::new(Checked { record: r.clone(), stored: None })), generation);
+                (hash, r)
+            })
+            .collect()
+    }
+
+    fn cached(cache: &CredentialCache, hash: &SecretHash) -> bool {
+        matches!(cache.get(hash), Known::Found(_))
+    }
+
+    #[test]
+    fn a_changed_key_is_forgotten_alone() {
+        let cache = CredentialCache::default();
+        let keys = three_keys(&cache);
+        cache.forget(&CredentialChange::Key(keys[0].1.key_id.clone()));
+        assert_eq!(keys.iter().map(|(h, _)| cached(&cache, h)).collect::<Vec<_>>(), [false, true, true]);
+    }
+
+    #[test]
+    fn a_changed_account_forgets_its_keys_and_no_other() {
+        let cache = CredentialCache::default();
+        let keys = three_keys(&cache);
+        let absent = Secret::from_entropy([20; 44]).hash();
+        cache.put(absent, None, cache.generation.load(Ordering::SeqCst));
+        cache.forget(&CredentialChange::Account(keys[0].1.account_id.clone()));
+        assert_eq!(keys.iter().map(|(h, _)| cached(&cache, h)).collect::<Vec<_>>(), [false, false, true]);
+        assert!(matches!(cache.get(&absent), Known::Absent), "an unrelated absent hash stays known");
+        // A restored account's keys may have been remembered as absent.
+        cache.forget(&CredentialChange::Restored(keys[2].1.account_id.clone()));
+        assert!(!cached(&cache, &keys[2].0));
+        assert!(matches!(cache.get(&absent), Known::Unknown));
+    }
+
+    #[test]
+    fn a_lookup_in_flight_across_a_change_keeps_its_answer_to_itself() {
+        let cache = CredentialCache::default();
+        let keys = three_keys(&cache);
+        let hash = Secret::from_entropy([30; 44]).hash();
+        let started = cache.generation.load(Ordering::SeqCst);
+        cache.forget(&CredentialChange::Key(keys[1].1.key_id.clone()));
+        cache.put(hash, checked(), started);
+        assert!(matches!(cache.get(&hash), Known::Unknown));
+        assert!(cached(&cache, &keys[0].0), "the others stay");
     }
 }

@@ -7,8 +7,9 @@ use super::audit::{self, Action, Target};
 use super::sealing::assertion_context;
 use super::{Principal, Service, ServiceError};
 use crate::domain::{Cidr, Id, Meta, Name, Narrowing, RateLimit, Role, Scope, Secret, UnixTime};
+use crate::store::credential_changes::{self, CredentialChange};
 use crate::store::orgs::{self, OrgPolicy};
-use crate::store::{Conn, KeyRecord, accounts, keys, revision};
+use crate::store::{Conn, KeyRecord, accounts, keys};
 
 /// The longest a rotated key may keep working beside its successor.
 pub const MAX_GRACE_PERIOD: i64 = 7 * 86_400;
@@ -142,8 +143,9 @@ impl Service {
         // A narrower key takes effect like a revocation: at once on this
         // node, within the revision poll on the others.
         let state_changed = after.disabled != before.disabled || after.narrowing != before.narrowing;
+        let change = CredentialChange::Key(key_id.clone());
         if state_changed {
-            revision::bump(tx.conn()).await?;
+            credential_changes::record(tx.conn(), &change, now).await?;
         }
         let action = match (before.disabled, after.disabled) {
             (false, true) => Action::KeyDisable,
@@ -155,7 +157,7 @@ impl Service {
         audit::record(tx.conn(), p, now, action, Target::Key(key_id), Some(detail)).await?;
         tx.commit().await?;
         if state_changed {
-            self.credentials_changed();
+            self.credential_changed(&change);
         }
         Ok(after)
     }
@@ -168,10 +170,11 @@ impl Service {
         let mut tx = self.store().begin().await?;
         let key = self.key_in_org(tx.conn(), p, account_id, key_id, "delete a key of an account").await?;
         keys::delete(tx.conn(), account_id, key_id).await?;
-        revision::bump(tx.conn()).await?;
+        let change = CredentialChange::Key(key_id.clone());
+        credential_changes::record(tx.conn(), &change, now).await?;
         audit::record(tx.conn(), p, now, Action::KeyDelete, Target::Key(key_id), Some(key_detail(&key))).await?;
         tx.commit().await?;
-        self.credentials_changed();
+        self.credential_changed(&change);
         Ok(())
     }
 
@@ -236,14 +239,15 @@ impl Service {
         };
         let minted = self.mint(tx.conn(), p, account_id, draft, now).await?;
         keys::mark_replaced(tx.conn(), key_id, &minted.key.id, old.expires.unwrap_or(old_ends)).await?;
-        revision::bump(tx.conn()).await?;
+        let change = CredentialChange::Key(key_id.clone());
+        credential_changes::record(tx.conn(), &change, now).await?;
         let mut detail = json!({"replacedBy": minted.key.id, "expires": old.expires, "gracePeriod": grace_period});
         narrowing_detail(&mut detail, &minted.key.narrowing);
         audit::record(tx.conn(), p, now, Action::KeyRotate, Target::Key(key_id), Some(detail)).await?;
         audit::record(tx.conn(), p, now, Action::KeyCreate, Target::Key(&minted.key.id), Some(key_detail(&minted.key)))
             .await?;
         tx.commit().await?;
-        self.credentials_changed();
+        self.credential_changed(&change);
         self.metrics().lifecycle("rotated");
         Ok(minted)
     }

@@ -11,9 +11,10 @@ use super::audit::{self, Action, Target};
 use super::{Principal, Service, ServiceError};
 use crate::domain::{Id, Secret, SecretHash, UnixTime};
 use crate::mail::{KEY_LEAKED, LeakPayload};
+use crate::store::credential_changes::{self, CredentialChange};
 use crate::store::keys::LeakedKey;
 use crate::store::mail::OutboxRecord;
-use crate::store::{Conn, keys, mail, revision};
+use crate::store::{Conn, keys, mail};
 
 /// The most secrets one request may name.
 pub const MAX_SECRETS: usize = 1000;
@@ -120,7 +121,7 @@ impl Service {
             return Ok(vec![false; reported.len()]);
         }
         let mut tx = self.store().begin().await?;
-        let mut disabled = 0;
+        let mut disabled = Vec::new();
         let mut notices = 0;
         for (item, hash, key) in candidates {
             if action == LeakAction::Disable {
@@ -128,7 +129,9 @@ impl Service {
                 if !keys::disable(tx.conn(), &key.key_id).await? {
                     continue;
                 }
-                disabled += 1;
+                let change = CredentialChange::Key(key.key_id.clone());
+                credential_changes::record(tx.conn(), &change, now).await?;
+                disabled.push(change);
             }
             live.insert(hash, true);
             let by = Principal::anonymous(key.org_id.clone(), client_ip.clone());
@@ -147,12 +150,9 @@ impl Service {
                 notices += 1;
             }
         }
-        if disabled > 0 {
-            revision::bump(tx.conn()).await?;
-        }
         tx.commit().await?;
-        if disabled > 0 {
-            self.credentials_changed();
+        for change in &disabled {
+            self.credential_changed(change);
         }
         for _ in 0..notices {
             self.metrics().mail("queued");

@@ -110,6 +110,8 @@ struct Inner {
     limits: Limits,
     metrics: Metrics,
     credentials: auth::CredentialCache,
+    /// Woken when another node wrote to the credential change feed.
+    feed_written: tokio::sync::Notify,
     usage: usage::UsageRecorder,
     /// Failed API credentials, by client address and by key id.
     auth_failures: throttle::Throttle,
@@ -159,6 +161,7 @@ impl Service {
                 limits,
                 metrics: Metrics::default(),
                 credentials: auth::CredentialCache::default(),
+                feed_written: tokio::sync::Notify::new(),
                 usage,
                 meter,
             }),
@@ -168,8 +171,12 @@ impl Service {
     /// Starts the background work a serving node needs: flushing `lastUsed`,
     /// watching for revocations made by other nodes, purging accounts
     /// deleted long ago, and connecting to the Redis that shares rate-limit
-    /// counts.
-    pub fn spawn_background(&self) {
+    /// counts. Reads where the credential change feed stands first, so that
+    /// the node follows it from there once it serves.
+    pub async fn spawn_background(&self) {
+        if let Err(err) = self.follow_changes().await {
+            tracing::debug!(error = %err, "could not read the credential change feed; following it later");
+        }
         tokio::spawn(usage::flush_forever(self.clone()));
         tokio::spawn(retention::purge_forever(self.clone()));
         tokio::spawn(auth::watch_revocations(self.clone()));

@@ -1,7 +1,8 @@
 //! The purge worker: every node runs one, and each round removes the service
-//! accounts deleted more than `accounts::RETENTION` ago. Rounds on several
-//! nodes may overlap; the purge itself is idempotent (see
-//! `Service::purge_deleted_accounts`), so they only share the work.
+//! accounts deleted more than `accounts::RETENTION` ago and the credential
+//! change feed's old entries. Rounds on several nodes may overlap; both are
+//! idempotent (see `Service::purge_deleted_accounts`), so they only share
+//! the work.
 
 use super::Service;
 
@@ -16,6 +17,9 @@ pub async fn purge_forever(service: Service) {
             Ok(0) => {}
             Ok(n) => tracing::info!(accounts = n, "purged service accounts deleted more than 30 days ago"),
             Err(e) => tracing::warn!(error = %e, "could not purge deleted service accounts; trying again later"),
+        }
+        if let Err(e) = service.prune_credential_changes().await {
+            tracing::warn!(error = %e, "could not prune the credential change feed; trying again later");
         }
     }
 }

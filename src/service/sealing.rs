@@ -66,7 +66,8 @@ impl Service {
         if sealed > 0 {
             // Lookup hashes changed: nothing cached under the old ones may stay.
             let mut tx = self.store().begin().await?;
-            crate::store::revision::bump(tx.conn()).await?;
+            let everything = crate::store::credential_changes::CredentialChange::Everything;
+            crate::store::credential_changes::record(tx.conn(), &everything, self.now()).await?;
             tx.commit().await?;
             self.credentials_changed();
             tracing::info!(keys = sealed, "sealed the assertion keys of keys stored by an earlier version");

@@ -25,7 +25,8 @@ use super::auth::{AuthError, AuthFailure, Authenticated, Credential, judge};
 use super::sealing::{assertion_context, signing_context};
 use super::{Service, ServiceError};
 use crate::domain::{Id, Role, SealingKey};
-use crate::store::{CredentialRecord, keys, revision, tokens};
+use crate::store::credential_changes::{self, CredentialChange};
+use crate::store::{CredentialRecord, keys, tokens};
 
 /// The longest an access token lives, and the furthest ahead an assertion's
 /// `exp` may be.
@@ -235,7 +236,7 @@ impl Service {
         let sealed = self.sealing_key().seal(&signing_context(&kid), &seed)?;
         let mut tx = self.store().begin().await?;
         let previous = tokens::rotate_signing_key(tx.conn(), &kid, &sealed, self.now()).await?;
-        revision::bump(tx.conn()).await?;
+        credential_changes::record(tx.conn(), &CredentialChange::Everything, self.now()).await?;
         tx.commit().await?;
         self.credentials_changed();
         tracing::info!(kid = %kid, previous = ?previous, "started a new token signing key");

@@ -8,13 +8,13 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod credential_changes;
 pub mod idempotency;
 pub mod invitations;
 pub mod keys;
 pub mod mail;
 pub mod orgs;
 pub mod records;
-pub mod revision;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

@@ -31,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(pages::app))
         .route("/settings", get(pages::app))
         .route("/audit", get(pages::app))
+        .route("/webhooks", get(pages::app))
+        .route("/webhooks/{id}", get(pages::app))
         .route("/setup", get(pages::setup))
         .route("/set-password", get(pages::set_password))
         .route("/assets/{file}", get(assets::serve))

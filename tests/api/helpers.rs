@@ -18,6 +18,8 @@ use keyward::store::Store;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
+pub use crate::support::outside::outside_program;
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -98,7 +100,7 @@ impl TestApp {
         let sealing_key = SealingKey::generate().expect("randomness");
         let service = Service::with_clock(store.clone(), options.limits, sealing_key.clone(), options.clock);
         service.adopt_secret_key().await.expect("secret key");
-        service.spawn_background();
+        service.spawn_background().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
@@ -261,22 +263,4 @@ pub async fn problem(res: Response, status: StatusCode) -> Value {
         assert!(body[member].is_string(), "problem lacks {member}: {body}");
     }
     body
-}
-
-/// Where a program from outside the project lives (nginx, chromium…). When
-/// it is missing the test is skipped with a note, unless KEYWARD_TEST_STRICT
-/// is set (as .ci/run does), where a missing program fails the test.
-pub fn outside_program(name: &str, candidates: &[&str]) -> Option<std::path::PathBuf> {
-    let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
-        .unwrap_or_default();
-    let found = candidates.iter().map(std::path::PathBuf::from).chain(on_path).find(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("KEYWARD_TEST_STRICT").is_none(),
-            "{name} is required (KEYWARD_TEST_STRICT is set) but was not found"
-        );
-        eprintln!("SKIPPED: {name} is not installed; install it to run this test");
-    }
-    found
 }

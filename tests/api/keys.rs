@@ -439,3 +439,73 @@ async fn last_used_is_filled_after_the_key_is_used() {
     };
     assert!((before..=after).contains(&last_used), "lastUsed {last_used} not in {before}..={after}");
 }
+
+/// Keys this node has looked up in storage so far (its cache did not know them).
+async fn storage_lookups(app: &TestApp) -> u64 {
+    let text = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    text.lines()
+        .filter(|l| l.starts_with("keyward_credential_lookups_total{"))
+        .map(|l| l.rsplit(' ').next().expect("value").parse::<f64>().expect("number") as u64)
+        .sum()
+}
+
+/// Waits until the node's feed reader has applied `n` changes: what it
+/// forgets on reading them is then counted too.
+async fn feed_read_up_to(app: &TestApp, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+        let at =
+            text.lines().find_map(|l| l.strip_prefix("keyward_credential_feed_position ")).map(|v| v.trim().to_owned());
+        if at.as_deref().and_then(|v| v.parse::<i64>().ok()) == Some(n) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the feed reader stands at {at:?}, not {n}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Uses each secret once; answers how many storage lookups that took.
+async fn lookups_for(app: &TestApp, uses: &[(&str, StatusCode)]) -> u64 {
+    let before = storage_lookups(app).await;
+    for (secret, expected) in uses {
+        assert_eq!(status_of(app, secret).await, *expected);
+    }
+    storage_lookups(app).await - before
+}
+
+#[tokio::test]
+async fn a_revocation_forgets_only_the_key_or_account_it_touched() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let a = new_account(&app, "a").await;
+    let b = new_account(&app, "b").await;
+    let (a1, a2, b1) = (app.create_key(&a).await, app.create_key(&a).await, app.create_key(&b).await);
+    let (a1s, a2s, b1s) = (s(&a1, "secret"), s(&a2, "secret"), s(&b1, "secret"));
+    let ok = StatusCode::OK;
+    let refused = StatusCode::UNAUTHORIZED;
+    assert_eq!(lookups_for(&app, &[(&a1s, ok), (&a2s, ok), (&b1s, ok)]).await, 3, "each looked up once");
+    assert_eq!(lookups_for(&app, &[(&a1s, ok), (&a2s, ok), (&b1s, ok)]).await, 0, "then answered from memory");
+
+    // One key disabled: it alone is looked up again, here and after the
+    // feed reader has seen the change too.
+    feed_read_up_to(&app, 0).await;
+    patch_key(&app, &a, &s(&a1, "keyId"), json!({"disabled": true})).await;
+    feed_read_up_to(&app, 1).await;
+    assert_eq!(lookups_for(&app, &[(&a1s, refused), (&a2s, ok), (&b1s, ok)]).await, 1);
+    assert_eq!(lookups_for(&app, &[(&a1s, refused)]).await, 0, "the refusal is remembered too");
+
+    // An account disabled: its keys, and nothing else.
+    let res = app.patch_json(&format!("{SA}/{a}"), &app.admin_key, &json!({"disabled": true})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    feed_read_up_to(&app, 2).await;
+    assert_eq!(lookups_for(&app, &[(&a2s, refused), (&b1s, ok)]).await, 1);
+
+    // Deleted and restored: refused at once, then working at once.
+    assert_eq!(app.delete(&format!("{SA}/{b}"), &app.admin_key).await.status(), StatusCode::NO_CONTENT);
+    feed_read_up_to(&app, 3).await;
+    assert_eq!(lookups_for(&app, &[(&b1s, refused), (&a2s, refused)]).await, 1);
+    let res = app.request(reqwest::Method::POST, &format!("{SA}/{b}/undelete"), &app.admin_key).send().await;
+    assert_eq!(res.expect("undelete").status(), StatusCode::OK);
+    feed_read_up_to(&app, 4).await;
+    assert_eq!(lookups_for(&app, &[(&b1s, ok), (&a2s, refused)]).await, 1);
+}

@@ -152,6 +152,39 @@ async fn openapi_documents_every_operation_of_the_spec() {
     assert!(missing.is_empty(), "operations missing from /api/openapi.json: {missing:?}");
 }
 
+/// What client generators build on (clients/ is generated from this
+/// document): each operation id names one operation; a request body is
+/// never documented as `null`, which every endpoint refuses (no body at all
+/// is what it takes for `{}`); page sizes are numbers.
+#[tokio::test]
+async fn openapi_holds_what_client_generators_rely_on() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let doc = openapi(&app).await;
+    let mut ids = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let Some(id) = op["operationId"].as_str() else { continue };
+            assert!(ids.insert(id.to_owned()), "operationId {id} is used twice (again by {method} {path})");
+            if let Some(body) = op.get("requestBody") {
+                assert_eq!(body["required"], false, "{method} {path}: an empty body is read as {{}}");
+                for (media, content) in body["content"].as_object().expect("content") {
+                    let schema = content["schema"].to_string();
+                    assert!(!schema.contains(r#"{"type":"null"}"#), "{method} {path} documents a null {media} body");
+                }
+            }
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["name"] == "limit" {
+                    assert_eq!(param["schema"]["type"], "integer", "{method} {path}: limit");
+                    assert_eq!(
+                        (param["schema"]["minimum"].as_u64(), param["schema"]["maximum"].as_u64()),
+                        (Some(1), Some(200))
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The router and the document agree: every documented operation is
 /// served, and every other method on a documented path is `405`. Together
 /// with the spec's list above, a route the router serves but the document

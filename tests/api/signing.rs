@@ -158,7 +158,7 @@ async fn another_node_signs_with_the_new_key_within_a_poll() {
     let store = Store::connect(&url).await.expect("second node's store");
     let other = Service::with_clock(store, Limits::default(), app.sealing_key.clone(), Arc::new(SystemClock));
     other.adopt_secret_key().await.expect("secret key");
-    other.spawn_background();
+    other.spawn_background().await;
     let theirs = |jwks: Value| kids(&jwks);
     let first = kid_of(&token(&app).await);
     assert_eq!(theirs(other.jwks().await.expect("jwks")), vec![first.clone()], "the other node caches it");

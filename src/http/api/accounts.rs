@@ -117,6 +117,8 @@ fn parse_email(raw: &str) -> Result<Email, ApiError> {
     Email::parse(raw).map_err(|err| ApiError::invalid_field("email", err.to_string()))
 }
 
+/// Numbers and flags are read as text, so that a bad one gets this API's own
+/// `400`; the document says what they accept.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
@@ -126,12 +128,14 @@ pub struct ListQuery {
     #[allow(dead_code)]
     org_id: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` from the previous page.
     cursor: Option<String>,
     /// Only accounts whose name contains this, ignoring case.
     name: Option<String>,
     /// `true`: the deleted accounts not yet purged instead (admins).
+    #[param(value_type = Option<bool>)]
     deleted: Option<String>,
 }
 

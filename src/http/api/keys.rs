@@ -261,7 +261,7 @@ impl Body for RotateKey {
 #[utoipa::path(
     operation_id = "createServiceAccountKey", post, path = "/api/service-account/v1/service-account/{id}/key", tag = "keys",
     params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery, IdempotencyHeader),
-    request_body(content = Option<CreateKey>),
+    request_body = CreateKey,
     responses(
         (status = 201, description = "ServiceAccount key created", body = CreatedKeyView),
         (status = 403, description = "The caller may not do this", body = Problem, content_type = "application/problem+json"),
@@ -393,7 +393,7 @@ pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathI
 #[utoipa::path(
     operation_id = "rotateServiceAccountKey", post, path = "/api/service-account/v1/service-account/{id}/key/{key-id}/rotate", tag = "keys",
     params(("id" = String, Path, description = "ServiceAccount id"), ("key-id" = String, Path, description = "The id of the key to replace"), OrgQuery, IdempotencyHeader),
-    request_body(content = Option<RotateKey>),
+    request_body = RotateKey,
     responses(
         (status = 201, description = "The new key", body = CreatedKeyView),
         (status = 404, description = "No such service account or key", body = Problem, content_type = "application/problem+json"),
@@ -444,8 +444,10 @@ pub struct UnusedQuery {
     #[allow(dead_code)]
     org_id: Option<String>,
     /// Unused for at least this many days, 1 to 3650 (default 30).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 3650)]
     days: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` from the previous page.
     cursor: Option<String>,

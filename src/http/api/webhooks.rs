@@ -176,6 +176,7 @@ pub struct ListQuery {
     #[allow(dead_code)]
     org_id: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` from the previous page.
     cursor: Option<String>,

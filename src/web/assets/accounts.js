@@ -4,6 +4,7 @@
 import { SA, api } from './api.js';
 import { formDialog } from './dialogs.js';
 import { badge, field, focusMain, h, pageTitle, roleLabel, roleSelect, timeEl, toast } from './dom.js';
+import { pager } from './pager.js';
 
 const PAGE_SIZE = 20;
 
@@ -51,63 +52,43 @@ export function accountsView(main, ctx) {
   pageTitle('Service accounts');
   const can = ctx.can();
   const session = ctx.session();
-  // Cursors of the pages before this one, for Previous.
-  const state = { query: new URLSearchParams(window.location.search).get('name') || '', cursors: [null], page: 0 };
+  const state = { query: new URLSearchParams(window.location.search).get('name') || '' };
   const search = h('input', { class: 'input', type: 'search', id: 'sa-search', value: state.query, autocomplete: 'off', maxlength: 200 });
   const tbody = h('tbody');
   const status = h('p', { class: 'muted list-status', role: 'status', 'aria-live': 'polite' });
-  const prev = h('button', { type: 'button', class: 'button', disabled: true }, 'Previous page');
-  const next = h('button', { type: 'button', class: 'button', disabled: true }, 'Next page');
-  const pageLabel = h('span', { class: 'muted' });
   const table = h('table', { class: 'table' },
     h('caption', { class: 'visually-hidden' }, 'Service accounts'),
     h('thead', {}, h('tr', {}, ['Name', 'Role', 'Keys', 'Basic Auth', 'Status', 'Last used', 'Created']
       .map((c) => h('th', { scope: 'col' }, c)))),
     tbody);
 
-  async function load() {
-    status.textContent = 'Loading…';
-    let page;
-    try {
-      page = await api('GET', SA, undefined, {
-        query: { limit: PAGE_SIZE, cursor: state.cursors[state.page], name: state.query.trim() },
-      });
-    } catch (error) {
-      status.textContent = error.message;
-      return;
-    }
-    tbody.replaceChildren(...page.items.map(row));
-    table.hidden = page.items.length === 0;
-    if (page.items.length === 0) {
-      status.textContent = state.query
-        ? `No service account's name contains “${state.query.trim()}”.`
-        : `No service accounts yet.${can.admin ? ' Click Add to create the first one.' : ''}`;
-    } else {
-      status.textContent = `Showing ${page.items.length} service account${page.items.length === 1 ? '' : 's'}.`;
-    }
-    state.cursors[state.page + 1] = page.nextCursor;
-    prev.disabled = state.page === 0;
-    next.disabled = !page.nextCursor;
-    pageLabel.textContent = `Page ${state.page + 1}`;
-    pager.hidden = prev.disabled && next.disabled;
-  }
+  const pages = pager({
+    label: 'Pages of service accounts',
+    status,
+    fetch: (cursor) => api('GET', SA, undefined, { query: { limit: PAGE_SIZE, cursor, name: state.query.trim() } }),
+    show: (page) => {
+      tbody.replaceChildren(...page.items.map(row));
+      table.hidden = page.items.length === 0;
+      if (page.items.length === 0) {
+        status.textContent = state.query
+          ? `No service account's name contains “${state.query.trim()}”.`
+          : `No service accounts yet.${can.admin ? ' Click Add to create the first one.' : ''}`;
+      } else {
+        status.textContent = `Showing ${page.items.length} service account${page.items.length === 1 ? '' : 's'}.`;
+      }
+    },
+  });
 
   let timer = null;
   search.addEventListener('input', () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
       state.query = search.value;
-      state.page = 0;
-      state.cursors = [null];
       const url = state.query.trim() ? `/service-accounts?name=${encodeURIComponent(state.query.trim())}` : '/service-accounts';
       window.history.replaceState(window.history.state, '', url);
-      load();
+      pages.reset();
     }, 250);
   });
-  prev.addEventListener('click', () => { state.page -= 1; load(); });
-  next.addEventListener('click', () => { state.page += 1; load(); });
-
-  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of service accounts', hidden: true }, prev, pageLabel, next);
   const add = can.admin
     ? h('button', { type: 'button', class: 'button primary', onclick: () => addAccount(ctx) }, 'Add')
     : null;
@@ -120,7 +101,7 @@ export function accountsView(main, ctx) {
     h('div', { class: 'toolbar' }, h('label', { for: 'sa-search' }, 'Search by name'), search),
     status,
     h('div', { class: 'table-wrap' }, table),
-    pager);
+    pages.nav);
   focusMain();
-  return load();
+  return pages.load();
 }

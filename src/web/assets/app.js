@@ -9,6 +9,7 @@ import { deletedView } from './deleted.js';
 import { auditView } from './audit.js';
 import { settingsView } from './settings.js';
 import { usersView } from './users.js';
+import { webhookView, webhooksView } from './webhooks.js';
 import { focusMain, h, pageTitle, rank, roleLabel, toast } from './dom.js';
 
 const ORG_KEY = 'keyward.org';
@@ -74,6 +75,7 @@ function drawTopbar() {
       h('nav', { class: 'nav', 'aria-label': 'Main' },
         navLink('/service-accounts', 'Service accounts'),
         can().admin ? navLink('/users', 'Users') : null,
+        can().admin ? navLink('/webhooks', 'Webhooks') : null,
         can().admin ? navLink('/audit', 'Audit trail') : null,
         can().admin ? navLink('/settings', 'Settings') : null),
       orgControl,
@@ -178,6 +180,12 @@ async function render() {
   if (path === '/audit') {
     if (!can().admin) return notFound('Not available', 'Only admins read the audit trail.');
     return auditView(main, ctx);
+  }
+  if (path === '/webhooks' || path.startsWith('/webhooks/')) {
+    if (!can().admin) return notFound('Not available', 'Only admins manage webhooks.');
+    const hook = path.match(/^\/webhooks\/([A-Za-z0-9_-]+)$/);
+    if (hook) return webhookView(main, ctx, hook[1]);
+    if (path === '/webhooks') return webhooksView(main, ctx);
   }
   if (path === '/users') {
     if (!can().admin) return notFound('Not available', 'Only admins manage users.');

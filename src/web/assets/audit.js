@@ -4,6 +4,7 @@
 
 import { api } from './api.js';
 import { focusMain, field, h, pageTitle, timeEl, uid } from './dom.js';
+import { pager } from './pager.js';
 
 export const AUDIT = '/api/audit/v1/event';
 const PAGE_SIZE = 50;
@@ -34,7 +35,6 @@ function detailText(detail) {
 export function auditView(main, ctx) {
   pageTitle('Audit trail');
   const params = new URLSearchParams(window.location.search);
-  const state = { cursors: [null], page: 0 };
   const actorInput = h('input', { class: 'input', id: uid('actor'), name: 'actorId', value: params.get('actorId') || '', autocomplete: 'off', maxlength: 100 });
   const targetInput = h('input', { class: 'input', id: uid('target'), name: 'targetId', value: params.get('targetId') || '', autocomplete: 'off', maxlength: 100 });
   const actionSelect = h('select', { class: 'input', id: uid('action'), name: 'action' },
@@ -63,15 +63,11 @@ export function auditView(main, ctx) {
 
   const tbody = h('tbody');
   const status = h('p', { class: 'muted list-status', role: 'status', 'aria-live': 'polite' });
-  const prev = h('button', { type: 'button', class: 'button', disabled: true }, 'Previous page');
-  const next = h('button', { type: 'button', class: 'button', disabled: true }, 'Next page');
-  const pageLabel = h('span', { class: 'muted' });
   const table = h('table', { class: 'table', id: 'audit-events' },
     h('caption', { class: 'visually-hidden' }, 'Audit events, newest first'),
     h('thead', {}, h('tr', {}, ['When', 'Actor', 'Action', 'Target', 'From', 'Detail']
       .map((c) => h('th', { scope: 'col' }, c)))),
     tbody);
-  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of audit events', hidden: true }, prev, pageLabel, next);
 
   /** An id that filters the trail when followed. */
   function filterLink(name, id) {
@@ -91,35 +87,27 @@ export function auditView(main, ctx) {
       h('td', { 'data-label': 'Detail', class: 'detail' }, detailText(event.detail)));
   }
 
-  async function load() {
-    status.textContent = 'Loading…';
-    const query = { limit: PAGE_SIZE, cursor: state.cursors[state.page] };
-    for (const name of ['actorId', 'action', 'targetId']) {
-      if (params.get(name)) query[name] = params.get(name);
-    }
-    let page;
-    try {
-      page = await api('GET', AUDIT, undefined, { query });
-    } catch (error) {
-      status.textContent = error.message;
-      table.hidden = true;
-      return;
-    }
-    tbody.replaceChildren(...page.items.map(row));
-    table.hidden = page.items.length === 0;
-    const filtered = ['actorId', 'action', 'targetId'].some((name) => params.get(name));
-    status.textContent = page.items.length === 0
-      ? (filtered ? 'No event matches these filters.' : 'Nothing has been recorded yet.')
-      : `Showing ${page.items.length} event${page.items.length === 1 ? '' : 's'}${filtered ? ' matching the filters' : ''}.`;
-    state.cursors[state.page + 1] = page.nextCursor;
-    prev.disabled = state.page === 0;
-    next.disabled = !page.nextCursor;
-    pageLabel.textContent = `Page ${state.page + 1}`;
-    pager.hidden = prev.disabled && next.disabled;
-  }
+  const filtered = ['actorId', 'action', 'targetId'].some((name) => params.get(name));
+  const pages = pager({
+    label: 'Pages of audit events',
+    status,
+    fetch: (cursor) => {
+      const query = { limit: PAGE_SIZE, cursor };
+      for (const name of ['actorId', 'action', 'targetId']) {
+        if (params.get(name)) query[name] = params.get(name);
+      }
+      return api('GET', AUDIT, undefined, { query });
+    },
+    show: (page) => {
+      tbody.replaceChildren(...page.items.map(row));
+      table.hidden = page.items.length === 0;
+      status.textContent = page.items.length === 0
+        ? (filtered ? 'No event matches these filters.' : 'Nothing has been recorded yet.')
+        : `Showing ${page.items.length} event${page.items.length === 1 ? '' : 's'}${filtered ? ' matching the filters' : ''}.`;
+    },
+    failed: () => { table.hidden = true; },
+  });
 
-  prev.addEventListener('click', () => { state.page -= 1; load(); });
-  next.addEventListener('click', () => { state.page += 1; load(); });
   main.replaceChildren(
     h('div', { class: 'page-head' }, h('h1', {}, 'Audit trail')),
     h('p', { class: 'lead' },
@@ -127,7 +115,7 @@ export function auditView(main, ctx) {
     form,
     status,
     h('div', { class: 'table-wrap' }, table),
-    pager);
+    pages.nav);
   focusMain();
-  return load();
+  return pages.load();
 }

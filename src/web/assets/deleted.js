@@ -4,6 +4,7 @@
 import { SA, api } from './api.js';
 import { confirm } from './dialogs.js';
 import { act, focusMain, h, pageTitle, roleLabel, timeEl, toast } from './dom.js';
+import { pager } from './pager.js';
 
 const PAGE_SIZE = 20;
 /** How long a deleted account is kept (the server's retention). */
@@ -11,18 +12,13 @@ const RETENTION_SECONDS = 30 * 86400;
 
 export function deletedView(main, ctx) {
   pageTitle('Recently deleted');
-  const state = { cursors: [null], page: 0 };
   const tbody = h('tbody');
   const status = h('p', { class: 'muted list-status', role: 'status', 'aria-live': 'polite' });
-  const prev = h('button', { type: 'button', class: 'button', disabled: true }, 'Previous page');
-  const next = h('button', { type: 'button', class: 'button', disabled: true }, 'Next page');
-  const pageLabel = h('span', { class: 'muted' });
   const table = h('table', { class: 'table', id: 'deleted-accounts' },
     h('caption', { class: 'visually-hidden' }, 'Recently deleted service accounts'),
     h('thead', {}, h('tr', {}, ['Name', 'Role', 'Keys', 'Deleted', 'Purged on', '']
       .map((c) => h('th', { scope: 'col' }, c)))),
     tbody);
-  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of deleted service accounts', hidden: true }, prev, pageLabel, next);
 
   function row(account) {
     const restore = h('button', {
@@ -52,31 +48,19 @@ export function deletedView(main, ctx) {
       h('td', {}, restore));
   }
 
-  async function load() {
-    status.textContent = 'Loading…';
-    let page;
-    try {
-      page = await api('GET', SA, undefined, {
-        query: { deleted: 'true', limit: PAGE_SIZE, cursor: state.cursors[state.page] },
-      });
-    } catch (error) {
-      status.textContent = error.message;
-      return;
-    }
-    tbody.replaceChildren(...page.items.map(row));
-    table.hidden = page.items.length === 0;
-    status.textContent = page.items.length === 0
-      ? 'No service account was deleted in the last 30 days.'
-      : `Showing ${page.items.length} deleted service account${page.items.length === 1 ? '' : 's'}.`;
-    state.cursors[state.page + 1] = page.nextCursor;
-    prev.disabled = state.page === 0;
-    next.disabled = !page.nextCursor;
-    pageLabel.textContent = `Page ${state.page + 1}`;
-    pager.hidden = prev.disabled && next.disabled;
-  }
+  const pages = pager({
+    label: 'Pages of deleted service accounts',
+    status,
+    fetch: (cursor) => api('GET', SA, undefined, { query: { deleted: 'true', limit: PAGE_SIZE, cursor } }),
+    show: (page) => {
+      tbody.replaceChildren(...page.items.map(row));
+      table.hidden = page.items.length === 0;
+      status.textContent = page.items.length === 0
+        ? 'No service account was deleted in the last 30 days.'
+        : `Showing ${page.items.length} deleted service account${page.items.length === 1 ? '' : 's'}.`;
+    },
+  });
 
-  prev.addEventListener('click', () => { state.page -= 1; load(); });
-  next.addEventListener('click', () => { state.page += 1; load(); });
   main.replaceChildren(
     h('div', { class: 'page-head' }, h('h1', {}, 'Recently deleted')),
     h('p', { class: 'lead' },
@@ -85,7 +69,7 @@ export function deletedView(main, ctx) {
     h('p', {}, h('a', { href: '/service-accounts' }, 'Back to the service accounts')),
     status,
     h('div', { class: 'table-wrap' }, table),
-    pager);
+    pages.nav);
   focusMain();
-  return load();
+  return pages.load();
 }

@@ -4,6 +4,7 @@
 import { USERS, api } from './api.js';
 import { confirm, formDialog } from './dialogs.js';
 import { act, badge, field, focusMain, h, pageTitle, roleSelect, timeEl, toast } from './dom.js';
+import { pager } from './pager.js';
 
 async function invite(ctx, reload) {
   const email = h('input', { class: 'input', type: 'email', name: 'email', required: true, maxlength: 200, autocomplete: 'off' });
@@ -23,11 +24,8 @@ async function invite(ctx, reload) {
 export function usersView(main, ctx) {
   pageTitle('Users');
   const session = ctx.session();
-  const state = { cursors: [null], page: 0 };
   const tbody = h('tbody');
   const status = h('p', { class: 'muted list-status', role: 'status', 'aria-live': 'polite' });
-  const prev = h('button', { type: 'button', class: 'button', disabled: true }, 'Previous page');
-  const next = h('button', { type: 'button', class: 'button', disabled: true }, 'Next page');
 
   function row(user) {
     const you = user.id === session.userId;
@@ -53,7 +51,7 @@ export function usersView(main, ctx) {
       if (!ok) return;
       await api('DELETE', `${USERS}/${user.id}`);
       toast(`${user.email} removed`);
-      load();
+      pages.load();
     }) }, 'Remove');
     return h('tr', {},
       h('td', { 'data-label': 'Email' }, h('span', {}, user.email, you ? h('span', { class: 'muted' }, ' (you)') : null)),
@@ -63,35 +61,25 @@ export function usersView(main, ctx) {
       h('td', { 'data-label': 'Actions', class: 'actions' }, remove));
   }
 
-  async function load() {
-    let page;
-    try {
-      page = await api('GET', USERS, undefined, { query: { limit: 50, cursor: state.cursors[state.page] } });
-    } catch (error) {
-      status.textContent = error.message;
-      return;
-    }
-    tbody.replaceChildren(...page.items.map(row));
-    status.textContent = `${page.items.length} user${page.items.length === 1 ? '' : 's'} on this page.`;
-    state.cursors[state.page + 1] = page.nextCursor;
-    prev.disabled = state.page === 0;
-    next.disabled = !page.nextCursor;
-    pager.hidden = prev.disabled && next.disabled;
-  }
-  prev.addEventListener('click', () => { state.page -= 1; load(); });
-  next.addEventListener('click', () => { state.page += 1; load(); });
-
-  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of users', hidden: true }, prev, next);
+  const pages = pager({
+    label: 'Pages of users',
+    status,
+    fetch: (cursor) => api('GET', USERS, undefined, { query: { limit: 50, cursor } }),
+    show: (page) => {
+      tbody.replaceChildren(...page.items.map(row));
+      status.textContent = `${page.items.length} user${page.items.length === 1 ? '' : 's'} on this page.`;
+    },
+  });
   main.replaceChildren(
     h('div', { class: 'page-head' }, h('h1', {}, 'Users'),
-      h('button', { type: 'button', class: 'button primary', onclick: () => invite(ctx, load) }, 'Invite user')),
+      h('button', { type: 'button', class: 'button primary', onclick: () => invite(ctx, pages.load) }, 'Invite user')),
     h('p', { class: 'lead' }, `People who log in to ${session.org.name}, and what they may do.`),
     status,
     h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
       h('caption', { class: 'visually-hidden' }, 'Users'),
       h('thead', {}, h('tr', {}, ['Email', 'Role', 'Status', 'Joined', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
       tbody)),
-    pager);
+    pages.nav);
   focusMain();
-  return load();
+  return pages.load();
 }

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# A flame graph of keyward under verify load: where the server's CPU goes
+# per request, from stacks sampled with perf.
+#
+#   bench/flamegraph.sh [--bin PATH] [--seconds 10] [--out docs/img/verify-flame.svg] [--title TEXT]
+#
+# Without --bin, builds this tree's release binary with line tables
+# (CARGO_PROFILE_RELEASE_DEBUG=line-tables-only, into target/profiling) so
+# that perf can walk the stacks (--call-graph dwarf); give --bin to profile
+# another build, such as an earlier commit's, built the same way. The
+# server runs on a fresh SQLite database with one service account and one
+# key, pinned to core 0; wrk -t1 -c64 on core 1 sends
+# GET /api/auth/v1/verify with that key (the cached path, the steady state)
+# while perf samples the server at 999 Hz. The SVG is drawn by inferno
+# (cargo install inferno). Access log on at the default level, as shipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bin=""
+secs=10
+out=docs/img/verify-flame.svg
+title="keyward: GET /api/auth/v1/verify, valid key, cached"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --bin) bin=$2 ;;
+    --seconds) secs=$2 ;;
+    --out) out=$2 ;;
+    --title) title=$2 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+for tool in perf wrk jq curl taskset inferno-collapse-perf inferno-flamegraph; do
+  command -v "$tool" >/dev/null || { echo "$tool is needed (perf: linux-perf; inferno: cargo install inferno)" >&2; exit 1; }
+done
+
+if [ -z "$bin" ]; then
+  echo "flamegraph: building the release binary with line tables" >&2
+  CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release --quiet --bin keyward --target-dir target/profiling
+  bin=target/profiling/release/keyward
+fi
+work=$(mktemp -d)
+server=""
+cleanup() {
+  [ -z "$server" ] || { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+db="sqlite://$work/keyward.db"
+org=$("$bin" admin create-org --name bench --database "$db" | jq -r .id)
+secret=$("$bin" admin create-service-account --org "$org" --name caller --with-key --database "$db" | jq -r .key.secret)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+(cd "$work" && exec taskset -c 0 "$bin" serve --listen "127.0.0.1:$port" --database "$db" 2>/dev/null) &
+server=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+url="http://127.0.0.1:$port/api/auth/v1/verify"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: $secret" "$url")" = 200 ] || { echo "the key does not verify" >&2; exit 1; }
+
+# Warm up, then sample the middle of a longer run.
+taskset -c 1 wrk -t1 -c64 -d2s -H "Authorization: $secret" "$url" >/dev/null
+taskset -c 1 wrk -t1 -c64 -d"$((secs + 4))s" -H "Authorization: $secret" "$url" >"$work/wrk.txt" &
+load=$!
+sleep 2
+perf record -q -F 999 --call-graph dwarf,16384 -p "$server" -o "$work/perf.data" -- sleep "$secs" 2>/dev/null
+wait "$load"
+mkdir -p "$(dirname "$out")"
+perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf >"$work/folded"
+# Tokio's worker names differ by thread; one name lets equal stacks merge.
+sed -E 's/^tokio-runtime-w[^;]*;/tokio-runtime-worker;/' "$work/folded" |
+  inferno-flamegraph --title "$title" --width 1400 >"$out"
+echo "flamegraph: $(grep Requests/sec "$work/wrk.txt" | awk '{print $2}') req/s during sampling; $out" >&2

@@ -1,0 +1,278 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.role import Role
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.create_key_meta_type_0 import CreateKeyMetaType0
+    from ..models.rate_limit_view import RateLimitView
+
+
+T = TypeVar("T", bound="CreateKey")
+
+
+@_attrs_define
+class CreateKey:
+    """
+    Attributes:
+        name (None | str | Unset):
+        expires_in (int | None | Unset): Lifetime in seconds from now.
+        expires (int | None | Unset): Expiry as a Unix time. Give this or `expiresIn`, not both.
+        role (None | Role | Unset):
+        scopes (list[str] | None | Unset): Up to 50 scopes, each `^[a-z0-9][a-z0-9_.:-]{0,63}$`; duplicates are dropped.
+        allowed_cidrs (list[str] | None | Unset): Up to 50 IPv4/IPv6 CIDR ranges the key may be used from (a bare
+            address is its /32 or /128). Default: anywhere.
+        rate_limit (None | RateLimitView | Unset):
+        meta (CreateKeyMetaType0 | None | Unset): A JSON object of at most 4096 bytes serialized, returned as given.
+    """
+
+    name: None | str | Unset = UNSET
+    expires_in: int | None | Unset = UNSET
+    expires: int | None | Unset = UNSET
+    role: None | Role | Unset = UNSET
+    scopes: list[str] | None | Unset = UNSET
+    allowed_cidrs: list[str] | None | Unset = UNSET
+    rate_limit: None | RateLimitView | Unset = UNSET
+    meta: CreateKeyMetaType0 | None | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.create_key_meta_type_0 import CreateKeyMetaType0  # noqa: PLC0415
+        from ..models.rate_limit_view import RateLimitView  # noqa: PLC0415
+
+        name: None | str | Unset
+        if isinstance(self.name, Unset):
+            name = UNSET
+        else:
+            name = self.name
+
+        expires_in: int | None | Unset
+        if isinstance(self.expires_in, Unset):
+            expires_in = UNSET
+        else:
+            expires_in = self.expires_in
+
+        expires: int | None | Unset
+        if isinstance(self.expires, Unset):
+            expires = UNSET
+        else:
+            expires = self.expires
+
+        role: None | str | Unset
+        if isinstance(self.role, Unset):
+            role = UNSET
+        elif isinstance(self.role, Role):
+            role = self.role.value
+        else:
+            role = self.role
+
+        scopes: list[str] | None | Unset
+        if isinstance(self.scopes, Unset):
+            scopes = UNSET
+        elif isinstance(self.scopes, list):
+            scopes = self.scopes
+
+        else:
+            scopes = self.scopes
+
+        allowed_cidrs: list[str] | None | Unset
+        if isinstance(self.allowed_cidrs, Unset):
+            allowed_cidrs = UNSET
+        elif isinstance(self.allowed_cidrs, list):
+            allowed_cidrs = self.allowed_cidrs
+
+        else:
+            allowed_cidrs = self.allowed_cidrs
+
+        rate_limit: dict[str, Any] | None | Unset
+        if isinstance(self.rate_limit, Unset):
+            rate_limit = UNSET
+        elif isinstance(self.rate_limit, RateLimitView):
+            rate_limit = self.rate_limit.to_dict()
+        else:
+            rate_limit = self.rate_limit
+
+        meta: dict[str, Any] | None | Unset
+        if isinstance(self.meta, Unset):
+            meta = UNSET
+        elif isinstance(self.meta, CreateKeyMetaType0):
+            meta = self.meta.to_dict()
+        else:
+            meta = self.meta
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({})
+        if name is not UNSET:
+            field_dict["name"] = name
+        if expires_in is not UNSET:
+            field_dict["expiresIn"] = expires_in
+        if expires is not UNSET:
+            field_dict["expires"] = expires
+        if role is not UNSET:
+            field_dict["role"] = role
+        if scopes is not UNSET:
+            field_dict["scopes"] = scopes
+        if allowed_cidrs is not UNSET:
+            field_dict["allowedCidrs"] = allowed_cidrs
+        if rate_limit is not UNSET:
+            field_dict["rateLimit"] = rate_limit
+        if meta is not UNSET:
+            field_dict["meta"] = meta
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.create_key_meta_type_0 import CreateKeyMetaType0  # noqa: PLC0415
+        from ..models.rate_limit_view import RateLimitView  # noqa: PLC0415
+
+        d = dict(src_dict)
+
+        def _parse_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        name = _parse_name(d.pop("name", UNSET))
+
+        def _parse_expires_in(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        expires_in = _parse_expires_in(d.pop("expiresIn", UNSET))
+
+        def _parse_expires(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        expires = _parse_expires(d.pop("expires", UNSET))
+
+        def _parse_role(data: object) -> None | Role | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                role_type_1 = Role(data)
+
+                return role_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Role | Unset, data)
+
+        role = _parse_role(d.pop("role", UNSET))
+
+        def _parse_scopes(data: object) -> list[str] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                scopes_type_0 = cast(list[str], data)
+
+                return scopes_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | Unset, data)
+
+        scopes = _parse_scopes(d.pop("scopes", UNSET))
+
+        def _parse_allowed_cidrs(data: object) -> list[str] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                allowed_cidrs_type_0 = cast(list[str], data)
+
+                return allowed_cidrs_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | Unset, data)
+
+        allowed_cidrs = _parse_allowed_cidrs(d.pop("allowedCidrs", UNSET))
+
+        def _parse_rate_limit(data: object) -> None | RateLimitView | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                rate_limit_type_1 = RateLimitView.from_dict(data)
+
+                return rate_limit_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | RateLimitView | Unset, data)
+
+        rate_limit = _parse_rate_limit(d.pop("rateLimit", UNSET))
+
+        def _parse_meta(data: object) -> CreateKeyMetaType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                meta_type_0 = CreateKeyMetaType0.from_dict(data)
+
+                return meta_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CreateKeyMetaType0 | None | Unset, data)
+
+        meta = _parse_meta(d.pop("meta", UNSET))
+
+        create_key = cls(
+            name=name,
+            expires_in=expires_in,
+            expires=expires,
+            role=role,
+            scopes=scopes,
+            allowed_cidrs=allowed_cidrs,
+            rate_limit=rate_limit,
+            meta=meta,
+        )
+
+        create_key.additional_properties = d
+        return create_key
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
