@@ -516,6 +516,43 @@ mod tests {
         }
     }
 
+    /// The Debian package's configuration file, whose "#name = value" lines
+    /// are the settings left at their defaults.
+    const SHIPPED: &str = include_str!("../packaging/debian/keyward.toml");
+
+    #[test]
+    fn the_shipped_file_names_every_setting_and_no_other() {
+        let uncommented: String = SHIPPED
+            .lines()
+            .map(|line| match line.strip_prefix('#') {
+                Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase()) => rest,
+                _ => line,
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        // deny_unknown_fields refuses a key the server does not know.
+        let mut all: Knobs =
+            toml::from_str(&uncommented).unwrap_or_else(|e| panic!("packaging/debian/keyward.toml: {}", e.message()));
+        // From the environment only, never a file: it is not listed.
+        all.secret_key = Some(String::new());
+        // Each field on a line of its own: those the file left unset.
+        let missing: Vec<String> = format!("{all:#?}")
+            .lines()
+            .filter_map(|line| line.trim().strip_suffix(": None,"))
+            .map(|field| field.replace('_', "-"))
+            .collect();
+        assert!(missing.is_empty(), "packaging/debian/keyward.toml lacks {missing:?}");
+    }
+
+    #[test]
+    fn the_shipped_file_as_it_is_keeps_the_package_paths() {
+        let shipped: Knobs = toml::from_str(SHIPPED).expect("the shipped file parses");
+        let s = Settings::resolve(shipped).expect("settings");
+        assert_eq!(s.database, "sqlite:///var/lib/keyward/keyward.db");
+        assert_eq!(s.data_dir, Path::new("/var/lib/keyward"));
+        assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
+    }
+
     #[test]
     fn tls_takes_both_files_from_any_source_and_makes_the_public_url_https() {
         let plain = Settings::resolve(Knobs::default()).expect("settings");
