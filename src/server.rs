@@ -47,6 +47,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let tls = settings.tls.as_ref().map(Tls::load).transpose()?.map(std::sync::Arc::new);
     if let Some(tls) = &tls {
         tls.clone().spawn_reloads().context("listening for SIGHUP")?;
+    } else {
+        ignore_hangups().context("listening for SIGHUP")?;
     }
     let service = open_service(&settings).await?;
     let store = service.store().clone();
@@ -125,4 +127,16 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("stopping: finishing requests in flight");
+}
+
+/// Without TLS there is nothing to reload: SIGHUP (`systemctl reload`) is
+/// logged and otherwise ignored rather than ending the process.
+fn ignore_hangups() -> std::io::Result<()> {
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: nothing to reload without --tls-cert");
+        }
+    });
+    Ok(())
 }

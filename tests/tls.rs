@@ -515,3 +515,18 @@ async fn over_tls_from_the_configuration_file_the_public_url_is_https_and_sessio
         assert!(cookie.starts_with("__Host-") && cookie.contains("; Secure"), "{cookie}");
     }
 }
+
+/// `systemctl reload` sends SIGHUP whether TLS is on or not: without it the
+/// node logs that there is nothing to reload and keeps serving.
+#[test]
+fn a_node_without_tls_keeps_serving_through_sighup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Node::start(dir.path(), DATABASE, &[]);
+    node.signal("HUP");
+    let deadline = Instant::now() + PATIENCE;
+    while !node.read_log().contains("nothing to reload") {
+        assert!(Instant::now() < deadline, "no word of the SIGHUP in the log:\n{}", node.read_log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    node.wait_until_healthy(PATIENCE);
+}
