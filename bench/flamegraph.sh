@@ -47,9 +47,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+bin=$(realpath "$bin")
 db="sqlite://$work/keyward.db"
-org=$("$bin" admin create-org --name bench --database "$db" | jq -r .id)
-secret=$("$bin" admin create-service-account --org "$org" --name caller --with-key --database "$db" | jq -r .key.secret)
+# In the server's folder: the commands and the server share its secret.key.
+org=$(cd "$work" && "$bin" admin create-org --name bench --database "$db" 2>/dev/null | jq -r .id)
+secret=$(cd "$work" && "$bin" admin create-service-account --org "$org" --name caller --with-key --database "$db" 2>/dev/null |
+  jq -r .key.secret)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 (cd "$work" && exec taskset -c 0 "$bin" serve --listen "127.0.0.1:$port" --database "$db" 2>/dev/null) &
 server=$!
@@ -67,6 +70,10 @@ wait "$load"
 mkdir -p "$(dirname "$out")"
 perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf >"$work/folded"
 # Tokio's worker names differ by thread; one name lets equal stacks merge.
-sed -E 's/^tokio-runtime-w[^;]*;/tokio-runtime-worker;/' "$work/folded" |
-  inferno-flamegraph --title "$title" --width 1400 >"$out"
-echo "flamegraph: $(grep Requests/sec "$work/wrk.txt" | awk '{print $2}') req/s during sampling; $out" >&2
+# Frames narrower than a pixel are left out: they make the file large and
+# cannot be read anyway. The whole stacks are kept in target/flamegraph/.
+mkdir -p target/flamegraph
+folded=target/flamegraph/$(basename "${out%.svg}").folded
+sed -E 's/^tokio-runtime-w[^;]*;/tokio-runtime-worker;/' "$work/folded" >"$folded"
+inferno-flamegraph --title "$title" --width 1400 --minwidth 1 <"$folded" >"$out"
+echo "flamegraph: $(grep Requests/sec "$work/wrk.txt" | awk '{print $2}') req/s during sampling; $out; stacks in $folded" >&2
