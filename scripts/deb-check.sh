@@ -51,7 +51,12 @@ cleanup() {
 trap cleanup EXIT
 
 installed() { dpkg-query -W -f='${db:Status-Status}' keyward 2>/dev/null | grep -qv '^not-installed$'; }
+# What this check installs it marks, so that it only ever purges its own:
+# purging deletes /var/lib/keyward, a real installation's database and key.
+marker=/var/lib/keyward/.installed-by-deb-check
 if installed; then
+  [ -e "$marker" ] || [ "${KEYWARD_DEB_CHECK_PURGE:-}" = 1 ] ||
+    fail "keyward is installed here and not by this check: purging it would delete /var/lib/keyward; set KEYWARD_DEB_CHECK_PURGE=1 to allow it"
   step "purging the package an earlier run left"
   dpkg --purge keyward >/dev/null
 fi
@@ -88,6 +93,7 @@ done
 step "dpkg -i"
 dpkg -i "$deb" >/dev/null
 installed || fail "dpkg -i did not install keyward"
+touch "$marker"
 getent passwd keyward >/dev/null || fail "no keyward user after install"
 [ "$(stat -c '%U:%G %a' /etc/keyward/keyward.toml)" = "root:keyward 640" ] ||
   fail "/etc/keyward/keyward.toml is $(stat -c '%U:%G %a' /etc/keyward/keyward.toml), not root:keyward 640"

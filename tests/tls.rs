@@ -408,7 +408,11 @@ fn a_bad_or_mismatched_certificate_or_key_stops_the_start_with_the_file_named() 
     let not_pem = file("notes.txt", "a certificate, surely\n");
     let bad_base64 = file("bad.pem", "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
     let missing = site.path().join("missing.key").display().to_string();
-    let cases: [(&[&str], &[&str]); 6] = [
+    // A key whose line breaks were lost on the way (an environment
+    // variable, a secrets store): its refusal must not quote it.
+    let flattened = file("flat.key", &a.key_pem.trim_end().replace('\n', "\\n"));
+    let cases: [(&[&str], &[&str]); 7] = [
+        (&["--tls-cert", &cert_a, "--tls-key", &flattened], &["--tls-key", &flattened]),
         (&["--tls-cert", &cert_a, "--tls-key", &key_b], &["--tls-key", &key_b, &cert_a, "public keys differ"]),
         (&["--tls-cert", &not_pem, "--tls-key", &key_a], &["--tls-cert", &not_pem, "no PEM certificate"]),
         (&["--tls-cert", &bad_base64, "--tls-key", &key_a], &["--tls-cert", &bad_base64, "not valid PEM"]),

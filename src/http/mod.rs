@@ -178,7 +178,7 @@ pub fn router(state: AppState) -> Router {
     api.merge(crate::web::routes())
         .fallback(crate::web::fallback)
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
-        .layer(axum::Extension(OpenApiJson(Arc::new(doc))))
+        .layer(axum::Extension(OpenApiJson(axum::body::Bytes::from(doc))))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
         .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .route_layer(middleware::from_fn(deadline))

@@ -84,7 +84,7 @@ impl Contents {
         let key_error = |detail: String| TlsError::Key { path: files.key.clone(), detail };
         let chain = CertificateDer::pem_slice_iter(&self.cert)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| cert_error(format!("not valid PEM: {e}")))?;
+            .map_err(|e| cert_error(format!("not valid PEM: {}", pem_problem(&e))))?;
         let Some(leaf) = chain.first() else {
             let hint = if PrivateKeyDer::from_pem_slice(&self.cert).is_ok() {
                 " (it holds a private key: are --tls-cert and --tls-key swapped?)"
@@ -106,7 +106,7 @@ impl Contents {
                     "holds no PEM private key (-----BEGIN PRIVATE KEY-----, RSA PRIVATE KEY or EC PRIVATE KEY)".into(),
                 ));
             }
-            Err(e) => return Err(key_error(format!("not valid PEM: {e}"))),
+            Err(e) => return Err(key_error(format!("not valid PEM: {}", pem_problem(&e)))),
         };
         let signing_key = provider
             .key_provider
@@ -296,6 +296,18 @@ fn log_served(summary: &Summary, trigger: impl Into<Option<Trigger>>, message: &
             not_before = %summary.not_before,
             "the TLS certificate is not valid yet: clients that verify it refuse to connect until then"
         );
+    }
+}
+
+/// What is wrong with a PEM file, without quoting it: the parser's own
+/// messages carry the offending text, which in a key file is the key.
+fn pem_problem(e: &pem::Error) -> &'static str {
+    match e {
+        pem::Error::MissingSectionEnd { .. } => "a section has no END line",
+        pem::Error::IllegalSectionStart { .. } => "a BEGIN line inside a section (lost line breaks?)",
+        pem::Error::Base64Decode(_) => "a section is not valid base64",
+        pem::Error::NoItemsFound => "no PEM section",
+        _ => "unreadable",
     }
 }
 

@@ -129,9 +129,7 @@ impl Service {
                 if !keys::disable(tx.conn(), &key.key_id).await? {
                     continue;
                 }
-                let change = CredentialChange::Key(key.key_id.clone());
-                credential_changes::record(tx.conn(), &change, now).await?;
-                disabled.push(change);
+                disabled.push(CredentialChange::Key(key.key_id.clone()));
             }
             live.insert(hash, true);
             let by = Principal::anonymous(key.org_id.clone(), client_ip.clone());
@@ -149,6 +147,12 @@ impl Service {
                 tell_owner(tx.conn(), &key, email, item, source, action, now).await?;
                 notices += 1;
             }
+        }
+        // Recorded last: the feed's counter is one row every credential
+        // change waits on, so it is taken once the keys' rows are held,
+        // never between them (which could deadlock with a change of one).
+        for change in &disabled {
+            credential_changes::record(tx.conn(), change, now).await?;
         }
         tx.commit().await?;
         for change in &disabled {

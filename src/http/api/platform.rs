@@ -46,12 +46,13 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// The OpenAPI document served as JSON, built once at start-up.
+/// The OpenAPI document served as JSON, built once at start-up; every
+/// answer shares its bytes rather than copying them.
 #[derive(Clone)]
-pub struct OpenApiJson(pub std::sync::Arc<String>);
+pub struct OpenApiJson(pub axum::body::Bytes);
 
 /// This API's OpenAPI 3.1 document, generated from the handlers.
 #[utoipa::path(operation_id = "openapi", get, path = "/api/openapi.json", tag = "platform", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi(Extension(doc): Extension<OpenApiJson>) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], doc.0.as_str().to_owned()).into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], doc.0).into_response()
 }

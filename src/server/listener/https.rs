@@ -35,7 +35,15 @@ pub struct Https {
 impl Https {
     pub fn new(acceptor: TlsAcceptor, header_read_timeout: Duration) -> Self {
         let mut h2 = http2::Builder::new(TokioExecutor::new());
-        h2.timer(TokioTimer::new());
+        // Bounds what one connection can make the server hold: a client
+        // that opens many streams and never reads their answers keeps at
+        // most 32 of them, each with a small send buffer.
+        h2.timer(TokioTimer::new())
+            .max_concurrent_streams(32)
+            .initial_stream_window_size(64 * 1024)
+            .initial_connection_window_size(256 * 1024)
+            .max_send_buf_size(64 * 1024)
+            .max_header_list_size(16 * 1024);
         Self { acceptor, h2, timeout: header_read_timeout }
     }
 }

@@ -16,16 +16,26 @@ export function pager({ label, status, fetch, show, failed = () => {} }) {
   const pageLabel = h('span', { class: 'muted' });
   const nav = h('nav', { class: 'pager', 'aria-label': label, hidden: true }, prev, pageLabel, next);
 
+  // Each load is numbered: an answer that comes after a later request was
+  // made (a slow page, a new search) is dropped rather than drawn.
+  let latest = 0;
+
   async function load() {
+    const ticket = ++latest;
+    prev.disabled = true;
+    next.disabled = true;
     status.textContent = 'Loading…';
     let page;
     try {
       page = await fetch(state.cursors[state.page]);
     } catch (error) {
+      if (ticket !== latest) return;
       status.textContent = error.message;
       failed(error);
+      prev.disabled = state.page === 0;
       return;
     }
+    if (ticket !== latest) return;
     show(page);
     state.cursors[state.page + 1] = page.nextCursor;
     prev.disabled = state.page === 0;
@@ -41,7 +51,9 @@ export function pager({ label, status, fetch, show, failed = () => {} }) {
     return load();
   }
 
-  prev.addEventListener('click', () => { state.page -= 1; load(); });
+  // The buttons are disabled while a page loads, so a double click moves
+  // one page, never past the first.
+  prev.addEventListener('click', () => { if (state.page > 0) { state.page -= 1; load(); } });
   next.addEventListener('click', () => { state.page += 1; load(); });
   return { nav, load, reset };
 }
