@@ -61,9 +61,10 @@ case $engine in
 esac
 
 echo "revocation: seeding $keys keys ($engine)" >&2
-"$work/seed" --database "$db" --data-dir "$work" --accounts "$keys" --out "$work/seed" --unknown 0 >"$work/seeded.json"
+mkdir -p "$work/out"
+"$work/seed" --database "$db" --data-dir "$work" --accounts "$keys" --out "$work/out" --unknown 0 >"$work/seeded.json"
 jq -c . "$work/seeded.json" >&2
-admin=$(jq -r .secret "$work/seed/admin.json")
+admin=$(jq -r .secret "$work/out/admin.json")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ports=()
@@ -85,7 +86,7 @@ lookups() {
 }
 
 # Warm both caches with the first --warm keys, each used once.
-head -n "$warm" "$work/seed/keys.tsv" | awk -F'\t' '{print "/api/auth/v1/verify\t" $3}' >"$work/warm.tsv"
+head -n "$warm" "$work/out/keys.tsv" | awk -F'\t' '{print "/api/auth/v1/verify\t" $3}' >"$work/warm.tsv"
 cat >"$work/warm.lua" <<'LUA'
 local reqs, n, i = {}, 0, 0
 function init(args)
@@ -107,10 +108,10 @@ echo "revocation: both nodes warmed with $warm keys; lookups so far: node 1 $(lo
 
 # Untouched witnesses: twenty keys of the warm set whose accounts are never
 # changed. Were a revocation to empty a node's cache, each would cost a lookup.
-mapfile -t witnesses < <(sed -n '1,20p' "$work/seed/keys.tsv" | cut -f3)
+mapfile -t witnesses < <(sed -n '1,20p' "$work/out/keys.tsv" | cut -f3)
 delays=()
 for t in $(seq 1 "$trials"); do
-  line=$(sed -n "$((warm / 2 + t * 7))p" "$work/seed/keys.tsv")
+  line=$(sed -n "$((warm / 2 + t * 7))p" "$work/out/keys.tsv")
   account=$(cut -f1 <<<"$line")
   key_id=$(cut -f2 <<<"$line")
   secret=$(cut -f3 <<<"$line")
