@@ -133,7 +133,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     keyward::files::prepare_data_dir(&args.data_dir)?;
     let key_file = args.data_dir.join(DEFAULT_SECRET_KEY_FILE);
     let sealing = keyward::files::load_secret_key(&SecretKeySource::File { path: key_file, create: true })?;
-    let store = keyward::server::open_store(&args.database).await?;
+    let store = Store::open(&args.database).await?;
     let service = Service::new(store.clone(), Limits::default(), sealing.clone());
     service.adopt_secret_key().await?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;

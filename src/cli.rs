@@ -13,7 +13,7 @@ use crate::config::{Knobs, Settings};
 use crate::domain::{Email, Id, Meta, Name, Narrowing, RateLimit, Role, cidr, scope};
 use crate::http::api::accounts::ServiceAccountView;
 use crate::http::api::keys::CreatedKeyView;
-use crate::server::{open_service, open_store, serve};
+use crate::server::{open_service, serve};
 use crate::service::accounts::NewAccount;
 use crate::service::keys::{Lifetime, NewKey};
 use crate::service::{Principal, Service, ServiceError};
@@ -202,14 +202,14 @@ async fn run(mut cli: Cli) -> anyhow::Result<Option<Value>> {
             Ok(None)
         }
         Command::Migrate => {
-            open_store(&settings.database).await?;
+            crate::service::Service::migrate(&settings.database).await?;
             tracing::info!("migrations applied");
             Ok(Some(json!({"migrated": true})))
         }
         Command::Admin(admin) => {
             let service = open_service(&settings).await?;
             let out = run_admin(&service, admin).await;
-            service.store().close().await;
+            service.close().await;
             out.map(Some)
         }
     }

@@ -369,7 +369,7 @@ impl Settings {
             None => None,
             Some(url) => {
                 redis::Client::open(url.as_str())
-                    .with_context(|| format!("--redis {} is not a Redis URL", crate::store::redact_url(&url)))?;
+                    .with_context(|| format!("--redis {} is not a Redis URL", crate::redact::url(&url)))?;
                 let timeout = k.redis_timeout.map_or(DEFAULT_REDIS_TIMEOUT, Duration::from_millis);
                 anyhow::ensure!(
                     (1..=10_000).contains(&timeout.as_millis()),

@@ -11,6 +11,7 @@ pub mod files;
 pub mod http;
 pub mod mail;
 pub mod metrics;
+pub mod redact;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -10,28 +10,17 @@ use tokio::net::TcpListener;
 use self::listener::{ConnectionLimits, Https};
 use self::tls::Tls;
 use crate::config::Settings;
-use crate::http::{AppState, router};
+use crate::http::{AppState, Pages};
 use crate::service::Service;
-use crate::store::{Store, redact_url};
-
-/// Opens storage and applies migrations; every command starts here.
-pub async fn open_store(database: &str) -> anyhow::Result<Store> {
-    crate::files::prepare_sqlite_file(database)?;
-    let store =
-        Store::connect(database).await.with_context(|| format!("opening the database {}", redact_url(database)))?;
-    store.migrate().await.context("applying migrations")?;
-    Ok(store)
-}
 
 /// Storage and the service over it, with the secret key checked against the
 /// database and anything an older version left unsealed sealed.
 pub async fn open_service(settings: &Settings) -> anyhow::Result<Service> {
     crate::files::prepare_data_dir(&settings.data_dir)?;
     let sealing = crate::files::load_secret_key(&settings.secret_key)?;
-    let store = open_store(&settings.database).await?;
-    let service = Service::new(store.clone(), settings.limits.clone(), sealing);
+    let service = Service::open(&settings.database, settings.limits.clone(), sealing).await?;
     if let Err(e) = service.adopt_secret_key().await {
-        store.close().await;
+        service.close().await;
         let source = match &settings.secret_key {
             crate::config::SecretKeySource::File { path, .. } => format!("the secret key file {}", path.display()),
             crate::config::SecretKeySource::Value(_) => "KEYWARD_SECRET_KEY".to_owned(),
@@ -51,7 +40,6 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         ignore_hangups().context("listening for SIGHUP")?;
     }
     let service = open_service(&settings).await?;
-    let store = service.store().clone();
     service.spawn_background().await;
     // Only a serving node delivers mail; the outbox waits for one otherwise.
     let mail = crate::mail::MailConfig::from_settings(&settings).context("configuring mail")?;
@@ -64,7 +52,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         listen = %settings.listen,
         tls = tls.is_some(),
         public_url = %settings.public_url,
-        database = %redact_url(&settings.database),
+        database = %crate::redact::url(&settings.database),
         "keyward is serving"
     );
     announce_first_run(&service, &settings.public_url).await?;
@@ -77,7 +65,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_leak_reports(leak_reports);
     // Browsers reach a TLS listener over https whatever the public URL says.
     state.secure_cookies |= tls.is_some();
-    let app = router(state);
+    let app = app(state);
     let limits = ConnectionLimits {
         header_read_timeout: settings.header_read_timeout,
         max_connections: settings.max_connections,
@@ -88,9 +76,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     if let Err(e) = service.flush_usage().await {
         tracing::warn!(error = %e, "could not record the last key uses before stopping");
     }
-    store.close().await;
+    service.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The HTTP application: the API with the web app's pages beside it.
+pub fn app(state: AppState) -> axum::Router {
+    crate::http::router(state, Pages { routes: crate::web::routes(), not_found: crate::web::not_found })
 }
 
 /// While nobody can log in, logs a fresh one-time link that creates the

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
@@ -44,6 +44,21 @@ pub struct AppState {
     pub trusted_proxies: Arc<[IpNet]>,
     /// GitHub's leak reports, when `--leak-report-keys` is given.
     pub leak_reports: Option<api::leaks::SharedLeakReports>,
+}
+
+impl FromRef<AppState> for Service {
+    fn from_ref(state: &AppState) -> Self {
+        state.service.clone()
+    }
+}
+
+/// What is served beside the API (the web app), handed in by the server:
+/// this layer mounts it under its middleware and knows nothing else of it.
+#[derive(Debug)]
+pub struct Pages {
+    pub routes: Router<AppState>,
+    /// A browser's page for an address nothing serves.
+    pub not_found: fn() -> Response,
 }
 
 impl AppState {
@@ -170,13 +185,15 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     (router, doc)
 }
 
-/// The whole HTTP application.
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP application: the API, and `pages` beside it.
+pub fn router(state: AppState, pages: Pages) -> Router {
     let (api, doc) = api_routes();
     let doc = doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
-    // The web app's pages beside the API; what neither claims is a 404.
-    api.merge(crate::web::routes())
-        .fallback(crate::web::fallback)
+    let not_found = pages.not_found;
+    api.merge(pages.routes)
+        .fallback(move |method: Method, uri: Uri, headers: HeaderMap| async move {
+            fallback(&method, &uri, &headers, not_found)
+        })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::Extension(OpenApiJson(axum::body::Bytes::from(doc))))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
@@ -187,6 +204,19 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(harden))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal(&"a handler panicked").into_response()))
         .with_state(state)
+}
+
+/// Anything no route claims: a browser asking for a page outside the API
+/// gets the pages' "not found"; everyone else, and every `/api/` path, the
+/// problem+json `404`.
+fn fallback(method: &Method, uri: &Uri, headers: &HeaderMap, page: fn() -> Response) -> Response {
+    let wants_html =
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
+    let is_api = uri.path() == "/api" || uri.path().starts_with("/api/");
+    if is_api || !wants_html || !matches!(*method, Method::GET | Method::HEAD) {
+        return ApiError::not_found("route").into_response();
+    }
+    page()
 }
 
 /// Counts and times each request by its route template, and logs it without

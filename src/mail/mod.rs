@@ -1,12 +1,11 @@
 //! Mail: the outbox worker, its transports (SMTP, or `.eml` files), and the
 //! messages it renders.
 //!
-//! Changes that need an email write an outbox row in their own transaction
-//! (`crate::service::email`, the expiry scan in `worker`); the worker on
-//! every serving node drains the outbox in the background, so that no API
-//! call waits for, or fails because of, a mail server. Rows hold no secret:
-//! a confirmation or invitation link's token is minted at send time and only
-//! its hash is stored.
+//! Changes that need an email queue an outbox row in their own transaction
+//! (`crate::service::mail`); the worker on every serving node drains the
+//! outbox in the background, so that no API call waits for, or fails because
+//! of, a mail server. Rows hold no secret: a confirmation or invitation
+//! link's token is minted at send time and only its hash is stored.
 
 pub mod render;
 pub mod transport;
@@ -18,74 +17,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use lettre::message::Mailbox;
-use serde::{Deserialize, Serialize};
 
 pub use transport::Transport;
 pub use worker::spawn;
 
 use crate::config::Settings;
-use crate::domain::{Id, UnixTime};
-
-/// The outbox `kind` of a confirmation request.
-pub const CONFIRM_EMAIL: &str = "confirm-email";
-/// The outbox `kind` of a warning that a key will expire.
-pub const KEY_EXPIRY: &str = "key-expiry";
-/// The outbox `kind` of telling a person they were added to an
-/// organization: with a link to choose a password when they have none yet,
-/// as a notice otherwise (decided when it is sent).
-pub const INVITATION: &str = "invitation";
-/// The outbox `kind` of telling an account's owner that one of its keys
-/// was found leaked.
-pub const KEY_LEAKED: &str = "key-leaked";
-/// How long a confirmation link works.
-pub const CONFIRMATION_LIFETIME: Duration = Duration::from_secs(48 * 3600);
-
-/// What a confirmation request is rendered from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConfirmPayload {
-    pub account_id: Id,
-    pub email: String,
-    pub account_name: String,
-}
-
-/// What an invitation is rendered from: the membership alone. Everything
-/// else (the organization's name, the role, whether the person has a
-/// password) is read when it is sent, so the message says what holds then.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InvitationPayload {
-    pub member_id: Id,
-}
-
-/// What an expiry warning is rendered from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExpiryPayload {
-    pub account_id: Id,
-    pub account_name: String,
-    pub key_id: Id,
-    pub key_name: Option<String>,
-    pub expires: UnixTime,
-    pub threshold_days: i64,
-}
-
-/// What a leak notice is rendered from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LeakPayload {
-    pub account_id: Id,
-    pub account_name: String,
-    pub key_id: Id,
-    pub key_name: Option<String>,
-    /// `github` or `self-revocation`.
-    pub source: String,
-    /// Whether the key was disabled (or only reported).
-    pub disabled: bool,
-    /// Where the reporter found it, when it says.
-    pub url: Option<String>,
-    pub reported: UnixTime,
-}
+use crate::service::mail::OutboxPolicy;
 
 /// Everything the worker needs, resolved from settings.
 #[derive(Debug, Clone)]
@@ -96,18 +33,14 @@ pub struct MailConfig {
     pub public_url: String,
     /// The right-hand side of every Message-ID: the public URL's host.
     pub message_id_host: String,
-    /// A message failing for this long is given up on.
-    pub give_up_after: Duration,
     /// Days before expiry that keys are warned about; 0: never.
     pub expiry_warning_days: u32,
     /// How often an idle worker looks for due messages.
     pub poll_interval: Duration,
     /// How often the worker looks for keys about to expire.
     pub scan_interval: Duration,
-    /// How long a claimed message is a worker's alone; longer than any send.
-    pub lease: Duration,
-    /// The longest wait between two attempts at one message.
-    pub max_backoff: Duration,
+    /// Leases, retries and giving up.
+    pub policy: OutboxPolicy,
 }
 
 impl MailConfig {
@@ -128,22 +61,24 @@ impl MailConfig {
             from,
             message_id_host: host,
             public_url,
-            give_up_after: crate::config::DEFAULT_MAIL_GIVE_UP_AFTER,
             expiry_warning_days: crate::config::DEFAULT_EXPIRY_WARNING_DAYS,
             poll_interval: Duration::from_secs(1),
             scan_interval: Duration::from_secs(60),
-            lease: crate::config::DEFAULT_MAIL_LEASE,
-            max_backoff: Duration::from_secs(3600),
+            policy: OutboxPolicy {
+                lease: crate::config::DEFAULT_MAIL_LEASE,
+                give_up_after: crate::config::DEFAULT_MAIL_GIVE_UP_AFTER,
+                max_backoff: Duration::from_secs(3600),
+            },
         })
     }
 
     pub fn from_settings(s: &Settings) -> anyhow::Result<Self> {
         let transport = Transport::parse(s.mail.as_deref(), &s.data_dir, s.mail_ca.as_deref())?;
+        let defaults = Self::with_transport(transport, s.mail_from.as_deref(), &s.public_url)?;
         Ok(Self {
-            give_up_after: s.mail_give_up_after,
-            lease: s.mail_lease,
             expiry_warning_days: s.expiry_warning_days,
-            ..Self::with_transport(transport, s.mail_from.as_deref(), &s.public_url)?
+            policy: OutboxPolicy { lease: s.mail_lease, give_up_after: s.mail_give_up_after, ..defaults.policy },
+            ..defaults
         })
     }
 }

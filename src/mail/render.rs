@@ -4,8 +4,8 @@
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart, header};
 
-use super::{ExpiryPayload, LeakPayload};
 use crate::domain::{Role, UnixTime};
+use crate::service::mail::{ExpiryPayload, LeakPayload};
 
 /// A message's words, before addressing.
 #[derive(Debug, Clone)]

@@ -14,8 +14,6 @@ use anyhow::Context;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::store::redact_url;
-
 /// The longest one SMTP conversation may take before it counts as failed.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -48,7 +46,7 @@ impl Transport {
                 Ok(Transport::File { dir: std::path::absolute(&dir).unwrap_or(dir) })
             }
             Some(url) if url.starts_with("smtp://") || url.starts_with("smtps://") => {
-                let shown = redact_url(url);
+                let shown = crate::redact::url(url);
                 let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .with_context(|| format!("--mail {shown:?} is not a usable SMTP URL"))?
                     .timeout(Some(SMTP_TIMEOUT));
@@ -66,7 +64,7 @@ impl Transport {
             }
             Some(other) => anyhow::bail!(
                 "--mail {:?}: use smtp://[user:pass@]host[:port][?tls=required], smtps://… or file",
-                redact_url(other)
+                crate::redact::url(other)
             ),
         }
     }

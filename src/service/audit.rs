@@ -91,6 +91,22 @@ impl Target<'_> {
     }
 }
 
+/// How what was recorded ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
 /// Writes one successful change to the trail on `conn`, which should be the
 /// change's own transaction, and queues its webhook event (if it has one)
 /// for the organization's subscribed endpoints in that same transaction.
@@ -102,7 +118,21 @@ pub async fn record(
     target: Target<'_>,
     detail: Option<Value>,
 ) -> Result<(), StoreError> {
-    let (target_kind, target_id) = target.parts();
+    record_outcome(conn, by, at, action, Some(target), Outcome::Success, detail).await
+}
+
+/// The one writer of the trail: `record`, for what may also have failed or
+/// have no target.
+pub async fn record_outcome(
+    conn: &mut Conn,
+    by: &Principal,
+    at: UnixTime,
+    action: Action,
+    target: Option<Target<'_>>,
+    outcome: Outcome,
+    detail: Option<Value>,
+) -> Result<(), StoreError> {
+    let (target_kind, target_id) = target.map(Target::parts).unzip();
     let event_data = || {
         // Ids and the audit detail (which never holds a secret); the ids win
         // over a detail field of the same name.
@@ -111,7 +141,9 @@ pub async fn record(
             _ => serde_json::Map::new(),
         };
         data.insert("orgId".into(), json!(by.org_id));
-        data.insert(format!("{target_kind}Id"), json!(target_id));
+        if let (Some(kind), Some(id)) = (target_kind, &target_id) {
+            data.insert(format!("{kind}Id"), json!(id));
+        }
         data.insert("actor".into(), json!({"kind": by.kind(), "id": by.actor_id(), "keyId": by.key_id()}));
         Value::Object(data)
     };
@@ -126,10 +158,10 @@ pub async fn record(
             actor_id: by.actor_id().map(Id::to_string),
             key_id: by.key_id().map(Id::to_string),
             action: action.as_str().to_owned(),
-            target_kind: Some(target_kind.to_owned()),
-            target_id: Some(target_id),
+            target_kind: target_kind.map(str::to_owned),
+            target_id,
             client_ip: by.client_ip.clone(),
-            outcome: "success".to_owned(),
+            outcome: outcome.as_str().to_owned(),
             detail: detail.map(|d| d.to_string()),
         },
     )

@@ -1,17 +1,18 @@
 //! Service accounts' email addresses: queuing the confirmation request in
 //! the transaction of the change, and honouring the link it carries.
 //!
-//! The link's token is not made here: the mail worker mints it when it
-//! sends the message (see `crate::mail`), so that no secret is ever written
-//! to the outbox.
+//! The link's token is not made here: it is minted when the message is sent
+//! (`Service::prepare_mail`), so that no secret is ever written to the
+//! outbox.
 
 use serde_json::json;
 
-use super::{Service, ServiceError};
-use crate::domain::{Id, Token, UnixTime};
-use crate::mail::{CONFIRM_EMAIL, ConfirmPayload};
-use crate::store::mail::{self, OutboxRecord};
-use crate::store::{AccountRecord, AuditRecord, Conn, StoreError, accounts, audit};
+use super::audit::{self, Action, Target};
+use super::mail::{ConfirmPayload, Mail};
+use super::{Principal, Service, ServiceError};
+use crate::domain::{Token, UnixTime};
+use crate::store::mail;
+use crate::store::{AccountRecord, Conn, StoreError, accounts};
 
 /// What opening a confirmation link did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,22 +39,12 @@ pub(crate) async fn queue_confirmation(
     now: UnixTime,
 ) -> Result<bool, StoreError> {
     let Some(email) = &account.email else { return Ok(false) };
-    let payload =
-        ConfirmPayload { account_id: account.id.clone(), email: email.clone(), account_name: account.name.clone() };
-    mail::enqueue(
-        conn,
-        &OutboxRecord {
-            id: Id::generate(),
-            org_id: account.org_id.clone(),
-            kind: CONFIRM_EMAIL.to_owned(),
-            recipient: email.clone(),
-            payload: serde_json::to_string(&payload)
-                .map_err(|e| StoreError::Other(sqlx::Error::Encode(Box::new(e))))?,
-            created: now,
-            attempts: 0,
-        },
-    )
-    .await?;
+    let request = Mail::ConfirmEmail(ConfirmPayload {
+        account_id: account.id.clone(),
+        email: email.clone(),
+        account_name: account.name.clone(),
+    });
+    super::mail::queue(conn, &account.org_id, email, &request, now).await?;
     Ok(true)
 }
 
@@ -90,24 +81,13 @@ impl Service {
         mail::retire_confirmations(tx.conn(), &before.id, now).await?;
         let after = AccountRecord { email_confirmed: true, ..before.clone() };
         accounts::update(tx.conn(), &after).await?;
-        audit::insert(
+        audit::record(
             tx.conn(),
-            &AuditRecord {
-                id: Id::generate(),
-                org_id: Some(org.to_string()),
-                at: now,
-                // Whoever opened the link sent to the address; no account or
-                // user stands behind the request.
-                actor_kind: "emailLink".to_owned(),
-                actor_id: None,
-                key_id: None,
-                action: super::audit::Action::AccountEmailConfirmed.as_str().to_owned(),
-                target_kind: Some("serviceAccount".to_owned()),
-                target_id: Some(before.id.to_string()),
-                client_ip,
-                outcome: "success".to_owned(),
-                detail: Some(json!({"email": link.email}).to_string()),
-            },
+            &Principal::email_link(org, client_ip),
+            now,
+            Action::AccountEmailConfirmed,
+            Target::ServiceAccount(&before.id),
+            Some(json!({"email": link.email})),
         )
         .await?;
         tx.commit().await?;

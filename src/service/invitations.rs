@@ -11,10 +11,9 @@
 
 use std::time::Duration;
 
+use super::mail::{InvitationPayload, Mail};
 use super::{Service, ServiceError};
 use crate::domain::{Id, Role, Token, UnixTime};
-use crate::mail::{INVITATION, InvitationPayload};
-use crate::store::mail::{self, OutboxRecord};
 use crate::store::{Conn, MemberRecord, StoreError, invitations, orgs, users};
 
 /// How long an invitation's link works.
@@ -32,27 +31,13 @@ pub struct Invitation {
 /// Queues the invitation of `member`, on `conn`, which should be the
 /// transaction that added the membership.
 pub(crate) async fn queue(conn: &mut Conn, member: &MemberRecord, now: UnixTime) -> Result<(), StoreError> {
-    let payload = InvitationPayload { member_id: member.id.clone() };
-    mail::enqueue(
-        conn,
-        &OutboxRecord {
-            id: Id::generate(),
-            org_id: member.org_id.clone(),
-            kind: INVITATION.to_owned(),
-            recipient: member.email.clone(),
-            payload: serde_json::to_string(&payload)
-                .map_err(|e| StoreError::Other(sqlx::Error::Encode(Box::new(e))))?,
-            created: now,
-            attempts: 0,
-        },
-    )
-    .await
+    let invitation = Mail::Invitation(InvitationPayload { member_id: member.id.clone() });
+    super::mail::queue(conn, &member.org_id, &member.email, &invitation, now).await
 }
 
 /// A removed membership's invitations that have not gone out yet never will.
 pub(crate) async fn cancel(conn: &mut Conn, member: &MemberRecord, now: UnixTime) -> Result<(), StoreError> {
-    mail::cancel_queued(conn, &member.org_id, INVITATION, &member.id, "the membership was removed", now).await?;
-    Ok(())
+    super::mail::cancel_invitations(conn, &member.org_id, &member.id, now).await
 }
 
 impl Service {
@@ -71,8 +56,7 @@ impl Service {
         // person's address to the letter, so that a differently cased local
         // part (a different mailbox on some servers) gets the notice alone.
         let link = if user.password_hash.is_none() && m.email == user.email {
-            let token =
-                Token::generate().map_err(|e| ServiceError::Internal(anyhow::anyhow!("no OS randomness: {e}")))?;
+            let token = Token::generate()?;
             let expires = now + INVITATION_LINK_LIFETIME.as_secs() as i64;
             invitations::insert(tx.conn(), &token.hash_hex(), org, member, now, expires).await?;
             Some(token)

@@ -8,13 +8,12 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::audit::{self, Action, Target};
+use super::mail::{LeakPayload, Mail};
 use super::{Principal, Service, ServiceError};
-use crate::domain::{Id, Secret, SecretHash, UnixTime};
-use crate::mail::{KEY_LEAKED, LeakPayload};
+use crate::domain::{Secret, SecretHash, UnixTime};
 use crate::store::credential_changes::{self, CredentialChange};
 use crate::store::keys::LeakedKey;
-use crate::store::mail::OutboxRecord;
-use crate::store::{Conn, keys, mail};
+use crate::store::{Conn, keys};
 
 /// The most secrets one request may name.
 pub const MAX_SECRETS: usize = 1000;
@@ -186,7 +185,7 @@ async fn tell_owner(
     action: LeakAction,
     now: UnixTime,
 ) -> Result<(), ServiceError> {
-    let payload = LeakPayload {
+    let notice = Mail::KeyLeaked(LeakPayload {
         account_id: key.account_id.clone(),
         account_name: key.account_name.clone(),
         key_id: key.key_id.clone(),
@@ -195,17 +194,8 @@ async fn tell_owner(
         disabled: action == LeakAction::Disable,
         url: item.url.clone(),
         reported: now,
-    };
-    let message = OutboxRecord {
-        id: Id::generate(),
-        org_id: key.org_id.clone(),
-        kind: KEY_LEAKED.to_owned(),
-        recipient: email.to_owned(),
-        payload: json!(payload).to_string(),
-        created: now,
-        attempts: 0,
-    };
-    mail::enqueue(conn, &message).await?;
+    });
+    super::mail::queue(conn, &key.org_id, email, &notice, now).await?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod invitations;
 pub mod keys;
 pub mod leaks;
+pub mod mail;
 pub mod meter;
 pub mod orgs;
 pub mod page;
@@ -75,7 +76,7 @@ impl std::fmt::Debug for RedisSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may carry a password.
         f.debug_struct("RedisSettings")
-            .field("url", &crate::store::redact_url(&self.url))
+            .field("url", &crate::redact::url(&self.url))
             .field("on_error", &self.on_error)
             .field("timeout", &self.timeout)
             .finish()
@@ -185,7 +186,29 @@ impl Service {
         tokio::spawn(async move { service.inner.meter.warm_up().await });
     }
 
-    pub fn store(&self) -> &Store {
+    /// Opens and migrates the database at `database` and serves over it.
+    /// Call `adopt_secret_key` before serving.
+    pub async fn open(database: &str, limits: Limits, sealing: SealingKey) -> anyhow::Result<Self> {
+        Ok(Self::new(Store::open(database).await?, limits, sealing))
+    }
+
+    /// Opens the database at `database` and applies what migrations it lacks.
+    pub async fn migrate(database: &str) -> anyhow::Result<()> {
+        Store::open(database).await?.close().await;
+        Ok(())
+    }
+
+    /// Storage answers (readiness).
+    pub async fn ping(&self) -> Result<(), ServiceError> {
+        Ok(self.inner.store.ping().await?)
+    }
+
+    /// Closes storage's connections once the work in flight is done.
+    pub async fn close(&self) {
+        self.inner.store.close().await;
+    }
+
+    pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
 

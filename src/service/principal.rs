@@ -18,6 +18,9 @@ pub enum Actor {
     System,
     /// Someone who proved nothing but holding a secret (a leak report).
     Anonymous,
+    /// Whoever opened a link sent to an address: no account or user stands
+    /// behind the request.
+    EmailLink,
 }
 
 /// The caller of one request, already pinned to one organization.
@@ -63,6 +66,11 @@ impl Principal {
         Self { actor: Actor::Anonymous, org_id, role: Role::Viewer, client_ip }
     }
 
+    /// Whoever opened a link mailed to an address of `org_id`.
+    pub fn email_link(org_id: Id, client_ip: Option<String>) -> Self {
+        Self { actor: Actor::EmailLink, org_id, role: Role::Viewer, client_ip }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self.actor {
             Actor::ServiceAccount { .. } => "serviceAccount",
@@ -70,6 +78,7 @@ impl Principal {
             Actor::Operator => "operator",
             Actor::System => "system",
             Actor::Anonymous => "anonymous",
+            Actor::EmailLink => "emailLink",
         }
     }
 
@@ -77,7 +86,7 @@ impl Principal {
     pub fn actor_id(&self) -> Option<&Id> {
         match &self.actor {
             Actor::ServiceAccount { id, .. } | Actor::User { id, .. } => Some(id),
-            Actor::Operator | Actor::System | Actor::Anonymous => None,
+            Actor::Operator | Actor::System | Actor::Anonymous | Actor::EmailLink => None,
         }
     }
 

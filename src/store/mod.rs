@@ -122,6 +122,17 @@ impl WriteTx {
 }
 
 impl Store {
+    /// What every command starts with: the database at `url` opened (a
+    /// SQLite file created readable by its owner only) and migrated.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        crate::files::prepare_sqlite_file(url)?;
+        let store =
+            Self::connect(url).await.with_context(|| format!("opening the database {}", crate::redact::url(url)))?;
+        store.migrate().await.context("applying migrations")?;
+        Ok(store)
+    }
+
     /// Opens (and for SQLite creates) the database at `url`.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
@@ -130,7 +141,7 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Engine::Postgres
         } else {
-            return Err(StoreError::BadUrl(url.to_owned()));
+            return Err(StoreError::BadUrl(crate::redact::url(url)));
         };
         let url = match engine {
             Engine::Sqlite if !url.contains("mode=") => {
@@ -139,7 +150,7 @@ impl Store {
             _ => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url)
-            .map_err(|_| StoreError::BadUrl(redact_url(&url)))?
+            .map_err(|_| StoreError::BadUrl(crate::redact::url(&url)))?
             .disable_statement_logging();
         let pool = AnyPoolOptions::new()
             .max_connections(match engine {
@@ -248,30 +259,9 @@ impl Store {
     }
 }
 
-/// A database URL fit for a log line: any password replaced.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:<redacted>{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_passwords_only() {
-        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:<redacted>@h:5432/db");
-        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact_url("sqlite://keyward.db"), "sqlite://keyward.db");
-    }
 
     #[test]
     fn conflicts_name_the_field_on_both_engines() {

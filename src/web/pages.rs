@@ -1,17 +1,16 @@
 //! The HTML documents: the app's one page for every route of the app, a
-//! plain message page for dead one-time links, and the fallback that keeps
-//! unknown API paths answering problem+json.
+//! plain message page for dead one-time links or storage that cannot
+//! answer, and the page for an address nothing serves.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::assets::{INDEX_HTML, MESSAGE_HTML};
 use crate::domain::{LinkPurpose, Token};
-use crate::http::AppState;
-use crate::http::error::ApiError;
+use crate::service::{Service, ServiceError};
 
 #[derive(Deserialize)]
 pub struct TokenQuery {
@@ -27,13 +26,13 @@ pub async fn app() -> Response {
 }
 
 /// `/setup?token=`: the first-run form, while the link still works.
-pub async fn setup(State(state): State<AppState>, query: TokenParam) -> Response {
-    one_time_page(&state, query, LinkPurpose::Setup, "This setup link no longer works", SETUP_GONE).await
+pub async fn setup(State(service): State<Service>, query: TokenParam) -> Response {
+    one_time_page(&service, query, LinkPurpose::Setup, "This setup link no longer works", SETUP_GONE).await
 }
 
 /// `/set-password?token=`: the invited person's form, while the link works.
-pub async fn set_password(State(state): State<AppState>, query: TokenParam) -> Response {
-    one_time_page(&state, query, LinkPurpose::Password, "This link no longer works", PASSWORD_GONE).await
+pub async fn set_password(State(service): State<Service>, query: TokenParam) -> Response {
+    one_time_page(&service, query, LinkPurpose::Password, "This link no longer works", PASSWORD_GONE).await
 }
 
 const SETUP_GONE: &str = "The setup link has been used, has expired, or was never issued. If keyward has \
@@ -43,7 +42,7 @@ const PASSWORD_GONE: &str = "Links to choose a password work once, for seven day
      otherwise ask an admin of your organization to invite you again.";
 
 async fn one_time_page(
-    state: &AppState,
+    service: &Service,
     query: TokenParam,
     purpose: LinkPurpose,
     title: &str,
@@ -51,9 +50,9 @@ async fn one_time_page(
 ) -> Response {
     let token = query.ok().and_then(|Query(q)| q.token).filter(|t| !t.is_empty());
     let live = match token {
-        Some(t) => match state.service.one_time_link_is_live(&Token::from_client(&t), purpose).await {
+        Some(t) => match service.one_time_link_is_live(&Token::from_client(&t), purpose).await {
             Ok(live) => live,
-            Err(e) => return ApiError::from(e).into_response(),
+            Err(e) => return unavailable(&e),
         },
         None => false,
     };
@@ -70,18 +69,22 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// Anything no route claims: a browser asking for a page outside the API
-/// gets an HTML "not found"; everyone else, and every `/api/` path, the
-/// problem+json `404`.
-pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    let wants_html =
-        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
-    let is_api = uri.path() == "/api" || uri.path().starts_with("/api/");
-    if is_api || !wants_html || !matches!(method, Method::GET | Method::HEAD) {
-        return ApiError::not_found("route").into_response();
-    }
+/// A browser's page for an address nothing serves (the API's own paths and
+/// other clients get problem+json from the HTTP layer).
+pub fn not_found() -> Response {
     let mut response = message(StatusCode::NOT_FOUND, "Page not found", "There is no page at this address.");
     super::add_secure_headers(&mut response);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// A page, not problem+json, when a one-time link cannot be checked: the
+/// person holding it is in a browser. The cause goes to the log only.
+fn unavailable(e: &ServiceError) -> Response {
+    tracing::warn!(error = %e, "a one-time link's page could not be served");
+    message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "keyward cannot answer right now",
+        "Your link has not been used. Try again in a moment.",
+    )
 }

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use keyward::domain::clock::ManualClock;
 use keyward::domain::{Clock, Name, Role, SealingKey, SystemClock};
-use keyward::http::{AppState, router};
+use keyward::http::AppState;
+use keyward::server::app;
 use keyward::service::accounts::NewAccount;
 use keyward::service::keys::{Lifetime, NewKey};
 use keyward::service::{Limits, Principal, Service};
@@ -105,11 +106,9 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
         let public_url = options.public_url.clone().unwrap_or_else(|| base.clone());
-        let app = router(
-            AppState::new(service.clone(), &public_url)
-                .with_trusted_proxies(&options.trusted_proxies)
-                .with_leak_reports(options.leak_reports),
-        );
+        let app = app(AppState::new(service.clone(), &public_url)
+            .with_trusted_proxies(&options.trusted_proxies)
+            .with_leak_reports(options.leak_reports));
         tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
         });

@@ -30,7 +30,7 @@ pub(crate) fn config(app: &TestApp, mail: Option<&str>) -> MailConfig {
     c.poll_interval = Duration::from_millis(50);
     // A send that fails under load is retried within a second, not after
     // the doubling backoff a real outage gets.
-    c.max_backoff = Duration::from_secs(1);
+    c.policy.max_backoff = Duration::from_secs(1);
     c
 }
 
@@ -349,7 +349,7 @@ async fn a_mail_server_that_is_down_delays_the_message_but_never_loses_it() {
 async fn a_message_that_keeps_failing_is_given_up_logged_in_the_trail_and_counted() {
     let Some(app) = TestApp::spawn().await else { return };
     let mut c = config(&app, Some(&format!("smtp://127.0.0.1:{}", unused_port())));
-    c.give_up_after = Duration::from_secs(2);
+    c.policy.give_up_after = Duration::from_secs(2);
     let _worker = start(&app, c);
     let created = app.create_account(json!({"name": "unreachable", "email": "u@example.com"})).await;
     let id = created["id"].as_str().expect("id");

@@ -31,7 +31,7 @@ pub async fn healthz() -> Json<Health> {
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    state.service.store().ping().await.map_err(|e| {
+    state.service.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "not ready: storage does not answer");
         ApiError::unavailable()
     })?;
