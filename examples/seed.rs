@@ -31,12 +31,13 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use clap::Parser;
 use keyward::config::{DEFAULT_SECRET_KEY_FILE, SecretKeySource};
+use keyward::domain::entity::{ApiKey, ServiceAccount};
 use keyward::domain::{Id, Name, Narrowing, Role, SealingKey, Secret, UnixTime};
 use keyward::service::accounts::NewAccount;
 use keyward::service::keys::{Lifetime, NewKey};
 use keyward::service::{Limits, Principal, Service};
 use keyward::store::credential_changes::{self, CredentialChange};
-use keyward::store::{AccountRecord, KeyRecord, Store, accounts, keys};
+use keyward::store::{Store, accounts, keys};
 
 #[derive(Parser)]
 struct Args {
@@ -82,10 +83,10 @@ async fn seed_batch(
 ) -> anyhow::Result<String> {
     let mut rows = Vec::with_capacity(range.len());
     for i in range {
-        let account = AccountRecord {
+        let account = ServiceAccount {
             id: Id::generate(),
             org_id: org.clone(),
-            name: format!("bench-{i:08}"),
+            name: Name::from_stored(format!("bench-{i:08}")),
             role: Role::Viewer,
             enable_basic_auth: true,
             email: None,
@@ -96,7 +97,7 @@ async fn seed_batch(
             deleted: None,
             meta: None,
         };
-        let key = KeyRecord {
+        let key = ApiKey {
             id: Id::generate(),
             account_id: account.id.clone(),
             name: None,

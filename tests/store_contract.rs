@@ -3,10 +3,10 @@
 
 mod support;
 
-use keyward::domain::{Id, LinkPurpose, Role, Secret, Token};
+use keyward::domain::entity::{ActionFilter, ApiKey, AuditEvent, AuditFilter, Member, Org, ServiceAccount, User};
+use keyward::domain::{Email, Id, LinkPurpose, Name, Role, Secret, Token};
 use keyward::store::{
-    AccountRecord, AuditRecord, KeyRecord, MemberRecord, OrgRecord, Store, StoreError, UserRecord, accounts, audit,
-    credential_changes, invitations, keys, orgs, sessions, users,
+    Store, StoreError, accounts, audit, credential_changes, invitations, keys, orgs, sessions, users,
 };
 use support::postgres::{FreshDb, server_url};
 
@@ -65,22 +65,30 @@ contract!(
     a_rolled_back_transaction_leaves_nothing,
 );
 
+fn name_of(s: &str) -> Name {
+    Name::parse(s).expect("a name")
+}
+
+fn email_of(s: &str) -> Email {
+    Email::parse(s).expect("an address")
+}
+
 async fn org(store: &Store) -> Id {
-    let record = OrgRecord { id: Id::generate(), name: "Acme".into(), created: 1_700_000_000 };
+    let record = Org { id: Id::generate(), name: name_of("Acme"), created: 1_700_000_000 };
     let mut tx = store.begin().await.expect("tx");
     orgs::insert(tx.conn(), &record).await.expect("org");
     tx.commit().await.expect("commit");
     record.id
 }
 
-fn account(org: &Id, name: &str) -> AccountRecord {
-    AccountRecord {
+fn account(org: &Id, name: &str) -> ServiceAccount {
+    ServiceAccount {
         id: Id::generate(),
         org_id: org.clone(),
-        name: name.into(),
+        name: name_of(name),
         role: Role::Editor,
         enable_basic_auth: true,
-        email: Some("ops@example.com".into()),
+        email: Some(email_of("ops@example.com")),
         email_confirmed: false,
         disabled: false,
         created: 1_700_000_001,
@@ -90,11 +98,11 @@ fn account(org: &Id, name: &str) -> AccountRecord {
     }
 }
 
-fn key(account: &Id, expires: Option<i64>) -> KeyRecord {
-    KeyRecord {
+fn key(account: &Id, expires: Option<i64>) -> ApiKey {
+    ApiKey {
         id: Id::generate(),
         account_id: account.clone(),
-        name: Some("ci".into()),
+        name: Some(name_of("ci")),
         created: 1_700_000_002,
         created_by: "operator".into(),
         expires,
@@ -104,13 +112,13 @@ fn key(account: &Id, expires: Option<i64>) -> KeyRecord {
     }
 }
 
-async fn insert_account(store: &Store, a: &AccountRecord) -> Result<(), StoreError> {
+async fn insert_account(store: &Store, a: &ServiceAccount) -> Result<(), StoreError> {
     let mut tx = store.begin().await.expect("tx");
     accounts::insert(tx.conn(), a).await?;
     tx.commit().await
 }
 
-async fn insert_key(store: &Store, k: &KeyRecord) -> Secret {
+async fn insert_key(store: &Store, k: &ApiKey) -> Secret {
     let secret = Secret::mint().expect("randomness");
     let mut tx = store.begin().await.expect("tx");
     keys::insert(tx.conn(), k, &secret.hash(), "v1.sealed-elsewhere").await.expect("key");
@@ -153,7 +161,7 @@ async fn accounts_round_trip_every_field(store: &Store) {
     let mut conn = store.read().await.expect("conn");
     let back = accounts::get(&mut conn, &org, &a.id).await.expect("get").expect("found");
     assert_eq!(format!("{back:?}"), format!("{a:?}"));
-    a.name = "Jane".into();
+    a.name = name_of("Jane");
     a.role = Role::Admin;
     a.enable_basic_auth = false;
     a.disabled = true;
@@ -298,7 +306,7 @@ async fn audit_reads_newest_first_per_org(store: &Store) {
     let (org, other) = (org(store).await, org(store).await);
     let mut tx = store.begin().await.expect("tx");
     for (i, o) in [&org, &org, &other, &org].into_iter().enumerate() {
-        let e = AuditRecord {
+        let e = AuditEvent {
             id: Id::generate(),
             org_id: Some(o.to_string()),
             at: 1_700_000_000 + i as i64,
@@ -316,32 +324,31 @@ async fn audit_reads_newest_first_per_org(store: &Store) {
     }
     tx.commit().await.expect("commit");
     let mut conn = store.read().await.expect("conn");
-    let all = audit::AuditFilter::default();
+    let all = AuditFilter::default();
     let page = audit::list(&mut conn, &org, &all, None, 2).await.expect("page");
     assert_eq!(page.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["other.thing", "test.nx"]);
     let next = audit::list(&mut conn, &org, &all, Some(&page[1].id), 2).await.expect("page");
     assert_eq!(next.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["test.n"]);
 
     // Filters, alone and together, on the organization's events only.
-    let actions = async |conn: &mut keyward::store::Conn, filter: audit::AuditFilter| {
+    let actions = async |conn: &mut keyward::store::Conn, filter: AuditFilter| {
         let rows = audit::list(conn, &org, &filter, None, 10).await.expect("filtered");
         rows.into_iter().map(|e| e.action).collect::<Vec<_>>()
     };
-    let by_actor = audit::AuditFilter { actor_id: Some("actor1".into()), ..Default::default() };
+    let by_actor = AuditFilter { actor_id: Some("actor1".into()), ..Default::default() };
     assert_eq!(actions(&mut conn, by_actor).await, ["other.thing", "test.nx"]);
-    let family = audit::AuditFilter { action: Some(audit::ActionFilter::Prefix("test.".into())), ..Default::default() };
+    let family = AuditFilter { action: Some(ActionFilter::Prefix("test.".into())), ..Default::default() };
     assert_eq!(actions(&mut conn, family).await, ["test.nx", "test.n"]);
-    let exact =
-        audit::AuditFilter { action: Some(audit::ActionFilter::Exactly("test.n".into())), ..Default::default() };
+    let exact = AuditFilter { action: Some(ActionFilter::Exactly("test.n".into())), ..Default::default() };
     assert_eq!(actions(&mut conn, exact).await, ["test.n"]);
-    let together = audit::AuditFilter {
+    let together = AuditFilter {
         actor_id: Some("actor0".into()),
-        action: Some(audit::ActionFilter::Prefix("test.".into())),
+        action: Some(ActionFilter::Prefix("test.".into())),
         target_id: Some("target0".into()),
     };
     assert_eq!(actions(&mut conn, together).await, ["test.n"]);
     // Another organization's event (target2) is never found from this one.
-    let elsewhere = audit::AuditFilter { target_id: Some("target2".into()), ..Default::default() };
+    let elsewhere = AuditFilter { target_id: Some("target2".into()), ..Default::default() };
     assert!(actions(&mut conn, elsewhere).await.is_empty());
 }
 
@@ -408,7 +415,7 @@ async fn one_time_tokens_work_once_and_not_after_expiry(store: &Store) {
 }
 
 async fn sessions_end_at_expiry_and_on_delete(store: &Store) {
-    let user = UserRecord { id: Id::generate(), email: "ada@example.com".into(), password_hash: None, created: 1 };
+    let user = User { id: Id::generate(), email: email_of("ada@example.com"), password_hash: None, created: 1 };
     let token = Token::generate().expect("token");
     let mut tx = store.begin().await.expect("tx");
     users::insert(tx.conn(), &user).await.expect("user");
@@ -429,25 +436,26 @@ async fn emails_are_unique_ignoring_case(store: &Store) {
     let mut tx = store.begin().await.expect("tx");
     users::insert(
         tx.conn(),
-        &UserRecord { id: Id::generate(), email: "Ada@Example.com".into(), password_hash: None, created: 1 },
+        &User { id: Id::generate(), email: email_of("Ada@Example.com"), password_hash: None, created: 1 },
     )
     .await
     .expect("first");
     let clash = users::insert(
         tx.conn(),
-        &UserRecord { id: Id::generate(), email: "ada@example.COM".into(), password_hash: None, created: 1 },
+        &User { id: Id::generate(), email: email_of("ada@example.COM"), password_hash: None, created: 1 },
     )
     .await;
     assert!(matches!(clash, Err(StoreError::Conflict("email"))), "{clash:?}");
 }
 
 async fn adding_a_known_address_keeps_its_account(store: &Store) {
-    let first = UserRecord { id: Id::generate(), email: "Ada@Example.com".into(), password_hash: None, created: 1 };
-    let second = UserRecord { id: Id::generate(), email: "ada@example.com".into(), password_hash: None, created: 2 };
+    let first = User { id: Id::generate(), email: email_of("Ada@Example.com"), password_hash: None, created: 1 };
+    let second = User { id: Id::generate(), email: email_of("ada@example.com"), password_hash: None, created: 2 };
     let mut tx = store.begin().await.expect("tx");
     users::insert_if_absent(tx.conn(), &first).await.expect("first");
     users::insert_if_absent(tx.conn(), &second).await.expect("a known address is no error");
-    let found = users::find_by_email(tx.conn(), "ADA@example.com").await.expect("find").expect("the account");
+    let found =
+        users::find_by_email(tx.conn(), &email_of("ADA@example.com")).await.expect("find").expect("the account");
     assert_eq!((found.id, found.email), (first.id, first.email));
     tx.commit().await.expect("commit");
     let mut conn = store.read().await.expect("conn");
@@ -455,18 +463,14 @@ async fn adding_a_known_address_keeps_its_account(store: &Store) {
 }
 
 /// A person and their membership of a new organization: (org, member).
-async fn member(store: &Store, email: &str, password_hash: Option<&str>) -> (Id, MemberRecord) {
+async fn member(store: &Store, email: &str, password_hash: Option<&str>) -> (Id, Member) {
     let org = org(store).await;
-    let user = UserRecord {
-        id: Id::generate(),
-        email: email.into(),
-        password_hash: password_hash.map(Into::into),
-        created: 1,
-    };
-    let m = MemberRecord {
+    let user =
+        User { id: Id::generate(), email: email_of(email), password_hash: password_hash.map(Into::into), created: 1 };
+    let m = Member {
         id: Id::generate(),
         user_id: user.id.clone(),
-        email: email.into(),
+        email: email_of(email),
         org_id: org.clone(),
         role: Role::Viewer,
         created: 1,

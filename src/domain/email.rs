@@ -4,7 +4,9 @@
 
 use std::fmt;
 
-#[derive(Clone, PartialEq, Eq)]
+/// Shown and serialized as the text itself.
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
 pub struct Email(String);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +48,19 @@ impl Email {
     /// Addresses are unique ignoring case.
     pub fn folded(&self) -> String {
         self.0.to_lowercase()
+    }
+}
+
+impl std::ops::Deref for Email {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Email> for String {
+    fn from(v: Email) -> Self {
+        v.0
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod cidr;
 pub mod clock;
 pub mod email;
+pub mod entity;
 pub mod id;
 pub mod key;
 pub mod leak_report;

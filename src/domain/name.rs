@@ -4,7 +4,9 @@ use std::fmt;
 
 pub const MAX_LEN: usize = 200;
 
-#[derive(Clone, PartialEq, Eq)]
+/// Shown and serialized as the text itself.
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
 pub struct Name(String);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +51,19 @@ impl Name {
     /// The form uniqueness is judged on: names differing only in case collide.
     pub fn folded(&self) -> String {
         self.0.to_lowercase()
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Name> for String {
+    fn from(v: Name) -> Self {
+        v.0
     }
 }
 

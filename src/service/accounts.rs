@@ -6,9 +6,10 @@ use serde_json::json;
 use super::audit::{self, Action, Target};
 use super::email::queue_confirmation;
 use super::{Page, Principal, Service, ServiceError};
+use crate::domain::entity::{ApiKey, ServiceAccount};
 use crate::domain::{Email, Id, Meta, Name, Role};
 use crate::store::credential_changes::{self, CredentialChange};
-use crate::store::{AccountRecord, KeyRecord, accounts, keys};
+use crate::store::{accounts, keys};
 
 /// How long a deleted account can still be restored before the purge takes it.
 pub const RETENTION: i64 = 30 * 86_400;
@@ -49,8 +50,8 @@ pub struct AccountPatch {
 /// An account with its keys' metadata, as the API shows it.
 #[derive(Debug, Clone)]
 pub struct AccountWithKeys {
-    pub account: AccountRecord,
-    pub keys: Vec<KeyRecord>,
+    pub account: ServiceAccount,
+    pub keys: Vec<ApiKey>,
 }
 
 impl Service {
@@ -59,13 +60,13 @@ impl Service {
         p.require(Role::Admin)?;
         p.require_at_least(new.role, "create an account")?;
         let now = self.now();
-        let account = AccountRecord {
+        let account = ServiceAccount {
             id: Id::generate(),
             org_id: p.org_id.clone(),
-            name: new.name.as_str().to_owned(),
+            name: new.name,
             role: new.role,
             enable_basic_auth: new.enable_basic_auth,
-            email: new.email.map(|e| e.as_str().to_owned()),
+            email: new.email,
             email_confirmed: false,
             disabled: false,
             created: now,
@@ -146,7 +147,7 @@ impl Service {
         p.require_at_least(before.role, "change an account")?;
         let mut after = before.clone();
         if let Some(name) = &patch.name {
-            after.name = name.as_str().to_owned();
+            after.name = name.clone();
         }
         after.enable_basic_auth = patch.enable_basic_auth.unwrap_or(before.enable_basic_auth);
         after.role = patch.role.unwrap_or(before.role);
@@ -155,9 +156,8 @@ impl Service {
             after.meta = meta;
         }
         if let Some(email) = &patch.email {
-            let email = email.as_ref().map(|e| e.as_str().to_owned());
-            if email != before.email {
-                after.email = email;
+            if *email != before.email {
+                after.email = email.clone();
                 after.email_confirmed = false;
             }
         }
@@ -283,20 +283,20 @@ impl Service {
         conn: &mut crate::store::Conn,
         p: &Principal,
         id: &Id,
-    ) -> Result<AccountRecord, ServiceError> {
+    ) -> Result<ServiceAccount, ServiceError> {
         accounts::get(conn, &p.org_id, id).await?.ok_or(ServiceError::NotFound("service account"))
     }
 }
 
 /// Moves the keys of `account` out of `all`, keeping their order.
-fn extract_keys(all: &mut Vec<KeyRecord>, account: &Id) -> Vec<KeyRecord> {
+fn extract_keys(all: &mut Vec<ApiKey>, account: &Id) -> Vec<ApiKey> {
     let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(all).into_iter().partition(|k| &k.account_id == account);
     *all = rest;
     mine
 }
 
 /// The fields a change touched, old and new, for the audit trail.
-fn changes(before: &AccountRecord, after: &AccountRecord) -> serde_json::Value {
+fn changes(before: &ServiceAccount, after: &ServiceAccount) -> serde_json::Value {
     let mut out = serde_json::Map::new();
     if before.name != after.name {
         out.insert("name".into(), json!({"from": before.name, "to": after.name}));

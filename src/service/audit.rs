@@ -4,8 +4,9 @@
 use serde_json::{Value, json};
 
 use super::{Page, Principal, Service, ServiceError};
+use crate::domain::entity::AuditEvent;
 use crate::domain::{Id, Role, UnixTime};
-use crate::store::{AuditRecord, Conn, StoreError, audit};
+use crate::store::{Conn, StoreError, audit};
 
 /// What was done: the trail's vocabulary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +151,7 @@ pub async fn record_outcome(
     super::webhooks::enqueue_for_action(conn, &by.org_id, action, at, event_data).await?;
     audit::insert(
         conn,
-        &AuditRecord {
+        &AuditEvent {
             id: Id::generate(),
             org_id: Some(by.org_id.to_string()),
             at,
@@ -173,10 +174,10 @@ impl Service {
     pub async fn list_audit_events(
         &self,
         p: &Principal,
-        filter: &audit::AuditFilter,
+        filter: &crate::domain::entity::AuditFilter,
         before: Option<Id>,
         limit: usize,
-    ) -> Result<Page<AuditRecord, Id>, ServiceError> {
+    ) -> Result<Page<AuditEvent, Id>, ServiceError> {
         p.require(Role::Admin)?;
         let mut conn = self.store().read().await?;
         let rows = audit::list(&mut conn, &p.org_id, filter, before.as_ref(), limit as i64 + 1).await?;

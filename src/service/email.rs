@@ -10,9 +10,10 @@ use serde_json::json;
 use super::audit::{self, Action, Target};
 use super::mail::{ConfirmPayload, Mail};
 use super::{Principal, Service, ServiceError};
+use crate::domain::entity::ServiceAccount;
 use crate::domain::{Token, UnixTime};
 use crate::store::mail;
-use crate::store::{AccountRecord, Conn, StoreError, accounts};
+use crate::store::{Conn, StoreError, accounts};
 
 /// What opening a confirmation link did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,14 +36,14 @@ pub enum Confirmation {
 /// should be the transaction that set the address.
 pub(crate) async fn queue_confirmation(
     conn: &mut Conn,
-    account: &AccountRecord,
+    account: &ServiceAccount,
     now: UnixTime,
 ) -> Result<bool, StoreError> {
     let Some(email) = &account.email else { return Ok(false) };
     let request = Mail::ConfirmEmail(ConfirmPayload {
         account_id: account.id.clone(),
-        email: email.clone(),
-        account_name: account.name.clone(),
+        email: email.to_string(),
+        account_name: account.name.to_string(),
     });
     super::mail::queue(conn, &account.org_id, email, &request, now).await?;
     Ok(true)
@@ -79,7 +80,7 @@ impl Service {
             return Ok(Confirmation::Used);
         }
         mail::retire_confirmations(tx.conn(), &before.id, now).await?;
-        let after = AccountRecord { email_confirmed: true, ..before.clone() };
+        let after = ServiceAccount { email_confirmed: true, ..before.clone() };
         accounts::update(tx.conn(), &after).await?;
         audit::record(
             tx.conn(),
@@ -91,6 +92,6 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
-        Ok(Confirmation::Confirmed { account_name: after.name, email: link.email })
+        Ok(Confirmation::Confirmed { account_name: after.name.into(), email: link.email })
     }
 }

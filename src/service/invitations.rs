@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use super::mail::{InvitationPayload, Mail};
 use super::{Service, ServiceError};
+use crate::domain::entity::Member;
 use crate::domain::{Id, Role, Token, UnixTime};
-use crate::store::{Conn, MemberRecord, StoreError, invitations, orgs, users};
+use crate::store::{Conn, StoreError, invitations, orgs, users};
 
 /// How long an invitation's link works.
 pub const INVITATION_LINK_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -30,13 +31,13 @@ pub struct Invitation {
 
 /// Queues the invitation of `member`, on `conn`, which should be the
 /// transaction that added the membership.
-pub(crate) async fn queue(conn: &mut Conn, member: &MemberRecord, now: UnixTime) -> Result<(), StoreError> {
+pub(crate) async fn queue(conn: &mut Conn, member: &Member, now: UnixTime) -> Result<(), StoreError> {
     let invitation = Mail::Invitation(InvitationPayload { member_id: member.id.clone() });
     super::mail::queue(conn, &member.org_id, &member.email, &invitation, now).await
 }
 
 /// A removed membership's invitations that have not gone out yet never will.
-pub(crate) async fn cancel(conn: &mut Conn, member: &MemberRecord, now: UnixTime) -> Result<(), StoreError> {
+pub(crate) async fn cancel(conn: &mut Conn, member: &Member, now: UnixTime) -> Result<(), StoreError> {
     super::mail::cancel_invitations(conn, &member.org_id, &member.id, now).await
 }
 
@@ -64,6 +65,6 @@ impl Service {
             None
         };
         tx.commit().await?;
-        Ok(Some(Invitation { org_name: org_record.name, role: m.role, link }))
+        Ok(Some(Invitation { org_name: org_record.name.into(), role: m.role, link }))
     }
 }

@@ -6,10 +6,12 @@ use serde_json::json;
 use super::audit::{self, Action, Target};
 use super::sealing::assertion_context;
 use super::{Principal, Service, ServiceError};
+use crate::domain::entity::ApiKey;
+use crate::domain::entity::OrgPolicy;
 use crate::domain::{Cidr, Id, Meta, Name, Narrowing, RateLimit, Role, Scope, Secret, UnixTime};
 use crate::store::credential_changes::{self, CredentialChange};
-use crate::store::orgs::{self, OrgPolicy};
-use crate::store::{Conn, KeyRecord, accounts, keys};
+use crate::store::orgs::{self};
+use crate::store::{Conn, accounts, keys};
 
 /// The longest a rotated key may keep working beside its successor.
 pub const MAX_GRACE_PERIOD: i64 = 7 * 86_400;
@@ -55,7 +57,7 @@ struct Draft {
 /// A key as just minted: the only value that holds its secret.
 #[derive(Debug)]
 pub struct MintedKey {
-    pub key: KeyRecord,
+    pub key: ApiKey,
     pub secret: Secret,
 }
 
@@ -84,7 +86,7 @@ impl Service {
     }
 
     /// Everyone in the organization.
-    pub async fn list_keys(&self, p: &Principal, account_id: &Id) -> Result<Vec<KeyRecord>, ServiceError> {
+    pub async fn list_keys(&self, p: &Principal, account_id: &Id) -> Result<Vec<ApiKey>, ServiceError> {
         p.require(Role::Viewer)?;
         let mut conn = self.store().read().await?;
         self.account_in_org(&mut conn, p, account_id).await?;
@@ -99,7 +101,7 @@ impl Service {
         days: i64,
         after: Option<Id>,
         limit: usize,
-    ) -> Result<super::Page<crate::store::KeyWithAccount, Id>, ServiceError> {
+    ) -> Result<super::Page<crate::domain::entity::KeyWithAccount, Id>, ServiceError> {
         p.require(Role::Viewer)?;
         let now = self.now();
         let cutoff = now.saturating_sub(days.saturating_mul(86_400));
@@ -115,7 +117,7 @@ impl Service {
         account_id: &Id,
         key_id: &Id,
         patch: KeyPatch,
-    ) -> Result<KeyRecord, ServiceError> {
+    ) -> Result<ApiKey, ServiceError> {
         p.require(Role::Editor)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -127,7 +129,7 @@ impl Service {
         let before = keys::get(tx.conn(), account_id, key_id).await?.ok_or(ServiceError::NotFound("key"))?;
         let mut after = before.clone();
         if let Some(name) = patch.name {
-            after.name = name.map(|n| n.as_str().to_owned());
+            after.name = name;
         }
         after.disabled = patch.disabled.unwrap_or(before.disabled);
         if let Some(role) = patch.role {
@@ -272,7 +274,7 @@ impl Service {
         account_id: &Id,
         key_id: &Id,
         what: &str,
-    ) -> Result<KeyRecord, ServiceError> {
+    ) -> Result<ApiKey, ServiceError> {
         let account = self.account_in_org(conn, p, account_id).await?;
         p.require_at_least(account.role, what)?;
         keys::get(conn, account_id, key_id).await?.ok_or(ServiceError::NotFound("key"))
@@ -288,10 +290,10 @@ impl Service {
     ) -> Result<MintedKey, ServiceError> {
         let Draft { name, expires, narrowing } = draft;
         let secret = Secret::mint()?;
-        let key = KeyRecord {
+        let key = ApiKey {
             id: Id::generate(),
             account_id: account_id.clone(),
-            name: name.map(|n| n.as_str().to_owned()),
+            name,
             created: now,
             created_by: p.created_by(),
             expires,
@@ -370,7 +372,7 @@ impl Service {
     fn successor_lifetime(
         &self,
         policy: &OrgPolicy,
-        old: &KeyRecord,
+        old: &ApiKey,
         now: UnixTime,
     ) -> Result<Option<UnixTime>, ServiceError> {
         match self.resolve_lifetime(policy, Lifetime::Unlimited, now) {
@@ -394,7 +396,7 @@ fn require_key_role(p: &Principal, role: Option<Role>, account: Role) -> Result<
     Ok(())
 }
 
-fn key_detail(key: &KeyRecord) -> serde_json::Value {
+fn key_detail(key: &ApiKey) -> serde_json::Value {
     let mut detail =
         json!({"serviceAccountId": key.account_id, "name": key.name, "expires": key.expires, "disabled": key.disabled});
     narrowing_detail(&mut detail, &key.narrowing);

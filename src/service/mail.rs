@@ -282,7 +282,7 @@ impl Service {
                 let expires = now + CONFIRMATION_LIFETIME.as_secs() as i64;
                 store::insert_confirmation(tx.conn(), &token.hash_hex(), &account.id, &p.email, now, expires).await?;
                 tx.commit().await?;
-                Prepared::ConfirmEmail { account_name: account.name, email: p.email, token }
+                Prepared::ConfirmEmail { account_name: account.name.into(), email: p.email, token }
             }
             Mail::Invitation(p) => match self.invitation_to_send(&m.org_id, &p.member_id).await? {
                 Some(invitation) => Prepared::Invitation(invitation),

@@ -5,9 +5,10 @@ use super::principal::Identity;
 use super::{Principal, Service, ServiceError};
 use serde_json::json;
 
+use crate::domain::entity::OrgPolicy;
+use crate::domain::entity::{Membership, Org};
 use crate::domain::{Id, Name, Role};
-use crate::store::orgs::OrgPolicy;
-use crate::store::{MembershipRecord, OrgRecord, orgs};
+use crate::store::orgs;
 
 /// The longest `maxKeyLifetime` an organization may set: a hundred years,
 /// far past any real use, and far from overflowing a Unix time.
@@ -23,8 +24,8 @@ pub struct PolicyPatch {
 
 impl Service {
     /// The operator at the command line: organizations are not made over the API.
-    pub async fn create_org(&self, name: Name) -> Result<OrgRecord, ServiceError> {
-        let org = OrgRecord { id: Id::generate(), name: name.as_str().to_owned(), created: self.now() };
+    pub async fn create_org(&self, name: Name) -> Result<Org, ServiceError> {
+        let org = Org { id: Id::generate(), name, created: self.now() };
         let by = Principal::operator(org.id.clone());
         let mut tx = self.store().begin().await?;
         orgs::insert(tx.conn(), &org).await?;
@@ -33,7 +34,7 @@ impl Service {
         Ok(org)
     }
 
-    pub async fn get_org(&self, id: &Id) -> Result<OrgRecord, ServiceError> {
+    pub async fn get_org(&self, id: &Id) -> Result<Org, ServiceError> {
         let mut conn = self.store().read().await?;
         orgs::get(&mut conn, id).await?.ok_or(ServiceError::NotFound("organization"))
     }
@@ -86,13 +87,13 @@ impl Service {
     }
 
     /// The organizations the caller belongs to, with its role in each.
-    pub async fn list_orgs(&self, who: &Identity) -> Result<Vec<MembershipRecord>, ServiceError> {
+    pub async fn list_orgs(&self, who: &Identity) -> Result<Vec<Membership>, ServiceError> {
         match who {
             Identity::User { memberships, .. } => Ok(memberships.clone()),
             Identity::ServiceAccount(sa) => {
                 let org = self.get_org(&sa.org_id).await?;
                 // A service account is its organization's member in its own right.
-                Ok(vec![MembershipRecord {
+                Ok(vec![Membership {
                     member_id: sa.account_id.clone(),
                     org_id: org.id,
                     org_name: org.name,

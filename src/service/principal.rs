@@ -1,6 +1,6 @@
 //! Who is calling, in which organization, with which role.
 
-use crate::domain::{Id, Role};
+use crate::domain::{Email, Id, Role};
 use crate::service::ServiceError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,7 +11,7 @@ pub enum Actor {
     /// id in the organization acted in (what that organization's user
     /// listing shows), not their account's, which is the same everywhere
     /// and would tie what they do here to who they are elsewhere.
-    User { id: Id, email: String },
+    User { id: Id, email: Email },
     /// The operator at the command line, who holds the database itself.
     Operator,
     /// keyward's own background work (the purge of deleted accounts).
@@ -109,7 +109,7 @@ impl Principal {
 #[derive(Debug, Clone)]
 pub enum Identity {
     ServiceAccount(super::auth::Authenticated),
-    User { id: Id, email: String, memberships: Vec<crate::store::MembershipRecord> },
+    User { id: Id, email: Email, memberships: Vec<crate::domain::entity::Membership> },
 }
 
 impl Identity {

@@ -9,8 +9,9 @@ use super::audit::{self, Action, Target};
 use super::passwords::check_password_rules;
 use super::users::{SESSION_LIFETIME, Session};
 use super::{Actor, Principal, Service, ServiceError};
+use crate::domain::entity::{Member, Org, User};
 use crate::domain::{Email, Id, LinkPurpose, Name, Role, Token};
-use crate::store::{MemberRecord, OrgRecord, UserRecord, invitations, orgs, sessions, users};
+use crate::store::{invitations, orgs, sessions, users};
 
 /// How long a first-run link works.
 pub const SETUP_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -27,7 +28,7 @@ pub struct FirstAdmin {
 /// What setup made: the organization, and the admin's first session.
 #[derive(Debug)]
 pub struct SetupDone {
-    pub org: OrgRecord,
+    pub org: Org,
     pub session: Session,
 }
 
@@ -90,16 +91,11 @@ impl Service {
         if users::count(tx.conn()).await? > 0 {
             return Err(refused());
         }
-        let org = OrgRecord { id: Id::generate(), name: first.org_name.as_str().to_owned(), created: now };
-        let user = UserRecord {
-            id: Id::generate(),
-            email: first.email.as_str().to_owned(),
-            password_hash: Some(hash),
-            created: now,
-        };
+        let org = Org { id: Id::generate(), name: first.org_name.clone(), created: now };
+        let user = User { id: Id::generate(), email: first.email.clone(), password_hash: Some(hash), created: now };
         orgs::insert(tx.conn(), &org).await?;
         users::insert(tx.conn(), &user).await?;
-        let member = MemberRecord {
+        let member = Member {
             id: Id::generate(),
             user_id: user.id.clone(),
             email: user.email.clone(),

@@ -12,9 +12,10 @@ use super::invitations;
 use super::principal::Identity;
 use super::throttle::Subject;
 use super::{Page, Principal, Service, ServiceError};
+use crate::domain::entity::{Member, User};
 use crate::domain::{Email, Id, LinkPurpose, Role, Token, UnixTime};
 use crate::store::invitations as store_invitations;
-use crate::store::{MemberRecord, StoreError, UserRecord, orgs, sessions, users};
+use crate::store::{StoreError, orgs, sessions, users};
 
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 pub use super::passwords::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, check_password_rules};
@@ -65,7 +66,7 @@ impl Service {
         email: Email,
         role: Role,
         password: String,
-    ) -> Result<MemberRecord, ServiceError> {
+    ) -> Result<Member, ServiceError> {
         check_password_rules(&password)?;
         self.get_org(org).await?;
         let hash = self.hash_password(password).await?;
@@ -78,7 +79,7 @@ impl Service {
     /// password when they have none, a notice otherwise. The answer is the
     /// same whether or not the address had an account anywhere, and never
     /// holds a link.
-    pub async fn invite_user(&self, p: &Principal, email: Email, role: Role) -> Result<MemberRecord, ServiceError> {
+    pub async fn invite_user(&self, p: &Principal, email: Email, role: Role) -> Result<Member, ServiceError> {
         p.require(Role::Admin)?;
         p.require_at_least(role, "invite a user")?;
         self.add_member(p, email, role, Joining::Invited).await
@@ -90,17 +91,16 @@ impl Service {
         email: Email,
         role: Role,
         joining: Joining,
-    ) -> Result<MemberRecord, ServiceError> {
+    ) -> Result<Member, ServiceError> {
         let now = self.now();
         let (password_hash, invited) = match joining {
             Joining::Invited => (None, true),
             Joining::WithPassword(hash) => (Some(hash), false),
         };
         let mut tx = self.store().begin().await?;
-        let candidate =
-            UserRecord { id: Id::generate(), email: email.as_str().to_owned(), password_hash, created: now };
+        let candidate = User { id: Id::generate(), email: email.clone(), password_hash, created: now };
         users::insert_if_absent(tx.conn(), &candidate).await?;
-        let user = users::find_by_email(tx.conn(), email.as_str())
+        let user = users::find_by_email(tx.conn(), &email)
             .await?
             .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("the user just written is missing")))?;
         // Someone the operator has just given a password can log in as this
@@ -108,10 +108,10 @@ impl Service {
         // password through its invitation or by logging in: until then it is
         // pending, whatever the person's standing elsewhere.
         let accepted = (!invited && user.id == candidate.id).then_some(now);
-        let member = MemberRecord {
+        let member = Member {
             id: Id::generate(),
             user_id: user.id,
-            email: email.as_str().to_owned(),
+            email: email.clone(),
             org_id: by.org_id.clone(),
             role,
             created: now,
@@ -136,7 +136,7 @@ impl Service {
         p: &Principal,
         after: Option<Id>,
         limit: usize,
-    ) -> Result<Page<MemberRecord, Id>, ServiceError> {
+    ) -> Result<Page<Member, Id>, ServiceError> {
         p.require(Role::Admin)?;
         let mut conn = self.store().read().await?;
         let rows = users::list_members(&mut conn, &p.org_id, after.as_ref(), limit as i64 + 1).await?;
@@ -144,7 +144,7 @@ impl Service {
     }
 
     /// Admins. The last admin of an organization cannot step down.
-    pub async fn set_user_role(&self, p: &Principal, member: &Id, role: Role) -> Result<MemberRecord, ServiceError> {
+    pub async fn set_user_role(&self, p: &Principal, member: &Id, role: Role) -> Result<Member, ServiceError> {
         p.require(Role::Admin)?;
         p.require_at_least(role, "give a user")?;
         let now = self.now();
@@ -268,8 +268,12 @@ impl Service {
 
     async fn check_password(&self, email: &str, password: String) -> Result<Option<Session>, ServiceError> {
         let user = {
-            let mut conn = self.store().read().await?;
-            users::find_by_email(&mut conn, email).await?
+            // No stored address fails to parse, so what does not parse finds
+            // nobody; the password is hashed all the same.
+            match Email::parse(email) {
+                Ok(email) => users::find_by_email(&mut *self.store().read().await?, &email).await?,
+                Err(_) => None,
+            }
         };
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         if !self.verify_password(password, stored).await? {

@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 
 use super::audit::{self, Action, Target};
 use super::{Page, Principal, Service, ServiceError};
+use crate::domain::entity::{WebhookDelivery, WebhookEndpoint};
 use crate::domain::webhook::{EndpointUrl, Event, SigningSecret, Subscriptions, is_private};
 use crate::domain::{Id, Role, UnixTime, clock};
-use crate::store::webhooks::{self as store, AttemptResult, DeliveryRecord, EndpointRecord};
+use crate::store::webhooks::{self as store, AttemptResult};
 use crate::store::{Conn, StoreError};
 
 /// The knobs of webhook delivery, filled from configuration.
@@ -95,14 +96,14 @@ pub struct WebhookPatch {
 /// An endpoint and its signing secret, shown this once.
 #[derive(Debug)]
 pub struct CreatedWebhook {
-    pub endpoint: EndpointRecord,
+    pub endpoint: WebhookEndpoint,
     pub secret: SigningSecret,
 }
 
 /// A delivery a worker holds, with what it needs to send it.
 #[derive(Debug)]
 pub struct ClaimedDelivery {
-    pub delivery: DeliveryRecord,
+    pub delivery: WebhookDelivery,
     pub url: String,
     pub secret: SigningSecret,
     /// Why it must not be sent at all (its endpoint is gone or disabled).
@@ -133,7 +134,7 @@ impl Service {
         let now = self.now();
         let id = Id::generate();
         let secret = SigningSecret::generate()?;
-        let endpoint = EndpointRecord {
+        let endpoint = WebhookEndpoint {
             secret_sealed: self.sealing_key().seal(&secret_context(&id), secret.as_bytes())?,
             id,
             org_id: p.org_id.clone(),
@@ -167,14 +168,14 @@ impl Service {
         p: &Principal,
         after: Option<Id>,
         limit: usize,
-    ) -> Result<Page<EndpointRecord, Id>, ServiceError> {
+    ) -> Result<Page<WebhookEndpoint, Id>, ServiceError> {
         p.require(Role::Admin)?;
         let mut conn = self.store().read().await?;
         let rows = store::list(&mut conn, &p.org_id, after.as_ref(), limit as i64 + 1).await?;
         Ok(Page::from_overfetch(rows, limit, |e| e.id.clone()))
     }
 
-    pub async fn get_webhook(&self, p: &Principal, id: &Id) -> Result<EndpointRecord, ServiceError> {
+    pub async fn get_webhook(&self, p: &Principal, id: &Id) -> Result<WebhookEndpoint, ServiceError> {
         p.require(Role::Admin)?;
         let mut conn = self.store().read().await?;
         store::get(&mut conn, &p.org_id, id).await?.ok_or(ServiceError::NotFound("webhook"))
@@ -187,7 +188,7 @@ impl Service {
         p: &Principal,
         id: &Id,
         patch: WebhookPatch,
-    ) -> Result<EndpointRecord, ServiceError> {
+    ) -> Result<WebhookEndpoint, ServiceError> {
         p.require(Role::Admin)?;
         if let Some(url) = &patch.url {
             self.check_target(url).await?;
@@ -259,7 +260,7 @@ impl Service {
         id: &Id,
         before: Option<Id>,
         limit: usize,
-    ) -> Result<Page<DeliveryRecord, Id>, ServiceError> {
+    ) -> Result<Page<WebhookDelivery, Id>, ServiceError> {
         p.require(Role::Admin)?;
         let mut conn = self.store().read().await?;
         store::get(&mut conn, &p.org_id, id).await?.ok_or(ServiceError::NotFound("webhook"))?;
@@ -326,7 +327,7 @@ impl Service {
     pub async fn finish_webhook_delivery(
         &self,
         owner: &str,
-        delivery: &DeliveryRecord,
+        delivery: &WebhookDelivery,
         attempt: Attempt,
     ) -> Result<bool, ServiceError> {
         let settings = &self.limits().webhooks;
@@ -481,7 +482,7 @@ async fn enqueue_event(
     data: impl FnOnce() -> Value,
 ) -> Result<(), StoreError> {
     let endpoints = store::enabled_in_org(conn, org).await?;
-    let subscribed: Vec<&EndpointRecord> =
+    let subscribed: Vec<&WebhookEndpoint> =
         endpoints.iter().filter(|e| Subscriptions::from_stored(&e.events).matches(event)).collect();
     if subscribed.is_empty() {
         return Ok(());

@@ -2,21 +2,21 @@
 //! organization finds nothing. A deleted account (`deleted` set) is found
 //! only by the queries that say so in their name.
 
-use super::{AccountRecord, Conn, StoreError};
+use super::{Conn, ServiceAccount, StoreError};
 use crate::domain::{Id, UnixTime};
 
 const COLUMNS: &str =
     "id, org_id, name, role, enable_basic_auth, email, email_confirmed, disabled, created, last_used, deleted, meta";
 
-pub async fn insert(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError> {
+pub async fn insert(conn: &mut Conn, a: &ServiceAccount) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO service_accounts (id, org_id, name, name_folded, role, enable_basic_auth, \
          email, email_confirmed, disabled, created, meta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(a.id.as_str())
     .bind(a.org_id.as_str())
-    .bind(&a.name)
-    .bind(a.name.to_lowercase())
+    .bind(a.name.as_str())
+    .bind(a.name.folded())
     .bind(a.role.as_str())
     .bind(i64::from(a.enable_basic_auth))
     .bind(a.email.as_deref())
@@ -30,13 +30,13 @@ pub async fn insert(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError
 }
 
 /// A live account.
-pub async fn get(conn: &mut Conn, org: &Id, id: &Id) -> Result<Option<AccountRecord>, StoreError> {
+pub async fn get(conn: &mut Conn, org: &Id, id: &Id) -> Result<Option<ServiceAccount>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM service_accounts WHERE org_id = $1 AND id = $2 AND deleted IS NULL");
     Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(id.as_str()).fetch_optional(conn).await?)
 }
 
 /// A deleted account, not yet purged.
-pub async fn get_deleted(conn: &mut Conn, org: &Id, id: &Id) -> Result<Option<AccountRecord>, StoreError> {
+pub async fn get_deleted(conn: &mut Conn, org: &Id, id: &Id) -> Result<Option<ServiceAccount>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM service_accounts WHERE org_id = $1 AND id = $2 AND deleted IS NOT NULL");
     Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(id.as_str()).fetch_optional(conn).await?)
 }
@@ -51,7 +51,7 @@ pub async fn list(
     limit: i64,
     name_contains: Option<&str>,
     deleted: bool,
-) -> Result<Vec<AccountRecord>, StoreError> {
+) -> Result<Vec<ServiceAccount>, StoreError> {
     let pattern = name_contains.map_or_else(|| "%".to_owned(), |s| format!("%{}%", escape_like(&s.to_lowercase())));
     let state = if deleted { "deleted IS NOT NULL" } else { "deleted IS NULL" };
     let sql = format!(
@@ -83,13 +83,13 @@ pub async fn lock(conn: &mut Conn, id: &Id) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub async fn update(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError> {
+pub async fn update(conn: &mut Conn, a: &ServiceAccount) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE service_accounts SET name = $1, name_folded = $2, role = $3, enable_basic_auth = $4, \
          email = $5, email_confirmed = $6, disabled = $7, meta = $8 WHERE org_id = $9 AND id = $10",
     )
-    .bind(&a.name)
-    .bind(a.name.to_lowercase())
+    .bind(a.name.as_str())
+    .bind(a.name.folded())
     .bind(a.role.as_str())
     .bind(i64::from(a.enable_basic_auth))
     .bind(a.email.as_deref())

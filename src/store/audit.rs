@@ -1,9 +1,9 @@
 //! The audit trail: append and read, newest first.
 
-use super::{AuditRecord, Conn, StoreError};
+use super::{ActionFilter, AuditEvent, AuditFilter, Conn, StoreError};
 use crate::domain::Id;
 
-pub async fn insert(conn: &mut Conn, e: &AuditRecord) -> Result<(), StoreError> {
+pub async fn insert(conn: &mut Conn, e: &AuditEvent) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO audit_events (id, org_id, at, actor_kind, actor_id, key_id, action, target_kind, \
          target_id, client_ip, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -25,21 +25,6 @@ pub async fn insert(conn: &mut Conn, e: &AuditRecord) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Which events a listing keeps: each filter given must match.
-#[derive(Debug, Default, Clone)]
-pub struct AuditFilter {
-    pub actor_id: Option<String>,
-    /// An action, or a family of them by its prefix (`key.` for `key.*`).
-    pub action: Option<ActionFilter>,
-    pub target_id: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub enum ActionFilter {
-    Exactly(String),
-    Prefix(String),
-}
-
 /// A page of the organization's events older than `before`, newest first,
 /// among those `filter` keeps.
 pub async fn list(
@@ -48,7 +33,7 @@ pub async fn list(
     filter: &AuditFilter,
     before: Option<&Id>,
     limit: i64,
-) -> Result<Vec<AuditRecord>, StoreError> {
+) -> Result<Vec<AuditEvent>, StoreError> {
     let mut sql = String::from(
         "SELECT id, org_id, at, actor_kind, actor_id, key_id, action, target_kind, target_id, \
          client_ip, outcome, detail FROM audit_events WHERE org_id = $1 AND id < $2",

@@ -1,6 +1,6 @@
 //! API keys: metadata, and the one indexed lookup that authenticates them.
 
-use super::{AccountRecord, Conn, CredentialRecord, KeyRecord, KeyWithAccount, StoreError};
+use super::{ApiKey, Conn, CredentialRecord, KeyWithAccount, ServiceAccount, StoreError};
 use crate::domain::{Id, SecretHash, UnixTime};
 
 const COLUMNS: &str = "id, account_id, name, created, created_by, expires, last_used, disabled, role, scopes, \
@@ -14,7 +14,7 @@ fn list_text<T: std::fmt::Display>(items: &[T]) -> Option<String> {
 /// `sealed_assertion_key` is the key's assertion key, sealed for its id.
 pub async fn insert(
     conn: &mut Conn,
-    k: &KeyRecord,
+    k: &ApiKey,
     hash: &SecretHash,
     sealed_assertion_key: &str,
 ) -> Result<(), StoreError> {
@@ -43,13 +43,13 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn list_for_account(conn: &mut Conn, account: &Id) -> Result<Vec<KeyRecord>, StoreError> {
+pub async fn list_for_account(conn: &mut Conn, account: &Id) -> Result<Vec<ApiKey>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE account_id = $1 ORDER BY id");
     Ok(sqlx::query_as(&sql).bind(account.as_str()).fetch_all(conn).await?)
 }
 
 /// The keys of several accounts in one query, for a page of accounts.
-pub async fn list_for_accounts(conn: &mut Conn, accounts: &[AccountRecord]) -> Result<Vec<KeyRecord>, StoreError> {
+pub async fn list_for_accounts(conn: &mut Conn, accounts: &[ServiceAccount]) -> Result<Vec<ApiKey>, StoreError> {
     if accounts.is_empty() {
         return Ok(Vec::new());
     }
@@ -88,7 +88,7 @@ pub async fn list_unused(
         .await?)
 }
 
-pub async fn get(conn: &mut Conn, account: &Id, id: &Id) -> Result<Option<KeyRecord>, StoreError> {
+pub async fn get(conn: &mut Conn, account: &Id, id: &Id) -> Result<Option<ApiKey>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE account_id = $1 AND id = $2");
     Ok(sqlx::query_as(&sql).bind(account.as_str()).bind(id.as_str()).fetch_optional(conn).await?)
 }
@@ -143,7 +143,7 @@ pub async fn lock(conn: &mut Conn, id: &Id) -> Result<(), StoreError> {
 
 /// Writes what a `PATCH` may change; the expiry is not among it (rotation
 /// sets that with `mark_replaced`).
-pub async fn update(conn: &mut Conn, k: &KeyRecord) -> Result<(), StoreError> {
+pub async fn update(conn: &mut Conn, k: &ApiKey) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE api_keys SET name = $1, disabled = $2, role = $3, scopes = $4, allowed_cidrs = $5, \
          rate_limit = $6, rate_period = $7, meta = $8 WHERE account_id = $9 AND id = $10",

@@ -31,6 +31,13 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use records::*;
 
+// The domain's entities, for the modules below; the store reads and writes
+// them and re-exports none.
+use crate::domain::entity::{
+    ActionFilter, ApiKey, AuditEvent, AuditFilter, KeyWithAccount, Member, Membership, Org, OrgPolicy, ServiceAccount,
+    User,
+};
+
 pub type Conn = sqlx::AnyConnection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,19 +1,19 @@
 //! Organizations and their key policy.
 
-use super::{Conn, OrgRecord, StoreError};
+use super::{Conn, Org, OrgPolicy, StoreError};
 use crate::domain::Id;
 
-pub async fn insert(conn: &mut Conn, org: &OrgRecord) -> Result<(), StoreError> {
+pub async fn insert(conn: &mut Conn, org: &Org) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO orgs (id, name, created) VALUES ($1, $2, $3)")
         .bind(org.id.as_str())
-        .bind(&org.name)
+        .bind(org.name.as_str())
         .bind(org.created)
         .execute(conn)
         .await?;
     Ok(())
 }
 
-pub async fn get(conn: &mut Conn, id: &Id) -> Result<Option<OrgRecord>, StoreError> {
+pub async fn get(conn: &mut Conn, id: &Id) -> Result<Option<Org>, StoreError> {
     Ok(sqlx::query_as("SELECT id, name, created FROM orgs WHERE id = $1")
         .bind(id.as_str())
         .fetch_optional(conn)
@@ -26,15 +26,6 @@ pub async fn get(conn: &mut Conn, id: &Id) -> Result<Option<OrgRecord>, StoreErr
 pub async fn lock(conn: &mut Conn, id: &Id) -> Result<(), StoreError> {
     sqlx::query("UPDATE orgs SET id = id WHERE id = $1").bind(id.as_str()).execute(conn).await?;
     Ok(())
-}
-
-/// The organization's own limits on key lifetimes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct OrgPolicy {
-    /// Seconds; `None`: only the server's limit applies.
-    pub max_key_lifetime: Option<i64>,
-    /// Every key must expire.
-    pub require_expiry: bool,
 }
 
 pub async fn policy(conn: &mut Conn, id: &Id) -> Result<Option<OrgPolicy>, StoreError> {

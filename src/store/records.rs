@@ -1,13 +1,12 @@
 //! What storage holds, row by row. Plain data: rules live in the service layer.
 
-use std::fmt;
-
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
 use std::sync::Arc;
 
-use crate::domain::{Cidr, Id, Meta, Narrowing, RateLimit, Role, Scope, UnixTime, cidr, scope};
+use crate::domain::entity::{ApiKey, AuditEvent, KeyWithAccount, Member, Membership, Org, ServiceAccount, User};
+use crate::domain::{Cidr, Email, Id, Meta, Name, Narrowing, RateLimit, Role, Scope, UnixTime, cidr, scope};
 
 /// Flags are stored as 0/1 integers (see the migrations); this reads one.
 fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
@@ -73,118 +72,56 @@ fn account_meta(row: &AnyRow, column: &str) -> Result<Option<Meta>, sqlx::Error>
     }
 }
 
-impl From<String> for Id {
-    fn from(s: String) -> Self {
-        Id::from_stored(s)
+impl FromRow<'_, AnyRow> for Org {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self { id: id(row, "id")?, name: Name::from_stored(row.try_get("name")?), created: row.try_get("created")? })
     }
 }
 
-impl TryFrom<String> for Role {
-    type Error = crate::domain::role::RoleError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
+impl FromRow<'_, AnyRow> for User {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: id(row, "id")?,
+            email: Email::from_stored(row.try_get("email")?),
+            password_hash: row.try_get("password_hash")?,
+            created: row.try_get("created")?,
+        })
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct OrgRecord {
-    #[sqlx(try_from = "String")]
-    pub id: Id,
-    pub name: String,
-    pub created: UnixTime,
-}
-
-#[derive(Clone, sqlx::FromRow)]
-pub struct UserRecord {
-    #[sqlx(try_from = "String")]
-    pub id: Id,
-    pub email: String,
-    pub password_hash: Option<String>,
-    pub created: UnixTime,
-}
-
-impl fmt::Debug for UserRecord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserRecord")
-            .field("id", &self.id)
-            .field("email", &self.email)
-            .field("password_hash", &self.password_hash.as_ref().map(|_| "<redacted>"))
-            .finish()
+impl FromRow<'_, AnyRow> for Membership {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            member_id: id(row, "member_id")?,
+            org_id: id(row, "org_id")?,
+            org_name: Name::from_stored(row.try_get("org_name")?),
+            role: role(row, "role")?,
+        })
     }
-}
-
-/// A person as one organization sees them: their membership there, and
-/// nothing of their account beyond it.
-#[derive(Debug, Clone)]
-pub struct MemberRecord {
-    /// The membership's own id: the person's id within this organization.
-    pub id: Id,
-    /// The account behind the membership. For the service layer only: it is
-    /// the same in every organization, so no organization is shown it.
-    pub user_id: Id,
-    /// As this organization typed it.
-    pub email: String,
-    pub org_id: Id,
-    pub role: Role,
-    pub created: UnixTime,
-    /// When the person took the membership up; `None` while it is pending.
-    pub accepted: Option<UnixTime>,
-}
-
-/// One organization of a user, as the user sees it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct MembershipRecord {
-    /// The user's id within that organization (`MemberRecord::id`).
-    #[sqlx(try_from = "String")]
-    pub member_id: Id,
-    #[sqlx(try_from = "String")]
-    pub org_id: Id,
-    pub org_name: String,
-    #[sqlx(try_from = "String")]
-    pub role: Role,
-}
-
-#[derive(Debug, Clone)]
-pub struct AccountRecord {
-    pub id: Id,
-    pub org_id: Id,
-    pub name: String,
-    pub role: Role,
-    pub enable_basic_auth: bool,
-    pub email: Option<String>,
-    pub email_confirmed: bool,
-    pub disabled: bool,
-    pub created: UnixTime,
-    pub last_used: Option<UnixTime>,
-    /// When it was deleted; `None` while it lives.
-    pub deleted: Option<UnixTime>,
-    pub meta: Option<Meta>,
-}
-
-/// A key's metadata. The secret's hash is deliberately not part of it.
-#[derive(Debug, Clone)]
-pub struct KeyRecord {
-    pub id: Id,
-    pub account_id: Id,
-    pub name: Option<String>,
-    pub created: UnixTime,
-    pub created_by: String,
-    pub expires: Option<UnixTime>,
-    pub last_used: Option<UnixTime>,
-    pub disabled: bool,
-    pub narrowing: Narrowing,
-}
-
-/// A key with its account's name, for reports across accounts.
-#[derive(Debug, Clone)]
-pub struct KeyWithAccount {
-    pub key: KeyRecord,
-    pub account_name: String,
 }
 
 impl FromRow<'_, AnyRow> for KeyWithAccount {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        Ok(Self { key: KeyRecord::from_row(row)?, account_name: row.try_get("account_name")? })
+        Ok(Self { key: ApiKey::from_row(row)?, account_name: Name::from_stored(row.try_get("account_name")?) })
+    }
+}
+
+impl FromRow<'_, AnyRow> for AuditEvent {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: id(row, "id")?,
+            org_id: row.try_get("org_id")?,
+            at: row.try_get("at")?,
+            actor_kind: row.try_get("actor_kind")?,
+            actor_id: row.try_get("actor_id")?,
+            key_id: row.try_get("key_id")?,
+            action: row.try_get("action")?,
+            target_kind: row.try_get("target_kind")?,
+            target_id: row.try_get("target_id")?,
+            client_ip: row.try_get("client_ip")?,
+            outcome: row.try_get("outcome")?,
+            detail: row.try_get("detail")?,
+        })
     }
 }
 
@@ -211,29 +148,12 @@ impl CredentialRecord {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AuditRecord {
-    #[sqlx(try_from = "String")]
-    pub id: Id,
-    pub org_id: Option<String>,
-    pub at: UnixTime,
-    pub actor_kind: String,
-    pub actor_id: Option<String>,
-    pub key_id: Option<String>,
-    pub action: String,
-    pub target_kind: Option<String>,
-    pub target_id: Option<String>,
-    pub client_ip: Option<String>,
-    pub outcome: String,
-    pub detail: Option<String>,
-}
-
-impl FromRow<'_, AnyRow> for MemberRecord {
+impl FromRow<'_, AnyRow> for Member {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             id: id(row, "id")?,
             user_id: id(row, "user_id")?,
-            email: row.try_get("email")?,
+            email: Email::from_stored(row.try_get("email")?),
             org_id: id(row, "org_id")?,
             role: role(row, "role")?,
             created: row.try_get("created")?,
@@ -242,15 +162,15 @@ impl FromRow<'_, AnyRow> for MemberRecord {
     }
 }
 
-impl FromRow<'_, AnyRow> for AccountRecord {
+impl FromRow<'_, AnyRow> for ServiceAccount {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             id: id(row, "id")?,
             org_id: id(row, "org_id")?,
-            name: row.try_get("name")?,
+            name: Name::from_stored(row.try_get("name")?),
             role: role(row, "role")?,
             enable_basic_auth: flag(row, "enable_basic_auth")?,
-            email: row.try_get("email")?,
+            email: row.try_get::<Option<String>, _>("email")?.map(Email::from_stored),
             email_confirmed: flag(row, "email_confirmed")?,
             disabled: flag(row, "disabled")?,
             created: row.try_get("created")?,
@@ -261,12 +181,12 @@ impl FromRow<'_, AnyRow> for AccountRecord {
     }
 }
 
-impl FromRow<'_, AnyRow> for KeyRecord {
+impl FromRow<'_, AnyRow> for ApiKey {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             id: id(row, "id")?,
             account_id: id(row, "account_id")?,
-            name: row.try_get("name")?,
+            name: row.try_get::<Option<String>, _>("name")?.map(Name::from_stored),
             created: row.try_get("created")?,
             created_by: row.try_get("created_by")?,
             expires: row.try_get("expires")?,

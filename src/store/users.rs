@@ -1,13 +1,13 @@
 //! People and their memberships in organizations.
 
-use super::{Conn, MemberRecord, MembershipRecord, StoreError, UserRecord};
-use crate::domain::{Id, Role, UnixTime};
+use super::{Conn, Member, Membership, StoreError, User};
+use crate::domain::{Email, Id, Role, UnixTime};
 
-pub async fn insert(conn: &mut Conn, user: &UserRecord) -> Result<(), StoreError> {
+pub async fn insert(conn: &mut Conn, user: &User) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO users (id, email, email_folded, password_hash, created) VALUES ($1, $2, $3, $4, $5)")
         .bind(user.id.as_str())
-        .bind(&user.email)
-        .bind(user.email.to_lowercase())
+        .bind(user.email.as_str())
+        .bind(user.email.folded())
         .bind(user.password_hash.as_deref())
         .bind(user.created)
         .execute(conn)
@@ -18,14 +18,14 @@ pub async fn insert(conn: &mut Conn, user: &UserRecord) -> Result<(), StoreError
 /// Inserts `user` unless somebody already has the address (ignoring case);
 /// either way exactly one account has it afterwards, however many callers
 /// race. Read it back with `find_by_email`.
-pub async fn insert_if_absent(conn: &mut Conn, user: &UserRecord) -> Result<(), StoreError> {
+pub async fn insert_if_absent(conn: &mut Conn, user: &User) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO users (id, email, email_folded, password_hash, created) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (email_folded) DO NOTHING",
     )
     .bind(user.id.as_str())
-    .bind(&user.email)
-    .bind(user.email.to_lowercase())
+    .bind(user.email.as_str())
+    .bind(user.email.folded())
     .bind(user.password_hash.as_deref())
     .bind(user.created)
     .execute(conn)
@@ -37,16 +37,16 @@ pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await?)
 }
 
-pub async fn get(conn: &mut Conn, id: &Id) -> Result<Option<UserRecord>, StoreError> {
+pub async fn get(conn: &mut Conn, id: &Id) -> Result<Option<User>, StoreError> {
     Ok(sqlx::query_as("SELECT id, email, password_hash, created FROM users WHERE id = $1")
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?)
 }
 
-pub async fn find_by_email(conn: &mut Conn, email: &str) -> Result<Option<UserRecord>, StoreError> {
+pub async fn find_by_email(conn: &mut Conn, email: &Email) -> Result<Option<User>, StoreError> {
     Ok(sqlx::query_as("SELECT id, email, password_hash, created FROM users WHERE email_folded = $1")
-        .bind(email.to_lowercase())
+        .bind(email.folded())
         .fetch_optional(conn)
         .await?)
 }
@@ -62,7 +62,7 @@ pub async fn set_first_password(conn: &mut Conn, id: &Id, hash: &str) -> Result<
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn add_membership(conn: &mut Conn, m: &MemberRecord) -> Result<(), StoreError> {
+pub async fn add_membership(conn: &mut Conn, m: &Member) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO memberships (id, user_id, org_id, role, created, email, accepted) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -72,14 +72,14 @@ pub async fn add_membership(conn: &mut Conn, m: &MemberRecord) -> Result<(), Sto
     .bind(m.org_id.as_str())
     .bind(m.role.as_str())
     .bind(m.created)
-    .bind(&m.email)
+    .bind(m.email.as_str())
     .bind(m.accepted)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-pub async fn memberships(conn: &mut Conn, user: &Id) -> Result<Vec<MembershipRecord>, StoreError> {
+pub async fn memberships(conn: &mut Conn, user: &Id) -> Result<Vec<Membership>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT m.id AS member_id, m.org_id, o.name AS org_name, m.role FROM memberships m \
          JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.id",
@@ -96,12 +96,12 @@ pub async fn list_members(
     org: &Id,
     after: Option<&Id>,
     limit: i64,
-) -> Result<Vec<MemberRecord>, StoreError> {
+) -> Result<Vec<Member>, StoreError> {
     let sql = format!("{MEMBER_SELECT} WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3");
     Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(after.map_or("", Id::as_str)).bind(limit).fetch_all(conn).await?)
 }
 
-pub async fn get_member(conn: &mut Conn, org: &Id, member: &Id) -> Result<Option<MemberRecord>, StoreError> {
+pub async fn get_member(conn: &mut Conn, org: &Id, member: &Id) -> Result<Option<Member>, StoreError> {
     let sql = format!("{MEMBER_SELECT} WHERE org_id = $1 AND id = $2");
     Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(member.as_str()).fetch_optional(conn).await?)
 }
@@ -153,7 +153,7 @@ pub async fn count_admins(conn: &mut Conn, org: &Id) -> Result<i64, StoreError> 
 /// Removes the membership (its invitation links go with it: see the
 /// `invitations` table), and the user altogether once it belongs to no
 /// organization (its sessions go with it). True when the user went too.
-pub async fn remove_membership(conn: &mut Conn, member: &MemberRecord) -> Result<bool, StoreError> {
+pub async fn remove_membership(conn: &mut Conn, member: &Member) -> Result<bool, StoreError> {
     sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND id = $2")
         .bind(member.org_id.as_str())
         .bind(member.id.as_str())

@@ -5,24 +5,10 @@ use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
 use super::{Conn, Engine, StoreError};
+use crate::domain::entity::{WebhookDelivery, WebhookEndpoint};
 use crate::domain::{Id, UnixTime};
 
-/// An endpoint as stored; its secret stays sealed.
-#[derive(Debug, Clone)]
-pub struct EndpointRecord {
-    pub id: Id,
-    pub org_id: Id,
-    pub url: String,
-    /// JSON array of subscriptions.
-    pub events: String,
-    /// Sealed for `webhook:{id}`; never the secret itself.
-    pub secret_sealed: String,
-    pub disabled: bool,
-    pub created: UnixTime,
-    pub secret_created: UnixTime,
-}
-
-impl FromRow<'_, AnyRow> for EndpointRecord {
+impl FromRow<'_, AnyRow> for WebhookEndpoint {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             id: Id::from_stored(row.try_get("id")?),
@@ -39,7 +25,7 @@ impl FromRow<'_, AnyRow> for EndpointRecord {
 
 const ENDPOINT_COLUMNS: &str = "id, org_id, url, events, secret_sealed, disabled, created, secret_created";
 
-pub async fn insert(conn: &mut Conn, e: &EndpointRecord) -> Result<(), StoreError> {
+pub async fn insert(conn: &mut Conn, e: &WebhookEndpoint) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO webhooks (id, org_id, url, events, secret_sealed, disabled, created, secret_created) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -57,7 +43,7 @@ pub async fn insert(conn: &mut Conn, e: &EndpointRecord) -> Result<(), StoreErro
     Ok(())
 }
 
-pub async fn get(conn: &mut Conn, org: &Id, id: &Id) -> Result<Option<EndpointRecord>, StoreError> {
+pub async fn get(conn: &mut Conn, org: &Id, id: &Id) -> Result<Option<WebhookEndpoint>, StoreError> {
     let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhooks WHERE org_id = $1 AND id = $2");
     Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(id.as_str()).fetch_optional(conn).await?)
 }
@@ -68,7 +54,7 @@ pub async fn list(
     org: &Id,
     after: Option<&Id>,
     limit: i64,
-) -> Result<Vec<EndpointRecord>, StoreError> {
+) -> Result<Vec<WebhookEndpoint>, StoreError> {
     let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhooks WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3");
     Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(after.map_or("", Id::as_str)).bind(limit).fetch_all(conn).await?)
 }
@@ -79,13 +65,13 @@ pub async fn count_in_org(conn: &mut Conn, org: &Id) -> Result<i64, StoreError> 
 }
 
 /// The organization's enabled endpoints: those an event may go to.
-pub async fn enabled_in_org(conn: &mut Conn, org: &Id) -> Result<Vec<EndpointRecord>, StoreError> {
+pub async fn enabled_in_org(conn: &mut Conn, org: &Id) -> Result<Vec<WebhookEndpoint>, StoreError> {
     let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhooks WHERE org_id = $1 AND disabled = 0 ORDER BY id");
     Ok(sqlx::query_as(&sql).bind(org.as_str()).fetch_all(conn).await?)
 }
 
 /// Writes `url`, `events` and `disabled` back.
-pub async fn update(conn: &mut Conn, e: &EndpointRecord) -> Result<(), StoreError> {
+pub async fn update(conn: &mut Conn, e: &WebhookEndpoint) -> Result<(), StoreError> {
     sqlx::query("UPDATE webhooks SET url = $1, events = $2, disabled = $3 WHERE org_id = $4 AND id = $5")
         .bind(&e.url)
         .bind(&e.events)
@@ -127,24 +113,7 @@ pub async fn delete(conn: &mut Conn, org: &Id, id: &Id) -> Result<bool, StoreErr
     Ok(done.rows_affected() == 1)
 }
 
-/// One delivery, as the listing and the worker see it.
-#[derive(Debug, Clone)]
-pub struct DeliveryRecord {
-    pub id: Id,
-    pub endpoint_id: Id,
-    pub event_type: String,
-    pub payload: String,
-    pub created: UnixTime,
-    pub attempts: i64,
-    pub next_attempt_at: UnixTime,
-    /// `pending`, `delivered` or `failed`.
-    pub status: String,
-    pub last_status_code: Option<i64>,
-    pub last_error: Option<String>,
-    pub delivered_at: Option<UnixTime>,
-}
-
-impl FromRow<'_, AnyRow> for DeliveryRecord {
+impl FromRow<'_, AnyRow> for WebhookDelivery {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             id: Id::from_stored(row.try_get("id")?),
@@ -195,7 +164,7 @@ pub async fn list_deliveries(
     endpoint: &Id,
     before: Option<&Id>,
     limit: i64,
-) -> Result<Vec<DeliveryRecord>, StoreError> {
+) -> Result<Vec<WebhookDelivery>, StoreError> {
     let sql = format!(
         "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 AND id < $2 \
          ORDER BY id DESC LIMIT $3"
@@ -235,7 +204,7 @@ pub async fn claim(
     owner: &str,
     now: UnixTime,
     lease_until: UnixTime,
-) -> Result<Option<DeliveryRecord>, StoreError> {
+) -> Result<Option<WebhookDelivery>, StoreError> {
     let lock = match engine {
         Engine::Postgres => " FOR UPDATE SKIP LOCKED",
         Engine::Sqlite => "",
@@ -250,7 +219,7 @@ pub async fn claim(
 }
 
 /// The endpoint a claimed delivery goes to.
-pub async fn endpoint_of(conn: &mut Conn, endpoint: &Id) -> Result<Option<EndpointRecord>, StoreError> {
+pub async fn endpoint_of(conn: &mut Conn, endpoint: &Id) -> Result<Option<WebhookEndpoint>, StoreError> {
     let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhooks WHERE id = $1");
     Ok(sqlx::query_as(&sql).bind(endpoint.as_str()).fetch_optional(conn).await?)
 }

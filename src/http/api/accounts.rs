@@ -51,10 +51,10 @@ impl From<AccountWithKeys> for ServiceAccountView {
         Self {
             id: a.id.to_string(),
             org_id: a.org_id.to_string(),
-            name: a.name,
+            name: a.name.into(),
             enable_basic_auth: a.enable_basic_auth,
             role: a.role,
-            email: a.email,
+            email: a.email.map(String::from),
             email_confirmed: a.email_confirmed,
             disabled: a.disabled,
             created: a.created,

@@ -7,12 +7,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{PageRequest, PageView};
 use crate::domain::UnixTime;
+use crate::domain::entity::AuditEvent;
+use crate::domain::entity::{ActionFilter, AuditFilter};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::ApiQuery;
-use crate::store::AuditRecord;
-use crate::store::audit::{ActionFilter, AuditFilter};
 
 const LISTING: &str = "audit";
 
@@ -41,8 +41,8 @@ pub struct AuditEventView {
     pub detail: Option<serde_json::Value>,
 }
 
-impl From<AuditRecord> for AuditEventView {
-    fn from(e: AuditRecord) -> Self {
+impl From<AuditEvent> for AuditEventView {
+    fn from(e: AuditEvent) -> Self {
         Self {
             id: e.id.to_string(),
             time: e.at,

@@ -38,7 +38,7 @@ impl From<&Principal> for WhoAmI {
             role: p.role,
             key_id: p.key_id().map(ToString::to_string),
             email: match &p.actor {
-                Actor::User { email, .. } => Some(email.clone()),
+                Actor::User { email, .. } => Some(email.to_string()),
                 _ => None,
             },
         }

@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{IdempotencyHeader, OrgQuery, PageRequest, PageView, PathIds};
+use crate::domain::entity::{ApiKey, KeyWithAccount};
 use crate::domain::{Cidr, Meta, Narrowing, RateLimit, Role, Scope, UnixTime, cidr, scope};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiQuery, Body, JsonBody, nullable, parse_name};
 use crate::service::keys::{KeyPatch, Lifetime, MintedKey, NewKey};
-use crate::store::{KeyRecord, KeyWithAccount};
 
 /// A key's metadata. Never its secret.
 #[derive(Debug, Serialize, ToSchema)]
@@ -80,13 +80,13 @@ pub struct RateLimitView {
     pub period: Option<i64>,
 }
 
-impl From<KeyRecord> for KeyView {
-    fn from(k: KeyRecord) -> Self {
+impl From<ApiKey> for KeyView {
+    fn from(k: ApiKey) -> Self {
         let n = NarrowingView::from(&k.narrowing);
         Self {
             key_id: k.id.to_string(),
             created: k.created,
-            name: k.name,
+            name: k.name.map(String::from),
             expires: k.expires,
             last_used: k.last_used,
             disabled: k.disabled,
@@ -163,7 +163,7 @@ impl From<MintedKey> for CreatedKeyView {
             created: m.key.created,
             key_id: m.key.id.to_string(),
             secret: m.secret.expose().to_owned(),
-            name: m.key.name,
+            name: m.key.name.map(String::from),
             expires: m.key.expires,
             role: n.role,
             scopes: n.scopes,
@@ -429,7 +429,7 @@ impl From<KeyWithAccount> for UnusedKeyView {
     fn from(k: KeyWithAccount) -> Self {
         Self {
             service_account_id: k.key.account_id.to_string(),
-            service_account_name: k.account_name,
+            service_account_name: k.account_name.into(),
             key: k.key.into(),
         }
     }

@@ -8,13 +8,13 @@ use utoipa::ToSchema;
 
 use super::{OrgQuery, PathIds};
 use crate::domain::Role;
+use crate::domain::entity::OrgPolicy;
 use crate::http::AppState;
 use crate::http::auth::{ClientIp, RequestedOrg, Who};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{Body, JsonBody, nullable};
 use crate::service::ServiceError;
 use crate::service::orgs::PolicyPatch;
-use crate::store::orgs::OrgPolicy;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -87,7 +87,7 @@ pub async fn list(
     let items = memberships
         .into_iter()
         .zip(policies)
-        .map(|(m, policy)| OrgView::new(m.org_id.to_string(), m.org_name, m.role, policy))
+        .map(|(m, policy)| OrgView::new(m.org_id.to_string(), m.org_name.into(), m.role, policy))
         .collect();
     Ok(Json(OrgList { items }))
 }
@@ -137,5 +137,5 @@ pub async fn update(
     let patch = PolicyPatch { max_key_lifetime: body.max_key_lifetime, require_expiry };
     let policy = state.service.update_org_policy(&p, patch).await?;
     let record = state.service.get_org(&p.org_id).await?;
-    Ok(Json(OrgView::new(record.id.to_string(), record.name, p.role, policy)))
+    Ok(Json(OrgView::new(record.id.to_string(), record.name.into(), p.role, policy)))
 }

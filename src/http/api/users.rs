@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{IdempotencyHeader, OrgQuery, PageRequest, PageView, PathIds};
+use crate::domain::entity::Member;
 use crate::domain::{Email, Role, UnixTime};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiQuery, Body, JsonBody};
-use crate::store::MemberRecord;
 
 const LISTING: &str = "user";
 
@@ -37,11 +37,11 @@ pub struct UserView {
     pub active: bool,
 }
 
-impl From<MemberRecord> for UserView {
-    fn from(m: MemberRecord) -> Self {
+impl From<Member> for UserView {
+    fn from(m: Member) -> Self {
         Self {
             id: m.id.to_string(),
-            email: m.email,
+            email: m.email.into(),
             org_id: m.org_id.to_string(),
             role: m.role,
             created: m.created,

@@ -9,13 +9,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{OrgQuery, PageRequest, PageView, PathIds};
 use crate::domain::UnixTime;
+use crate::domain::entity::{WebhookDelivery, WebhookEndpoint};
 use crate::domain::webhook::{EndpointUrl, Subscriptions};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiQuery, Body, JsonBody, nullable};
 use crate::service::webhooks::{CreatedWebhook, NewWebhook, WebhookPatch};
-use crate::store::webhooks::{DeliveryRecord, EndpointRecord};
 
 pub const PATH: &str = "/api/webhook/v1/webhook";
 const LISTING: &str = "webhook";
@@ -38,8 +38,8 @@ pub struct WebhookView {
     pub secret_created: UnixTime,
 }
 
-impl From<EndpointRecord> for WebhookView {
-    fn from(e: EndpointRecord) -> Self {
+impl From<WebhookEndpoint> for WebhookView {
+    fn from(e: WebhookEndpoint) -> Self {
         Self {
             id: e.id.to_string(),
             org_id: e.org_id.to_string(),
@@ -116,8 +116,8 @@ pub struct DeliveryView {
     pub next_attempt_at: Option<UnixTime>,
 }
 
-impl From<DeliveryRecord> for DeliveryView {
-    fn from(d: DeliveryRecord) -> Self {
+impl From<WebhookDelivery> for DeliveryView {
+    fn from(d: WebhookDelivery) -> Self {
         Self {
             id: d.id.to_string(),
             event_type: d.event_type,
