@@ -13,6 +13,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::domain::leak_report::ReportKeys;
+pub use crate::files::SecretKeySource;
 use crate::service::leaks::LeakAction;
 use crate::service::meter::OnError;
 use crate::service::throttle::ThrottlePolicy;
@@ -231,24 +232,6 @@ pub struct Settings {
 pub struct TlsFiles {
     pub cert: PathBuf,
     pub key: PathBuf,
-}
-
-/// Where the secret key comes from.
-#[derive(Clone)]
-pub enum SecretKeySource {
-    /// A file; `create` when it is the default one, made on first use.
-    File { path: PathBuf, create: bool },
-    /// The key's text, from `KEYWARD_SECRET_KEY`.
-    Value(String),
-}
-
-impl std::fmt::Debug for SecretKeySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SecretKeySource::File { path, create } => write!(f, "File({}, create: {create})", path.display()),
-            SecretKeySource::Value(_) => f.write_str("Value(<redacted>)"),
-        }
-    }
 }
 
 /// The secret key file's name in the data folder, when none is named.

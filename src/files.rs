@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::config::SecretKeySource;
 use crate::domain::SealingKey;
 
 const OWNER_ONLY_DIR: u32 = 0o700;
@@ -27,6 +26,24 @@ pub fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
         .mode(OWNER_ONLY_DIR)
         .create(dir)
         .with_context(|| format!("creating the data folder {}", dir.display()))
+}
+
+/// Where the secret key comes from.
+#[derive(Clone)]
+pub enum SecretKeySource {
+    /// A file; `create` when it is the default one, made on first use.
+    File { path: PathBuf, create: bool },
+    /// The key's text, from `KEYWARD_SECRET_KEY`.
+    Value(String),
+}
+
+impl std::fmt::Debug for SecretKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretKeySource::File { path, create } => write!(f, "File({}, create: {create})", path.display()),
+            SecretKeySource::Value(_) => f.write_str("Value(<redacted>)"),
+        }
+    }
 }
 
 /// The secret key, from the environment or its file; the default file is

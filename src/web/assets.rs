@@ -5,8 +5,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use crate::http::error::ApiError;
-
 /// Name, media type, contents.
 const FILES: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", include_str!("assets/app.css")),
@@ -40,7 +38,7 @@ fn etag(body: &str) -> String {
 /// so that a new binary's app is picked up at once.
 pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
     let Some((_, media_type, body)) = FILES.iter().find(|(name, _, _)| *name == file) else {
-        return ApiError::not_found("asset").into_response();
+        return super::pages::not_found();
     };
     let tag = etag(body);
     let cached = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v == tag);
