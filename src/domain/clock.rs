@@ -23,6 +23,18 @@ impl Clock for SystemClock {
 
 /// `2026-03-01T14:05:09Z`: RFC 3339 in UTC.
 pub fn rfc3339(t: UnixTime) -> String {
+    let (year, month, day, secs) = civil(t);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3_600, secs % 3_600 / 60, secs % 60)
+}
+
+/// `2026-03-01 14:05 UTC`, for people.
+pub fn utc_minutes(t: UnixTime) -> String {
+    let (year, month, day, secs) = civil(t);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", secs / 3_600, secs % 3_600 / 60)
+}
+
+/// The UTC date of `t` and the seconds into that day.
+fn civil(t: UnixTime) -> (i64, i64, i64, i64) {
     let days = t.div_euclid(86_400);
     let secs = t.rem_euclid(86_400);
     // Howard Hinnant's days-to-civil.
@@ -35,7 +47,7 @@ pub fn rfc3339(t: UnixTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3_600, secs % 3_600 / 60, secs % 60)
+    (year, month, day, secs)
 }
 
 /// A clock that only moves when told to; for tests of expiry and windows.

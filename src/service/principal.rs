@@ -23,6 +23,20 @@ pub enum Actor {
     EmailLink,
 }
 
+impl Actor {
+    /// The name the trail and webhook events record for this kind of actor.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::ServiceAccount { .. } => "serviceAccount",
+            Actor::User { .. } => "user",
+            Actor::Operator => "operator",
+            Actor::System => "system",
+            Actor::Anonymous => "anonymous",
+            Actor::EmailLink => "emailLink",
+        }
+    }
+}
+
 /// The caller of one request, already pinned to one organization.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -72,14 +86,7 @@ impl Principal {
     }
 
     pub fn kind(&self) -> &'static str {
-        match self.actor {
-            Actor::ServiceAccount { .. } => "serviceAccount",
-            Actor::User { .. } => "user",
-            Actor::Operator => "operator",
-            Actor::System => "system",
-            Actor::Anonymous => "anonymous",
-            Actor::EmailLink => "emailLink",
-        }
+        self.actor.kind()
     }
 
     /// The id recorded as a key's `createdBy` and in audit events.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::audit::{self, Action, Target};
+use super::principal::Actor;
 use super::{Page, Principal, Service, ServiceError};
 use crate::domain::entity::{WebhookDelivery, WebhookEndpoint};
 use crate::domain::webhook::{EndpointUrl, Event, SigningSecret, Subscriptions, is_private};
@@ -391,7 +392,7 @@ impl Service {
                         "serviceAccountId": key.account_id,
                         "name": key.key_name,
                         "expires": key.expires,
-                        "actor": {"kind": "system", "id": null, "keyId": null},
+                        "actor": {"kind": Actor::System.kind(), "id": null, "keyId": null},
                     });
                     enqueue_event(tx.conn(), &key.org_id, event, now, move || data).await?;
                     announced += 1;

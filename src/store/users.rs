@@ -3,8 +3,21 @@
 use super::{Conn, Member, Membership, StoreError, User};
 use crate::domain::{Email, Id, Role, UnixTime};
 
+const INSERT: &str = "INSERT INTO users (id, email, email_folded, password_hash, created) VALUES ($1, $2, $3, $4, $5)";
+
 pub async fn insert(conn: &mut Conn, user: &User) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO users (id, email, email_folded, password_hash, created) VALUES ($1, $2, $3, $4, $5)")
+    insert_with(conn, user, INSERT).await
+}
+
+/// Inserts `user` unless somebody already has the address (ignoring case);
+/// either way exactly one account has it afterwards, however many callers
+/// race. Read it back with `find_by_email`.
+pub async fn insert_if_absent(conn: &mut Conn, user: &User) -> Result<(), StoreError> {
+    insert_with(conn, user, &format!("{INSERT} ON CONFLICT (email_folded) DO NOTHING")).await
+}
+
+async fn insert_with(conn: &mut Conn, user: &User, sql: &str) -> Result<(), StoreError> {
+    sqlx::query(sql)
         .bind(user.id.as_str())
         .bind(user.email.as_str())
         .bind(user.email.folded())
@@ -12,24 +25,6 @@ pub async fn insert(conn: &mut Conn, user: &User) -> Result<(), StoreError> {
         .bind(user.created)
         .execute(conn)
         .await?;
-    Ok(())
-}
-
-/// Inserts `user` unless somebody already has the address (ignoring case);
-/// either way exactly one account has it afterwards, however many callers
-/// race. Read it back with `find_by_email`.
-pub async fn insert_if_absent(conn: &mut Conn, user: &User) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO users (id, email, email_folded, password_hash, created) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (email_folded) DO NOTHING",
-    )
-    .bind(user.id.as_str())
-    .bind(user.email.as_str())
-    .bind(user.email.folded())
-    .bind(user.password_hash.as_deref())
-    .bind(user.created)
-    .execute(conn)
-    .await?;
     Ok(())
 }
 

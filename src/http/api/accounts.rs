@@ -153,9 +153,7 @@ fn parse_role(raw: Option<String>) -> Result<Option<Role>, ApiError> {
     request_body = CreateServiceAccount,
     responses(
         (status = 201, description = "ServiceAccount created", body = ServiceAccountView),
-        (status = 403, description = "The caller may not do this", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is missing or wrong", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
@@ -184,7 +182,6 @@ pub async fn create(
     operation_id = "listServiceAccounts", get, path = PATH, tag = "service accounts", params(ListQuery),
     responses(
         (status = 200, description = "A page of service accounts", body = PageView<ServiceAccountView>),
-        (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "deleted=true and the caller is not an admin", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
@@ -243,7 +240,6 @@ pub async fn get(
         (status = 200, description = "The changed service account", body = ServiceAccountView),
         (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is wrong", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
@@ -296,7 +292,6 @@ pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathI
     params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
     responses(
         (status = 200, description = "The restored service account", body = ServiceAccountView),
-        (status = 403, description = "The caller may not do this", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such deleted service account", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))

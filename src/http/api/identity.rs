@@ -52,7 +52,6 @@ impl From<&Principal> for WhoAmI {
     operation_id = "whoami", get, path = "/api/service-account/v1/whoami", tag = "identity", params(OrgQuery),
     responses(
         (status = 200, description = "The caller", body = WhoAmI),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]

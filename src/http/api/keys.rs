@@ -264,10 +264,8 @@ impl Body for RotateKey {
     request_body = CreateKey,
     responses(
         (status = 201, description = "ServiceAccount key created", body = CreatedKeyView),
-        (status = 403, description = "The caller may not do this", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The account holds its limit of keys", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is wrong", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
@@ -331,7 +329,6 @@ pub async fn list(
     responses(
         (status = 200, description = "The changed key", body = KeyView),
         (status = 404, description = "No such service account or key", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is wrong", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
@@ -398,7 +395,6 @@ pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathI
         (status = 201, description = "The new key", body = CreatedKeyView),
         (status = 404, description = "No such service account or key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The key has already expired", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is wrong", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
@@ -462,7 +458,6 @@ pub struct UnusedQuery {
     operation_id = "listUnusedKeys", get, path = "/api/service-account/v1/key/unused", tag = "keys", params(UnusedQuery),
     responses(
         (status = 200, description = "A page of unused keys", body = PageView<UnusedKeyView>),
-        (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]

@@ -106,7 +106,6 @@ pub async fn list(
         (status = 200, description = "The organization with its policy", body = OrgView),
         (status = 403, description = "The caller is not an admin there", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organization of the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is wrong", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]

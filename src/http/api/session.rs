@@ -143,7 +143,6 @@ pub async fn logout(State(state): State<AppState>, _who: Who, headers: HeaderMap
     operation_id = "setPassword", post, path = "/api/session/v1/password", tag = "session", request_body = SetPassword,
     responses(
         (status = 204, description = "Password set; log in with it"),
-        (status = 422, description = "A field is wrong", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn set_password(

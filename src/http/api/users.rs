@@ -130,7 +130,6 @@ pub async fn list(
         (status = 201, description = "The new member, pending until the person accepts", body = UserView),
         (status = 403, description = "Admins only, up to their own role", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already a member", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is wrong", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
