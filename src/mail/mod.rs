@@ -85,12 +85,7 @@ impl MailConfig {
 
 /// `https://keys.example.com:8443/x` → `keys.example.com`.
 fn public_host(public_url: &str) -> Option<String> {
-    let rest = public_url.split_once("://").map_or(public_url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host =
-        if let Some(v6) = authority.strip_prefix('[') { v6.split(']').next()? } else { authority.split(':').next()? };
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+    transport::host_of(&url::Url::parse(public_url).ok()?).map(|h| h.to_ascii_lowercase())
 }
 
 /// `keyward@` and the public host. A host that cannot stand in an address

@@ -5,6 +5,7 @@ use lettre::Message;
 use lettre::message::{Mailbox, MultiPart, header};
 
 use crate::domain::{Role, UnixTime};
+use crate::html::escape;
 use crate::service::mail::{ExpiryPayload, LeakPayload};
 
 /// A message's words, before addressing.
@@ -260,10 +261,6 @@ fn page(title: &str, body: &str) -> String {
          <p style=\"color: #666\">&mdash; keyward</p></body></html>\n",
         escape(title)
     )
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 /// `in 6 days`, `in 5 hours`, `in 12 minutes`.

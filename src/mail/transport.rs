@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use url::Url;
 
 use anyhow::Context;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -92,15 +93,9 @@ impl Transport {
 /// The TLS that `url` asks for, trusting the certificates in `ca` as well.
 fn tls_trusting(url: &str, ca: &Path) -> anyhow::Result<Tls> {
     let pem = std::fs::read(ca).with_context(|| format!("reading --mail-ca {}", ca.display()))?;
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let (authority, query) = rest.split_once('?').map_or((rest, ""), |(a, q)| (a, q));
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = host.split('/').next().unwrap_or(host);
-    let host = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(v6),
-        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
-    };
-    let mut params = TlsParameters::builder(host.to_owned());
+    let url = Url::parse(url).with_context(|| format!("{} is not a URL", crate::redact::url(url)))?;
+    let host = host_of(&url).context("the mail URL names no host")?;
+    let mut params = TlsParameters::builder(host);
     let mut found = 0;
     for block in String::from_utf8_lossy(&pem).split_inclusive("-----END CERTIFICATE-----") {
         if let Some(start) = block.find("-----BEGIN CERTIFICATE-----") {
@@ -112,8 +107,7 @@ fn tls_trusting(url: &str, ca: &Path) -> anyhow::Result<Tls> {
     }
     anyhow::ensure!(found > 0, "--mail-ca {} holds no PEM certificate", ca.display());
     let params = params.build_rustls()?;
-    let tls = query.split('&').find_map(|kv| kv.strip_prefix("tls="));
-    Ok(match (scheme, tls) {
+    Ok(match (url.scheme(), tls_asked(&url).as_deref()) {
         ("smtps", _) => Tls::Wrapper(params),
         (_, Some("required")) => Tls::Required(params),
         (_, Some("opportunistic")) => Tls::Opportunistic(params),
@@ -121,13 +115,26 @@ fn tls_trusting(url: &str, ca: &Path) -> anyhow::Result<Tls> {
     })
 }
 
+/// A URL's host, an IPv6 address without its brackets.
+pub(super) fn host_of(url: &Url) -> Option<String> {
+    match url.host()? {
+        url::Host::Domain(name) if !name.is_empty() => Some(name.to_owned()),
+        url::Host::Domain(_) => None,
+        url::Host::Ipv4(ip) => Some(ip.to_string()),
+        url::Host::Ipv6(ip) => Some(ip.to_string()),
+    }
+}
+
+/// The `tls=` of a mail URL's query.
+fn tls_asked(url: &Url) -> Option<String> {
+    url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned())
+}
+
 /// Credentials over plain `smtp://` to a host other than loopback.
 fn sends_password_in_clear(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("smtp://") else { return false };
-    let (authority, query) = rest.split_once('?').map_or((rest, ""), |(a, q)| (a, q));
-    let Some((userinfo, host)) = authority.rsplit_once('@') else { return false };
-    let host = host.split(['/', ':']).next().unwrap_or("");
-    userinfo.contains(':') && !query.contains("tls=required") && !matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+    let Ok(url) = Url::parse(url) else { return false };
+    let loopback = host_of(&url).is_some_and(|h| h == "localhost" || h == "127.0.0.1" || h == "::1");
+    url.scheme() == "smtp" && url.password().is_some() && tls_asked(&url).as_deref() != Some("required") && !loopback
 }
 
 /// Written beside, then renamed into place: a reader never sees half a file.

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::assets::{INDEX_HTML, MESSAGE_HTML};
 use crate::domain::{LinkPurpose, Token};
+use crate::html::escape;
 use crate::service::{Service, ServiceError};
 
 #[derive(Deserialize)]
@@ -63,10 +64,6 @@ async fn one_time_page(
 fn message(status: StatusCode, title: &str, detail: &str) -> Response {
     let html = MESSAGE_HTML.replace("{{title}}", &escape(title)).replace("{{detail}}", &escape(detail));
     (status, Html(html)).into_response()
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A browser's page for an address nothing serves (the API's own paths and

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::domain::Token;
+use crate::html::escape;
 use crate::http::AppState;
 use crate::http::auth::ClientIp;
 use crate::http::error::ApiError;
@@ -100,8 +101,4 @@ fn page(status: StatusCode, title: &str, detail: &str) -> Response {
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
