@@ -143,6 +143,27 @@ async fn openapi_json_is_an_openapi_3_1_document_generated_from_the_code() {
     }
 }
 
+/// Every JSON body refuses fields it does not know, and says so: a client
+/// generated from the document cannot send one the server would refuse.
+#[tokio::test]
+async fn every_request_body_refuses_unknown_fields() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let doc = openapi(&app).await;
+    let mut bodies = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let Some(reference) = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str() else {
+                continue;
+            };
+            let name = reference.rsplit('/').next().expect("a schema name");
+            let schema = &doc["components"]["schemas"][name];
+            assert_eq!(schema["additionalProperties"], false, "{method} {path}: {name} takes unknown fields");
+            bodies += 1;
+        }
+    }
+    assert!(bodies >= 14, "only {bodies} request bodies were found");
+}
+
 #[tokio::test]
 async fn openapi_documents_every_operation_of_the_spec() {
     let Some(app) = TestApp::spawn().await else { return };

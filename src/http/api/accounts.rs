@@ -12,7 +12,7 @@ use crate::domain::{Email, Role, UnixTime};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{ApiQuery, Body, JsonBody, nullable, parse_name, required_name};
+use crate::http::extract::{ApiQuery, JsonBody, nullable, parse_name, required_name};
 use crate::service::accounts::{AccountPatch, AccountWithKeys, Listing, NewAccount};
 
 pub const PATH: &str = "/api/service-account/v1/service-account";
@@ -67,7 +67,7 @@ impl From<AccountWithKeys> for ServiceAccountView {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateServiceAccount {
     /// Name of the serviceAccount, unique in its organization ignoring case.
     #[schema(required = true, example = "John Doe")]
@@ -85,12 +85,8 @@ pub struct CreateServiceAccount {
     meta: Option<serde_json::Value>,
 }
 
-impl Body for CreateServiceAccount {
-    const FIELDS: &'static [&'static str] = &["name", "enableBasicAuth", "role", "email", "meta"];
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateServiceAccount {
     name: Option<String>,
     enable_basic_auth: Option<bool>,
@@ -107,10 +103,6 @@ pub struct UpdateServiceAccount {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Object>)]
     meta: Option<Option<serde_json::Value>>,
-}
-
-impl Body for UpdateServiceAccount {
-    const FIELDS: &'static [&'static str] = &["name", "enableBasicAuth", "role", "disabled", "email", "meta"];
 }
 
 fn parse_email(raw: &str) -> Result<Email, ApiError> {

@@ -13,7 +13,7 @@ use crate::domain::{Cidr, Meta, Narrowing, RateLimit, Role, Scope, UnixTime, cid
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{ApiQuery, Body, JsonBody, nullable, parse_name};
+use crate::http::extract::{ApiQuery, JsonBody, nullable, parse_name};
 use crate::service::keys::{KeyPatch, Lifetime, MintedKey, NewKey};
 
 /// A key's metadata. Never its secret.
@@ -175,7 +175,7 @@ impl From<MintedKey> for CreatedKeyView {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateKey {
     name: Option<String>,
     /// Lifetime in seconds from now.
@@ -199,13 +199,8 @@ pub struct CreateKey {
     meta: Option<serde_json::Value>,
 }
 
-impl Body for CreateKey {
-    const FIELDS: &'static [&'static str] =
-        &["name", "expiresIn", "expires", "role", "scopes", "allowedCidrs", "rateLimit", "meta"];
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateKey {
     /// A new name; null clears it.
     #[serde(default, deserialize_with = "nullable")]
@@ -235,20 +230,11 @@ pub struct UpdateKey {
     meta: Option<Option<serde_json::Value>>,
 }
 
-impl Body for UpdateKey {
-    const FIELDS: &'static [&'static str] =
-        &["name", "disabled", "role", "scopes", "allowedCidrs", "rateLimit", "meta"];
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotateKey {
     /// Seconds the old key keeps working (default 0: it stops at once).
     grace_period: Option<i64>,
-}
-
-impl Body for RotateKey {
-    const FIELDS: &'static [&'static str] = &["gracePeriod"];
 }
 
 /// Create a new serviceAccount key.

@@ -17,7 +17,7 @@ use crate::domain::leak_report::ReportKeys;
 use crate::http::AppState;
 use crate::http::auth::ClientIp;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{Body, JsonBody};
+use crate::http::extract::JsonBody;
 use crate::service::leaks::{LeakAction, LeakSource, LeakedSecret, MAX_SECRETS};
 
 /// The largest body these endpoints take: room for `MAX_SECRETS` secrets
@@ -25,14 +25,11 @@ use crate::service::leaks::{LeakAction, LeakSource, LeakedSecret, MAX_SECRETS};
 pub const MAX_BODY: usize = 128 * 1024;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RevokeSecrets {
     /// Up to 1,000 secrets (`kw_…`) to revoke.
     #[schema(required = true)]
     secrets: Option<Vec<String>>,
-}
-
-impl Body for RevokeSecrets {
-    const FIELDS: &'static [&'static str] = &["secrets"];
 }
 
 /// Revoke leaked keys.

@@ -12,7 +12,7 @@ use crate::domain::entity::OrgPolicy;
 use crate::http::AppState;
 use crate::http::auth::{ClientIp, RequestedOrg, Who};
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{Body, JsonBody, nullable};
+use crate::http::extract::{JsonBody, nullable};
 use crate::service::ServiceError;
 use crate::service::orgs::PolicyPatch;
 
@@ -39,7 +39,7 @@ impl OrgView {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateOrg {
     /// Seconds, 1 to 100 years; null removes the organization's maximum.
     #[serde(default, deserialize_with = "nullable")]
@@ -48,10 +48,6 @@ pub struct UpdateOrg {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<bool>)]
     require_expiry: Option<Option<bool>>,
-}
-
-impl Body for UpdateOrg {
-    const FIELDS: &'static [&'static str] = &["maxKeyLifetime", "requireExpiry"];
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -13,19 +13,16 @@ use crate::domain::{Token, UnixTime};
 use crate::http::AppState;
 use crate::http::auth::{ClientIp, Who, single_cookie};
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{Body, JsonBody};
+use crate::http::extract::JsonBody;
 use crate::service::users::{LoginOutcome, SESSION_LIFETIME, Session};
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Login {
     #[schema(required = true)]
     email: Option<String>,
     #[schema(required = true)]
     password: Option<String>,
-}
-
-impl Body for Login {
-    const FIELDS: &'static [&'static str] = &["email", "password"];
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,6 +36,7 @@ pub struct SessionView {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetPassword {
     /// The token from the invitation's link (`/set-password?token=`).
     #[schema(required = true)]
@@ -46,10 +44,6 @@ pub struct SetPassword {
     /// At least 12 characters.
     #[schema(required = true)]
     password: Option<String>,
-}
-
-impl Body for SetPassword {
-    const FIELDS: &'static [&'static str] = &["token", "password"];
 }
 
 fn required(field: &'static str, value: Option<String>) -> Result<String, ApiError> {

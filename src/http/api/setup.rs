@@ -12,11 +12,11 @@ use crate::domain::{Email, Token};
 use crate::http::AppState;
 use crate::http::auth::ClientIp;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{Body, JsonBody, required_name};
+use crate::http::extract::{JsonBody, required_name};
 use crate::service::setup::FirstAdmin;
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Setup {
     /// The token from the setup link the server logged on its first start.
     #[schema(required = true)]
@@ -30,10 +30,6 @@ pub struct Setup {
     /// At least 12 characters.
     #[schema(required = true)]
     password: Option<String>,
-}
-
-impl Body for Setup {
-    const FIELDS: &'static [&'static str] = &["token", "orgName", "email", "password"];
 }
 
 fn required(field: &'static str, value: Option<String>) -> Result<String, ApiError> {

@@ -12,7 +12,7 @@ use crate::domain::{Email, Role, UnixTime};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{ApiQuery, Body, JsonBody};
+use crate::http::extract::{ApiQuery, JsonBody};
 
 const LISTING: &str = "user";
 
@@ -51,6 +51,7 @@ impl From<Member> for UserView {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InviteUser {
     /// Where the invitation goes.
     #[schema(required = true, example = "ada@example.com")]
@@ -60,18 +61,11 @@ pub struct InviteUser {
     role: Option<String>,
 }
 
-impl Body for InviteUser {
-    const FIELDS: &'static [&'static str] = &["email", "role"];
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     #[schema(required = true, value_type = Role)]
     role: Option<String>,
-}
-
-impl Body for UpdateUser {
-    const FIELDS: &'static [&'static str] = &["role"];
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -14,7 +14,7 @@ use crate::domain::webhook::{EndpointUrl, Subscriptions};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{ApiQuery, Body, JsonBody, nullable};
+use crate::http::extract::{ApiQuery, JsonBody, nullable};
 use crate::service::webhooks::{CreatedWebhook, NewWebhook, WebhookPatch};
 
 pub const PATH: &str = "/api/webhook/v1/webhook";
@@ -133,7 +133,7 @@ impl From<WebhookDelivery> for DeliveryView {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateWebhook {
     /// http(s) URL of at most 2048 characters; it must not resolve to a
     /// loopback or private address unless the server runs with
@@ -145,12 +145,8 @@ pub struct CreateWebhook {
     events: Option<Vec<String>>,
 }
 
-impl Body for CreateWebhook {
-    const FIELDS: &'static [&'static str] = &["url", "events"];
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateWebhook {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -161,10 +157,6 @@ pub struct UpdateWebhook {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<bool>)]
     disabled: Option<Option<bool>>,
-}
-
-impl Body for UpdateWebhook {
-    const FIELDS: &'static [&'static str] = &["url", "events", "disabled"];
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

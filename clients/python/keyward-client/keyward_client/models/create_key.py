@@ -4,7 +4,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.role import Role
 from ..types import UNSET, Unset
@@ -40,7 +39,6 @@ class CreateKey:
     allowed_cidrs: list[str] | None | Unset = UNSET
     rate_limit: None | RateLimitView | Unset = UNSET
     meta: CreateKeyMetaType0 | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.create_key_meta_type_0 import CreateKeyMetaType0  # noqa: PLC0415
@@ -107,7 +105,7 @@ class CreateKey:
             meta = self.meta
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update({})
         if name is not UNSET:
             field_dict["name"] = name
@@ -258,21 +256,4 @@ class CreateKey:
             meta=meta,
         )
 
-        create_key.additional_properties = d
         return create_key
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

@@ -4,7 +4,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.role import Role
 from ..types import UNSET, Unset
@@ -34,7 +33,6 @@ class CreateServiceAccount:
     role: None | Role | Unset = UNSET
     email: None | str | Unset = UNSET
     meta: CreateServiceAccountMetaType0 | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.create_service_account_meta_type_0 import CreateServiceAccountMetaType0  # noqa: PLC0415
@@ -71,7 +69,7 @@ class CreateServiceAccount:
             meta = self.meta
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "name": name,
@@ -161,21 +159,4 @@ class CreateServiceAccount:
             meta=meta,
         )
 
-        create_service_account.additional_properties = d
         return create_service_account
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

@@ -4,7 +4,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.role import Role
 from ..types import UNSET, Unset
@@ -37,7 +36,6 @@ class UpdateKey:
     allowed_cidrs: list[str] | None | Unset = UNSET
     rate_limit: None | RateLimitView | Unset = UNSET
     meta: None | Unset | UpdateKeyMetaType0 = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.rate_limit_view import RateLimitView  # noqa: PLC0415
@@ -98,7 +96,7 @@ class UpdateKey:
             meta = self.meta
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update({})
         if name is not UNSET:
             field_dict["name"] = name
@@ -237,21 +235,4 @@ class UpdateKey:
             meta=meta,
         )
 
-        update_key.additional_properties = d
         return update_key
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

@@ -4,7 +4,6 @@ from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
@@ -21,7 +20,6 @@ class UpdateOrg:
 
     max_key_lifetime: int | None | Unset = UNSET
     require_expiry: bool | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         max_key_lifetime: int | None | Unset
@@ -37,7 +35,7 @@ class UpdateOrg:
             require_expiry = self.require_expiry
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update({})
         if max_key_lifetime is not UNSET:
             field_dict["maxKeyLifetime"] = max_key_lifetime
@@ -73,21 +71,4 @@ class UpdateOrg:
             require_expiry=require_expiry,
         )
 
-        update_org.additional_properties = d
         return update_org
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
