@@ -1,8 +1,9 @@
 //! The app's static files, compiled into the binary.
 
-use axum::extract::Path;
+use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use sha2::{Digest, Sha256};
 
 /// Name, media type, contents.
@@ -34,12 +35,18 @@ fn etag(body: &str) -> String {
     format!("\"{hex}\"")
 }
 
-/// `GET /assets/{file}`: revalidated on each use (`no-cache` with an ETag),
-/// so that a new binary's app is picked up at once.
-pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
-    let Some((_, media_type, body)) = FILES.iter().find(|(name, _, _)| *name == file) else {
-        return super::pages::not_found();
-    };
+/// A route for each file, `GET /assets/{name}`; any other path is left to
+/// the server's "not found".
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    FILES.iter().fold(Router::new(), |router, file| {
+        router
+            .route(&format!("/assets/{}", file.0), get(move |headers: HeaderMap| async move { serve(file, &headers) }))
+    })
+}
+
+/// Revalidated on each use (`no-cache` with an ETag), so that a new binary's
+/// app is picked up at once.
+fn serve((_, media_type, body): &(&str, &'static str, &'static str), headers: &HeaderMap) -> Response {
     let tag = etag(body);
     let cached = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v == tag);
     let mut response = if cached { StatusCode::NOT_MODIFIED.into_response() } else { (*body).into_response() };

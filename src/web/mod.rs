@@ -42,7 +42,7 @@ where
         .route("/webhooks/{id}", get(pages::app))
         .route("/setup", get(pages::setup))
         .route("/set-password", get(pages::set_password))
-        .route("/assets/{file}", get(assets::serve))
+        .merge(assets::routes())
         .layer(middleware::from_fn(secure_headers))
 }
 

@@ -421,3 +421,25 @@ async fn a_wrong_method_is_a_405_problem_naming_the_allowed_ones() {
         assert!(!allow.trim().is_empty());
     }
 }
+
+/// The app's files are served by name; any other path under `/assets/` is
+/// the server's "not found": problem+json for a client, a page for a browser.
+#[tokio::test]
+async fn assets_are_served_by_name_and_nothing_else_is() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let res = app.client.get(app.url("/assets/app.js")).send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::OK);
+    let media = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert!(media.starts_with("text/javascript"), "{media}");
+    assert!(res.headers().contains_key("etag"));
+    for path in ["/assets/nope.js", "/assets/", "/assets/app.js/x", "/assets/..%2FCargo.toml"] {
+        let res = app.client.get(app.url(path)).send().await.expect("request");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        let media = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert_eq!(media, "application/problem+json", "{path}");
+        let page = app.client.get(app.url(path)).header("accept", "text/html").send().await.expect("request");
+        assert_eq!(page.status(), StatusCode::NOT_FOUND, "{path}");
+        let media = page.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert!(media.starts_with("text/html"), "{path}: {media}");
+    }
+}
