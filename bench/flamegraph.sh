@@ -14,6 +14,7 @@
 # (cargo install inferno). Access log on at the default level, as shipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 bin=""
 secs=10
@@ -25,14 +26,12 @@ while [ $# -gt 0 ]; do
     --seconds) secs=$2 ;;
     --out) out=$2 ;;
     --title) title=$2 ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) unknown_option "$1" ;;
   esac
   shift 2
 done
-for tool in perf wrk jq curl taskset inferno-collapse-perf inferno-flamegraph; do
-  command -v "$tool" >/dev/null || { echo "$tool is needed (perf: linux-perf; inferno: cargo install inferno)" >&2; exit 1; }
-done
+need "perf: linux-perf; inferno: cargo install inferno" perf wrk jq curl taskset inferno-collapse-perf inferno-flamegraph
 
 if [ -z "$bin" ]; then
   echo "flamegraph: building the release binary" >&2

@@ -50,6 +50,7 @@
 # Traffic stays on loopback and stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 
 # The tables from a results file: the median round of each kind, beside the
@@ -109,15 +110,13 @@ while [ $# -gt 0 ]; do
     --out) out=$2 ;;
     --postgres) postgres=$2 ;;
     --table) tables "$2"; exit 0 ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) unknown_option "$1" ;;
   esac
   shift 2
 done
 
-for tool in wrk jq curl taskset openssl; do
-  command -v "$tool" >/dev/null || { echo "$tool is needed: apt-get install ${tool/taskset/util-linux}" >&2; exit 1; }
-done
+need "apt-get install wrk jq curl util-linux openssl" wrk jq curl taskset openssl
 [ "$(nproc)" -ge 2 ] || { echo "two cores are needed: one for the server, one for wrk" >&2; exit 1; }
 case ",$engines," in *,postgres,*) command -v psql >/dev/null || { echo "psql is needed for --engines postgres" >&2; exit 1; } ;; esac
 

@@ -11,14 +11,13 @@
 # Traffic stays on loopback and stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 secs=${1:-5}
 rounds=${2:-3}
 port=${PORT:-18182}
 
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-cargo build --release --quiet
-bin=$PWD/target/release/keyward
-work=$(mktemp -d)
+need "apt-get install wrk" wrk
+build_release
 server=""
 trap '[ -z "$server" ] || kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"

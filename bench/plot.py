@@ -62,6 +62,21 @@ def load(path):
     return medians, order
 
 
+def label_panel(ax, engine, keys, ylabel):
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{engine}, {keys:,} keys", fontsize=10)
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    ax.legend(fontsize=8, loc="upper left")
+
+
+def save(fig, out, name):
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, name), dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
@@ -95,13 +110,8 @@ def main():
             ax.text(x, c + d, f"{c + d:.0f}", ha="center", va="bottom", fontsize=8)
         ax.set_yscale("log")
         ax.set_ylim(bottom=1)
-        ax.set_ylabel("CPU µs / request")
-        ax.set_title(f"{engine}, {keys:,} keys", fontsize=10)
-        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-        ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "hotpath-cpu.png"), dpi=110)
-    plt.close(fig)
+        label_panel(ax, engine, keys, "CPU µs / request")
+    save(fig, out, "hotpath-cpu.png")
 
     # Throughput against keys, one panel per engine, the floor dashed.
     shown = [k for k in kinds if k not in ("list_first", "list_deep", "create")]
@@ -135,13 +145,8 @@ def main():
             ax.bar([x + (j - 1) * width for x in range(len(present))], values, width, label=label)
         ax.set_xticks(range(len(present)), present)
         ax.set_yscale("log")
-        ax.set_ylabel("ms (64 connections)")
-        ax.set_title(f"{engine}, {keys:,} keys", fontsize=10)
-        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-        ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "hotpath-latency.png"), dpi=110)
-    plt.close(fig)
+        label_panel(ax, engine, keys, "ms (64 connections)")
+    save(fig, out, "hotpath-latency.png")
     for name in ("hotpath-cpu.png", "hotpath-throughput.png", "hotpath-latency.png"):
         print(os.path.join(out, name))
 

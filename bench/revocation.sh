@@ -16,6 +16,7 @@
 # live in a temporary folder removed at the end. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 keys=1000000
 warm=100000
@@ -29,14 +30,12 @@ while [ $# -gt 0 ]; do
     --trials) trials=$2 ;;
     --database) engine=$2 ;;
     --postgres) postgres=$2 ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) unknown_option "$1" ;;
   esac
   shift 2
 done
-for tool in wrk jq curl python3; do
-  command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
-done
+need "" wrk jq curl python3
 
 cargo build --release --quiet --bin keyward --example seed
 work=$(mktemp -d)

@@ -35,13 +35,14 @@
 # Traffic stays on loopback and stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 secs=${1:-600}
 conns=${2:-16}
 port=${PORT:-18183}
 capacity_secs=${SOAK_CAPACITY_SECONDS:-15}
 sample_every=5
 
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+need "apt-get install wrk" wrk
 cargo build --release --quiet
 root=$PWD
 bin=$root/target/release/keyward
