@@ -94,7 +94,7 @@ pub struct Knobs {
     /// [default: none: the client is the peer]
     #[arg(long, global = true, env = "KEYWARD_TRUSTED_PROXIES", value_name = "CIDRS", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
-    /// Seconds a client has to send a request's headers; also how long an idle keep-alive connection stays open [default: 10]
+    /// Seconds a client has to send a request's headers, or may leave an answer unread; also how long an idle keep-alive connection stays open [default: 10]
     #[arg(long, global = true, env = "KEYWARD_HEADER_READ_TIMEOUT", value_name = "SECONDS")]
     pub header_read_timeout: Option<u64>,
     /// Client connections open at once; past it new ones wait in the OS backlog [default: 1024]

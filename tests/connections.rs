@@ -352,3 +352,28 @@ fn sigterm_writes_the_key_uses_still_held_in_memory() {
         .expect("the key");
     assert!(key["lastUsed"].as_i64().is_some(), "the use seen before the stop was written: {key}");
 }
+
+/// A client that asks and never reads the answer holds its slot only until
+/// the server's writes stop making progress for the header read timeout:
+/// then its connection is closed and the next client is served.
+#[test]
+fn a_client_that_never_reads_its_answers_is_cut_off_and_frees_its_slot() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = Node::start(dir.path(), &sqlite(dir.path()), &["--max-connections", "1", "--header-read-timeout", "1"]);
+    // Pipelined requests for the OpenAPI document (over 100 KiB each): far
+    // more than the kernel's buffers hold, so the server's writes stall.
+    let mut greedy = connect(&node);
+    let ask = "GET /api/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(400);
+    greedy.write_all(ask.as_bytes()).expect("send the requests");
+
+    let since = Instant::now();
+    let mut next = connect(&node);
+    next.write_all(healthz(false).as_bytes()).expect("send a whole request");
+    let answer = read_until_closed(&mut next);
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&answer));
+    assert!(since.elapsed() < PATIENCE, "the slot was freed only after {:?}", since.elapsed());
+    // The greedy client's connection was closed under it, answers unread.
+    greedy.set_read_timeout(Some(PATIENCE)).expect("read timeout");
+    let unread = read_until_closed(&mut greedy);
+    assert!(unread.len() < ask.len() / 40 * 100_000, "every answer was written: {} bytes", unread.len());
+}

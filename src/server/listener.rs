@@ -7,6 +7,7 @@ mod https;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
 
 pub use self::https::Https;
@@ -31,7 +33,8 @@ use crate::metrics::Metrics;
 #[derive(Debug, Clone)]
 pub struct ConnectionLimits {
     /// From a connection's start, or the end of its previous answer, to the
-    /// end of the next request's headers.
+    /// end of the next request's headers; also how long a client may leave
+    /// its answer unread (a write making no progress) before it is cut off.
     pub header_read_timeout: Duration,
     pub max_connections: usize,
     /// How long a stop waits for requests in flight.
@@ -82,6 +85,7 @@ pub async fn serve(
             accepted = accept(&listener) => accepted,
         };
         let slot = Slot::new(permit, &metrics);
+        let stream = cut_stalled_writes(stream, limits.header_read_timeout);
         match &https {
             None => connections.spawn(connection(stream, peer, app.clone(), http.clone(), stopping.clone(), slot)),
             Some(https) => connections.spawn(https::connection(
@@ -121,6 +125,15 @@ pub async fn serve(
         );
         connections.shutdown().await;
     }
+}
+
+/// A client that stops reading its answer would hold its slot until the
+/// kernel gave up on it (many minutes): a write that makes no progress for
+/// `timeout` fails instead, and the connection closes.
+fn cut_stalled_writes(stream: TcpStream, timeout: Duration) -> Pin<Box<TimeoutStream<TcpStream>>> {
+    let mut stream = TimeoutStream::new(stream);
+    stream.set_write_timeout(Some(timeout));
+    Box::pin(stream)
 }
 
 /// One of the `max_connections` slots, held by an open connection and

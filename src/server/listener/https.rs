@@ -14,7 +14,6 @@ use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
@@ -51,15 +50,17 @@ impl Https {
 /// The handshake holds a connection slot: a client that starts one and
 /// never finishes gives the slot back at the deadline, as one that never
 /// sends its headers does.
-pub(super) async fn connection(
-    stream: TcpStream,
+pub(super) async fn connection<S>(
+    stream: S,
     peer: SocketAddr,
     app: Router,
     http1: Arc<http1::Builder>,
     https: Arc<Https>,
     mut stopping: watch::Receiver<bool>,
     slot: Slot,
-) {
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let handshake = tokio::select! {
         () = stopped(&mut stopping) => return,
         done = tokio::time::timeout(https.timeout, https.acceptor.accept(stream)) => done,
