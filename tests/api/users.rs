@@ -10,9 +10,9 @@ use keyward::domain::{Email, Id, Role};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
+use super::mail::{Worker, config, outbox, start};
+use super::smtp::{Mail, SmtpServer};
 use crate::helpers::{SA, TestApp, problem};
-use crate::mail::{Worker, config, outbox, start};
-use crate::smtp::{Mail, SmtpServer};
 
 const USERS: &str = "/api/user/v1/user";
 const WHOAMI: &str = "/api/service-account/v1/whoami";
