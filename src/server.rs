@@ -30,7 +30,7 @@ pub async fn open_service(settings: &Settings) -> anyhow::Result<Service> {
     Ok(service)
 }
 
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+pub async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     // Before anything is opened: a certificate that cannot be served stops
     // the start here, with the file named.
     let tls = settings.tls.as_ref().map(Tls::load).transpose()?.map(std::sync::Arc::new);
@@ -41,21 +41,29 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     let service = open_service(&settings).await?;
     service.spawn_background().await;
+    let listener =
+        TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
+    let listen = listener.local_addr().context("reading the address listened on")?;
+    // Port 0 lets the system choose: the default public URL then names the
+    // port chosen, so that links in mail and in the log lead back here.
+    if settings.listen.port() == 0 {
+        settings.public_url = settings.public_url.replace(&format!("://{}", settings.listen), &format!("://{listen}"));
+    }
     // Only a serving node delivers mail; the outbox waits for one otherwise.
     let mail = crate::mail::MailConfig::from_settings(&settings).context("configuring mail")?;
     crate::mail::spawn(service.clone(), mail);
     // Likewise webhook deliveries: queued with each change, sent from here.
     crate::webhooks::spawn(service.clone());
-    let listener =
-        TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
+    announce_first_run(&service, &settings.public_url).await?;
+    // The last line before connections are taken: whoever waits for a
+    // node to start can wait for this one, and read the address in it.
     tracing::info!(
-        listen = %settings.listen,
+        %listen,
         tls = tls.is_some(),
         public_url = %settings.public_url,
         database = %crate::redact::url(&settings.database),
         "keyward is serving"
     );
-    announce_first_run(&service, &settings.public_url).await?;
     let leak_reports = settings
         .leak_report_keys
         .clone()

@@ -3,22 +3,18 @@
 //! own SQLite file, reads stdout (one JSON object) and stderr (logs and
 //! errors) separately, and talks to `keyward serve` only on 127.0.0.1.
 
-use std::fs::File;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::time::Duration;
+
 use keyward::domain::Id;
 use keyward::service::users::MIN_PASSWORD_LEN;
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
+use support::node::{Node, Process};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyward");
-/// How long a server may take to answer its first `/healthz` on a busy machine.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 const WHOAMI: &str = "/api/service-account/v1/whoami";
 const SA: &str = "/api/service-account/v1/service-account";
 
@@ -53,41 +49,24 @@ impl Sandbox {
         format!("sqlite://{}", self.file(name).display())
     }
 
-    /// The binary, in this folder, with no `KEYWARD_*` variable inherited
-    /// from whoever runs the tests.
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.current_dir(self.path());
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("KEYWARD_") {
-                cmd.env_remove(name);
-            }
-        }
-        cmd
-    }
-
     fn run(&self, args: &[&str]) -> Run {
         self.run_with(args, &[], None)
     }
 
     /// Runs to completion with extra environment and, when given, `stdin`.
     fn run_with(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
-        let mut cmd = self.command();
-        cmd.args(args).envs(env.iter().copied());
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("start keyward");
-        if let Some(input) = stdin {
-            let mut pipe = child.stdin.take().expect("stdin pipe");
-            pipe.write_all(input.as_bytes()).expect("write stdin");
-        }
-        let out = child.wait_with_output().expect("wait for keyward");
+        let out = support::node::run(self.path(), args, env, stdin);
         Run {
             what: format!("keyward {}", args.join(" ")),
             status: out.status,
             stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
             stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
         }
+    }
+
+    /// `keyward ARGS` with `env`, running in this folder, once it serves.
+    fn serve(&self, args: &[&str], env: &[(&str, &str)]) -> Node {
+        Process::spawn(self.path(), args, env).serving()
     }
 
     fn create_org(&self, name: &str, db: &str) -> String {
@@ -158,107 +137,23 @@ fn assert_unix_seconds(v: &Value) {
     assert!((now - 300..=now + 300).contains(&n), "{n} is not Unix seconds around now ({now})");
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
 fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client")
 }
 
-/// A running `keyward` process, killed when dropped, even by a panic.
-struct Server {
-    child: Child,
-    base: String,
-    stdout: PathBuf,
-    stderr: PathBuf,
+async fn get(node: &Node, path: &str, authorization: &str) -> reqwest::Response {
+    client().get(node.url(path)).header("Authorization", authorization).send().await.expect("request")
 }
 
-impl Server {
-    /// Starts `keyward ARGS` in the sandbox; `base` is where it should answer.
-    fn start(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)], base: String) -> Self {
-        let n = free_port();
-        let stdout = sandbox.file(&format!("serve-{n}.stdout"));
-        let stderr = sandbox.file(&format!("serve-{n}.stderr"));
-        let child = sandbox
-            .command()
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(File::create(&stdout).expect("stdout file"))
-            .stderr(File::create(&stderr).expect("stderr file"))
-            .spawn()
-            .expect("start keyward serve");
-        Self { child, base, stdout, stderr }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    fn stdout(&self) -> String {
-        std::fs::read_to_string(&self.stdout).unwrap_or_default()
-    }
-
-    /// Waits for `/healthz` to answer 200; fails with the server's stderr if
-    /// it exits or never answers.
-    async fn ready(&mut self) {
-        let client = client();
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("child status") {
-                panic!("keyward exited ({status}) before answering at {}:\n{}", self.base, self.stderr());
-            }
-            if let Ok(res) = client.get(format!("{}/healthz", self.base)).send().await {
-                assert_eq!(res.status(), StatusCode::OK, "/healthz at {}", self.base);
-                break;
-            }
-            assert!(Instant::now() < deadline, "keyward did not answer at {} in time:\n{}", self.base, self.stderr());
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        // It answered; make sure the one answering is this child.
-        assert!(self.child.try_wait().expect("child status").is_none(), "{} is served by another process", self.base);
-    }
-
-    /// Waits for the process to end on its own.
-    async fn exit(&mut self, within: Duration) -> ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("child status") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "keyward still runs after {within:?}:\n{}", self.stderr());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn get(&self, path: &str, authorization: &str) -> reqwest::Response {
-        client()
-            .get(format!("{}{path}", self.base))
-            .header("Authorization", authorization)
-            .send()
-            .await
-            .expect("request")
-    }
-
-    /// `whoami` with a raw key must name this account: proof that the server
-    /// answering reads the database this test wrote.
-    async fn assert_knows(&self, account: &Map<String, Value>, key: &Map<String, Value>) {
-        let secret = key["secret"].as_str().expect("secret");
-        let res = self.get(WHOAMI, secret).await;
-        assert_eq!(res.status(), StatusCode::OK, "whoami at {}:\n{}", self.base, self.stderr());
-        let me: Value = res.json().await.expect("whoami json");
-        assert_eq!(me["id"], account["id"]);
-        assert_eq!(me["keyId"], key["keyId"]);
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `whoami` with a raw key must name this account: proof that the server
+/// answering reads the database this test wrote.
+async fn assert_knows(node: &Node, account: &Map<String, Value>, key: &Map<String, Value>) {
+    let secret = key["secret"].as_str().expect("secret");
+    let res = get(node, WHOAMI, secret).await;
+    assert_eq!(res.status(), StatusCode::OK, "whoami at {}:\n{}", node.base, node.read_log());
+    let me: Value = res.json().await.expect("whoami json");
+    assert_eq!(me["id"], account["id"]);
+    assert_eq!(me["keyId"], key["keyId"]);
 }
 
 #[tokio::test]
@@ -518,16 +413,12 @@ async fn serve_answers_healthz_and_the_cli_key_works_on_whoami() {
     )
     .object();
 
-    let listen = format!("127.0.0.1:{}", free_port());
-    let mut server =
-        Server::start(&sb, &["serve", "--listen", &listen, "--database", &db], &[], format!("http://{listen}"));
-    server.ready().await;
+    let server = sb.serve(&["serve", "--listen", "127.0.0.1:0", "--database", &db], &[]);
 
     let secret = key["secret"].as_str().expect("secret");
     let key_id = key["keyId"].as_str().expect("keyId");
-    let basic = format!("Basic {}", STANDARD.encode(format!("{key_id}:{secret}")));
-    for authorization in [secret.to_owned(), format!("Bearer {secret}"), basic] {
-        let res = server.get(WHOAMI, &authorization).await;
+    for authorization in [secret.to_owned(), format!("Bearer {secret}"), support::basic(key_id, secret)] {
+        let res = get(&server, WHOAMI, &authorization).await;
         assert_eq!(res.status(), StatusCode::OK, "whoami with {}", authorization.split(' ').next().unwrap_or(""));
         let me: Value = res.json().await.expect("json");
         assert_eq!(me["kind"], "serviceAccount");
@@ -536,11 +427,11 @@ async fn serve_answers_healthz_and_the_cli_key_works_on_whoami() {
         assert_eq!(me["role"], "admin");
         assert_eq!(me["keyId"], key_id);
     }
-    assert_eq!(server.get(WHOAMI, "").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(get(&server, WHOAMI, "").await.status(), StatusCode::UNAUTHORIZED);
 
     // The account the CLI made is the one the API shows.
     let id = account["id"].as_str().expect("id");
-    let res = server.get(&format!("{SA}/{id}"), secret).await;
+    let res = get(&server, &format!("{SA}/{id}"), secret).await;
     assert_eq!(res.status(), StatusCode::OK);
     let seen: Value = res.json().await.expect("json");
     for field in ["id", "orgId", "name", "role", "enableBasicAuth", "created"] {
@@ -564,8 +455,8 @@ async fn serve_answers_healthz_and_the_cli_key_works_on_whoami() {
         .expect("login");
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 
-    assert!(server.stdout().is_empty(), "serve printed on stdout: {}", server.stdout());
-    assert!(!server.stderr().trim().is_empty(), "serve logged nothing on stderr");
+    assert!(server.read_stdout().is_empty(), "serve printed on stdout: {}", server.read_stdout());
+    assert!(!server.read_log().trim().is_empty(), "serve logged nothing on stderr");
 }
 
 #[tokio::test]
@@ -573,27 +464,30 @@ async fn with_no_arguments_it_serves_on_127_0_0_1_8080_with_keyward_db_in_the_wo
     const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
     let sb = Sandbox::new();
     assert_eq!(std::fs::read_dir(sb.path()).expect("dir").count(), 0, "the folder starts empty");
-    let port_free = std::net::TcpListener::bind(DEFAULT_LISTEN).is_ok();
-    let mut server = Server::start(&sb, &[], &[], format!("http://{DEFAULT_LISTEN}"));
-    if port_free {
-        server.ready().await;
-        assert!(sb.file("keyward.db").is_file(), "keyward.db was not created in the working directory");
-        // The admin commands use the same default file; the server sees what they write.
-        let org = sb.create_org_default("Acme");
-        let (account, key) = sb.admin_account_with_key(&org, "deployer", &[]);
-        server.assert_knows(&account, &key).await;
-        assert!(server.stdout().is_empty(), "serve printed on stdout: {}", server.stdout());
-    } else {
-        eprintln!(
-            "NOTE: {DEFAULT_LISTEN} is in use by another program on this machine: skipping the one assertion \
-             that keyward answers there; checking instead that it tried to listen there"
-        );
-        let status = server.exit(START_TIMEOUT).await;
-        assert!(!status.success());
-        assert!(server.stderr().contains(DEFAULT_LISTEN), "keyward did not try {DEFAULT_LISTEN}:\n{}", server.stderr());
-        // The admin commands' default database is ./keyward.db all the same.
-        sb.create_org_default("Acme");
-        assert!(sb.file("keyward.db").is_file(), "keyward.db was not created in the working directory");
+    // Whether another program holds the port shows in the outcome: keyward
+    // either serves there or says it could not listen there.
+    match Process::spawn(sb.path(), &[], &[]).outcome() {
+        Ok(server) => {
+            assert_eq!(server.addr.to_string(), DEFAULT_LISTEN);
+            assert!(sb.file("keyward.db").is_file(), "keyward.db was not created in the working directory");
+            // The admin commands use the same default file; the server sees what they write.
+            let org = sb.create_org_default("Acme");
+            let (account, key) = sb.admin_account_with_key(&org, "deployer", &[]);
+            assert_knows(&server, &account, &key).await;
+            assert!(server.read_stdout().is_empty(), "serve printed on stdout: {}", server.read_stdout());
+        }
+        Err((status, log)) => {
+            eprintln!(
+                "NOTE: {DEFAULT_LISTEN} is in use by another program on this machine: skipping the one assertion \
+                 that keyward answers there; checking instead that it tried to listen there"
+            );
+            assert!(!status.success());
+            let tried = format!("listening on {DEFAULT_LISTEN}");
+            assert!(log.contains(&tried), "keyward did not try {DEFAULT_LISTEN}:\n{log}");
+            // The admin commands' default database is ./keyward.db all the same.
+            sb.create_org_default("Acme");
+            assert!(sb.file("keyward.db").is_file(), "keyward.db was not created in the working directory");
+        }
     }
 }
 
@@ -640,7 +534,9 @@ fn database_flag_beats_environment_beats_config_file_beats_default() {
 async fn serve_reads_every_kebab_case_key_of_a_config_file_and_flags_and_environment_beat_it() {
     let sb = Sandbox::new();
     let db = sb.db_url("k.db");
-    let [from_file, from_env, from_flag] = [0; 3].map(|_| format!("127.0.0.1:{}", free_port()));
+    // Three loopback addresses, each on a port the system picks: the one
+    // keyward binds tells which source won.
+    let [from_file, from_env, from_flag] = ["127.0.0.2:0", "127.0.0.3:0", "127.0.0.4:0"];
     let data_dir = sb.file("data");
     std::fs::create_dir(&data_dir).expect("data dir");
     let config = sb.file("keyward-test.toml");
@@ -659,25 +555,21 @@ async fn serve_reads_every_kebab_case_key_of_a_config_file_and_flags_and_environ
     let (account, key) = sb.admin_account_with_key(&org, "deployer", &["--config", &config]);
     assert!(!sb.file("keyward.db").exists(), "the config file's database was ignored");
 
-    let env = [("KEYWARD_LISTEN", from_env.as_str())];
+    let env = [("KEYWARD_LISTEN", from_env)];
+    let ip = |listen: &str| listen.split(':').next().expect("ip").to_owned();
     {
-        let mut server = Server::start(
-            &sb,
-            &["serve", "--config", &config, "--listen", &from_flag],
-            &env,
-            format!("http://{from_flag}"),
-        );
-        server.ready().await;
-        server.assert_knows(&account, &key).await;
+        let server = sb.serve(&["serve", "--config", &config, "--listen", from_flag], &env);
+        assert_eq!(server.addr.ip().to_string(), ip(from_flag), "the flag wins");
+        assert_knows(&server, &account, &key).await;
     }
     {
-        let mut server = Server::start(&sb, &["serve", "--config", &config], &env, format!("http://{from_env}"));
-        server.ready().await;
-        server.assert_knows(&account, &key).await;
+        let server = sb.serve(&["serve", "--config", &config], &env);
+        assert_eq!(server.addr.ip().to_string(), ip(from_env), "the environment beats the file");
+        assert_knows(&server, &account, &key).await;
     }
-    let mut server = Server::start(&sb, &["serve", "--config", &config], &[], format!("http://{from_file}"));
-    server.ready().await;
-    server.assert_knows(&account, &key).await;
+    let server = sb.serve(&["serve", "--config", &config], &[]);
+    assert_eq!(server.addr.ip().to_string(), ip(from_file), "the file's");
+    assert_knows(&server, &account, &key).await;
 
     // max-keys-per-account = 1: the account already holds its one key.
     let id = account["id"].as_str().expect("id");

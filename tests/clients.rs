@@ -10,16 +10,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use support::node::{Node, bootstrap};
-use support::outside::{missing, outside_program};
+use support::outside::{missing, outside_program, python_with};
 
 const CLIENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/clients");
 
 /// A server on a fresh SQLite database with an organization and an admin key.
 struct Server {
-    dir: tempfile::TempDir,
     node: Node,
     org: String,
     key: String,
+    /// Where the database and the log are, removed once the node is gone.
+    _dir: tempfile::TempDir,
 }
 
 impl Server {
@@ -28,7 +29,7 @@ impl Server {
         let database = format!("sqlite://{}", dir.path().join("keyward.db").display());
         let (org, key) = bootstrap(dir.path(), &database);
         let node = Node::start(dir.path(), &database, &[]);
-        Self { dir, node, org, key }
+        Self { _dir: dir, node, org, key }
     }
 
     /// Runs `program args` in `cwd` with the server in its environment and
@@ -45,8 +46,7 @@ impl Server {
             .output()
             .unwrap_or_else(|e| panic!("could not run {}: {e}", program.display()));
         if !out.status.success() {
-            let log = std::fs::read_to_string(self.dir.path().join(format!("node-{}.log", self.node.port)))
-                .unwrap_or_default();
+            let log = self.node.read_log();
             panic!(
                 "{} {args:?} in {} failed ({}):\n--- stdout\n{}\n--- stderr\n{}\n--- server log\n{log}",
                 program.display(),
@@ -61,13 +61,7 @@ impl Server {
 
 /// Python 3 with what the generated package needs (clients/python/requirements.txt).
 fn python_with_httpx() -> Option<PathBuf> {
-    let python = outside_program("python3", &["/usr/bin/python3", "/usr/local/bin/python3"])?;
-    let has = Command::new(&python).args(["-c", "import httpx, attrs"]).output().is_ok_and(|o| o.status.success());
-    if !has {
-        missing("Python's httpx and attrs", "pip install -r clients/python/requirements.txt");
-        return None;
-    }
-    Some(python)
+    python_with("httpx", "httpx, attrs", "pip install -r clients/python/requirements.txt")
 }
 
 /// Node.js with clients/typescript's packages installed.
@@ -75,7 +69,7 @@ fn node_with_packages() -> Option<PathBuf> {
     let node = outside_program("node", &["/usr/bin/node", "/usr/local/bin/node"])?;
     let modules = Path::new(CLIENTS).join("typescript/node_modules");
     if !["typescript/bin/tsc", "openapi-fetch/package.json"].iter().all(|f| modules.join(f).is_file()) {
-        missing("clients/typescript's npm packages", "run `npm ci` in clients/typescript");
+        missing("npm-packages", "clients/typescript has no node_modules", "run `npm ci` in clients/typescript");
         return None;
     }
     Some(node)

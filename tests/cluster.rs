@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::node::{Node, bootstrap};
-use support::postgres::{FreshDb, server_url};
+use support::postgres::{FreshDb, host_port, server_url};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
@@ -199,9 +199,9 @@ async fn nodes_starting_together_on_an_empty_database_migrate_once() {
     let Some(server) = server_url() else { return };
     let db = FreshDb::create(&server).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let nodes: Vec<Node> = (0..5).map(|_| Node::spawn(dir.path(), &db.url, &[])).collect();
+    let started: Vec<_> = (0..5).map(|_| Node::spawn(dir.path(), &db.url, &[])).collect();
+    let nodes: Vec<Node> = started.into_iter().map(|n| n.serving()).collect();
     for node in &nodes {
-        node.wait_until_healthy(Duration::from_secs(30));
         let ready = reqwest::get(node.url("/readyz")).await.expect("readyz");
         assert_eq!(ready.status(), StatusCode::OK);
     }
@@ -260,13 +260,6 @@ impl Proxy {
     fn restore(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
-}
-
-fn host_port(url: &str) -> String {
-    let after_scheme = &url[url.find("://").expect("scheme") + 3..];
-    let after_user = after_scheme.rsplit_once('@').map_or(after_scheme, |(_, h)| h);
-    let host = after_user.split(['/', '?']).next().expect("host");
-    if host.contains(':') { host.to_owned() } else { format!("{host}:5432") }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use smtp::{Mail, SmtpServer, unused_port};
+use smtp::{Mail, SmtpServer};
+use support::ClosedPort;
 use support::node::{Node, bootstrap};
 use support::postgres::{FreshDb, server_url};
 
@@ -28,6 +29,25 @@ async fn create_account(client: &reqwest::Client, node: &Node, admin: &str, name
         .expect("create account");
     assert_eq!(res.status(), StatusCode::CREATED);
     res.json().await.expect("json")
+}
+
+/// Waits until the outbox of `database` holds `n` messages, all marked
+/// sent: a message is marked once its send is over, and is never claimed
+/// again, so no send of these is still to come.
+async fn wait_until_sent(database: &str, n: usize) {
+    let store = keyward::store::Store::connect(database).await.expect("store");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut conn = store.read().await.expect("conn");
+        let (all, sent): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COUNT(sent) FROM outbox").fetch_one(&mut *conn).await.expect("count");
+        if (all, sent) == (n as i64, n as i64) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{sent} of {all} messages marked sent, {n} expected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    store.close().await;
 }
 
 /// Unique (Message-ID, recipient) pairs, and how many messages there were.
@@ -49,8 +69,9 @@ async fn undelivered_messages_survive_kill_9_and_are_sent_after_a_restart() {
     let (_org, admin) = bootstrap(dir.path(), &db);
     let client = reqwest::Client::new();
 
-    // Nobody listens on the mail port yet.
-    let down = format!("smtp://127.0.0.1:{}", unused_port());
+    // Nobody listens on the mail port.
+    let closed = ClosedPort::new();
+    let down = format!("smtp://127.0.0.1:{}", closed.port());
     let mut node = Node::start(dir.path(), &db, &["--mail", &down]);
     let log = node.read_log();
     assert!(log.contains("mail: delivering the outbox") && log.contains(&down), "{log}");
@@ -79,7 +100,7 @@ async fn undelivered_messages_survive_kill_9_and_are_sent_after_a_restart() {
     let smtp = SmtpServer::start();
     let node = Node::start(dir.path(), &db, &["--mail", &smtp.url()]);
     let delivered = smtp.wait_for(n, Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    wait_until_sent(&db, n).await;
     assert_eq!(distinct(&smtp), (n, n, n), "lost or duplicated messages");
     // The links work on the restarted node.
     let token = Mail::parse(&delivered[0].data).token(&node.base);
@@ -153,11 +174,12 @@ async fn two_nodes_on_postgres_send_each_message_once() {
         done.expect("task");
     }
     smtp.wait_for(n, Duration::from_secs(60)).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(distinct(&smtp), (n, n, n), "lost or duplicated messages");
-    // Both nodes did some of the work.
+    wait_until_sent(&db.url, n).await;
+    // Each node logs a message once it is marked sent; a second send of
+    // one would be a line more.
     let logs: Vec<usize> = nodes.iter().map(|node| node.read_log().matches("mail: sent").count()).collect();
     assert_eq!(logs.iter().sum::<usize>(), n, "{logs:?}");
+    assert_eq!(distinct(&smtp), (n, n, n), "lost or duplicated messages");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,19 +187,12 @@ async fn a_message_given_up_on_is_logged_without_its_link() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite://{}", dir.path().join("keyward.db").display());
     let (_org, admin) = bootstrap(dir.path(), &db);
-    let down = format!("smtp://127.0.0.1:{}", unused_port());
+    let closed = ClosedPort::new();
+    let down = format!("smtp://127.0.0.1:{}", closed.port());
     let node = Node::start(dir.path(), &db, &["--mail", &down, "--mail-give-up-after", "1"]);
     let client = reqwest::Client::new();
     create_account(&client, &node, &admin, "doomed", "doomed@example.com").await;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let log = loop {
-        let log = node.read_log();
-        if log.contains("giving up") {
-            break log;
-        }
-        assert!(Instant::now() < deadline, "no warning in the log:\n{log}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let log = node.wait_for_log("giving up", Duration::from_secs(15));
     let line = log.lines().find(|l| l.contains("giving up")).expect("line");
     assert!(line.contains("WARN") && line.contains("attempts"), "{line}");
     assert!(!log.contains("confirm-email?token"), "a confirmation link in the log");

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::node::{Node, bootstrap, free_port};
+use support::ClosedPort;
+use support::node::{Node, bootstrap};
 use support::postgres::{FreshDb, server_url};
 
 const SA: &str = "/api/service-account/v1/service-account";
@@ -139,7 +140,8 @@ async fn without_redis_a_node_fails_open_or_closed_as_told() {
     let database = format!("sqlite://{}", dir.path().join("keyward.db").display());
     let (_org, admin) = bootstrap(dir.path(), &database);
     // Nothing listens on this port.
-    let nowhere = format!("redis://127.0.0.1:{}", free_port());
+    let closed = ClosedPort::new();
+    let nowhere = format!("redis://127.0.0.1:{}", closed.port());
     let client = reqwest::Client::new();
     for (rule, expected) in [("open", StatusCode::OK), ("closed", StatusCode::TOO_MANY_REQUESTS)] {
         let node = Node::start(dir.path(), &database, &["--redis", &nowhere, "--rate-limit-on-error", rule]);

@@ -1,20 +1,12 @@
 //! Runs the README's walkthrough, line for line, against a fresh server, so
 //! that what a newcomer pastes keeps working.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyward");
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::node::{BIN, Process};
 
 fn walkthrough() -> String {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README.md");
@@ -26,31 +18,14 @@ fn walkthrough() -> String {
     section[body_start..body_end].to_owned()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
 #[test]
 fn the_readme_walkthrough_works_as_written() {
     let script = walkthrough();
     assert!(script.contains("keyward admin create-org"), "the walkthrough lost its bootstrap step");
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let _server = Server(
-        Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start keyward"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // The README's server: `keyward serve` in a folder of its own, on a
+    // port the system picks.
+    let server = Process::spawn(dir.path(), &["serve", "--listen", "127.0.0.1:0"], &[]).serving();
 
     // `keyward` on the PATH is the binary under test, run in the server's
     // folder so that both use its keyward.db, as the README says.
@@ -60,7 +35,7 @@ fn the_readme_walkthrough_works_as_written() {
         .args(["-euo", "pipefail", "-c", &script])
         .current_dir(dir.path())
         .env("PATH", path)
-        .env("KW", &base)
+        .env("KW", &server.base)
         .output()
         .expect("run bash");
     let stdout = String::from_utf8_lossy(&output.stdout);

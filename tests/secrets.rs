@@ -19,21 +19,18 @@
 //! partial secret is caught too, and so is the base64 form a Basic header
 //! carries.
 
+mod support;
+
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use keyward::domain::{Id, Secret};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use support::basic;
+use support::node::{Process, serve_args};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyward");
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Logging as verbose as it gets: every crate, every level.
 const MOST_VERBOSE_LOG: &str = "trace";
 const SA: &str = "/api/service-account/v1/service-account";
@@ -41,17 +38,6 @@ const WHOAMI: &str = "/api/service-account/v1/whoami";
 const VERIFY: &str = "/api/auth/v1/verify";
 /// Characters of a secret that count as a leak when found together.
 const WINDOW: usize = 16;
-
-fn keyward(dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir).env("KEYWARD_LOG", MOST_VERBOSE_LOG);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("KEYWARD_") && name != "KEYWARD_LOG" {
-            cmd.env_remove(name);
-        }
-    }
-    cmd
-}
 
 /// Something keyward produced, to be searched.
 struct Haystack {
@@ -100,36 +86,6 @@ impl Secrets {
             }
         }
         found
-    }
-}
-
-/// A running `keyward serve`, killed when dropped, even by a panic.
-struct Server {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Server {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    async fn wait_for_exit(&mut self, within: Duration) -> ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("child status") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "keyward still runs after {within:?}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -258,10 +214,6 @@ async fn invitation_in_outbox(dir: &Path) -> String {
     }
 }
 
-fn basic(key_id: &str, secret: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{key_id}:{secret}")))
-}
-
 #[tokio::test]
 async fn no_secret_is_found_anywhere_but_in_the_answer_that_created_it() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -269,20 +221,11 @@ async fn no_secret_is_found_anywhere_but_in_the_answer_that_created_it() {
     let db = format!("sqlite://{}", db_file.display());
     let mut secrets = Secrets::default();
     let mut outputs: Vec<Haystack> = Vec::new();
+    let log_everything = [("KEYWARD_LOG", MOST_VERBOSE_LOG)];
     let mut run = |args: &[&str], stdin: Option<&str>| -> Value {
-        let mut child = keyward(dir.path())
-            .args(args)
-            .arg("--database")
-            .arg(&db)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start keyward");
-        if let Some(input) = stdin {
-            child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
-        }
-        let out = child.wait_with_output().expect("keyward");
+        let args = [args, &["--database", &db]].concat();
+        let out =
+            support::node::run(dir.path(), &args, &log_everything, stdin.map(|input| format!("{input}\n")).as_deref());
         assert!(out.status.success(), "keyward {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         let what = format!("keyward {}", args.join(" "));
         let value = serde_json::from_slice(&out.stdout).expect("one JSON object");
@@ -297,7 +240,7 @@ async fn no_secret_is_found_anywhere_but_in_the_answer_that_created_it() {
     let password = format!("pw-{}", Id::generate());
     run(
         &["admin", "create-user", "--org", &org, "--email", "ada@example.com", "--role", "admin", "--password-stdin"],
-        Some(&format!("{password}\n")),
+        Some(&password),
     );
     let admin = run(
         &["admin", "create-service-account", "--org", &org, "--name", "ops", "--role", "admin", "--with-key"],
@@ -310,30 +253,12 @@ async fn no_secret_is_found_anywhere_but_in_the_answer_that_created_it() {
     let pw = secrets.add("the user's password", &password);
 
     // The server, logging everything to a file.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let listen = format!("127.0.0.1:{port}");
-    let log = dir.path().join("serve.log");
-    let mut server = Server {
-        child: keyward(dir.path())
-            .args(["serve", "--listen", &listen, "--database", &db])
-            .stdin(Stdio::null())
-            .stdout(File::create(dir.path().join("serve.stdout")).expect("stdout file"))
-            .stderr(File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start keyward serve"),
-        log,
-    };
+    let mut server = Process::spawn(dir.path(), &serve_args(&db, &[]), &log_everything).serving();
     let mut api = Api {
-        base: format!("http://{listen}"),
+        base: server.base.clone(),
         client: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client"),
         seen: Vec::new(),
     };
-    let deadline = Instant::now() + START_TIMEOUT;
-    while api.client.get(format!("{}/healthz", api.base)).send().await.is_err() {
-        assert!(server.child.try_wait().expect("status").is_none(), "keyward serve exited:\n{}", server.log());
-        assert!(Instant::now() < deadline, "keyward serve did not start:\n{}", server.log());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 
     // Keys over the API.
     let a = &admin_secret;
@@ -503,17 +428,15 @@ async fn no_secret_is_found_anywhere_but_in_the_answer_that_created_it() {
     }
 
     // A graceful stop, so that the WAL is checkpointed into the file.
-    let pid = server.child.id().to_string();
-    let kill = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
-    assert!(kill.success());
-    let status = server.wait_for_exit(Duration::from_secs(30)).await;
-    assert!(status.success(), "keyward did not stop cleanly ({status}):\n{}", server.log());
+    server.signal("TERM");
+    let status = server.wait_for_exit(Duration::from_secs(30));
+    assert!(status.success(), "keyward did not stop cleanly ({status}):\n{}", server.read_log());
     for suffix in ["", "-wal", "-shm"] {
         if let Some(bytes) = read_if_exists(&files(suffix)) {
             stored.push(Haystack { label: format!("k.db{suffix} after the stop"), bytes, creates: None });
         }
     }
-    let log = server.log();
+    let log = server.read_log();
 
     // The search could fail: each secret is there to find where it was
     // created, and the places searched hold what they should.

@@ -26,7 +26,7 @@ async fn sqlite() -> Option<Engine> {
 }
 
 async fn postgres() -> Option<Engine> {
-    let db = FreshDb::create(&server_url()?).await;
+    let db = FreshDb::migrated(&server_url()?).await;
     let store = Store::connect(&db.url).await.expect("postgres");
     store.migrate().await.expect("migrate");
     Some(Engine { store, _db: Some(db), _dir: None })

@@ -8,14 +8,15 @@ mod support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::{StatusCode, Version};
 use serde_json::{Value, json};
-use support::node::{BIN, Node, bootstrap, run_json};
+use support::metric;
+use support::node::{Node, Process, bootstrap, run, run_json};
 use support::outside::outside_program;
 use support::pki::{Ca, Leaf};
 
@@ -24,6 +25,8 @@ const HOST: &str = "keyward.test";
 const DATABASE: &str = "sqlite://k.db";
 /// Longest any wait here lasts; only reached when the server is broken.
 const PATIENCE: Duration = Duration::from_secs(20);
+/// A person's password, as typed on standard input.
+const PASSPHRASE: &str = "a long and secret passphrase\n";
 
 /// A private root CA and where a node reads its certificate and key.
 struct Site {
@@ -60,39 +63,18 @@ impl Site {
         vec!["--tls-cert".into(), self.cert.display().to_string(), "--tls-key".into(), self.key.display().to_string()]
     }
 
-    /// A node serving the installed pair, named by flags, once it answers
-    /// over TLS.
-    async fn start(&self, extra: &[&str]) -> Node {
+    /// A node serving the installed pair, named by flags.
+    fn start(&self, extra: &[&str]) -> Node {
         let mut args = self.tls_args();
         args.extend(extra.iter().map(|a| a.to_string()));
-        self.up(Node::spawn(self.path(), DATABASE, &args.iter().map(String::as_str).collect::<Vec<_>>())).await
+        up(Node::spawn(self.path(), DATABASE, &args.iter().map(String::as_str).collect::<Vec<_>>()))
     }
 
     /// A node serving the installed pair, named by its configuration file.
-    async fn start_from_config_file(&self) -> Node {
+    fn start_from_config_file(&self) -> Node {
         let config = format!("tls-cert = {:?}\ntls-key = {:?}\n", self.cert.display(), self.key.display());
         std::fs::write(self.path().join("keyward.toml"), config).expect("write");
-        self.up(Node::spawn(self.path(), DATABASE, &[])).await
-    }
-
-    /// Waits until `node` answers over TLS (without verifying: its
-    /// certificate may be an expired one on purpose).
-    async fn up(&self, mut node: Node) -> Node {
-        node.base = format!("https://{HOST}:{}", node.port);
-        let probe = self.client(&node).danger_accept_invalid_certs(true).build().expect("client");
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Ok(res) = probe.get(node.url("/healthz")).send().await {
-                if res.status() == StatusCode::OK {
-                    return node;
-                }
-            }
-            if let Some(status) = node.child.try_wait().expect("child status") {
-                panic!("keyward exited with {status}:\n{}", node.read_log());
-            }
-            assert!(Instant::now() < deadline, "keyward did not answer over TLS:\n{}", node.read_log());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        up(Node::spawn(self.path(), DATABASE, &[]))
     }
 
     /// A client that trusts the private root alone and speaks HTTP/2 when
@@ -107,6 +89,14 @@ impl Site {
     fn fresh_client(&self, node: &Node) -> reqwest::Client {
         self.client(node).pool_max_idle_per_host(0).http1_only().build().expect("client")
     }
+}
+
+/// `process` once it serves, reached by the name its certificate is for.
+fn up(process: Process) -> Node {
+    let mut node = process.serving();
+    assert!(node.base.starts_with("https://"), "{} is not served over TLS", node.base);
+    node.base = format!("https://{HOST}:{}", node.port);
+    node
 }
 
 fn client_trusting(ca_pem: &str, port: u16) -> reqwest::ClientBuilder {
@@ -179,7 +169,7 @@ async fn curl_and_an_http2_client_verify_the_chain_from_a_private_ca() {
     let leaf = site.ca.intermediate("keyward test intermediate").leaf(&[HOST], "keyward", false);
     site.install(&leaf);
     let (_, admin_key) = bootstrap(site.path(), DATABASE);
-    let node = site.start(&[]).await;
+    let node = site.start(&[]);
 
     let h2 = site.client(&node).build().expect("client");
     let res = h2.get(node.url("/healthz")).send().await.expect("healthz over TLS");
@@ -294,7 +284,7 @@ async fn a_reload_mid_traffic_fails_no_request_and_leaves_open_connections_alone
     let site = Site::new();
     let first = site.leaf("first", false);
     site.install(&first);
-    let node = site.start(&[]).await;
+    let node = site.start(&[]);
     let url = node.url("/healthz");
     let stop = Arc::new(AtomicBool::new(false));
     let (kept, new_h2, new_h1) = (SharedTally::default(), SharedTally::default(), SharedTally::default());
@@ -356,7 +346,7 @@ async fn an_expired_certificate_is_replaced_by_changing_the_files_and_a_mismatch
     let site = Site::new();
     let expired = site.leaf("expired", true);
     site.install(&expired);
-    let node = site.start(&[]).await;
+    let node = site.start(&[]);
     assert!(node.read_log().contains("the TLS certificate has expired"), "{}", node.read_log());
     let url = node.url("/healthz");
     let verifying = site.fresh_client(&node);
@@ -368,12 +358,8 @@ async fn an_expired_certificate_is_replaced_by_changing_the_files_and_a_mismatch
     let renewed = site.leaf("renewed", false);
     std::fs::write(&site.cert, &renewed.chain_pem).expect("write");
     node.signal("HUP");
-    let deadline = Instant::now() + PATIENCE;
-    while !node.read_log().contains("could not reload the TLS certificate") {
-        assert!(Instant::now() < deadline, "no reload error:\n{}", node.read_log());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(node.read_log().contains("their public keys differ"), "{}", node.read_log());
+    let log = node.wait_for_log("could not reload the TLS certificate", PATIENCE);
+    assert!(log.contains("their public keys differ"), "{log}");
     let trusting = site.client(&node).danger_accept_invalid_certs(true).pool_max_idle_per_host(0).build();
     let res = trusting.expect("client").get(&url).send().await.expect("still served");
     assert_eq!(peer_cert(&res), expired.der);
@@ -438,7 +424,7 @@ async fn a_silent_client_and_an_idle_http2_connection_give_their_slots_back() {
     let site = Site::new();
     site.install(&site.leaf("keyward", false));
     let (_, admin_key) = bootstrap(site.path(), DATABASE);
-    let node = site.start(&["--header-read-timeout", "1"]).await;
+    let node = site.start(&["--header-read-timeout", "1"]);
 
     // Connects and never starts the handshake: closed at the timeout.
     let mut silent = std::net::TcpStream::connect(("127.0.0.1", node.port)).expect("connect");
@@ -459,25 +445,28 @@ async fn a_silent_client_and_an_idle_http2_connection_give_their_slots_back() {
     let idle = site.client(&node).build().expect("client");
     let res = idle.get(node.url("/healthz")).send().await.expect("healthz");
     assert_eq!(res.version(), Version::HTTP_2);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let metrics = site
-        .fresh_client(&node)
-        .get(node.url("/metrics"))
-        .header("Authorization", &admin_key)
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    let open: i64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("keyward_http_open_connections "))
-        .unwrap_or_else(|| panic!("no open-connections gauge:\n{metrics}"))
-        .trim()
-        .parse()
-        .expect("a number");
-    assert_eq!(open, 1, "only the connection asking is open");
+    // Cut at the header read timeout: then only the connection asking the
+    // metrics is open.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let metrics = site
+            .fresh_client(&node)
+            .get(node.url("/metrics"))
+            .header("Authorization", &admin_key)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        let open = metric(&metrics, "keyward_http_open_connections")
+            .unwrap_or_else(|| panic!("no open-connections gauge:\n{metrics}"));
+        if open == 1.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the idle HTTP/2 connection is still open after {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // The client notices and reconnects by itself.
     assert_eq!(idle.get(node.url("/healthz")).send().await.expect("again").status(), StatusCode::OK);
     drop(silent);
@@ -487,28 +476,22 @@ async fn a_silent_client_and_an_idle_http2_connection_give_their_slots_back() {
 async fn over_tls_from_the_configuration_file_the_public_url_is_https_and_session_cookies_are_secure() {
     let site = Site::new();
     site.install(&site.leaf("keyward", false));
-    let node = site.start_from_config_file().await;
-    let log = node.read_log();
+    let node = site.start_from_config_file();
+    let log = node.wait_for_log("/setup?token=", PATIENCE);
     assert!(log.contains(&format!("public_url=https://127.0.0.1:{}", node.port)), "{log}");
     assert!(log.contains(&format!("link=https://127.0.0.1:{}/setup?token=", node.port)), "{log}");
 
     let org = run_json(site.path(), &["admin", "create-org", "--name", "Acme", "--database", DATABASE]);
-    let mut create_user = Command::new(BIN)
-        .args(["admin", "create-user", "--org", org["id"].as_str().expect("org id"), "--database", DATABASE])
-        .args(["--email", "ada@example.com", "--role", "admin", "--password-stdin"])
-        .current_dir(site.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("create-user");
-    std::io::Write::write_all(&mut create_user.stdin.take().expect("stdin"), b"a long and secret passphrase\n")
-        .expect("password");
-    assert!(create_user.wait().expect("create-user").success());
+    let org = org["id"].as_str().expect("org id");
+    let args = ["admin", "create-user", "--org", org, "--database", DATABASE, "--email", "ada@example.com"];
+    let created =
+        run(site.path(), &[&args[..], &["--role", "admin", "--password-stdin"]].concat(), &[], Some(PASSPHRASE));
+    assert!(created.status.success(), "create-user: {}", String::from_utf8_lossy(&created.stderr));
 
     let client = site.client(&node).build().expect("client");
     let res = client
         .post(node.url("/api/session/v1/login"))
-        .json(&json!({"email": "ada@example.com", "password": "a long and secret passphrase"}))
+        .json(&json!({"email": "ada@example.com", "password": PASSPHRASE.trim_end()}))
         .send()
         .await
         .expect("login");
@@ -527,10 +510,6 @@ fn a_node_without_tls_keeps_serving_through_sighup() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = Node::start(dir.path(), DATABASE, &[]);
     node.signal("HUP");
-    let deadline = Instant::now() + PATIENCE;
-    while !node.read_log().contains("nothing to reload") {
-        assert!(Instant::now() < deadline, "no word of the SIGHUP in the log:\n{}", node.read_log());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    node.wait_for_log("nothing to reload", PATIENCE);
     node.wait_until_healthy(PATIENCE);
 }

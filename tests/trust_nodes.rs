@@ -7,14 +7,13 @@ mod support;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::node::{BIN, Node};
+use support::node::{Node, run};
 
 const WHOAMI: &str = "/api/service-account/v1/whoami";
 const TOKEN: &str = "/api/auth/v1/oauth/token";
@@ -130,27 +129,22 @@ async fn the_database_the_data_folder_and_the_secret_key_are_owner_only() {
 #[test]
 fn a_node_given_another_secret_key_refuses_to_start_and_says_why() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let run = |key: &str| {
-        Command::new(BIN)
-            .args(["admin", "create-org", "--name", "Acme", "--database", "sqlite://k.db"])
-            .env("KEYWARD_SECRET_KEY", key)
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .output()
-            .expect("run keyward")
+    let create_org = |key: &str| {
+        let args = ["admin", "create-org", "--name", "Acme", "--database", "sqlite://k.db"];
+        run(dir.path(), &args, &[("KEYWARD_SECRET_KEY", key)], None)
     };
     let first = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([1u8; 32]);
     let second = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([2u8; 32]);
-    assert!(run(&first).status.success());
-    let refused = run(&second);
+    assert!(create_org(&first).status.success());
+    let refused = create_org(&second);
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(said.contains("another secret key"), "{said}");
     assert!(!said.contains(&second) && !said.contains(&first), "the key is never printed");
-    let bad = run("not-a-key");
+    let bad = create_org("not-a-key");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("KEYWARD_SECRET_KEY"));
-    assert!(run(&first).status.success(), "the right key still works");
+    assert!(create_org(&first).status.success(), "the right key still works");
 }
 
 fn peak_rss_mib(pid: u32) -> u64 {

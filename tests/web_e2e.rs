@@ -7,21 +7,20 @@
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver`
 //! (`apt-get install chromium chromium-driver`); without them each test
-//! says SKIPPED, or fails when KEYWARD_TEST_STRICT is set.
+//! fails, or says SKIPPED when KEYWARD_TEST_SKIP names them.
 
 #[path = "web/browser.rs"]
 mod browser;
 mod support;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use browser::Browser;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::node::{BIN, Node, run_json};
+use support::basic;
+use support::node::{Node, run, run_json};
 
 const PASSWORD: &str = "correct horse battery staple";
 const WHOAMI: &str = "/api/service-account/v1/whoami";
@@ -44,33 +43,18 @@ fn http() -> reqwest::Client {
 }
 
 /// The first-run link from the server's log, once it is there.
-fn setup_link(log: &Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(at) = text.find("/setup?token=") {
-            let start = text[..at].rfind("http://").expect("the link's origin");
-            let end = text[at..].find(|c: char| c.is_whitespace()).map_or(text.len(), |e| at + e);
-            return text[start..end].to_owned();
-        }
-        assert!(Instant::now() < deadline, "no setup link in the log:\n{text}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn setup_link(node: &Node) -> String {
+    let text = node.wait_for_log("/setup?token=", Duration::from_secs(10));
+    let at = text.find("/setup?token=").expect("the link");
+    let start = text[..at].rfind("http://").expect("the link's origin");
+    let end = text[at..].find(|c: char| c.is_whitespace()).map_or(text.len(), |e| at + e);
+    text[start..end].to_owned()
 }
 
 /// `keyward admin create-user … --password-stdin`.
 fn create_user(dir: &Path, database: &str, org: &str, email: &str, role: &str) -> Value {
-    let mut child = Command::new(BIN)
-        .args(["admin", "create-user", "--database", database, "--org", org, "--email", email, "--role", role])
-        .arg("--password-stdin")
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run keyward");
-    child.stdin.take().expect("stdin").write_all(format!("{PASSWORD}\n").as_bytes()).expect("password");
-    let out = child.wait_with_output().expect("keyward ends");
+    let args = ["admin", "create-user", "--database", database, "--org", org, "--email", email, "--role", role];
+    let out = run(dir, &[&args[..], &["--password-stdin"]].concat(), &[], Some(&format!("{PASSWORD}\n")));
     assert!(out.status.success(), "create-user failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("one JSON object")
 }
@@ -174,11 +158,6 @@ async fn whoami(base: &str, authorization: &str) -> (StatusCode, Value) {
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-fn basic(key_id: &str, secret: &str) -> String {
-    use base64::Engine;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key_id}:{secret}")))
-}
-
 /// First run → setup → the seed's flow → the secret works → an admin's day.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_setup_and_the_seed_flow_in_a_browser() {
@@ -188,7 +167,7 @@ async fn first_run_setup_and_the_seed_flow_in_a_browser() {
     let base = node.base.clone();
 
     // --- first run: the log holds a one-time link ------------------------
-    let link = setup_link(&dir.path().join(format!("node-{}.log", node.port)));
+    let link = setup_link(&node);
     assert!(link.starts_with(&format!("{base}/setup?token=")), "{link}");
     b.goto(&format!("{base}/service-accounts")).await;
     b.heading("Log in").await;
@@ -536,7 +515,7 @@ async fn users_organizations_and_a_viewers_restricted_view() {
     // A low limit, so that the throttled login at the end comes quickly.
     let node = Node::start(dir.path(), db, &["--auth-failure-limit", "3"]);
     let base = node.base.clone();
-    let log = std::fs::read_to_string(dir.path().join(format!("node-{}.log", node.port))).expect("log");
+    let log = node.read_log();
     assert!(!log.contains("setup?token="), "no setup link once users exist:\n{log}");
     let res = http().get(format!("{base}/setup?token=anything")).send().await.expect("setup page");
     assert_eq!(res.status(), StatusCode::GONE);

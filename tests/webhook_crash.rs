@@ -102,7 +102,7 @@ async fn crash_and_check(database: &str) {
         if Instant::now() >= deadline {
             // What the nodes said, to tell why.
             for entry in std::fs::read_dir(dir.path()).expect("dir").flatten() {
-                if entry.file_name().to_string_lossy().starts_with("node-") {
+                if entry.file_name().to_string_lossy().ends_with(".log") {
                     let log = std::fs::read_to_string(entry.path()).unwrap_or_default();
                     let tail: Vec<&str> = log.lines().filter(|l| l.contains("webhook")).rev().take(5).collect();
                     eprintln!("{}: {tail:#?}", entry.file_name().to_string_lossy());

@@ -67,6 +67,7 @@ impl MailConfig {
             policy: OutboxPolicy {
                 lease: crate::config::DEFAULT_MAIL_LEASE,
                 give_up_after: crate::config::DEFAULT_MAIL_GIVE_UP_AFTER,
+                first_backoff: Duration::from_secs(1),
                 max_backoff: Duration::from_secs(3600),
             },
         })

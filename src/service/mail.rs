@@ -233,15 +233,18 @@ pub struct OutboxPolicy {
     pub lease: Duration,
     /// A message failing for this long is given up on.
     pub give_up_after: Duration,
+    /// The wait after a message's first failure; it doubles with each next.
+    pub first_backoff: Duration,
     /// The longest wait between two attempts at one message.
     pub max_backoff: Duration,
 }
 
-/// Seconds before the next attempt after `attempts` failures: 1, 2, 4, …
-/// up to `max`.
-pub fn backoff(attempts: i64, max: Duration) -> i64 {
+/// Seconds before the next attempt after `attempts` failures: `first`, twice
+/// that, four times… up to `max`. Attempts are scheduled by the second: a
+/// wait under one is the worker's next look.
+pub fn backoff(attempts: i64, first: Duration, max: Duration) -> i64 {
     let exp = attempts.saturating_sub(1).clamp(0, 30) as u32;
-    (1i64 << exp).min(max.as_secs().max(1) as i64)
+    first.saturating_mul(1 << exp).min(max).as_secs() as i64
 }
 
 impl Service {
@@ -323,7 +326,7 @@ impl Service {
         let attempts = m.attempts + 1;
         let mut tx = self.store().begin().await?;
         if now - m.created < policy.give_up_after.as_secs() as i64 {
-            let wait = backoff(attempts, policy.max_backoff);
+            let wait = backoff(attempts, policy.first_backoff, policy.max_backoff);
             store::reschedule(tx.conn(), &m.id, attempts, now + wait, error).await?;
             tx.commit().await?;
             self.metrics().mail("retried");
@@ -406,10 +409,14 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_the_cap() {
         let hour = Duration::from_secs(3600);
-        let waits: Vec<i64> = (1..=14).map(|a| backoff(a, hour)).collect();
+        let second = Duration::from_secs(1);
+        let waits: Vec<i64> = (1..=14).map(|a| backoff(a, second, hour)).collect();
         assert_eq!(&waits[..6], &[1, 2, 4, 8, 16, 32]);
         assert_eq!(waits[13], 3600);
-        assert_eq!(backoff(1_000, hour), 3600);
+        assert_eq!(backoff(1_000, second, hour), 3600);
+        // Shorter first waits round down to whole seconds.
+        let quick: Vec<i64> = (1..=8).map(|a| backoff(a, Duration::from_millis(20), hour)).collect();
+        assert_eq!(quick, [0, 0, 0, 0, 0, 0, 1, 2]);
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct Limits {
     pub max_keys_per_account: i64,
     /// At most one `lastUsed` write per key per this many seconds.
     pub last_used_interval: Duration,
+    /// How often the uses noted in memory are written out.
+    pub usage_flush: Duration,
     /// How often a node checks whether another node revoked a credential.
     pub revocation_poll: Duration,
     /// The organization policy's longest key lifetime; `None`: unlimited.
@@ -88,6 +90,7 @@ impl Default for Limits {
         Self {
             max_keys_per_account: 10,
             last_used_interval: Duration::from_secs(60),
+            usage_flush: Duration::from_secs(1),
             revocation_poll: Duration::from_millis(250),
             max_key_lifetime: None,
             default_key_lifetime: None,

@@ -9,9 +9,6 @@ use super::Service;
 use crate::domain::{Id, UnixTime};
 use crate::store::{StoreError, accounts, keys};
 
-/// How often noted uses are written out.
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
-
 pub struct UsageRecorder {
     interval: i64,
     state: Mutex<State>,
@@ -77,7 +74,7 @@ impl Service {
 }
 
 pub async fn flush_forever(service: Service) {
-    let mut tick = tokio::time::interval(FLUSH_EVERY);
+    let mut tick = tokio::time::interval(service.limits().usage_flush);
     loop {
         tick.tick().await;
         if let Err(err) = service.flush_usage().await {

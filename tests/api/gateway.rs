@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::http::HeaderMap;
@@ -25,8 +24,10 @@ struct Nginx {
 }
 
 impl Drop for Nginx {
+    /// SIGTERM: the master stops its worker, then itself (a SIGKILL would
+    /// leave the worker behind).
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
     }
 }
@@ -62,12 +63,19 @@ fn documented_server_block(keyward: &str, upstream: &str, port: u16) -> String {
         .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
 }
 
+/// nginx on a listening socket the test made and hands over: it is the
+/// child's standard input, named in the `NGINX` variable, the way nginx
+/// passes its sockets to a new binary on an upgrade. Connections wait in the
+/// socket's backlog until nginx takes them; no port changes hands in between.
+/// nginx takes over inherited sockets only with a master process, which
+/// ends its worker when told to stop (see `Drop`).
 fn start_nginx(binary: PathBuf, server_block: impl Fn(u16) -> String) -> Nginx {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
     let d = dir.path().display();
     let conf = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+        "daemon off;\nmaster_process on;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
          events {{ worker_connections 64; }}\n\
          http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
          fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n{}\n}}\n",
@@ -83,17 +91,13 @@ fn start_nginx(binary: PathBuf, server_block: impl Fn(u16) -> String) -> Nginx {
         .arg(dir.path().join("nginx.conf"))
         .arg("-e")
         .arg(dir.path().join("error.log"))
+        .env("NGINX", "0;")
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(listener)))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start nginx");
-    let nginx = Nginx { child, port, dir };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nginx did not start:\n{}", nginx.error_log());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    nginx
+    Nginx { child, port, dir }
 }
 
 /// The upstream: answers with the X-Keyward-* headers it was given and

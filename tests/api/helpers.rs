@@ -60,7 +60,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            limits: Limits::default(),
+            // Uses are written out soon after they happen: tests wait for them.
+            limits: Limits { usage_flush: std::time::Duration::from_millis(20), ..Limits::default() },
             clock: Arc::new(SystemClock),
             trusted_proxies: Vec::new(),
             public_url: None,
@@ -89,7 +90,7 @@ impl TestApp {
         let postgres = match crate::ENGINE {
             Engine::Sqlite => None,
             Engine::Postgres => {
-                Some(crate::support::postgres::FreshDb::create(&crate::support::postgres::server_url()?).await)
+                Some(crate::support::postgres::FreshDb::migrated(&crate::support::postgres::server_url()?).await)
             }
         };
         let url = match &postgres {

@@ -8,6 +8,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{SA, TestApp, problem};
+use crate::support::basic;
 
 const WHOAMI: &str = "/api/service-account/v1/whoami";
 const VERIFY: &str = "/api/auth/v1/verify";
@@ -20,10 +21,6 @@ async fn account_and_key(app: &TestApp, role: &str, basic: bool) -> (String, Str
     let id = account["id"].as_str().expect("id").to_owned();
     let key = app.create_key(&id).await;
     (id, key["keyId"].as_str().expect("keyId").to_owned(), key["secret"].as_str().expect("secret").to_owned())
-}
-
-fn basic(key_id: &str, secret: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{key_id}:{secret}")))
 }
 
 /// A `401` is problem+json and tells the client how to authenticate.

@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 
+use super::smtp::{Mail, SmtpServer, TlsFiles};
 use crate::helpers::{SA, TestApp, problem};
-use crate::smtp::{Mail, SmtpServer, TlsFiles, unused_port};
+use crate::support::ClosedPort;
 
 /// A mail worker over the app's service, stopped when dropped (as a node's
 /// worker stops with its process).
@@ -24,12 +25,13 @@ impl Drop for Worker {
     }
 }
 
-/// The worker as `serve` configures it, polling faster so tests run quickly.
+/// The worker as `serve` configures it, polling faster and retrying sooner
+/// so tests run quickly: a failed send is tried again at the next look for
+/// several times, not after the seconds a real outage gets.
 pub(crate) fn config(app: &TestApp, mail: Option<&str>) -> MailConfig {
     let mut c = MailConfig::new(mail, None, app.dir.path(), &app.base).expect("mail config");
-    c.poll_interval = Duration::from_millis(50);
-    // A send that fails under load is retried within a second, not after
-    // the doubling backoff a real outage gets.
+    c.poll_interval = Duration::from_millis(20);
+    c.policy.first_backoff = Duration::from_millis(20);
     c.policy.max_backoff = Duration::from_secs(1);
     c
 }
@@ -97,8 +99,18 @@ pub(crate) async fn wait_until<F: AsyncFnMut() -> bool>(within: Duration, what: 
     let deadline = Instant::now() + within;
     while !check().await {
         assert!(Instant::now() < deadline, "not within {within:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits until every message of the outbox is marked sent or given up on.
+/// A worker marks a message once its send is over, and never claims a
+/// marked one again: with one worker, no send is still to come.
+pub(crate) async fn wait_until_settled(app: &TestApp) {
+    wait_until(Duration::from_secs(10), "every message sent or given up on", async || {
+        outbox(app).await.iter().all(|row| row.4.is_some() || row.5.is_some())
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -184,8 +196,8 @@ async fn an_account_created_with_an_email_is_sent_a_link_that_confirms_it_once()
     let (status, _) = open_link(&app, "").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    // Sent once: nothing more arrives.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Sent once.
+    wait_until_settled(&app).await;
     assert_eq!(smtp.deliveries().len(), 1);
 }
 
@@ -291,9 +303,9 @@ async fn changing_the_email_starts_a_new_confirmation_and_retires_the_old_link()
     let res = app.patch_json(&path, &app.admin_key, &json!({"email": null})).await;
     let cleared: Value = res.json().await.expect("json");
     assert_eq!((cleared["email"].clone(), cleared["emailConfirmed"].clone()), (Value::Null, json!(false)));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(smtp.deliveries().len(), 2);
     assert_eq!(app.count_rows("outbox").await, 2);
+    wait_until_settled(&app).await;
+    assert_eq!(smtp.deliveries().len(), 2);
 
     // The change is in the trail, old and new.
     let events: Value = app.get("/api/audit/v1/event", &app.admin_key).await.json().await.expect("json");
@@ -310,8 +322,8 @@ async fn changing_the_email_starts_a_new_confirmation_and_retires_the_old_link()
 #[tokio::test]
 async fn a_mail_server_that_is_down_delays_the_message_but_never_loses_it() {
     let Some(app) = TestApp::spawn().await else { return };
-    let port = unused_port();
-    let _worker = start(&app, config(&app, Some(&format!("smtp://127.0.0.1:{port}"))));
+    let closed = ClosedPort::new();
+    let _worker = start(&app, config(&app, Some(&format!("smtp://127.0.0.1:{}", closed.port()))));
 
     // The API does not wait for, or fail because of, the mail server.
     let began = Instant::now();
@@ -330,7 +342,7 @@ async fn a_mail_server_that_is_down_delays_the_message_but_never_loses_it() {
         .await;
 
     // The server comes back: the message arrives, once.
-    let smtp = SmtpServer::start_on(port);
+    let smtp = SmtpServer::start_on(closed.listen());
     let delivered = smtp.wait_for(1, Duration::from_secs(20)).await;
     let mail = Mail::parse(&delivered[0].data);
     assert_eq!(mail.to, "p@example.com");
@@ -341,20 +353,27 @@ async fn a_mail_server_that_is_down_delays_the_message_but_never_loses_it() {
     assert_eq!(metric(&app, &mail_metric("queued")).await, 1.0);
     assert_eq!(metric(&app, &mail_metric("sent")).await, 1.0);
     assert_eq!(metric(&app, &mail_metric("failed")).await, 0.0);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_until_settled(&app).await;
     assert_eq!(smtp.deliveries().len(), 1);
 }
 
 #[tokio::test]
 async fn a_message_that_keeps_failing_is_given_up_logged_in_the_trail_and_counted() {
-    let Some(app) = TestApp::spawn().await else { return };
-    let mut c = config(&app, Some(&format!("smtp://127.0.0.1:{}", unused_port())));
+    let Some((app, clock)) = TestApp::spawn_with_clock(1_800_000_000).await else { return };
+    let closed = ClosedPort::new();
+    let mut c = config(&app, Some(&format!("smtp://127.0.0.1:{}", closed.port())));
     c.policy.give_up_after = Duration::from_secs(2);
     let _worker = start(&app, c);
     let created = app.create_account(json!({"name": "unreachable", "email": "u@example.com"})).await;
     let id = created["id"].as_str().expect("id");
 
-    wait_until(Duration::from_secs(15), "the message is given up on", async || {
+    // Failing, then failing for longer than it is given.
+    wait_until(Duration::from_secs(10), "a failed attempt", async || {
+        outbox(&app).await.first().is_some_and(|r| r.3 >= 1)
+    })
+    .await;
+    clock.advance(2);
+    wait_until(Duration::from_secs(10), "the message is given up on", async || {
         outbox(&app).await.first().is_some_and(|r| r.5.is_some())
     })
     .await;
@@ -435,7 +454,10 @@ async fn many_workers_deliver_each_message_exactly_once() {
         app.create_account(json!({"name": format!("bulk-{i}"), "email": format!("bulk{i}@example.com")})).await;
     }
     smtp.wait_for(n, Duration::from_secs(60)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Each message is counted once it is marked sent; a second send of one
+    // would count again.
+    wait_until_settled(&app).await;
+    assert_eq!(metric(&app, &mail_metric("sent")).await, n as f64);
     let delivered = smtp.deliveries();
     let mut ids: Vec<String> = delivered.iter().map(|d| Mail::parse(&d.data).message_id).collect();
     let mut recipients: Vec<String> = delivered.iter().flat_map(|d| d.envelope_to.clone()).collect();
@@ -444,7 +466,6 @@ async fn many_workers_deliver_each_message_exactly_once() {
     recipients.sort();
     recipients.dedup();
     assert_eq!((delivered.len(), ids.len(), recipients.len()), (n, n, n), "duplicates or losses");
-    assert_eq!(metric(&app, &mail_metric("sent")).await, n as f64);
 }
 
 #[tokio::test]
@@ -454,15 +475,18 @@ async fn the_key_check_and_the_api_do_not_wait_for_a_mail_server_that_hangs() {
     // the SMTP timeout.
     let hang = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = hang.local_addr().expect("addr").port();
+    let (connected, mut worker_hangs) = tokio::sync::mpsc::unbounded_channel();
     let held = tokio::spawn(async move {
         let mut open = Vec::new();
         while let Ok((socket, _)) = hang.accept().await {
             open.push(socket);
+            let _ = connected.send(());
         }
     });
     let _worker = start(&app, config(&app, Some(&format!("smtp://127.0.0.1:{port}"))));
     app.create_account(json!({"name": "stuck", "email": "s@example.com"})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The worker is talking to the server that never answers.
+    tokio::time::timeout(Duration::from_secs(10), worker_hangs.recv()).await.expect("the worker connects");
 
     let began = Instant::now();
     for _ in 0..50 {
@@ -536,20 +560,39 @@ async fn a_key_about_to_expire_is_warned_about_once_per_threshold_across_restart
         assert!(!part.contains("kw_"), "never a secret");
     }
 
-    // Restarted, and then two at once: no second warning.
+    // Restarted, and then two at once: no second warning. A worker looks
+    // for keys about to expire as it starts, before it sends anything: once
+    // each has sent a message to a server of its own, each has looked.
+    // Stopped once it has marked the warning sent, as a node stops between
+    // two messages.
+    wait_until_settled(&app).await;
     drop(worker);
-    let again = start(&app, config(&app, Some(&smtp.url())));
-    let also = start(&app, config(&app, Some(&smtp.url())));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (smtp_a, smtp_b) = (SmtpServer::start(), SmtpServer::start());
+    let again = start(&app, config(&app, Some(&smtp_a.url())));
+    let also = start(&app, config(&app, Some(&smtp_b.url())));
+    let mut sent = 0;
+    while smtp_a.deliveries().is_empty() || smtp_b.deliveries().is_empty() {
+        sent += 1;
+        assert!(sent <= 50, "one worker sent all of {sent} messages");
+        app.create_account(json!({"name": format!("probe {sent}"), "email": format!("probe{sent}@example.com")})).await;
+        wait_until(Duration::from_secs(10), "the probe sent", async || {
+            smtp_a.deliveries().len() + smtp_b.deliveries().len() >= sent
+        })
+        .await;
+    }
+    wait_until_settled(&app).await;
     drop((again, also));
-    assert_eq!(smtp.deliveries().len(), 1, "a key was warned about twice");
+    let warned: usize = [&smtp, &smtp_a, &smtp_b].iter().map(|s| s.mailbox("team@example.com").len()).sum();
+    assert_eq!(warned, 1, "a key was warned about twice");
     assert_eq!(app.count_rows("expiry_warnings").await, 1);
 }
 
 fn with_transport(app: &TestApp, url: &str, ca: Option<&std::path::Path>) -> MailConfig {
     let transport = Transport::parse(Some(url), app.dir.path(), ca).expect("transport");
     let mut c = MailConfig::with_transport(transport, None, &app.base).expect("mail config");
-    c.poll_interval = Duration::from_millis(50);
+    // Retried after the usual second: a worker is dropped between two
+    // attempts, not while it holds a message.
+    c.poll_interval = Duration::from_millis(20);
     c
 }
 
@@ -566,13 +609,14 @@ async fn smtp_with_starttls_and_credentials_delivers_and_refuses_what_it_cannot_
     app.create_account(json!({"name": "tls", "email": "tls@example.com"})).await;
     wait_until(Duration::from_secs(10), "a refused attempt", async || outbox(&app).await[0].3 >= 1).await;
     drop(untrusted);
-    let error = outbox(&app).await[0].6.clone().unwrap_or_default();
+    let row = outbox(&app).await.remove(0);
+    let (tried, error) = (row.3, row.6.unwrap_or_default());
     assert!(error.to_lowercase().contains("certificate"), "{error}");
     let wrong = start(
         &app,
         with_transport(&app, &format!("smtp://keyward:wrong@127.0.0.1:{port}?tls=required"), Some(&tls.ca)),
     );
-    wait_until(Duration::from_secs(10), "another refused attempt", async || outbox(&app).await[0].3 >= 2).await;
+    wait_until(Duration::from_secs(10), "another refused attempt", async || outbox(&app).await[0].3 > tried).await;
     drop(wrong);
     let error = outbox(&app).await[0].6.clone().unwrap_or_default();
     assert!(error.contains("535"), "refused for its credentials: {error}");
@@ -586,7 +630,7 @@ async fn smtp_with_starttls_and_credentials_delivers_and_refuses_what_it_cannot_
     assert_eq!(mail.to, "tls@example.com");
     let token = mail.token(&app.base);
     assert_eq!(open_link(&app, &token).await.0, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until_settled(&app).await;
     assert_eq!(smtp.deliveries().len(), 1);
 }
 

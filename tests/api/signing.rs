@@ -14,7 +14,7 @@ use keyward::store::Store;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, outside_program};
+use crate::helpers::TestApp;
 
 const TOKEN: &str = "/api/auth/v1/oauth/token";
 const JWKS: &str = "/.well-known/jwks.json";
@@ -23,11 +23,10 @@ const WHOAMI: &str = "/api/service-account/v1/whoami";
 /// A token by client credentials for a fresh Basic-enabled account.
 async fn token(app: &TestApp) -> String {
     let (_account, key_id, secret) = app.account_key_triple(&app.org_id, Role::Viewer, true).await;
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{key_id}:{secret}"));
     let res = app
         .client
         .post(app.url(TOKEN))
-        .header("Authorization", format!("Basic {basic}"))
+        .header("Authorization", crate::support::basic(&key_id, &secret))
         .form(&[("grant_type", "client_credentials")])
         .send()
         .await
@@ -54,22 +53,9 @@ async fn status_with(app: &TestApp, token: &str) -> StatusCode {
 }
 
 /// Python 3 with PyJWT and its `cryptography` backend (installed by
-/// .ci/run); `None`, after a note, when missing outside strict runs.
+/// .ci/run).
 fn python_with_pyjwt() -> Option<std::path::PathBuf> {
-    let python = outside_program("python3", &["/usr/bin/python3", "/usr/local/bin/python3"])?;
-    let has = std::process::Command::new(&python)
-        .args(["-c", "import jwt, cryptography"])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !has {
-        assert!(
-            std::env::var_os("KEYWARD_TEST_STRICT").is_none(),
-            "Python's PyJWT with cryptography is required (KEYWARD_TEST_STRICT is set): pip install 'PyJWT[crypto]'"
-        );
-        eprintln!("SKIPPED: Python's PyJWT[crypto] is not installed; pip install 'PyJWT[crypto]' to run this test");
-        return None;
-    }
-    Some(python)
+    crate::support::outside::python_with("pyjwt", "jwt, cryptography", "pip install 'PyJWT[crypto]'")
 }
 
 /// Verifies `token` with PyJWT against `jwks` as a service elsewhere would:

@@ -72,19 +72,15 @@ pub struct SmtpServer {
     inbox: Inbox,
 }
 
-/// A loopback port that nothing listens on (until a server is started on it).
-pub fn unused_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
 impl SmtpServer {
+    /// Listens on a port of its own; serves until the test process ends.
     pub fn start() -> Self {
-        Self::start_on(0)
+        Self::start_on(TcpListener::bind("127.0.0.1:0").expect("bind the SMTP server"))
     }
 
-    /// Listens on `port` (0: any); serves until the test process ends.
-    pub fn start_on(port: u16) -> Self {
-        Self::serve(port, SslConfig::None, None)
+    /// Serves on `listener` until the test process ends.
+    pub fn start_on(listener: TcpListener) -> Self {
+        Self::serve(listener, SslConfig::None, None)
     }
 
     /// STARTTLS with `tls`'s certificate, and AUTH PLAIN required (offered
@@ -94,11 +90,11 @@ impl SmtpServer {
             cert_path: tls.cert.display().to_string(),
             key_path: tls.key.display().to_string(),
         };
-        Self::serve(0, ssl, Some((user.to_owned(), password.to_owned())))
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the SMTP server");
+        Self::serve(listener, ssl, Some((user.to_owned(), password.to_owned())))
     }
 
-    fn serve(port: u16, ssl: SslConfig, credentials: Option<(String, String)>) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the SMTP server");
+    fn serve(listener: TcpListener, ssl: SslConfig, credentials: Option<(String, String)>) -> Self {
         let port = listener.local_addr().expect("addr").port();
         let inbox: Inbox = Arc::default();
         let auth = credentials.is_some();

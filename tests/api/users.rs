@@ -10,9 +10,9 @@ use keyward::domain::{Email, Id, Role};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
+use super::mail::{Worker, config, outbox, start};
+use super::smtp::{Mail, SmtpServer};
 use crate::helpers::{SA, TestApp, problem};
-use crate::mail::{Worker, config, outbox, start};
-use crate::smtp::{Mail, SmtpServer};
 
 const USERS: &str = "/api/user/v1/user";
 const WHOAMI: &str = "/api/service-account/v1/whoami";
@@ -225,6 +225,7 @@ async fn an_invitation_tells_the_inviter_nothing_about_the_address() {
     app.service.create_user(&c, known, Role::Admin, PASSWORD.into()).await.expect("a person with an account");
     invite(&app, &c_admin, "pending@example.com", "viewer").await;
     // Time passes, so that an answer naming when an account began would show.
+    // Real time: ids carry the system's clock, which a manual one does not move.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let outbox_before = outbox(&app).await.len();
 

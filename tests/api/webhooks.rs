@@ -19,7 +19,7 @@ use keyward::store::Store;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Options, SA, TestApp, outside_program, problem};
+use crate::helpers::{Options, SA, TestApp, problem};
 
 const HOOKS: &str = "/api/webhook/v1/webhook";
 
@@ -333,23 +333,9 @@ async fn another_organizations_admin_gets_404_and_lesser_roles_403() {
     assert_eq!(still["disabled"], false);
 }
 
-/// Python 3 with `standardwebhooks` (installed by .ci/run); `None`, after a
-/// note, when missing outside strict runs.
+/// Python 3 with `standardwebhooks` (installed by .ci/run).
 fn python_with_standardwebhooks() -> Option<std::path::PathBuf> {
-    let python = outside_program("python3", &["/usr/bin/python3", "/usr/local/bin/python3"])?;
-    let has = std::process::Command::new(&python)
-        .args(["-c", "import standardwebhooks"])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !has {
-        assert!(
-            std::env::var_os("KEYWARD_TEST_STRICT").is_none(),
-            "Python's standardwebhooks is required (KEYWARD_TEST_STRICT is set): pip install standardwebhooks"
-        );
-        eprintln!("SKIPPED: Python's standardwebhooks is not installed; pip install standardwebhooks to run this test");
-        return None;
-    }
-    Some(python)
+    crate::support::outside::python_with("standardwebhooks", "standardwebhooks", "pip install standardwebhooks")
 }
 
 /// Verifies a delivery as a receiver would, with the Standard Webhooks

@@ -1,102 +1,57 @@
-//! The real `keyward` binary as a child process, killed when dropped.
+//! The real `keyward` binary as a child process: commands run to completion,
+//! and servers killed when dropped.
+//!
+//! A server listens on port 0 and the harness reads the address it bound
+//! from its log ("keyward is serving listen=…"): no port is chosen before the
+//! child starts, so none can be taken by another program in between.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_keyward");
+/// How long a server may take to bind on a busy machine; only reached when
+/// it is broken.
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// The line a server logs once it listens, with the address it bound.
+const SERVING: &str = "keyward is serving";
 
-pub struct Node {
-    pub child: Child,
-    pub port: u16,
-    pub base: String,
-    /// Where its standard error goes.
-    pub log: PathBuf,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-impl Node {
-    /// `keyward serve` on a free loopback port with `database`, run in `dir`,
-    /// with its log written to `dir/node-PORT.log`; waits until it answers.
-    pub fn start(dir: &Path, database: &str, extra: &[&str]) -> Self {
-        let node = Self::spawn(dir, database, extra);
-        node.wait_until_healthy(Duration::from_secs(30));
-        node
-    }
-
-    /// Starts without waiting.
-    pub fn spawn(dir: &Path, database: &str, extra: &[&str]) -> Self {
-        let port = free_port();
-        let log = dir.join(format!("node-{port}.log"));
-        let child = Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
-            .args(extra)
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start keyward");
-        Self { child, port, base: format!("http://127.0.0.1:{port}"), log }
-    }
-
-    /// What it has logged so far.
-    pub fn read_log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Sends a signal by name (`TERM`, `HUP`) with kill(1).
-    pub fn signal(&self, name: &str) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args([&format!("-{name}"), &pid]).status().expect("run kill");
-        assert!(sent.success(), "kill -{name} {pid} failed");
-    }
-
-    pub fn wait_for_exit(&mut self, within: Duration) -> ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("child status") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "keyward still runs after {within:?}:\n{}", self.read_log());
-            std::thread::sleep(Duration::from_millis(20));
+/// `keyward` run in `dir`, with no `KEYWARD_*` variable inherited from
+/// whoever runs the tests: what a test does not set is the default.
+pub fn command(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("KEYWARD_") {
+            cmd.env_remove(name);
         }
     }
+    cmd
+}
 
-    pub fn wait_until_healthy(&self, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
-                use std::io::{Read, Write};
-                let _ = stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n");
-                let mut answer = String::new();
-                let _ = stream.read_to_string(&mut answer);
-                if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
-                    return;
-                }
-            }
-            assert!(Instant::now() < deadline, "keyward on port {} did not become healthy", self.port);
-            std::thread::sleep(Duration::from_millis(50));
-        }
+/// Runs `keyward ARGS` in `dir` to completion, with `env` and, when given,
+/// `stdin`; stdout and stderr are captured apart.
+pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut child = command(dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start keyward");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child.stdin.take().expect("stdin pipe").write_all(input.as_bytes()).expect("write stdin");
     }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
+    child.wait_with_output().expect("wait for keyward")
 }
 
 /// Runs a `keyward` command to completion and parses its one JSON object.
 pub fn run_json(dir: &Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(BIN).args(args).current_dir(dir).stdin(Stdio::null()).output().expect("run keyward");
+    let out = run(dir, args, &[], None);
     assert!(out.status.success(), "keyward {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
 }
@@ -122,4 +77,183 @@ pub fn bootstrap(dir: &Path, database: &str) -> (String, String) {
         ],
     );
     (org, sa["key"]["secret"].as_str().expect("secret").to_owned())
+}
+
+/// A `keyward` process that has been started, whether or not it serves yet.
+pub struct Process {
+    pub child: Child,
+    /// Where its standard error goes.
+    pub log: PathBuf,
+    /// Where its standard output goes.
+    pub stdout: PathBuf,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// `keyward ARGS` in `dir` with `env`, its output written to
+    /// `dir/node-N.log` and `dir/node-N.stdout`.
+    pub fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        let (log, stdout) = (dir.join(format!("node-{n}.log")), dir.join(format!("node-{n}.stdout")));
+        let child = command(dir)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&stdout).expect("stdout file"))
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start keyward");
+        Self { child, log, stdout }
+    }
+
+    /// What it has logged so far.
+    pub fn read_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until its log holds `needle`; answers the log then.
+    pub fn wait_for_log(&self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let log = self.read_log();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(Instant::now() < deadline, "keyward did not log {needle:?} within {within:?}:\n{log}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// What it has printed on standard output so far.
+    pub fn read_stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    /// Sends a signal by name (`TERM`, `HUP`) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args([&format!("-{name}"), &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill -{name} {pid} failed");
+    }
+
+    pub fn wait_for_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "keyward still runs after {within:?}:\n{}", self.read_log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until it logs the address it serves on (`Ok`), or exits
+    /// without serving (`Err`, with its exit status).
+    pub fn outcome(mut self) -> Result<Node, (ExitStatus, String)> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let log = self.read_log();
+            if let Some(addr) = bound_address(&log) {
+                let scheme = if log.contains("tls=true") { "https" } else { "http" };
+                let base = format!("{scheme}://{addr}");
+                return Ok(Node { process: self, addr, port: addr.port(), base });
+            }
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                return Err((status, self.read_log()));
+            }
+            assert!(Instant::now() < deadline, "keyward did not start serving within {START_TIMEOUT:?}:\n{log}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until it serves; fails the test, with its log, if it exits.
+    pub fn serving(self) -> Node {
+        self.outcome().unwrap_or_else(|(status, log)| panic!("keyward exited ({status}) before serving:\n{log}"))
+    }
+}
+
+/// The `listen=` address of the log's "keyward is serving" line.
+fn bound_address(log: &str) -> Option<SocketAddr> {
+    // Whole lines only: a line being written may end mid-port.
+    let written = &log[..log.rfind('\n').map_or(0, |end| end + 1)];
+    let line = written.lines().find(|l| l.contains(SERVING))?;
+    let value = line.split_whitespace().find_map(|field| field.strip_prefix("listen="))?;
+    Some(value.parse().unwrap_or_else(|e| panic!("listen={value} is not an address ({e}): {line}")))
+}
+
+/// A `keyward` server, once it listens; killed when dropped.
+pub struct Node {
+    pub process: Process,
+    /// The address it bound.
+    pub addr: SocketAddr,
+    pub port: u16,
+    /// `http://` (or `https://` under TLS) and its address.
+    pub base: String,
+}
+
+impl std::ops::Deref for Node {
+    type Target = Process;
+
+    fn deref(&self) -> &Process {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for Node {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.process
+    }
+}
+
+/// `serve` on a port the system picks, on `database`, with `extra` flags.
+pub fn serve_args<'a>(database: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--database", database];
+    args.extend_from_slice(extra);
+    args
+}
+
+impl Node {
+    /// `keyward serve` on 127.0.0.1 with `database` and `extra` flags, run
+    /// in `dir`, once it serves.
+    pub fn start(dir: &Path, database: &str, extra: &[&str]) -> Self {
+        Self::spawn(dir, database, extra).serving()
+    }
+
+    /// Started, not waited for (see `Process::serving`).
+    pub fn spawn(dir: &Path, database: &str, extra: &[&str]) -> Process {
+        Process::spawn(dir, &serve_args(database, extra), &[])
+    }
+
+    pub fn wait_until_healthy(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(mut stream) = std::net::TcpStream::connect(self.addr) {
+                use std::io::{Read, Write};
+                let _ = stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n");
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "keyward on {} did not answer /healthz:\n{}",
+                self.addr,
+                self.read_log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
 }

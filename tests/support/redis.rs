@@ -1,27 +1,18 @@
 //! The Redis server the rate-limit tests share counts through.
 //!
 //! `KEYWARD_TEST_REDIS_URL` names it (default `redis://127.0.0.1:6379`).
-//! When nothing answers there the test is skipped with a note, unless
-//! `KEYWARD_TEST_STRICT` is set (as `.ci/run` does, after starting Redis):
-//! then it fails.
+//! When nothing answers there the test fails, unless `redis` is skipped
+//! (see `outside`).
 
 use std::io::{Read, Write};
 use std::time::Duration;
 
 pub const URL_VAR: &str = "KEYWARD_TEST_REDIS_URL";
+const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 
-/// The server's URL when it answers PING, else `None` (after a note).
+/// The server's URL when it answers PING; `None` only when skipped.
 pub fn server_url() -> Option<String> {
-    let url = std::env::var(URL_VAR).ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "redis://127.0.0.1:6379".into());
-    if pings(&url) {
-        return Some(url);
-    }
-    assert!(
-        std::env::var_os("KEYWARD_TEST_STRICT").is_none(),
-        "no Redis answers at {URL_VAR}={url} (KEYWARD_TEST_STRICT is set)"
-    );
-    eprintln!("SKIPPED: no Redis answers at {url}; start one or set {URL_VAR} to run this test");
-    None
+    super::outside::server("redis", URL_VAR, DEFAULT_URL, "apt-get install redis-server", pings)
 }
 
 fn pings(url: &str) -> bool {

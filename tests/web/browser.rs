@@ -2,7 +2,7 @@
 //! the few helpers the web app's tests need: find by visible text or label,
 //! wait, read the browser's console, and take screenshots at two widths.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,31 +13,14 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
+use crate::support::outside::outside_program;
+
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const WAIT: Duration = Duration::from_secs(15);
 
 /// The two widths every screenshot is taken at: a laptop and a small phone.
 pub const WIDTHS: [(u32, u32); 2] = [(1440, 900), (375, 812)];
-
-/// A program from outside the Rust toolchain: `None`, with a note, when it is
-/// missing, unless KEYWARD_TEST_STRICT says it must be there.
-pub fn outside_program(name: &str, candidates: &[&str]) -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
-        .unwrap_or_default();
-    let found = candidates.iter().map(PathBuf::from).chain(on_path).find(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("KEYWARD_TEST_STRICT").is_none(),
-            "{name} is required (KEYWARD_TEST_STRICT is set) but was not found"
-        );
-        eprintln!(
-            "SKIPPED: {name} is not installed; install it (apt-get install chromium chromium-driver) to run this test"
-        );
-    }
-    found
-}
 
 pub struct Browser {
     pub client: Client,
@@ -85,8 +68,33 @@ impl WebDriverCompatibleCommand for Raw {
     }
 }
 
+/// The port chromedriver listens on, from its line "ChromeDriver was
+/// started successfully on port N." in `said`.
+fn driver_port(said: &Path, driver: &mut Child) -> u16 {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = std::fs::read_to_string(said).unwrap_or_default();
+        let port = text
+            .lines()
+            .find_map(|l| l.strip_prefix("ChromeDriver was started successfully on port "))
+            .and_then(|rest| rest.trim_end_matches('.').parse().ok());
+        if let Some(port) = port {
+            return port;
+        }
+        if let Ok(Some(status)) = driver.try_wait() {
+            panic!("chromedriver exited ({status}) before listening:\n{text}");
+        }
+        if Instant::now() >= deadline {
+            let _ = driver.kill();
+            let _ = driver.wait();
+            panic!("chromedriver did not say its port:\n{text}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 impl Browser {
-    /// `None` when Chromium or chromedriver is missing (see `outside_program`).
+    /// `None` when Chromium or chromedriver is missing and skipped (see `outside_program`).
     pub async fn start() -> Option<Self> {
         let chromium = outside_program("chromium", &[CHROMIUM])?;
         let chromedriver = outside_program("chromedriver", &[CHROMEDRIVER])?;
@@ -109,39 +117,23 @@ impl Browser {
             Value::Object(map) => map,
             _ => unreachable!("an object literal"),
         };
-        // chromedriver is given a port picked just before, which something
-        // else may take first; a driver that exits or never answers is
-        // replaced on another port.
-        let mut attempt = 0;
-        let (client, driver, port) = loop {
-            attempt += 1;
-            let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-            let log = profile.path().join(format!("chromedriver-{attempt}.log"));
-            let mut driver = Command::new(&chromedriver)
-                .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".to_owned()])
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).expect("driver log"))
-                .spawn()
-                .expect("start chromedriver");
-            let webdriver = format!("http://127.0.0.1:{port}");
-            let deadline = Instant::now() + Duration::from_secs(45);
-            let outcome = loop {
-                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-                match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&webdriver).await {
-                    Ok(client) => break Ok(client),
-                    Err(e) if Instant::now() >= deadline || matches!(driver.try_wait(), Ok(Some(_))) => break Err(e),
-                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-                }
-            };
-            match outcome {
-                Ok(client) => break (client, driver, port),
-                Err(e) => {
-                    let _ = driver.kill();
-                    let _ = driver.wait();
-                    let said = std::fs::read_to_string(&log).unwrap_or_default();
-                    assert!(attempt < 3, "chromedriver on {webdriver} did not start a session: {e}\n{said}");
-                    eprintln!("chromedriver attempt {attempt} on {webdriver} failed ({e}); trying another port");
-                }
+        // chromedriver picks its port and says which on its standard output.
+        let said = profile.path().join("chromedriver.out");
+        let mut driver = Command::new(&chromedriver)
+            .args(["--port=0", "--allowed-ips=127.0.0.1"])
+            .stdout(std::fs::File::create(&said).expect("driver output"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let port = driver_port(&said, &mut driver);
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = match ClientBuilder::new(connector).capabilities(capabilities).connect(&webdriver).await {
+            Ok(client) => client,
+            Err(e) => {
+                let _ = driver.kill();
+                let _ = driver.wait();
+                panic!("chromedriver on {webdriver} did not start a session: {e}");
             }
         };
         let session = client.session_id().await.ok().flatten();
@@ -358,7 +350,11 @@ impl Browser {
             // The status line is transient; the pictures show the screen under it.
             let hide = "const t = document.getElementById('toast'); if (t) { t.className = 'toast'; }";
             self.client.execute(hide, vec![]).await.expect("hide the status line");
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            self.wait_until("nothing on the page moves", || async {
+                let running = self.client.execute("return document.getAnimations().length", vec![]).await.ok();
+                running.and_then(|v| v.as_u64()) == Some(0)
+            })
+            .await;
             let overflow = self
                 .client
                 .execute("return document.documentElement.scrollWidth - window.innerWidth", vec![])
