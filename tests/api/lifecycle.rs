@@ -157,9 +157,7 @@ async fn password_logins_past_the_limit_are_refused_even_when_right() {
 }
 
 fn metric(text: &str, name_and_labels: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name_and_labels).map(|v| v.trim().parse::<f64>().expect("number") as u64))
-        .unwrap_or(0)
+    crate::support::metric(text, name_and_labels).map_or(0, |v| v as u64)
 }
 
 #[tokio::test]

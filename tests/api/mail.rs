@@ -82,11 +82,7 @@ async fn outbox_ids(app: &TestApp) -> Vec<String> {
 
 async fn metric(app: &TestApp, series: &str) -> f64 {
     let text = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
-    text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
-        .parse()
-        .expect("number")
+    crate::support::metric(&text, series).unwrap_or_else(|| panic!("no {series} in\n{text}"))
 }
 
 fn mail_metric(event: &str) -> String {
