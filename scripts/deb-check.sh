@@ -43,7 +43,8 @@ cleanup() {
   fi
   if [ "$status" != 0 ]; then
     [ -s "$work/server.log" ] && { echo "--- the server's log"; tail -n 40 "$work/server.log"; } >&2
-    # Leave the machine as it was found, even after a failure.
+    # Leave the machine as it was found, even after a failure (but for the
+    # keyward user, which a purge keeps).
     dpkg --purge keyward >/dev/null 2>&1 || true
   fi
   rm -rf "$work"
@@ -60,6 +61,16 @@ if installed; then
   step "purging the package an earlier run left"
   dpkg --purge keyward >/dev/null
 fi
+# A purge keeps the keyward user (as Debian keeps system users). One that an
+# earlier run's install created goes, so that this run sees install make it.
+user_marker=/var/lib/keyward-deb-check.user-created
+if ! installed && [ -e "$user_marker" ] && getent passwd keyward >/dev/null; then
+  step "removing the keyward user an earlier run's install created"
+  userdel keyward
+  ! getent group keyward >/dev/null || groupdel keyward
+fi
+rm -f "$user_marker"
+user_before=$(getent passwd keyward >/dev/null && echo yes || echo no)
 
 # --- build and look inside ---------------------------------------------------
 # --fast: the same contents, lighter compression (xz at its usual level
@@ -95,6 +106,11 @@ dpkg -i "$deb" >/dev/null
 installed || fail "dpkg -i did not install keyward"
 touch "$marker"
 getent passwd keyward >/dev/null || fail "no keyward user after install"
+if [ "$user_before" = no ]; then
+  touch "$user_marker"
+else
+  echo "the keyward user was there before the install (not made by this check); install kept it"
+fi
 [ "$(stat -c '%U:%G %a' /etc/keyward/keyward.toml)" = "root:keyward 640" ] ||
   fail "/etc/keyward/keyward.toml is $(stat -c '%U:%G %a' /etc/keyward/keyward.toml), not root:keyward 640"
 [ -L /etc/systemd/system/multi-user.target.wants/keyward.service ] || fail "the unit is not enabled"

@@ -454,8 +454,10 @@ async fn adding_a_known_address_keeps_its_account(store: &Store) {
     let mut tx = store.begin().await.expect("tx");
     users::insert_if_absent(tx.conn(), &first).await.expect("first");
     users::insert_if_absent(tx.conn(), &second).await.expect("a known address is no error");
-    let found =
-        users::find_by_email(tx.conn(), &email_of("ADA@example.com")).await.expect("find").expect("the account");
+    let found = users::find_by_email(tx.conn(), &email_of("ADA@example.com").folded())
+        .await
+        .expect("find")
+        .expect("the account");
     assert_eq!((found.id, found.email), (first.id, first.email));
     tx.commit().await.expect("commit");
     let mut conn = store.read().await.expect("conn");

@@ -47,7 +47,15 @@ impl Email {
 
     /// Addresses are unique ignoring case.
     pub fn folded(&self) -> String {
-        self.0.to_lowercase()
+        Self::fold_typed(&self.0)
+    }
+
+    /// An address as someone typed it (at login), folded as `folded` folds a
+    /// parsed one: what looks it up and what throttles it are the same key
+    /// however it is spaced or cased, including addresses stored before
+    /// `parse` grew stricter.
+    pub fn fold_typed(raw: &str) -> String {
+        raw.trim().to_lowercase()
     }
 }
 

@@ -148,7 +148,10 @@ pub async fn record_outcome(
         data.insert("actor".into(), json!({"kind": by.kind(), "id": by.actor_id(), "keyId": by.key_id()}));
         Value::Object(data)
     };
-    super::webhooks::enqueue_for_action(conn, &by.org_id, action, at, event_data).await?;
+    // Webhooks tell of changes that happened, never of failures.
+    if outcome == Outcome::Success {
+        super::webhooks::enqueue_for_action(conn, &by.org_id, action, at, event_data).await?;
+    }
     audit::insert(
         conn,
         &AuditEvent {

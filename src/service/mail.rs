@@ -240,8 +240,9 @@ pub struct OutboxPolicy {
 }
 
 /// Seconds before the next attempt after `attempts` failures: `first`, twice
-/// that, four times… up to `max`. Attempts are scheduled by the second: a
-/// wait under one is the worker's next look.
+/// that, four times… up to `max`. Attempts are scheduled by the second, so a
+/// wait under one (only tests set a `first` that short) is no wait: the
+/// message is due again at once.
 pub fn backoff(attempts: i64, first: Duration, max: Duration) -> i64 {
     let exp = attempts.saturating_sub(1).clamp(0, 30) as u32;
     first.saturating_mul(1 << exp).min(max).as_secs() as i64

@@ -58,10 +58,11 @@ impl Subject {
         })
     }
 
-    /// A login email as typed: folded as storage folds it, then digested,
-    /// so that however long the input its entry has one size.
+    /// A login email as typed: folded as its lookup folds it (so spacing or
+    /// case cannot make a fresh count), then digested, so that however long
+    /// the input its entry has one size.
     pub fn email(typed: &str) -> Self {
-        Subject::Email(Sha256::digest(typed.to_lowercase().as_bytes()).into())
+        Subject::Email(Sha256::digest(crate::domain::Email::fold_typed(typed).as_bytes()).into())
     }
 }
 
@@ -139,6 +140,15 @@ mod tests {
 
     fn throttle() -> Throttle {
         Throttle::new(ThrottlePolicy { max_failures: 3, window: Duration::from_secs(60) })
+    }
+
+    #[test]
+    fn an_address_counts_once_however_it_is_spaced_or_cased() {
+        let one = Subject::email("ada@example.com");
+        for typed in [" ada@example.com", "ADA@Example.com\t", "\u{a0}Ada@example.COM\n"] {
+            assert!(Subject::email(typed) == one, "{typed:?} is a count of its own");
+        }
+        assert!(Subject::email("bob@example.com") != one);
     }
 
     fn ip(s: &str) -> Subject {

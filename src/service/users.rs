@@ -100,7 +100,7 @@ impl Service {
         let mut tx = self.store().begin().await?;
         let candidate = User { id: Id::generate(), email: email.clone(), password_hash, created: now };
         users::insert_if_absent(tx.conn(), &candidate).await?;
-        let user = users::find_by_email(tx.conn(), &email)
+        let user = users::find_by_email(tx.conn(), &email.folded())
             .await?
             .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("the user just written is missing")))?;
         // Someone the operator has just given a password can log in as this
@@ -267,14 +267,7 @@ impl Service {
     }
 
     async fn check_password(&self, email: &str, password: String) -> Result<Option<Session>, ServiceError> {
-        let user = {
-            // No stored address fails to parse, so what does not parse finds
-            // nobody; the password is hashed all the same.
-            match Email::parse(email) {
-                Ok(email) => users::find_by_email(&mut *self.store().read().await?, &email).await?,
-                Err(_) => None,
-            }
-        };
+        let user = users::find_by_email(&mut *self.store().read().await?, &Email::fold_typed(email)).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         if !self.verify_password(password, stored).await? {
             return Ok(None);

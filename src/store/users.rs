@@ -1,7 +1,7 @@
 //! People and their memberships in organizations.
 
 use super::{Conn, Member, Membership, StoreError, User};
-use crate::domain::{Email, Id, Role, UnixTime};
+use crate::domain::{Id, Role, UnixTime};
 
 const INSERT: &str = "INSERT INTO users (id, email, email_folded, password_hash, created) VALUES ($1, $2, $3, $4, $5)";
 
@@ -39,9 +39,10 @@ pub async fn get(conn: &mut Conn, id: &Id) -> Result<Option<User>, StoreError> {
         .await?)
 }
 
-pub async fn find_by_email(conn: &mut Conn, email: &Email) -> Result<Option<User>, StoreError> {
+/// The account whose address folds to `folded` (`Email::folded`).
+pub async fn find_by_email(conn: &mut Conn, folded: &str) -> Result<Option<User>, StoreError> {
     Ok(sqlx::query_as("SELECT id, email, password_hash, created FROM users WHERE email_folded = $1")
-        .bind(email.folded())
+        .bind(folded)
         .fetch_optional(conn)
         .await?)
 }

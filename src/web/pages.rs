@@ -76,12 +76,21 @@ pub fn not_found() -> Response {
 }
 
 /// A page, not problem+json, when a one-time link cannot be checked: the
-/// person holding it is in a browser. The cause goes to the log only.
+/// person holding it is in a browser. Storage away or the server busy is a
+/// 503 to retry (with Retry-After, as the API's); anything else a 500. The
+/// cause goes to the log only.
 fn unavailable(e: &ServiceError) -> Response {
-    tracing::warn!(error = %e, "a one-time link's page could not be served");
-    message(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "keyward cannot answer right now",
-        "Your link has not been used. Try again in a moment.",
-    )
+    const LATER: &str = "Your link has not been used. Try again in a moment.";
+    let retry_after = match e {
+        ServiceError::Unavailable(_) => 5,
+        ServiceError::Busy(wait) => *wait,
+        _ => {
+            tracing::error!(error = ?e, "a one-time link's page failed");
+            return message(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", LATER);
+        }
+    };
+    tracing::warn!(error = ?e, "a one-time link's page could not be served");
+    let mut page = message(StatusCode::SERVICE_UNAVAILABLE, "keyward cannot answer right now", LATER);
+    page.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    page
 }

@@ -156,6 +156,35 @@ async fn password_logins_past_the_limit_are_refused_even_when_right() {
     problem(res, StatusCode::TOO_MANY_REQUESTS).await;
 }
 
+/// Spacing or case never makes an address a fresh count: failures against
+/// one person's address, typed several ways from several client addresses,
+/// add up, and past the limit even the right password is refused. (The
+/// address logs in however it is spaced or cased.)
+#[tokio::test]
+async fn an_address_is_one_count_however_it_is_spaced_or_cased() {
+    let Some((app, _clock)) = app_with(throttling(3)).await else { return };
+    let org = Id::parse(&app.org_id).expect("org id");
+    let email = Email::parse("ada@example.com").expect("email");
+    app.service.create_user(&org, email, Role::Admin, "correct horse battery".into()).await.expect("user");
+    let login = |octet: u8, email: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            client_from(octet)
+                .post(app.url("/api/session/v1/login"))
+                .json(&json!({"email": email, "password": password}))
+                .send()
+                .await
+                .expect("request")
+                .status()
+        }
+    };
+    assert_eq!(login(20, " Ada@Example.com ", "correct horse battery").await, StatusCode::OK);
+    for (octet, typed) in [(21, "ada@example.com"), (22, " ada@example.com"), (23, "ADA@example.com\t")] {
+        assert_eq!(login(octet, typed, "wrong wrong wrong").await, StatusCode::UNAUTHORIZED, "{typed:?}");
+    }
+    assert_eq!(login(24, "\u{a0}ada@EXAMPLE.com", "correct horse battery").await, StatusCode::TOO_MANY_REQUESTS);
+}
+
 fn metric(text: &str, name_and_labels: &str) -> u64 {
     crate::support::metric(text, name_and_labels).map_or(0, |v| v as u64)
 }

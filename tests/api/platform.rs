@@ -277,6 +277,25 @@ async fn readyz_is_503_problem_with_retry_after_when_storage_is_gone_while_healt
     assert_eq!(app.client.get(app.url("/healthz")).send().await.expect("request").status(), StatusCode::OK);
 }
 
+/// A one-time link's page is for a browser: with storage gone it is an HTML
+/// 503 to retry, with Retry-After, and says nothing of the internals.
+#[tokio::test]
+async fn one_time_link_pages_are_a_503_page_to_retry_when_storage_is_gone() {
+    let Some(app) = TestApp::spawn().await else { return };
+    app.store.close().await;
+    for path in ["/setup?token=abc", "/set-password?token=abc"] {
+        let res = app.client.get(app.url(path)).header("accept", "text/html").send().await.expect("request");
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert!(header("content-type").starts_with("text/html"), "{path}: {}", header("content-type"));
+        let seconds: u64 = header("retry-after").parse().expect("Retry-After in seconds");
+        assert!(seconds >= 1, "{path}");
+        let page = res.text().await.expect("page");
+        assert!(page.contains("Try again"), "{path}: {page}");
+        assert!(!page.to_lowercase().contains("sqlx") && !page.contains("pool"), "{path}: internals in {page}");
+    }
+}
+
 /// One sample of the Prometheus text format.
 #[derive(Debug)]
 struct Sample {
