@@ -24,6 +24,23 @@ pub const DEFAULT_DATABASE: &str = "sqlite://keyward.db";
 /// Read when present and no other file is named.
 pub const DEFAULT_CONFIG_FILE: &str = "keyward.toml";
 
+/// Defines `Knobs` and its field-by-field `or` from one list of fields, so
+/// that a new setting cannot be forgotten in the merge.
+macro_rules! knobs {
+    ($(#[$meta:meta])* pub struct Knobs { $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        pub struct Knobs { $($(#[$field_meta])* pub $field: $ty,)* }
+
+        impl Knobs {
+            /// Each setting from `self`, or else from `fallback`.
+            pub fn or(self, fallback: Knobs) -> Knobs {
+                Knobs { $($field: self.$field.or(fallback.$field),)* }
+            }
+        }
+    };
+}
+
+knobs! {
 /// Every setting, each optional: absent means "ask the next source".
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -139,6 +156,7 @@ pub struct Knobs {
     #[arg(long, global = true, env = "KEYWARD_WEBHOOK_LEASE", value_name = "SECONDS")]
     pub webhook_lease: Option<u64>,
 }
+}
 
 impl Knobs {
     /// Reads `path`, or the default file if it exists, or nothing.
@@ -151,43 +169,6 @@ impl Knobs {
             Ok(text) => toml::from_str(&text).with_context(|| format!("reading {}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => Ok(Self::default()),
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-        }
-    }
-
-    /// Each setting from `self`, or else from `fallback`.
-    pub fn or(self, fallback: Knobs) -> Knobs {
-        Knobs {
-            listen: self.listen.or(fallback.listen),
-            database: self.database.or(fallback.database),
-            public_url: self.public_url.or(fallback.public_url),
-            tls_cert: self.tls_cert.or(fallback.tls_cert),
-            tls_key: self.tls_key.or(fallback.tls_key),
-            data_dir: self.data_dir.or(fallback.data_dir),
-            mail: self.mail.or(fallback.mail),
-            mail_from: self.mail_from.or(fallback.mail_from),
-            mail_ca: self.mail_ca.or(fallback.mail_ca),
-            mail_give_up_after: self.mail_give_up_after.or(fallback.mail_give_up_after),
-            mail_lease: self.mail_lease.or(fallback.mail_lease),
-            expiry_warning_days: self.expiry_warning_days.or(fallback.expiry_warning_days),
-            max_keys_per_account: self.max_keys_per_account.or(fallback.max_keys_per_account),
-            last_used_interval: self.last_used_interval.or(fallback.last_used_interval),
-            max_key_lifetime: self.max_key_lifetime.or(fallback.max_key_lifetime),
-            default_key_lifetime: self.default_key_lifetime.or(fallback.default_key_lifetime),
-            auth_failure_limit: self.auth_failure_limit.or(fallback.auth_failure_limit),
-            auth_failure_window: self.auth_failure_window.or(fallback.auth_failure_window),
-            secret_key_file: self.secret_key_file.or(fallback.secret_key_file),
-            secret_key: self.secret_key.or(fallback.secret_key),
-            trusted_proxies: self.trusted_proxies.or(fallback.trusted_proxies),
-            header_read_timeout: self.header_read_timeout.or(fallback.header_read_timeout),
-            max_connections: self.max_connections.or(fallback.max_connections),
-            shutdown_timeout: self.shutdown_timeout.or(fallback.shutdown_timeout),
-            leak_report_keys: self.leak_report_keys.or(fallback.leak_report_keys),
-            leak_action: self.leak_action.or(fallback.leak_action),
-            redis: self.redis.or(fallback.redis),
-            redis_timeout: self.redis_timeout.or(fallback.redis_timeout),
-            rate_limit_on_error: self.rate_limit_on_error.or(fallback.rate_limit_on_error),
-            webhook_allow_private: self.webhook_allow_private.or(fallback.webhook_allow_private),
-            webhook_lease: self.webhook_lease.or(fallback.webhook_lease),
         }
     }
 }
@@ -503,8 +484,8 @@ mod tests {
     /// are the settings left at their defaults.
     const SHIPPED: &str = include_str!("../packaging/debian/keyward.toml");
 
-    #[test]
-    fn the_shipped_file_names_every_setting_and_no_other() {
+    /// Every setting the shipped file names, each uncommented.
+    fn shipped_settings() -> Knobs {
         let uncommented: String = SHIPPED
             .lines()
             .map(|line| match line.strip_prefix('#') {
@@ -518,6 +499,21 @@ mod tests {
             toml::from_str(&uncommented).unwrap_or_else(|e| panic!("packaging/debian/keyward.toml: {}", e.message()));
         // From the environment only, never a file: it is not listed.
         all.secret_key = Some(String::new());
+        all
+    }
+
+    #[test]
+    fn or_takes_each_setting_given_and_falls_back_for_each_one_not() {
+        let all = shipped_settings();
+        assert_eq!(format!("{:?}", Knobs::default().or(all.clone())), format!("{all:?}"));
+        assert_eq!(format!("{:?}", all.clone().or(Knobs::default())), format!("{all:?}"));
+        let listen = Knobs { listen: Some("127.0.0.1:1".into()), ..Knobs::default() };
+        assert_eq!(listen.or(all.clone()).listen.as_deref(), Some("127.0.0.1:1"));
+    }
+
+    #[test]
+    fn the_shipped_file_names_every_setting_and_no_other() {
+        let all = shipped_settings();
         // Each field on a line of its own: those the file left unset.
         let missing: Vec<String> = format!("{all:#?}")
             .lines()
