@@ -511,6 +511,40 @@ mod tests {
         assert_eq!(listen.or(all.clone()).listen.as_deref(), Some("127.0.0.1:1"));
     }
 
+    /// Each default is written in four places: its constant, the option's
+    /// help, the shipped file and the README's table. They must agree.
+    #[test]
+    fn every_default_reads_the_same_in_the_help_the_shipped_file_and_the_readme() {
+        let readme = include_str!("../README.md");
+        let help = <Knobs as clap::Args>::augment_args(clap::Command::new("keyward"));
+        // (option, its default, quoted in TOML); the package sets its own
+        // database, so its file does not show that default.
+        let defaults: [(&str, String, bool); 9] = [
+            ("listen", DEFAULT_LISTEN.to_owned(), true),
+            ("database", DEFAULT_DATABASE.to_owned(), true),
+            ("mail-give-up-after", DEFAULT_MAIL_GIVE_UP_AFTER.as_secs().to_string(), false),
+            ("mail-lease", DEFAULT_MAIL_LEASE.as_secs().to_string(), false),
+            ("expiry-warning-days", DEFAULT_EXPIRY_WARNING_DAYS.to_string(), false),
+            ("header-read-timeout", DEFAULT_HEADER_READ_TIMEOUT.as_secs().to_string(), false),
+            ("max-connections", DEFAULT_MAX_CONNECTIONS.to_string(), false),
+            ("shutdown-timeout", DEFAULT_SHUTDOWN_TIMEOUT.as_secs().to_string(), false),
+            ("redis-timeout", DEFAULT_REDIS_TIMEOUT.as_millis().to_string(), false),
+        ];
+        for (name, value, quoted) in defaults {
+            let arg = help.get_arguments().find(|a| a.get_long() == Some(name)).expect("an option");
+            let text = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            assert!(text.contains(&format!("[default: {value}")), "--{name}'s help says no [default: {value}]: {text}");
+            let line = if quoted { format!("#{name} = \"{value}\"") } else { format!("#{name} = {value}") };
+            assert!(
+                name == "database" || SHIPPED.lines().any(|l| l == line),
+                "packaging/debian/keyward.toml lacks {line:?}"
+            );
+            let row = format!("| `--{name}` |");
+            let row = readme.lines().find(|l| l.starts_with(&row)).unwrap_or_else(|| panic!("README has no row {row}"));
+            assert!(row.contains(&format!("| `{value}`")), "README's row for --{name} does not say {value}: {row}");
+        }
+    }
+
     #[test]
     fn the_shipped_file_names_every_setting_and_no_other() {
         let all = shipped_settings();
