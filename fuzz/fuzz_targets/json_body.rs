@@ -4,10 +4,10 @@
 #![no_main]
 
 use keyward::http::api::{accounts, keys, session, setup, users};
-use keyward::http::extract::{Body, parse_json_body};
+use keyward::http::extract::parse_json_body;
 use libfuzzer_sys::fuzz_target;
 
-fn check<T: Body>(bytes: &[u8]) {
+fn check<T: serde::de::DeserializeOwned>(bytes: &[u8]) {
     if let Err(refused) = parse_json_body::<T>(Some("application/json"), bytes) {
         assert!(refused.status().is_client_error(), "{refused:?}");
     }

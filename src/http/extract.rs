@@ -13,19 +13,15 @@ use crate::domain::{Id, name};
 /// The largest body any endpoint accepts.
 pub const MAX_BODY: usize = 64 * 1024;
 
-/// A request body type. Each is `#[serde(deny_unknown_fields)]`, so that a
-/// field it does not know is refused by name (and the OpenAPI document says
-/// `additionalProperties: false`; a test holds every body to it).
-pub trait Body: DeserializeOwned {}
-
-impl<T: DeserializeOwned> Body for T {}
-
-/// A JSON object body. An empty body counts as `{}`; a non-empty one must be
+/// A JSON object body: a type marked `#[serde(deny_unknown_fields)]`, so
+/// that a field it does not know is refused by name (the OpenAPI document
+/// then says `additionalProperties: false`, and a test holds every body to
+/// it). An empty body counts as `{}`; a non-empty one must be
 /// sent as JSON (`415`), parse (`400`), be an object, name only known fields,
 /// and have the right types (`422`, naming the field).
 pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync, T: Body> FromRequest<S> for JsonBody<T> {
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -43,7 +39,7 @@ impl<S: Send + Sync, T: Body> FromRequest<S> for JsonBody<T> {
 
 /// The rules of [`JsonBody`] on a body already read: what every JSON
 /// endpoint does with the bytes a client sends (and what the fuzzer feeds).
-pub fn parse_json_body<T: Body>(content_type: Option<&str>, bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json_body<T: DeserializeOwned>(content_type: Option<&str>, bytes: &[u8]) -> Result<T, ApiError> {
     let value = if bytes.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())
     } else {

@@ -38,22 +38,25 @@ fn etag(body: &str) -> String {
 /// A route for each file, `GET /assets/{name}`; any other path is left to
 /// the server's "not found".
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    FILES.iter().fold(Router::new(), |router, file| {
-        router
-            .route(&format!("/assets/{}", file.0), get(move |headers: HeaderMap| async move { serve(file, &headers) }))
+    FILES.iter().fold(Router::new(), |router, &(name, media_type, body)| {
+        // Each file's tag is worked out once, not on every request.
+        let tag = HeaderValue::from_str(&etag(body)).ok();
+        router.route(
+            &format!("/assets/{name}"),
+            get(move |headers: HeaderMap| async move { serve(media_type, body, tag.clone(), &headers) }),
+        )
     })
 }
 
 /// Revalidated on each use (`no-cache` with an ETag), so that a new binary's
 /// app is picked up at once.
-fn serve((_, media_type, body): &(&str, &'static str, &'static str), headers: &HeaderMap) -> Response {
-    let tag = etag(body);
-    let cached = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v == tag);
+fn serve(media_type: &'static str, body: &'static str, tag: Option<HeaderValue>, headers: &HeaderMap) -> Response {
+    let cached = tag.as_ref().is_some_and(|tag| headers.get(header::IF_NONE_MATCH) == Some(tag));
     let mut response = if cached { StatusCode::NOT_MODIFIED.into_response() } else { (*body).into_response() };
     let out = response.headers_mut();
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Ok(tag) = HeaderValue::from_str(&tag) {
+    if let Some(tag) = tag {
         out.insert(header::ETAG, tag);
     }
     response
