@@ -36,6 +36,13 @@ impl Sandbox {
         Self { dir: tempfile::tempdir().expect("temp dir") }
     }
 
+    /// A sandbox and the URL of a database file in it.
+    fn with_db() -> (Self, String) {
+        let sb = Self::new();
+        let db = sb.db_url("k.db");
+        (sb, db)
+    }
+
     fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -158,8 +165,7 @@ async fn assert_knows(node: &Node, account: &Map<String, Value>, key: &Map<Strin
 
 #[tokio::test]
 async fn migrate_creates_the_database_applies_every_migration_and_prints_one_object() {
-    let sb = Sandbox::new();
-    let db = sb.db_url("k.db");
+    let (sb, db) = Sandbox::with_db();
     let run = sb.run_with(&["migrate", "--database", &db], &[("KEYWARD_LOG", "debug")], None);
     run.object();
     assert!(!run.stderr.trim().is_empty(), "migrate logged nothing on stderr");
@@ -187,8 +193,7 @@ async fn migrate_creates_the_database_applies_every_migration_and_prints_one_obj
 
 #[test]
 fn create_org_prints_exactly_id_and_name() {
-    let sb = Sandbox::new();
-    let db = sb.db_url("k.db");
+    let (sb, db) = Sandbox::with_db();
     let run = sb.run_with(
         &["admin", "create-org", "--name", "Acme Inc", "--database", &db],
         &[("KEYWARD_LOG", "debug")],
@@ -207,8 +212,7 @@ fn create_org_prints_exactly_id_and_name() {
 
 #[test]
 fn rotate_signing_key_prints_the_new_and_the_previous_kid() {
-    let sb = Sandbox::new();
-    let db = sb.db_url("k.db");
+    let (sb, db) = Sandbox::with_db();
     let first = sb.run(&["admin", "rotate-signing-key", "--database", &db]).object();
     assert_eq!(keys_of(&first), ["kid", "previousKid"]);
     assert_eq!(first["previousKid"], Value::Null, "no key before: the first one is made");
@@ -219,8 +223,7 @@ fn rotate_signing_key_prints_the_new_and_the_previous_kid() {
 
 #[test]
 fn create_user_reads_the_password_from_stdin_and_prints_id_email_org_and_role() {
-    let sb = Sandbox::new();
-    let db = sb.db_url("k.db");
+    let (sb, db) = Sandbox::with_db();
     let org = sb.create_org("Acme", &db);
     let password = format!("{}-stdin", "correct horse battery staple");
     for (email, role) in [("ada@example.com", "admin"), ("bob@example.com", "editor"), ("cy@example.com", "viewer")] {
@@ -253,8 +256,7 @@ fn create_user_reads_the_password_from_stdin_and_prints_id_email_org_and_role() 
 
 #[test]
 fn create_service_account_prints_the_service_account_json() {
-    let sb = Sandbox::new();
-    let db = sb.db_url("k.db");
+    let (sb, db) = Sandbox::with_db();
     let org = sb.create_org("Acme", &db);
     let account =
         sb.run(&["admin", "create-service-account", "--org", &org, "--name", "John Doe", "--database", &db]).object();
@@ -302,8 +304,7 @@ fn create_service_account_prints_the_service_account_json() {
 
 #[test]
 fn create_service_account_with_key_adds_the_key_and_its_secret() {
-    let sb = Sandbox::new();
-    let db = sb.db_url("k.db");
+    let (sb, db) = Sandbox::with_db();
     let org = sb.create_org("Acme", &db);
     let (account, key) = sb.admin_account_with_key(&org, "deployer", &["--database", &db]);
     assert_eq!(account["role"], "admin");
@@ -331,8 +332,7 @@ fn create_service_account_with_key_adds_the_key_and_its_secret() {
 
 #[test]
 fn create_service_account_with_key_narrows_the_key_as_told() {
-    let sb = Sandbox::new();
-    let db = sb.db_url("k.db");
+    let (sb, db) = Sandbox::with_db();
     let org = sb.create_org("Acme", &db);
     let (account, key) = sb.admin_account_with_key(
         &org,
@@ -389,8 +389,7 @@ fn create_service_account_with_key_narrows_the_key_as_told() {
 
 #[tokio::test]
 async fn serve_answers_healthz_and_the_cli_key_works_on_whoami() {
-    let sb = Sandbox::new();
-    let db = sb.db_url("k.db");
+    let (sb, db) = Sandbox::with_db();
     let org = sb.create_org("Acme", &db);
     let (account, key) = sb.admin_account_with_key(&org, "deployer", &["--database", &db]);
     let password = "a long enough password";
@@ -532,8 +531,7 @@ fn database_flag_beats_environment_beats_config_file_beats_default() {
 
 #[tokio::test]
 async fn serve_reads_every_kebab_case_key_of_a_config_file_and_flags_and_environment_beat_it() {
-    let sb = Sandbox::new();
-    let db = sb.db_url("k.db");
+    let (sb, db) = Sandbox::with_db();
     // Three loopback addresses, each on a port the system picks: the one
     // keyward binds tells which source won.
     let [from_file, from_env, from_flag] = ["127.0.0.2:0", "127.0.0.3:0", "127.0.0.4:0"];
@@ -585,8 +583,7 @@ async fn serve_reads_every_kebab_case_key_of_a_config_file_and_flags_and_environ
 
 #[test]
 fn a_config_file_that_is_missing_or_has_an_unknown_key_is_an_error() {
-    let sb = Sandbox::new();
-    let db = sb.db_url("k.db");
+    let (sb, db) = Sandbox::with_db();
     let missing = sb.file("nowhere.toml").display().to_string();
     sb.run(&["admin", "create-org", "--name", "A", "--config", &missing, "--database", &db]).failure();
 
@@ -604,8 +601,7 @@ fn a_config_file_that_is_missing_or_has_an_unknown_key_is_an_error() {
 
 #[test]
 fn refused_commands_exit_non_zero_with_a_message_on_stderr_and_nothing_on_stdout() {
-    let sb = Sandbox::new();
-    let db = sb.db_url("k.db");
+    let (sb, db) = Sandbox::with_db();
     let org = sb.create_org("Acme", &db);
     let unknown_org = Id::generate().to_string();
     let good_password = "x".repeat(MIN_PASSWORD_LEN);

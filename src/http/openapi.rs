@@ -3,9 +3,17 @@
 //! extractors and middleware (credentials, the organization pin, bodies,
 //! throttling, storage away). A client generated from the document then
 //! knows every status it can get, and no handler has to repeat them. It also
-//! keeps operation ids unique where one handler serves several methods.
+//! keeps operation ids unique where one handler serves several methods,
+//! and sends every `Problem` a handler names as `application/problem+json`.
+//!
+//! Credentials are the default: an operation that names no `security` takes
+//! any of the three (a key, Basic, the web app's session), and a public one
+//! says so with `security(())`, which leaves the document with none. A new
+//! endpoint that forgets the line is thus documented as guarded, never as
+//! open.
 
 use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 
 const PROBLEM: &str = "application/problem+json";
@@ -19,8 +27,39 @@ fn problem(description: &str) -> RefOr<Response> {
     )
 }
 
+/// A handler's `body = Problem` comes out as `application/json`; every
+/// problem this API answers is `application/problem+json`.
+fn problem_media_type(op: &mut Operation) {
+    for response in op.responses.responses.values_mut() {
+        let RefOr::T(response) = response else { continue };
+        let is_problem = response.content.get("application/json").is_some_and(|c| {
+            matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location == Ref::from_schema_name("Problem").ref_location)
+        });
+        if let Some(content) = is_problem.then(|| response.content.shift_remove("application/json")).flatten() {
+            response.content.insert(PROBLEM.to_owned(), content);
+        }
+    }
+}
+
 fn add(op: &mut Operation, status: &str, description: &str) {
     op.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(description));
+}
+
+/// The default requirement, and `security(())` (one empty requirement,
+/// "also without") turned into none at all.
+fn default_security(op: &mut Operation) {
+    match &op.security {
+        None => {
+            op.security = Some(
+                ["apiKey", "basic", "session"]
+                    .into_iter()
+                    .map(|s| SecurityRequirement::new::<_, _, &str>(s, []))
+                    .collect(),
+            )
+        }
+        Some(reqs) if !authenticated(op) && reqs.len() == 1 => op.security = None,
+        Some(_) => {}
+    }
 }
 
 /// Whether the operation takes a credential (any requirement that names a
@@ -83,6 +122,8 @@ pub fn complete(doc: &mut OpenApi) {
             item.trace.as_mut(),
         ];
         for op in ops.into_iter().flatten() {
+            default_security(op);
+            problem_media_type(op);
             let takes_query = op
                 .parameters
                 .as_ref()

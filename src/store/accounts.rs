@@ -2,30 +2,34 @@
 //! organization finds nothing. A deleted account (`deleted` set) is found
 //! only by the queries that say so in their name.
 
-use super::{Conn, ServiceAccount, StoreError};
+use super::{AnyQuery, Conn, ServiceAccount, StoreError};
 use crate::domain::{Id, UnixTime};
 
 const COLUMNS: &str =
     "id, org_id, name, role, enable_basic_auth, email, email_confirmed, disabled, created, last_used, deleted, meta";
 
+/// The columns a change may touch, bound as `$1` to `$8` in this order by
+/// both the insert and the update, so the two cannot disagree.
+const FIELDS: &str = "name, name_folded, role, enable_basic_auth, email, email_confirmed, disabled, meta";
+
+fn bind_fields<'q>(query: AnyQuery<'q>, a: &'q ServiceAccount) -> AnyQuery<'q> {
+    query
+        .bind(a.name.as_str())
+        .bind(a.name.folded())
+        .bind(a.role.as_str())
+        .bind(i64::from(a.enable_basic_auth))
+        .bind(a.email.as_deref())
+        .bind(i64::from(a.email_confirmed))
+        .bind(i64::from(a.disabled))
+        .bind(a.meta.as_ref().map(crate::domain::Meta::to_json_text))
+}
+
 pub async fn insert(conn: &mut Conn, a: &ServiceAccount) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO service_accounts (id, org_id, name, name_folded, role, enable_basic_auth, \
-         email, email_confirmed, disabled, created, meta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(a.id.as_str())
-    .bind(a.org_id.as_str())
-    .bind(a.name.as_str())
-    .bind(a.name.folded())
-    .bind(a.role.as_str())
-    .bind(i64::from(a.enable_basic_auth))
-    .bind(a.email.as_deref())
-    .bind(i64::from(a.email_confirmed))
-    .bind(i64::from(a.disabled))
-    .bind(a.created)
-    .bind(a.meta.as_ref().map(crate::domain::Meta::to_json_text))
-    .execute(conn)
-    .await?;
+    let sql = format!(
+        "INSERT INTO service_accounts ({FIELDS}, org_id, id, created) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    );
+    bind_fields(sqlx::query(&sql), a).bind(a.org_id.as_str()).bind(a.id.as_str()).bind(a.created).execute(conn).await?;
     Ok(())
 }
 
@@ -84,22 +88,9 @@ pub async fn lock(conn: &mut Conn, id: &Id) -> Result<(), StoreError> {
 }
 
 pub async fn update(conn: &mut Conn, a: &ServiceAccount) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE service_accounts SET name = $1, name_folded = $2, role = $3, enable_basic_auth = $4, \
-         email = $5, email_confirmed = $6, disabled = $7, meta = $8 WHERE org_id = $9 AND id = $10",
-    )
-    .bind(a.name.as_str())
-    .bind(a.name.folded())
-    .bind(a.role.as_str())
-    .bind(i64::from(a.enable_basic_auth))
-    .bind(a.email.as_deref())
-    .bind(i64::from(a.email_confirmed))
-    .bind(i64::from(a.disabled))
-    .bind(a.meta.as_ref().map(crate::domain::Meta::to_json_text))
-    .bind(a.org_id.as_str())
-    .bind(a.id.as_str())
-    .execute(conn)
-    .await?;
+    let set = FIELDS.split(", ").enumerate().map(|(i, column)| format!("{column} = ${}", i + 1)).collect::<Vec<_>>();
+    let sql = format!("UPDATE service_accounts SET {} WHERE org_id = $9 AND id = $10", set.join(", "));
+    bind_fields(sqlx::query(&sql), a).bind(a.org_id.as_str()).bind(a.id.as_str()).execute(conn).await?;
     Ok(())
 }
 

@@ -40,6 +40,9 @@ use crate::domain::entity::{
 
 pub type Conn = sqlx::AnyConnection;
 
+/// A statement with its arguments bound so far.
+pub type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Sqlite,

@@ -206,6 +206,58 @@ async fn openapi_holds_what_client_generators_rely_on() {
     }
 }
 
+/// The document tells a client which operations need credentials, and the
+/// server agrees: one documented with only named schemes answers `401` to a
+/// request without any, one documented without `security` never does. And
+/// every problem it documents is `application/problem+json`, as it is sent.
+#[tokio::test]
+async fn the_document_says_truly_which_operations_need_credentials() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let doc = openapi(&app).await;
+    let mut wrong = Vec::new();
+    let (mut guarded, mut public) = (0, 0);
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                for (media, content) in response["content"].as_object().into_iter().flatten() {
+                    let is_problem = content["schema"]["$ref"] == "#/components/schemas/Problem";
+                    if is_problem && media != "application/problem+json" {
+                        wrong.push(format!("{method} {path}: its {status} problem is documented as {media}"));
+                    }
+                }
+            }
+            let requirements = op["security"].as_array().cloned();
+            let needs_credentials = match &requirements {
+                None => false,
+                Some(all) if all.iter().all(|r| r.as_object().is_some_and(|o| !o.is_empty())) => true,
+                // "With these, or without": nothing to hold it to here.
+                Some(_) => continue,
+            };
+            let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("method");
+            let mut req = app.client.request(method.clone(), app.url(&concrete(path)));
+            if [Method::POST, Method::PUT, Method::PATCH].contains(&method) {
+                req = req.json(&serde_json::json!({}));
+            }
+            let status = req.send().await.expect("request").status();
+            if needs_credentials {
+                guarded += 1;
+                if status != StatusCode::UNAUTHORIZED {
+                    wrong.push(format!(
+                        "{method} {path} is documented as guarded but answers {status} without credentials"
+                    ));
+                }
+            } else {
+                public += 1;
+                if status == StatusCode::UNAUTHORIZED {
+                    wrong.push(format!("{method} {path} is documented as public but answers 401 without credentials"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "the document is wrong:\n{}", wrong.join("\n"));
+    assert!(guarded > 20 && public > 5, "{guarded} guarded and {public} public operations checked");
+}
+
 /// The router and the document agree: every documented operation is
 /// served, and every other method on a documented path is `405`. Together
 /// with the spec's list above, a route the router serves but the document

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::keys::KeyView;
-use super::{IdempotencyHeader, OrgQuery, PageRequest, PageView, PathIds};
+use super::{IdempotencyHeader, OrgQuery, PageQuery, PageRequest, PageView, PathId};
 use crate::domain::{Email, Role, UnixTime};
 use crate::http::AppState;
 use crate::http::auth::Caller;
@@ -114,16 +114,9 @@ fn parse_email(raw: &str) -> Result<Email, ApiError> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Pin to organization (Organization.id).
-    #[serde(rename = "orgId")]
-    #[param(rename = "orgId")]
-    #[allow(dead_code)]
-    org_id: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
-    limit: Option<String>,
-    /// `nextCursor` from the previous page.
-    cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    page: PageQuery,
     /// Only accounts whose name contains this, ignoring case.
     name: Option<String>,
     /// `true`: the deleted accounts not yet purged instead (admins).
@@ -145,9 +138,8 @@ fn parse_role(raw: Option<String>) -> Result<Option<Role>, ApiError> {
     request_body = CreateServiceAccount,
     responses(
         (status = 201, description = "ServiceAccount created", body = ServiceAccountView),
-        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem),
     ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -171,12 +163,11 @@ pub async fn create(
 /// `deleted=true`, admins only: the accounts deleted in the last 30 days,
 /// which `undelete` can restore.
 #[utoipa::path(
-    operation_id = "listServiceAccounts", get, path = PATH, tag = "service accounts", params(ListQuery),
+    operation_id = "listServiceAccounts", get, path = PATH, tag = "service accounts", params(ListQuery, PageQuery, OrgQuery),
     responses(
         (status = 200, description = "A page of service accounts", body = PageView<ServiceAccountView>),
-        (status = 403, description = "deleted=true and the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "deleted=true and the caller is not an admin", body = Problem),
     ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -188,7 +179,7 @@ pub async fn list(
         Some("true") => (Listing::Deleted, DELETED_LISTING),
         Some(_) => return Err(ApiError::bad_request("deleted", "deleted must be true or false")),
     };
-    let page = PageRequest::parse(tag, q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = PageRequest::parse(tag, &q.page)?;
     let name = q.name.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if name.is_some_and(|n| n.chars().count() > crate::domain::name::MAX_LEN) {
         return Err(ApiError::bad_request("name", "name must be at most 200 characters"));
@@ -203,19 +194,14 @@ pub async fn list(
 /// organization.
 #[utoipa::path(
     operation_id = "getServiceAccount", get, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
-    params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
-    responses(
-        (status = 200, description = "The service account", body = ServiceAccountView),
-        (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    params(PathId, OrgQuery),
+    responses((status = 200, description = "The service account", body = ServiceAccountView)),
 )]
 pub async fn get(
     State(state): State<AppState>,
     Caller(p): Caller,
-    ids: PathIds,
+    PathId(id): PathId,
 ) -> Result<Json<ServiceAccountView>, ApiError> {
-    let id = ids.one()?;
     Ok(Json(state.service.get_account(&p, &id).await?.into()))
 }
 
@@ -226,22 +212,19 @@ pub async fn get(
 /// request; null removes it); fields left out keep their value.
 #[utoipa::path(
     operation_id = "updateServiceAccount", patch, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
-    params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
+    params(PathId, OrgQuery),
     request_body = UpdateServiceAccount,
     responses(
         (status = 200, description = "The changed service account", body = ServiceAccountView),
-        (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem),
     ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
 pub async fn update(
     State(state): State<AppState>,
     Caller(p): Caller,
-    ids: PathIds,
+    PathId(id): PathId,
     JsonBody(body): JsonBody<UpdateServiceAccount>,
 ) -> Result<Json<ServiceAccountView>, ApiError> {
-    let id = ids.one()?;
     let patch = AccountPatch {
         name: body.name.as_deref().map(|n| parse_name("name", n)).transpose()?,
         enable_basic_auth: body.enable_basic_auth,
@@ -259,15 +242,14 @@ pub async fn update(
 /// kept, deleted, for 30 days (its name stays taken): `undelete` restores it.
 #[utoipa::path(
     operation_id = "deleteServiceAccount", delete, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
-    params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
-    responses(
-        (status = 204, description = "ServiceAccount deleted"),
-        (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    params(PathId, OrgQuery),
+    responses((status = 204, description = "ServiceAccount deleted")),
 )]
-pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathIds) -> Result<StatusCode, ApiError> {
-    let id = ids.one()?;
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    PathId(id): PathId,
+) -> Result<StatusCode, ApiError> {
     state.service.delete_account(&p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -281,18 +263,16 @@ pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathI
 /// organization).
 #[utoipa::path(
     operation_id = "undeleteServiceAccount", post, path = "/api/service-account/v1/service-account/{id}/undelete", tag = "service accounts",
-    params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
+    params(PathId, OrgQuery),
     responses(
         (status = 200, description = "The restored service account", body = ServiceAccountView),
-        (status = 404, description = "No such deleted service account", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such deleted service account", body = Problem),
     ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
 pub async fn undelete(
     State(state): State<AppState>,
     Caller(p): Caller,
-    ids: PathIds,
+    PathId(id): PathId,
 ) -> Result<Json<ServiceAccountView>, ApiError> {
-    let id = ids.one()?;
     Ok(Json(state.service.undelete_account(&p, &id).await?.into()))
 }

@@ -5,13 +5,13 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{PageRequest, PageView};
+use super::{OrgQuery, PageQuery, PageRequest, PageView};
 use crate::domain::UnixTime;
 use crate::domain::entity::AuditEvent;
 use crate::domain::entity::{ActionFilter, AuditFilter};
 use crate::http::AppState;
 use crate::http::auth::Caller;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 
 const LISTING: &str = "audit";
@@ -62,16 +62,9 @@ impl From<AuditEvent> for AuditEventView {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Pin to organization (Organization.id).
-    #[serde(rename = "orgId")]
-    #[param(rename = "orgId")]
-    #[allow(dead_code)]
-    org_id: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
-    limit: Option<String>,
-    /// `nextCursor` from the previous page.
-    cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    page: PageQuery,
     /// Only events by this actor (a service account's or a user's id).
     #[serde(rename = "actorId")]
     #[param(rename = "actorId")]
@@ -121,19 +114,15 @@ fn filter_of(q: &AuditQuery) -> Result<AuditFilter, ApiError> {
 /// Admins. Newest first, paged like service accounts; `actorId`, `action`
 /// (exact, or `key.*` for a family) and `targetId` narrow it, together.
 #[utoipa::path(
-    operation_id = "listAuditEvents", get, path = "/api/audit/v1/event", tag = "audit", params(AuditQuery),
-    responses(
-        (status = 200, description = "A page of events", body = PageView<AuditEventView>),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    operation_id = "listAuditEvents", get, path = "/api/audit/v1/event", tag = "audit", params(AuditQuery, PageQuery, OrgQuery),
+    responses((status = 200, description = "A page of events", body = PageView<AuditEventView>)),
 )]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<PageView<AuditEventView>>, ApiError> {
-    let page = PageRequest::parse(LISTING, q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = PageRequest::parse(LISTING, &q.page)?;
     let filter = filter_of(&q)?;
     let events = state.service.list_audit_events(&p, &filter, page.position, page.limit).await?;
     Ok(Json(PageView::of(LISTING, events, AuditEventView::from)))

@@ -38,7 +38,8 @@ pub struct ConfirmQuery {
         (status = 400, description = "The link has no token", body = String, content_type = "text/html"),
         (status = 404, description = "keyward never issued this link", body = String, content_type = "text/html"),
         (status = 410, description = "The link was used, has expired, or is for an address the account no longer has", body = String, content_type = "text/html"),
-    )
+    ),
+    security(())
 )]
 pub async fn confirm(
     State(state): State<AppState>,

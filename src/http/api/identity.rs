@@ -50,10 +50,7 @@ impl From<&Principal> for WhoAmI {
 /// Any authenticated caller.
 #[utoipa::path(
     operation_id = "whoami", get, path = "/api/service-account/v1/whoami", tag = "identity", params(OrgQuery),
-    responses(
-        (status = 200, description = "The caller", body = WhoAmI),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    responses((status = 200, description = "The caller", body = WhoAmI)),
 )]
 pub async fn whoami(Caller(p): Caller) -> Json<WhoAmI> {
     Json(WhoAmI::from(&p))
@@ -131,10 +128,10 @@ pub struct RateLimitCount {
             ("RateLimit-Remaining" = u32, description = "For a rate-limited key: uses left in the window"),
             ("RateLimit-Reset" = u64, description = "For a rate-limited key: seconds until a use frees up"),
          )),
-        (status = 400, description = "A scope parameter no key could hold", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials, or a key used from outside its allowed ranges", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A valid key lacking a required scope (`field`: scope)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts from this client, or the key's rate limit is used up (with Retry-After)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A scope parameter no key could hold", body = Problem),
+        (status = 401, description = "No valid credentials, or a key used from outside its allowed ranges", body = Problem),
+        (status = 403, description = "A valid key lacking a required scope (`field`: scope)", body = Problem),
+        (status = 429, description = "Too many failed attempts from this client, or the key's rate limit is used up (with Retry-After)", body = Problem),
     ),
     security(("apiKey" = []), ("basic" = []))
 )]

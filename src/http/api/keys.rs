@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{IdempotencyHeader, OrgQuery, PageRequest, PageView, PathIds};
+use super::{IdempotencyHeader, KeyPath, OrgQuery, PageQuery, PageRequest, PageView, PathId};
 use crate::domain::entity::{ApiKey, KeyWithAccount};
 use crate::domain::{Cidr, Meta, Narrowing, RateLimit, Role, Scope, UnixTime, cidr, scope};
 use crate::http::AppState;
@@ -246,22 +246,19 @@ pub struct RotateKey {
 /// (`scopes[3]`, `rateLimit.limit`…).
 #[utoipa::path(
     operation_id = "createServiceAccountKey", post, path = "/api/service-account/v1/service-account/{id}/key", tag = "keys",
-    params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery, IdempotencyHeader),
+    params(PathId, OrgQuery, IdempotencyHeader),
     request_body = CreateKey,
     responses(
         (status = 201, description = "ServiceAccount key created", body = CreatedKeyView),
-        (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The account holds its limit of keys", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account holds its limit of keys", body = Problem),
     ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
     Caller(p): Caller,
-    ids: PathIds,
+    PathId(account): PathId,
     JsonBody(body): JsonBody<CreateKey>,
 ) -> Result<(StatusCode, Json<CreatedKeyView>), ApiError> {
-    let account = ids.one()?;
     let lifetime = match (body.expires_in, body.expires) {
         (Some(_), Some(_)) => return Err(ApiError::invalid_field("expires", "give expiresIn or expires, not both")),
         (Some(seconds), None) => Lifetime::For(seconds),
@@ -285,19 +282,14 @@ pub async fn create(
 /// Everyone in the organization. Metadata only.
 #[utoipa::path(
     operation_id = "listServiceAccountKeys", get, path = "/api/service-account/v1/service-account/{id}/key", tag = "keys",
-    params(("id" = String, Path, description = "ServiceAccount id"), OrgQuery),
-    responses(
-        (status = 200, description = "The account's keys", body = Vec<KeyView>),
-        (status = 404, description = "No such service account", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    params(PathId, OrgQuery),
+    responses((status = 200, description = "The account's keys", body = Vec<KeyView>)),
 )]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
-    ids: PathIds,
+    PathId(account): PathId,
 ) -> Result<Json<Vec<KeyView>>, ApiError> {
-    let account = ids.one()?;
     let keys = state.service.list_keys(&p, &account).await?;
     Ok(Json(keys.into_iter().map(KeyView::from).collect()))
 }
@@ -310,21 +302,16 @@ pub async fn list(
 /// next request, like a revocation.
 #[utoipa::path(
     operation_id = "updateServiceAccountKey", patch, path = "/api/service-account/v1/service-account/{id}/key/{key-id}", tag = "keys",
-    params(("id" = String, Path, description = "ServiceAccount id"), ("key-id" = String, Path, description = "The id of the key"), OrgQuery),
+    params(KeyPath, OrgQuery),
     request_body = UpdateKey,
-    responses(
-        (status = 200, description = "The changed key", body = KeyView),
-        (status = 404, description = "No such service account or key", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    responses((status = 200, description = "The changed key", body = KeyView)),
 )]
 pub async fn update(
     State(state): State<AppState>,
     Caller(p): Caller,
-    ids: PathIds,
+    KeyPath(account, key): KeyPath,
     JsonBody(body): JsonBody<UpdateKey>,
 ) -> Result<Json<KeyView>, ApiError> {
-    let (account, key) = ids.two()?;
     let name = match body.name {
         None => None,
         Some(None) => Some(None),
@@ -354,15 +341,14 @@ pub async fn update(
 /// refused from the very next request.
 #[utoipa::path(
     operation_id = "deleteServiceAccountKey", delete, path = "/api/service-account/v1/service-account/{id}/key/{key-id}", tag = "keys",
-    params(("id" = String, Path, description = "ServiceAccount id"), ("key-id" = String, Path, description = "The id of the key to delete"), OrgQuery),
-    responses(
-        (status = 204, description = "ServiceAccount key deleted"),
-        (status = 404, description = "No such service account or key", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    params(KeyPath, OrgQuery),
+    responses((status = 204, description = "ServiceAccount key deleted")),
 )]
-pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathIds) -> Result<StatusCode, ApiError> {
-    let (account, key) = ids.two()?;
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    KeyPath(account, key): KeyPath,
+) -> Result<StatusCode, ApiError> {
     state.service.delete_key(&p, &account, &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -375,22 +361,19 @@ pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathI
 /// at once).
 #[utoipa::path(
     operation_id = "rotateServiceAccountKey", post, path = "/api/service-account/v1/service-account/{id}/key/{key-id}/rotate", tag = "keys",
-    params(("id" = String, Path, description = "ServiceAccount id"), ("key-id" = String, Path, description = "The id of the key to replace"), OrgQuery, IdempotencyHeader),
+    params(KeyPath, OrgQuery, IdempotencyHeader),
     request_body = RotateKey,
     responses(
         (status = 201, description = "The new key", body = CreatedKeyView),
-        (status = 404, description = "No such service account or key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The key has already expired", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The key has already expired", body = Problem),
     ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
 pub async fn rotate(
     State(state): State<AppState>,
     Caller(p): Caller,
-    ids: PathIds,
+    KeyPath(account, key): KeyPath,
     JsonBody(body): JsonBody<RotateKey>,
 ) -> Result<(StatusCode, Json<CreatedKeyView>), ApiError> {
-    let (account, key) = ids.two()?;
     let minted = state.service.rotate_key(&p, &account, &key, body.grace_period.unwrap_or(0)).await?;
     Ok((StatusCode::CREATED, Json(minted.into())))
 }
@@ -420,19 +403,12 @@ impl From<KeyWithAccount> for UnusedKeyView {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UnusedQuery {
-    /// Pin to organization (Organization.id).
-    #[serde(rename = "orgId")]
-    #[param(rename = "orgId")]
-    #[allow(dead_code)]
-    org_id: Option<String>,
     /// Unused for at least this many days, 1 to 3650 (default 30).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 3650)]
     days: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
-    limit: Option<String>,
-    /// `nextCursor` from the previous page.
-    cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    page: PageQuery,
 }
 
 /// Report keys unused for N days.
@@ -441,11 +417,8 @@ pub struct UnusedQuery {
 /// or, never used, whose `created` — is more than `days` days ago, across
 /// every service account: the candidates for deletion.
 #[utoipa::path(
-    operation_id = "listUnusedKeys", get, path = "/api/service-account/v1/key/unused", tag = "keys", params(UnusedQuery),
-    responses(
-        (status = 200, description = "A page of unused keys", body = PageView<UnusedKeyView>),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    operation_id = "listUnusedKeys", get, path = "/api/service-account/v1/key/unused", tag = "keys", params(UnusedQuery, PageQuery, OrgQuery),
+    responses((status = 200, description = "A page of unused keys", body = PageView<UnusedKeyView>)),
 )]
 pub async fn unused(
     State(state): State<AppState>,
@@ -460,7 +433,7 @@ pub async fn unused(
             .filter(|d| (1..=3650).contains(d))
             .ok_or_else(|| ApiError::bad_request("days", "days must be a whole number from 1 to 3650"))?,
     };
-    let page = PageRequest::parse(UNUSED_LISTING, q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = PageRequest::parse(UNUSED_LISTING, &q.page)?;
     let keys = state.service.list_unused_keys(&p, days, page.position, page.limit).await?;
     Ok(Json(PageView::of(UNUSED_LISTING, keys, UnusedKeyView::from)))
 }

@@ -43,10 +43,11 @@ pub struct RevokeSecrets {
     request_body = RevokeSecrets,
     responses(
         (status = 202, description = "Accepted: every live key among the secrets is disabled"),
-        (status = 413, description = "The body is over 128 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a list of at most 1,000 strings", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many calls from this address", body = Problem, content_type = "application/problem+json"),
-    )
+        (status = 413, description = "The body is over 128 KiB", body = Problem),
+        (status = 422, description = "Not a list of at most 1,000 strings", body = Problem),
+        (status = 429, description = "Too many calls from this address", body = Problem),
+    ),
+    security(())
 )]
 pub async fn revoke(
     State(state): State<AppState>,
@@ -114,11 +115,12 @@ const KEY_IDENTIFIER: &str = "github-public-key-identifier";
     request_body = Vec<ReportedToken>,
     responses(
         (status = 200, description = "GitHub's feedback: each token a true or false positive", body = Vec<TokenFeedback>),
-        (status = 401, description = "Missing or bad signature", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Leak reports are not configured", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over 128 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not GitHub's format, or more than 1,000 tokens", body = Problem, content_type = "application/problem+json"),
-    )
+        (status = 401, description = "Missing or bad signature", body = Problem),
+        (status = 404, description = "Leak reports are not configured", body = Problem),
+        (status = 413, description = "The body is over 128 KiB", body = Problem),
+        (status = 422, description = "Not GitHub's format, or more than 1,000 tokens", body = Problem),
+    ),
+    security(())
 )]
 pub async fn github(
     State(state): State<AppState>,

@@ -16,7 +16,7 @@ pub mod webhooks;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
@@ -68,6 +68,18 @@ impl<T: ToSchema> PageView<T> {
     }
 }
 
+/// `limit` and `cursor`, taken by every listing. Read as text, so that a bad
+/// one gets this API's own `400`; the document says what they accept.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    limit: Option<String>,
+    /// `nextCursor` from the previous page.
+    cursor: Option<String>,
+}
+
 /// Where a page starts and how long it is, from `limit` and `cursor`.
 pub struct PageRequest {
     pub limit: usize,
@@ -75,38 +87,60 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    pub fn parse(listing: &str, limit: Option<&str>, cursor: Option<&str>) -> Result<Self, ApiError> {
-        Ok(Self { limit: parse_limit(limit)?, position: cursor::decode(listing, cursor)? })
+    pub fn parse(listing: &str, q: &PageQuery) -> Result<Self, ApiError> {
+        Ok(Self { limit: parse_limit(q.limit.as_deref())?, position: cursor::decode(listing, q.cursor.as_deref())? })
     }
 }
 
 /// The ids in a request's path, in order. An id of the wrong shape exists
 /// nowhere, so it is a `404` like any unknown one.
-pub struct PathIds(pub Vec<Id>);
+async fn path_ids(parts: &mut Parts) -> Result<impl Iterator<Item = Id>, ApiError> {
+    let raw = RawPathParams::from_request_parts(parts, &()).await.map_err(|_| ApiError::not_found("resource"))?;
+    let ids = raw
+        .iter()
+        .map(|(name, value)| {
+            Id::parse(value).ok_or_else(|| ApiError::not_found(if name == "key-id" { "key" } else { "resource" }))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ids.into_iter())
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for PathIds {
+/// The `{id}` of a resource's path.
+#[derive(IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub struct PathId(
+    /// The id of the resource the path names (the `id` of its view).
+    #[param(value_type = String)]
+    pub Id,
+);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let raw = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found("resource"))?;
-        raw.iter()
-            .map(|(name, value)| {
-                Id::parse(value).ok_or_else(|| ApiError::not_found(if name == "key-id" { "key" } else { "resource" }))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(PathIds)
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        path_ids(parts).await?.next().map(PathId).ok_or_else(|| ApiError::not_found("resource"))
     }
 }
 
-impl PathIds {
-    pub fn one(self) -> Result<Id, ApiError> {
-        self.0.into_iter().next().ok_or_else(|| ApiError::not_found("resource"))
-    }
+/// The `{id}` and `{key-id}` of a key's path: its service account, then the key.
+#[derive(IntoParams)]
+#[into_params(names("id", "key-id"), parameter_in = Path)]
+pub struct KeyPath(
+    /// The service account's id.
+    #[param(value_type = String)]
+    pub Id,
+    /// The key's id.
+    #[param(value_type = String)]
+    pub Id,
+);
 
-    pub fn two(self) -> Result<(Id, Id), ApiError> {
-        let mut ids = self.0.into_iter();
+impl<S: Send + Sync> FromRequestParts<S> for KeyPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let mut ids = path_ids(parts).await?;
         match (ids.next(), ids.next()) {
-            (Some(a), Some(b)) => Ok((a, b)),
+            (Some(account), Some(key)) => Ok(KeyPath(account, key)),
             _ => Err(ApiError::not_found("resource")),
         }
     }

@@ -153,7 +153,8 @@ pub async fn token(State(state): State<AppState>, ClientIp(ip): ClientIp, header
 /// The public keys that verify keyward's access tokens (JWK set).
 #[utoipa::path(
     operation_id = "jwks", get, path = "/.well-known/jwks.json", tag = "identity",
-    responses((status = 200, description = "A JWK set with keyward's Ed25519 public key", content_type = "application/json"))
+    responses((status = 200, description = "A JWK set with keyward's Ed25519 public key", content_type = "application/json")),
+    security(())
 )]
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     let keys = state.service.jwks().await?;
@@ -186,7 +187,8 @@ pub struct ServerMetadata {
 /// and the published keys are, and which grants it takes.
 #[utoipa::path(
     operation_id = "authorizationServerMetadata", get, path = "/.well-known/oauth-authorization-server", tag = "identity",
-    responses((status = 200, description = "RFC 8414 metadata", body = ServerMetadata))
+    responses((status = 200, description = "RFC 8414 metadata", body = ServerMetadata)),
+    security(())
 )]
 pub async fn metadata(State(state): State<AppState>) -> Response {
     let base = &state.public_url;

@@ -6,7 +6,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{OrgQuery, PathIds};
+use super::{OrgQuery, PathId};
 use crate::domain::Role;
 use crate::domain::entity::OrgPolicy;
 use crate::http::AppState;
@@ -63,9 +63,8 @@ pub struct OrgList {
     operation_id = "listOrgs", get, path = "/api/org/v1/org", tag = "organizations", params(OrgQuery),
     responses(
         (status = 200, description = "The caller's organizations", body = OrgList),
-        (status = 403, description = "orgId names an organization the caller may not pin", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "orgId names an organization the caller may not pin", body = Problem),
     ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -95,25 +94,22 @@ pub async fn list(
 /// server's `--max-key-lifetime` still caps them. `404` for an organization
 /// the caller does not belong to, `403` for its non-admins.
 #[utoipa::path(
-    operation_id = "updateOrg", patch, path = "/api/org/v1/org/{id}", tag = "organizations",
-    params(("id" = String, Path, description = "Organization id"), OrgQuery),
+    operation_id = "updateOrg", patch, path = "/api/org/v1/org/{id}", tag = "organizations", params(PathId, OrgQuery),
     request_body = UpdateOrg,
     responses(
         (status = 200, description = "The organization with its policy", body = OrgView),
-        (status = 403, description = "The caller is not an admin there", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organization of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not an admin there", body = Problem),
+        (status = 404, description = "No such organization of the caller's", body = Problem),
     ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
 pub async fn update(
     State(state): State<AppState>,
     Who(who): Who,
     RequestedOrg(pin): RequestedOrg,
     ClientIp(client): ClientIp,
-    ids: PathIds,
+    PathId(org): PathId,
     JsonBody(body): JsonBody<UpdateOrg>,
 ) -> Result<Json<OrgView>, ApiError> {
-    let org = ids.one()?;
     let client = client.map(|ip| ip.to_string());
     // A pin the caller may not make is refused as everywhere (403); then an
     // organization it does not belong to is one that does not exist for it.

@@ -17,7 +17,7 @@ pub struct Health {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(operation_id = "healthz", get, path = "/healthz", tag = "platform", responses((status = 200, body = Health)))]
+#[utoipa::path(operation_id = "healthz", get, path = "/healthz", tag = "platform", responses((status = 200, body = Health)), security(()))]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
@@ -27,8 +27,9 @@ pub async fn healthz() -> Json<Health> {
     operation_id = "readyz", get, path = "/readyz", tag = "platform",
     responses(
         (status = 200, body = Health),
-        (status = 503, description = "Storage unreachable", body = Problem, content_type = "application/problem+json"),
-    )
+        (status = 503, description = "Storage unreachable", body = Problem),
+    ),
+    security(())
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state.service.ping().await.map_err(|e| {
@@ -39,7 +40,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
 }
 
 /// Prometheus metrics.
-#[utoipa::path(operation_id = "metrics", get, path = "/metrics", tag = "platform", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+#[utoipa::path(operation_id = "metrics", get, path = "/metrics", tag = "platform", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")), security(()))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     state.service.observe_throttles();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.service.metrics().render())
@@ -52,7 +53,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 pub struct OpenApiJson(pub axum::body::Bytes);
 
 /// This API's OpenAPI 3.1 document, generated from the handlers.
-#[utoipa::path(operation_id = "openapi", get, path = "/api/openapi.json", tag = "platform", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+#[utoipa::path(operation_id = "openapi", get, path = "/api/openapi.json", tag = "platform", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")), security(()))]
 pub async fn openapi(Extension(doc): Extension<OpenApiJson>) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], doc.0).into_response()
 }

@@ -64,9 +64,10 @@ fn set_cookie(headers: &mut HeaderMap, value: String) {
     operation_id = "login", post, path = "/api/session/v1/login", tag = "session", request_body = Login,
     responses(
         (status = 200, description = "Logged in", body = SessionView),
-        (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
-    )
+        (status = 401, description = "Wrong email or password", body = Problem),
+        (status = 429, description = "Too many attempts", body = Problem),
+    ),
+    security(())
 )]
 pub async fn login(
     State(state): State<AppState>,
@@ -135,9 +136,8 @@ pub async fn logout(State(state): State<AppState>, _who: Who, headers: HeaderMap
 /// used, expired or voided, or `password` when it is too short.
 #[utoipa::path(
     operation_id = "setPassword", post, path = "/api/session/v1/password", tag = "session", request_body = SetPassword,
-    responses(
-        (status = 204, description = "Password set; log in with it"),
-    )
+    responses((status = 204, description = "Password set; log in with it")),
+    security(())
 )]
 pub async fn set_password(
     State(state): State<AppState>,

@@ -47,8 +47,9 @@ fn required(field: &'static str, value: Option<String>) -> Result<String, ApiErr
     operation_id = "setup", post, path = "/api/session/v1/setup", tag = "session", request_body = Setup,
     responses(
         (status = 201, description = "Created and logged in", body = SessionView),
-        (status = 422, description = "A field is wrong, or the link no longer works", body = Problem, content_type = "application/problem+json"),
-    )
+        (status = 422, description = "A field is wrong, or the link no longer works", body = Problem),
+    ),
+    security(())
 )]
 pub async fn setup(
     State(state): State<AppState>,

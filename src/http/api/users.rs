@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{IdempotencyHeader, OrgQuery, PageRequest, PageView, PathIds};
+use super::{IdempotencyHeader, OrgQuery, PageQuery, PageRequest, PageView, PathId};
 use crate::domain::entity::Member;
 use crate::domain::{Email, Role, UnixTime};
 use crate::http::AppState;
@@ -71,16 +71,9 @@ pub struct UpdateUser {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserQuery {
-    /// Pin to organization (Organization.id).
-    #[serde(rename = "orgId")]
-    #[param(rename = "orgId")]
-    #[allow(dead_code)]
-    org_id: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
-    limit: Option<String>,
-    /// `nextCursor` from the previous page.
-    cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    page: PageQuery,
 }
 
 fn role_field(raw: &str) -> Result<Role, ApiError> {
@@ -91,19 +84,15 @@ fn role_field(raw: &str) -> Result<Role, ApiError> {
 ///
 /// Admins.
 #[utoipa::path(
-    operation_id = "listUsers", get, path = "/api/user/v1/user", tag = "users", params(UserQuery),
-    responses(
-        (status = 200, description = "A page of users", body = PageView<UserView>),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    operation_id = "listUsers", get, path = "/api/user/v1/user", tag = "users", params(UserQuery, PageQuery, OrgQuery),
+    responses((status = 200, description = "A page of users", body = PageView<UserView>)),
 )]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
     ApiQuery(q): ApiQuery<UserQuery>,
 ) -> Result<Json<PageView<UserView>>, ApiError> {
-    let page = PageRequest::parse(LISTING, q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = PageRequest::parse(LISTING, &q.page)?;
     let users = state.service.list_users(&p, page.position, page.limit).await?;
     Ok(Json(PageView::of(LISTING, users, UserView::from)))
 }
@@ -122,10 +111,9 @@ pub async fn list(
     request_body = InviteUser,
     responses(
         (status = 201, description = "The new member, pending until the person accepts", body = UserView),
-        (status = 403, description = "Admins only, up to their own role", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already a member", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only, up to their own role", body = Problem),
+        (status = 409, description = "Already a member", body = Problem),
     ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -143,23 +131,19 @@ pub async fn create(
 ///
 /// Admins, up to their own role. The last admin cannot be demoted.
 #[utoipa::path(
-    operation_id = "updateUser", patch, path = "/api/user/v1/user/{id}", tag = "users",
-    params(("id" = String, Path, description = "User id (`UserView.id`)"), OrgQuery),
+    operation_id = "updateUser", patch, path = "/api/user/v1/user/{id}", tag = "users", params(PathId, OrgQuery),
     request_body = UpdateUser,
     responses(
         (status = 200, description = "The member", body = UserView),
-        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The last admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last admin", body = Problem),
     ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
 pub async fn update(
     State(state): State<AppState>,
     Caller(p): Caller,
-    ids: PathIds,
+    PathId(id): PathId,
     JsonBody(body): JsonBody<UpdateUser>,
 ) -> Result<Json<UserView>, ApiError> {
-    let id = ids.one()?;
     let role = role_field(&body.role.ok_or_else(|| ApiError::invalid_field("role", "is required"))?)?;
     Ok(Json(state.service.set_user_role(&p, &id, role).await?.into()))
 }
@@ -172,17 +156,17 @@ pub async fn update(
 /// a person left in no organization is deleted. The last admin cannot be
 /// removed.
 #[utoipa::path(
-    operation_id = "deleteUser", delete, path = "/api/user/v1/user/{id}", tag = "users",
-    params(("id" = String, Path, description = "User id (`UserView.id`)"), OrgQuery),
+    operation_id = "deleteUser", delete, path = "/api/user/v1/user/{id}", tag = "users", params(PathId, OrgQuery),
     responses(
         (status = 204, description = "Removed"),
-        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The organization's last admin cannot be removed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The organization's last admin cannot be removed", body = Problem),
     ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
-pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathIds) -> Result<StatusCode, ApiError> {
-    let id = ids.one()?;
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    PathId(id): PathId,
+) -> Result<StatusCode, ApiError> {
     state.service.remove_user(&p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use super::{OrgQuery, PageRequest, PageView, PathIds};
+use super::{OrgQuery, PageQuery, PageRequest, PageView, PathId};
 use crate::domain::UnixTime;
 use crate::domain::entity::{WebhookDelivery, WebhookEndpoint};
 use crate::domain::webhook::{EndpointUrl, Subscriptions};
@@ -56,13 +56,8 @@ impl From<WebhookEndpoint> for WebhookView {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedWebhookView {
-    pub id: String,
-    pub org_id: String,
-    pub url: String,
-    pub events: Vec<String>,
-    pub disabled: bool,
-    pub created: UnixTime,
-    pub secret_created: UnixTime,
+    #[serde(flatten)]
+    pub endpoint: WebhookView,
     /// `whsec_` and base64: the Standard Webhooks signing secret. Never
     /// shown again.
     pub secret: String,
@@ -70,18 +65,7 @@ pub struct CreatedWebhookView {
 
 impl From<CreatedWebhook> for CreatedWebhookView {
     fn from(c: CreatedWebhook) -> Self {
-        let secret = c.secret.expose();
-        let v = WebhookView::from(c.endpoint);
-        Self {
-            id: v.id,
-            org_id: v.org_id,
-            url: v.url,
-            events: v.events,
-            disabled: v.disabled,
-            created: v.created,
-            secret_created: v.secret_created,
-            secret,
-        }
+        Self { secret: c.secret.expose(), endpoint: c.endpoint.into() }
     }
 }
 
@@ -159,21 +143,6 @@ pub struct UpdateWebhook {
     disabled: Option<Option<bool>>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Pin to organization (Organization.id).
-    #[serde(rename = "orgId")]
-    #[param(rename = "orgId")]
-    #[allow(dead_code)]
-    org_id: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
-    limit: Option<String>,
-    /// `nextCursor` from the previous page.
-    cursor: Option<String>,
-}
-
 fn parse_url(raw: &str) -> Result<EndpointUrl, ApiError> {
     EndpointUrl::parse(raw).map_err(|why| ApiError::invalid_field("url", why))
 }
@@ -192,14 +161,11 @@ fn parse_events(raw: &[String]) -> Result<Subscriptions, ApiError> {
 /// `events[2]`), also for a URL that resolves to a loopback or private
 /// address.
 #[utoipa::path(
-    operation_id = "createWebhook", post, path = PATH, tag = "webhooks", params(OrgQuery),
-    request_body = CreateWebhook,
+    operation_id = "createWebhook", post, path = PATH, tag = "webhooks", params(OrgQuery), request_body = CreateWebhook,
     responses(
         (status = 201, description = "Endpoint created; `secret` is shown only now", body = CreatedWebhookView),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The organization has its 20 webhooks already", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The organization has its 20 webhooks already", body = Problem),
     ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -217,20 +183,16 @@ pub async fn create(
 ///
 /// Admins. Creation order, with stable cursors; never a secret.
 #[utoipa::path(
-    operation_id = "listWebhooks", get, path = PATH, tag = "webhooks", params(ListQuery),
-    responses(
-        (status = 200, description = "A page of endpoints", body = PageView<WebhookView>),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    operation_id = "listWebhooks", get, path = PATH, tag = "webhooks", params(PageQuery, OrgQuery),
+    responses((status = 200, description = "A page of endpoints", body = PageView<WebhookView>)),
 )]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<PageView<WebhookView>>, ApiError> {
     p.require(crate::domain::Role::Admin)?;
-    let page = PageRequest::parse(LISTING, q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = PageRequest::parse(LISTING, &q)?;
     let endpoints = state.service.list_webhooks(&p, page.position, page.limit).await?;
     Ok(Json(PageView::of(LISTING, endpoints, WebhookView::from)))
 }
@@ -239,22 +201,15 @@ pub async fn list(
 ///
 /// Admins. `404` for an unknown id or one of another organization.
 #[utoipa::path(
-    operation_id = "getWebhook", get, path = "/api/webhook/v1/webhook/{id}", tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook id"), OrgQuery),
-    responses(
-        (status = 200, description = "The endpoint", body = WebhookView),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    operation_id = "getWebhook", get, path = "/api/webhook/v1/webhook/{id}", tag = "webhooks", params(PathId, OrgQuery),
+    responses((status = 200, description = "The endpoint", body = WebhookView)),
 )]
 pub async fn get(
     State(state): State<AppState>,
     Caller(p): Caller,
-    ids: PathIds,
+    PathId(id): PathId,
 ) -> Result<Json<WebhookView>, ApiError> {
     p.require(crate::domain::Role::Admin)?;
-    let id = ids.one()?;
     Ok(Json(state.service.get_webhook(&p, &id).await?.into()))
 }
 
@@ -265,23 +220,17 @@ pub async fn get(
 /// is given up on when its turn comes.
 #[utoipa::path(
     operation_id = "updateWebhook", patch, path = "/api/webhook/v1/webhook/{id}", tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook id"), OrgQuery),
+    params(PathId, OrgQuery),
     request_body = UpdateWebhook,
-    responses(
-        (status = 200, description = "The changed endpoint", body = WebhookView),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    responses((status = 200, description = "The changed endpoint", body = WebhookView)),
 )]
 pub async fn update(
     State(state): State<AppState>,
     Caller(p): Caller,
-    ids: PathIds,
+    PathId(id): PathId,
     JsonBody(body): JsonBody<UpdateWebhook>,
 ) -> Result<Json<WebhookView>, ApiError> {
     p.require(crate::domain::Role::Admin)?;
-    let id = ids.one()?;
     let not_null = |field: &'static str| move || ApiError::invalid_field(field, "must not be null");
     let patch = WebhookPatch {
         url: body.url.map(|u| u.ok_or_else(not_null("url")).and_then(|u| parse_url(&u))).transpose()?,
@@ -296,17 +245,15 @@ pub async fn update(
 /// Admins. Its queued and past deliveries go with it.
 #[utoipa::path(
     operation_id = "deleteWebhook", delete, path = "/api/webhook/v1/webhook/{id}", tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook id"), OrgQuery),
-    responses(
-        (status = 204, description = "Endpoint deleted"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    params(PathId, OrgQuery),
+    responses((status = 204, description = "Endpoint deleted")),
 )]
-pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathIds) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    PathId(id): PathId,
+) -> Result<StatusCode, ApiError> {
     p.require(crate::domain::Role::Admin)?;
-    let id = ids.one()?;
     state.service.delete_webhook(&p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -317,21 +264,15 @@ pub async fn delete(State(state): State<AppState>, Caller(p): Caller, ids: PathI
 /// now on, retries included, is signed with it.
 #[utoipa::path(
     operation_id = "rotateWebhookSecret", post, path = "/api/webhook/v1/webhook/{id}/rotate-secret", tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook id"), OrgQuery),
-    responses(
-        (status = 200, description = "The new secret", body = WebhookSecretView),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    params(PathId, OrgQuery),
+    responses((status = 200, description = "The new secret", body = WebhookSecretView)),
 )]
 pub async fn rotate_secret(
     State(state): State<AppState>,
     Caller(p): Caller,
-    ids: PathIds,
+    PathId(id): PathId,
 ) -> Result<Json<WebhookSecretView>, ApiError> {
     p.require(crate::domain::Role::Admin)?;
-    let id = ids.one()?;
     let secret = state.service.rotate_webhook_secret(&p, &id).await?;
     Ok(Json(WebhookSecretView { id: id.to_string(), secret: secret.expose() }))
 }
@@ -342,23 +283,17 @@ pub async fn rotate_secret(
 /// and last attempt. Finished deliveries are kept 30 days.
 #[utoipa::path(
     operation_id = "listWebhookDeliveries", get, path = "/api/webhook/v1/webhook/{id}/delivery", tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook id"), ListQuery),
-    responses(
-        (status = 200, description = "A page of deliveries", body = PageView<DeliveryView>),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("apiKey" = []), ("basic" = []), ("session" = []))
+    params(PathId, PageQuery, OrgQuery),
+    responses((status = 200, description = "A page of deliveries", body = PageView<DeliveryView>)),
 )]
 pub async fn deliveries(
     State(state): State<AppState>,
     Caller(p): Caller,
-    ids: PathIds,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    PathId(id): PathId,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<PageView<DeliveryView>>, ApiError> {
     p.require(crate::domain::Role::Admin)?;
-    let id = ids.one()?;
-    let page = PageRequest::parse(DELIVERY_LISTING, q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = PageRequest::parse(DELIVERY_LISTING, &q)?;
     let deliveries = state.service.list_webhook_deliveries(&p, &id, page.position, page.limit).await?;
     Ok(Json(PageView::of(DELIVERY_LISTING, deliveries, DeliveryView::from)))
 }

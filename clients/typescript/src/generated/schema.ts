@@ -899,14 +899,7 @@ export interface components {
             meta?: Record<string, never> | null;
         };
         /** @description A new endpoint with its signing secret, shown only this once. */
-        CreatedWebhookView: {
-            id: string;
-            orgId: string;
-            url: string;
-            events: string[];
-            disabled: boolean;
-            created: components["schemas"]["i64"];
-            secretCreated: components["schemas"]["i64"];
+        CreatedWebhookView: components["schemas"]["WebhookView"] & {
             /**
              * @description `whsec_` and base64: the Standard Webhooks signing secret. Never
              *     shown again.
@@ -1490,12 +1483,6 @@ export interface operations {
     listAuditEvents: {
         parameters: {
             query?: {
-                /** @description Pin to organization (Organization.id). */
-                orgId?: string;
-                /** @description Page size, 1 to 200 (default 50). */
-                limit?: number;
-                /** @description `nextCursor` from the previous page. */
-                cursor?: string;
                 /** @description Only events by this actor (a service account's or a user's id). */
                 actorId?: string;
                 /** @description Only this action (`key.delete`), or a family of them (`key.*`). */
@@ -1505,6 +1492,15 @@ export interface operations {
                  *     organization's id).
                  */
                 targetId?: string;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description `nextCursor` from the previous page. */
+                cursor?: string;
+                /**
+                 * @description Pin to organization (Organization.id). A key may only pin its own; a
+                 *     user of several organizations must pin one.
+                 */
+                orgId?: string;
             };
             header?: never;
             path?: never;
@@ -1539,7 +1535,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Admins only */
+            /** @description The caller may not do this here (its role, or an organization it may not pin) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2381,7 +2377,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Organization id */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -2487,14 +2483,17 @@ export interface operations {
     listUnusedKeys: {
         parameters: {
             query?: {
-                /** @description Pin to organization (Organization.id). */
-                orgId?: string;
                 /** @description Unused for at least this many days, 1 to 3650 (default 30). */
                 days?: number;
                 /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
                 /** @description `nextCursor` from the previous page. */
                 cursor?: string;
+                /**
+                 * @description Pin to organization (Organization.id). A key may only pin its own; a
+                 *     user of several organizations must pin one.
+                 */
+                orgId?: string;
             };
             header?: never;
             path?: never;
@@ -2561,16 +2560,19 @@ export interface operations {
     listServiceAccounts: {
         parameters: {
             query?: {
-                /** @description Pin to organization (Organization.id). */
-                orgId?: string;
-                /** @description Page size, 1 to 200 (default 50). */
-                limit?: number;
-                /** @description `nextCursor` from the previous page. */
-                cursor?: string;
                 /** @description Only accounts whose name contains this, ignoring case. */
                 name?: string;
                 /** @description `true`: the deleted accounts not yet purged instead (admins). */
                 deleted?: boolean;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description `nextCursor` from the previous page. */
+                cursor?: string;
+                /**
+                 * @description Pin to organization (Organization.id). A key may only pin its own; a
+                 *     user of several organizations must pin one.
+                 */
+                orgId?: string;
             };
             header?: never;
             path?: never;
@@ -2765,7 +2767,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description ServiceAccount id */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -2808,7 +2810,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such service account */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2848,7 +2850,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description ServiceAccount id */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -2889,7 +2891,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such service account */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2929,7 +2931,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description ServiceAccount id */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -2976,7 +2978,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such service account */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3052,7 +3054,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description ServiceAccount id */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -3095,7 +3097,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such service account */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3144,7 +3146,7 @@ export interface operations {
                 "Idempotency-Key"?: string | null;
             };
             path: {
-                /** @description ServiceAccount id */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -3191,7 +3193,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such service account */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3267,9 +3269,9 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description ServiceAccount id */
+                /** @description The service account's id. */
                 id: string;
-                /** @description The id of the key to delete */
+                /** @description The key's id. */
                 "key-id": string;
             };
             cookie?: never;
@@ -3310,7 +3312,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such service account or key */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3350,9 +3352,9 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description ServiceAccount id */
+                /** @description The service account's id. */
                 id: string;
-                /** @description The id of the key */
+                /** @description The key's id. */
                 "key-id": string;
             };
             cookie?: never;
@@ -3399,7 +3401,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such service account or key */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3475,9 +3477,9 @@ export interface operations {
                 "Idempotency-Key"?: string | null;
             };
             path: {
-                /** @description ServiceAccount id */
+                /** @description The service account's id. */
                 id: string;
-                /** @description The id of the key to replace */
+                /** @description The key's id. */
                 "key-id": string;
             };
             cookie?: never;
@@ -3524,7 +3526,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such service account or key */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3600,7 +3602,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description ServiceAccount id */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -4023,12 +4025,15 @@ export interface operations {
     listUsers: {
         parameters: {
             query?: {
-                /** @description Pin to organization (Organization.id). */
-                orgId?: string;
                 /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
                 /** @description `nextCursor` from the previous page. */
                 cursor?: string;
+                /**
+                 * @description Pin to organization (Organization.id). A key may only pin its own; a
+                 *     user of several organizations must pin one.
+                 */
+                orgId?: string;
             };
             header?: never;
             path?: never;
@@ -4063,7 +4068,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Admins only */
+            /** @description The caller may not do this here (its role, or an organization it may not pin) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4223,7 +4228,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description User id (`UserView.id`) */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -4264,7 +4269,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such member */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4313,7 +4318,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description User id (`UserView.id`) */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -4360,7 +4365,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such member */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4428,12 +4433,15 @@ export interface operations {
     listWebhooks: {
         parameters: {
             query?: {
-                /** @description Pin to organization (Organization.id). */
-                orgId?: string;
                 /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
                 /** @description `nextCursor` from the previous page. */
                 cursor?: string;
+                /**
+                 * @description Pin to organization (Organization.id). A key may only pin its own; a
+                 *     user of several organizations must pin one.
+                 */
+                orgId?: string;
             };
             header?: never;
             path?: never;
@@ -4468,7 +4476,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Admins only */
+            /** @description The caller may not do this here (its role, or an organization it may not pin) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4543,7 +4551,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Admins only */
+            /** @description The caller may not do this here (its role, or an organization it may not pin) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4619,7 +4627,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Webhook id */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -4653,7 +4661,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Admins only */
+            /** @description The caller may not do this here (its role, or an organization it may not pin) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4662,7 +4670,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such endpoint */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4702,7 +4710,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Webhook id */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -4734,7 +4742,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Admins only */
+            /** @description The caller may not do this here (its role, or an organization it may not pin) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4743,7 +4751,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such endpoint */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4783,7 +4791,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Webhook id */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -4821,7 +4829,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Admins only */
+            /** @description The caller may not do this here (its role, or an organization it may not pin) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4830,7 +4838,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such endpoint */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4889,16 +4897,19 @@ export interface operations {
     listWebhookDeliveries: {
         parameters: {
             query?: {
-                /** @description Pin to organization (Organization.id). */
-                orgId?: string;
                 /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
                 /** @description `nextCursor` from the previous page. */
                 cursor?: string;
+                /**
+                 * @description Pin to organization (Organization.id). A key may only pin its own; a
+                 *     user of several organizations must pin one.
+                 */
+                orgId?: string;
             };
             header?: never;
             path: {
-                /** @description Webhook id */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -4932,7 +4943,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Admins only */
+            /** @description The caller may not do this here (its role, or an organization it may not pin) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4941,7 +4952,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such endpoint */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4981,7 +4992,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Webhook id */
+                /** @description The id of the resource the path names (the `id` of its view). */
                 id: string;
             };
             cookie?: never;
@@ -5015,7 +5026,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Admins only */
+            /** @description The caller may not do this here (its role, or an organization it may not pin) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5024,7 +5035,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such endpoint */
+            /** @description Not found (or in another organization) */
             404: {
                 headers: {
                     [name: string]: unknown;

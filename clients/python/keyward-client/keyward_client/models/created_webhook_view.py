@@ -17,8 +17,8 @@ class CreatedWebhookView:
         id (str):
         org_id (str):
         url (str):
-        events (list[str]):
-        disabled (bool):
+        events (list[str]): Event names (`key.created`) and families (`key.*`) it receives.
+        disabled (bool): A disabled endpoint is sent nothing.
         created (int):
         secret_created (int):
         secret (str): `whsec_` and base64: the Standard Webhooks signing secret. Never

@@ -12,27 +12,27 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    org_id: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    cursor: str | Unset = UNSET,
     actor_id: str | Unset = UNSET,
     action: str | Unset = UNSET,
     target_id: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
-
-    params["orgId"] = org_id
-
-    params["limit"] = limit
-
-    params["cursor"] = cursor
 
     params["actorId"] = actor_id
 
     params["action"] = action
 
     params["targetId"] = target_id
+
+    params["limit"] = limit
+
+    params["cursor"] = cursor
+
+    params["orgId"] = org_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -98,12 +98,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    cursor: str | Unset = UNSET,
     actor_id: str | Unset = UNSET,
     action: str | Unset = UNSET,
     target_id: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Response[PageViewAuditEventView | Problem]:
     """List audit events.
 
@@ -111,12 +111,12 @@ def sync_detailed(
     (exact, or `key.*` for a family) and `targetId` narrow it, together.
 
     Args:
-        org_id (str | Unset):
-        limit (int | Unset):
-        cursor (str | Unset):
         actor_id (str | Unset):
         action (str | Unset):
         target_id (str | Unset):
+        limit (int | Unset):
+        cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,12 +127,12 @@ def sync_detailed(
     """
 
     kwargs = _get_kwargs(
-        org_id=org_id,
-        limit=limit,
-        cursor=cursor,
         actor_id=actor_id,
         action=action,
         target_id=target_id,
+        limit=limit,
+        cursor=cursor,
+        org_id=org_id,
     )
 
     response = client.get_httpx_client().request(
@@ -145,12 +145,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    cursor: str | Unset = UNSET,
     actor_id: str | Unset = UNSET,
     action: str | Unset = UNSET,
     target_id: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> PageViewAuditEventView | Problem | None:
     """List audit events.
 
@@ -158,12 +158,12 @@ def sync(
     (exact, or `key.*` for a family) and `targetId` narrow it, together.
 
     Args:
-        org_id (str | Unset):
-        limit (int | Unset):
-        cursor (str | Unset):
         actor_id (str | Unset):
         action (str | Unset):
         target_id (str | Unset):
+        limit (int | Unset):
+        cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -175,24 +175,24 @@ def sync(
 
     return sync_detailed(
         client=client,
-        org_id=org_id,
-        limit=limit,
-        cursor=cursor,
         actor_id=actor_id,
         action=action,
         target_id=target_id,
+        limit=limit,
+        cursor=cursor,
+        org_id=org_id,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    cursor: str | Unset = UNSET,
     actor_id: str | Unset = UNSET,
     action: str | Unset = UNSET,
     target_id: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Response[PageViewAuditEventView | Problem]:
     """List audit events.
 
@@ -200,12 +200,12 @@ async def asyncio_detailed(
     (exact, or `key.*` for a family) and `targetId` narrow it, together.
 
     Args:
-        org_id (str | Unset):
-        limit (int | Unset):
-        cursor (str | Unset):
         actor_id (str | Unset):
         action (str | Unset):
         target_id (str | Unset):
+        limit (int | Unset):
+        cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -216,12 +216,12 @@ async def asyncio_detailed(
     """
 
     kwargs = _get_kwargs(
-        org_id=org_id,
-        limit=limit,
-        cursor=cursor,
         actor_id=actor_id,
         action=action,
         target_id=target_id,
+        limit=limit,
+        cursor=cursor,
+        org_id=org_id,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -232,12 +232,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    cursor: str | Unset = UNSET,
     actor_id: str | Unset = UNSET,
     action: str | Unset = UNSET,
     target_id: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> PageViewAuditEventView | Problem | None:
     """List audit events.
 
@@ -245,12 +245,12 @@ async def asyncio(
     (exact, or `key.*` for a family) and `targetId` narrow it, together.
 
     Args:
-        org_id (str | Unset):
-        limit (int | Unset):
-        cursor (str | Unset):
         actor_id (str | Unset):
         action (str | Unset):
         target_id (str | Unset):
+        limit (int | Unset):
+        cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -263,11 +263,11 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
-            org_id=org_id,
-            limit=limit,
-            cursor=cursor,
             actor_id=actor_id,
             action=action,
             target_id=target_id,
+            limit=limit,
+            cursor=cursor,
+            org_id=org_id,
         )
     ).parsed

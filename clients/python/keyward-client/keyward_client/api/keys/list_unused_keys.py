@@ -12,21 +12,21 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    org_id: str | Unset = UNSET,
     days: int | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
-
-    params["orgId"] = org_id
 
     params["days"] = days
 
     params["limit"] = limit
 
     params["cursor"] = cursor
+
+    params["orgId"] = org_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -92,10 +92,10 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     days: int | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Response[PageViewUnusedKeyView | Problem]:
     """Report keys unused for N days.
 
@@ -104,10 +104,10 @@ def sync_detailed(
     every service account: the candidates for deletion.
 
     Args:
-        org_id (str | Unset):
         days (int | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -118,10 +118,10 @@ def sync_detailed(
     """
 
     kwargs = _get_kwargs(
-        org_id=org_id,
         days=days,
         limit=limit,
         cursor=cursor,
+        org_id=org_id,
     )
 
     response = client.get_httpx_client().request(
@@ -134,10 +134,10 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     days: int | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> PageViewUnusedKeyView | Problem | None:
     """Report keys unused for N days.
 
@@ -146,10 +146,10 @@ def sync(
     every service account: the candidates for deletion.
 
     Args:
-        org_id (str | Unset):
         days (int | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -161,20 +161,20 @@ def sync(
 
     return sync_detailed(
         client=client,
-        org_id=org_id,
         days=days,
         limit=limit,
         cursor=cursor,
+        org_id=org_id,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     days: int | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Response[PageViewUnusedKeyView | Problem]:
     """Report keys unused for N days.
 
@@ -183,10 +183,10 @@ async def asyncio_detailed(
     every service account: the candidates for deletion.
 
     Args:
-        org_id (str | Unset):
         days (int | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -197,10 +197,10 @@ async def asyncio_detailed(
     """
 
     kwargs = _get_kwargs(
-        org_id=org_id,
         days=days,
         limit=limit,
         cursor=cursor,
+        org_id=org_id,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -211,10 +211,10 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     days: int | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> PageViewUnusedKeyView | Problem | None:
     """Report keys unused for N days.
 
@@ -223,10 +223,10 @@ async def asyncio(
     every service account: the candidates for deletion.
 
     Args:
-        org_id (str | Unset):
         days (int | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -239,9 +239,9 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
-            org_id=org_id,
             days=days,
             limit=limit,
             cursor=cursor,
+            org_id=org_id,
         )
     ).parsed

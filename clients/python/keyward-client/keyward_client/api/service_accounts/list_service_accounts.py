@@ -12,24 +12,24 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    org_id: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    cursor: str | Unset = UNSET,
     name: str | Unset = UNSET,
     deleted: bool | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
 
-    params["orgId"] = org_id
+    params["name"] = name
+
+    params["deleted"] = deleted
 
     params["limit"] = limit
 
     params["cursor"] = cursor
 
-    params["name"] = name
-
-    params["deleted"] = deleted
+    params["orgId"] = org_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -95,11 +95,11 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    cursor: str | Unset = UNSET,
     name: str | Unset = UNSET,
     deleted: bool | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Response[PageViewServiceAccountView | Problem]:
     """List service accounts.
 
@@ -108,11 +108,11 @@ def sync_detailed(
     which `undelete` can restore.
 
     Args:
-        org_id (str | Unset):
-        limit (int | Unset):
-        cursor (str | Unset):
         name (str | Unset):
         deleted (bool | Unset):
+        limit (int | Unset):
+        cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -123,11 +123,11 @@ def sync_detailed(
     """
 
     kwargs = _get_kwargs(
-        org_id=org_id,
-        limit=limit,
-        cursor=cursor,
         name=name,
         deleted=deleted,
+        limit=limit,
+        cursor=cursor,
+        org_id=org_id,
     )
 
     response = client.get_httpx_client().request(
@@ -140,11 +140,11 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    cursor: str | Unset = UNSET,
     name: str | Unset = UNSET,
     deleted: bool | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> PageViewServiceAccountView | Problem | None:
     """List service accounts.
 
@@ -153,11 +153,11 @@ def sync(
     which `undelete` can restore.
 
     Args:
-        org_id (str | Unset):
-        limit (int | Unset):
-        cursor (str | Unset):
         name (str | Unset):
         deleted (bool | Unset):
+        limit (int | Unset):
+        cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -169,22 +169,22 @@ def sync(
 
     return sync_detailed(
         client=client,
-        org_id=org_id,
-        limit=limit,
-        cursor=cursor,
         name=name,
         deleted=deleted,
+        limit=limit,
+        cursor=cursor,
+        org_id=org_id,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    cursor: str | Unset = UNSET,
     name: str | Unset = UNSET,
     deleted: bool | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Response[PageViewServiceAccountView | Problem]:
     """List service accounts.
 
@@ -193,11 +193,11 @@ async def asyncio_detailed(
     which `undelete` can restore.
 
     Args:
-        org_id (str | Unset):
-        limit (int | Unset):
-        cursor (str | Unset):
         name (str | Unset):
         deleted (bool | Unset):
+        limit (int | Unset):
+        cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -208,11 +208,11 @@ async def asyncio_detailed(
     """
 
     kwargs = _get_kwargs(
-        org_id=org_id,
-        limit=limit,
-        cursor=cursor,
         name=name,
         deleted=deleted,
+        limit=limit,
+        cursor=cursor,
+        org_id=org_id,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -223,11 +223,11 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
-    cursor: str | Unset = UNSET,
     name: str | Unset = UNSET,
     deleted: bool | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> PageViewServiceAccountView | Problem | None:
     """List service accounts.
 
@@ -236,11 +236,11 @@ async def asyncio(
     which `undelete` can restore.
 
     Args:
-        org_id (str | Unset):
-        limit (int | Unset):
-        cursor (str | Unset):
         name (str | Unset):
         deleted (bool | Unset):
+        limit (int | Unset):
+        cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -253,10 +253,10 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
-            org_id=org_id,
-            limit=limit,
-            cursor=cursor,
             name=name,
             deleted=deleted,
+            limit=limit,
+            cursor=cursor,
+            org_id=org_id,
         )
     ).parsed

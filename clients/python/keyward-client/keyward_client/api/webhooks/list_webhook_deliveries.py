@@ -14,18 +14,18 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     id: str,
     *,
-    org_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
 
-    params["orgId"] = org_id
-
     params["limit"] = limit
 
     params["cursor"] = cursor
+
+    params["orgId"] = org_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -99,9 +99,9 @@ def sync_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Response[PageViewDeliveryView | Problem]:
     """List an endpoint's deliveries.
 
@@ -110,9 +110,9 @@ def sync_detailed(
 
     Args:
         id (str):
-        org_id (str | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -124,9 +124,9 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         id=id,
-        org_id=org_id,
         limit=limit,
         cursor=cursor,
+        org_id=org_id,
     )
 
     response = client.get_httpx_client().request(
@@ -140,9 +140,9 @@ def sync(
     id: str,
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> PageViewDeliveryView | Problem | None:
     """List an endpoint's deliveries.
 
@@ -151,9 +151,9 @@ def sync(
 
     Args:
         id (str):
-        org_id (str | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -166,9 +166,9 @@ def sync(
     return sync_detailed(
         id=id,
         client=client,
-        org_id=org_id,
         limit=limit,
         cursor=cursor,
+        org_id=org_id,
     ).parsed
 
 
@@ -176,9 +176,9 @@ async def asyncio_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Response[PageViewDeliveryView | Problem]:
     """List an endpoint's deliveries.
 
@@ -187,9 +187,9 @@ async def asyncio_detailed(
 
     Args:
         id (str):
-        org_id (str | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -201,9 +201,9 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         id=id,
-        org_id=org_id,
         limit=limit,
         cursor=cursor,
+        org_id=org_id,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -215,9 +215,9 @@ async def asyncio(
     id: str,
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> PageViewDeliveryView | Problem | None:
     """List an endpoint's deliveries.
 
@@ -226,9 +226,9 @@ async def asyncio(
 
     Args:
         id (str):
-        org_id (str | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -242,8 +242,8 @@ async def asyncio(
         await asyncio_detailed(
             id=id,
             client=client,
-            org_id=org_id,
             limit=limit,
             cursor=cursor,
+            org_id=org_id,
         )
     ).parsed

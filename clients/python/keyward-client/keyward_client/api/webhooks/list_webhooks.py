@@ -12,18 +12,18 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    org_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
 
-    params["orgId"] = org_id
-
     params["limit"] = limit
 
     params["cursor"] = cursor
+
+    params["orgId"] = org_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -89,18 +89,18 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Response[PageViewWebhookView | Problem]:
     """List webhook endpoints.
 
      Admins. Creation order, with stable cursors; never a secret.
 
     Args:
-        org_id (str | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -111,9 +111,9 @@ def sync_detailed(
     """
 
     kwargs = _get_kwargs(
-        org_id=org_id,
         limit=limit,
         cursor=cursor,
+        org_id=org_id,
     )
 
     response = client.get_httpx_client().request(
@@ -126,18 +126,18 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> PageViewWebhookView | Problem | None:
     """List webhook endpoints.
 
      Admins. Creation order, with stable cursors; never a secret.
 
     Args:
-        org_id (str | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -149,27 +149,27 @@ def sync(
 
     return sync_detailed(
         client=client,
-        org_id=org_id,
         limit=limit,
         cursor=cursor,
+        org_id=org_id,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Response[PageViewWebhookView | Problem]:
     """List webhook endpoints.
 
      Admins. Creation order, with stable cursors; never a secret.
 
     Args:
-        org_id (str | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -180,9 +180,9 @@ async def asyncio_detailed(
     """
 
     kwargs = _get_kwargs(
-        org_id=org_id,
         limit=limit,
         cursor=cursor,
+        org_id=org_id,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -193,18 +193,18 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> PageViewWebhookView | Problem | None:
     """List webhook endpoints.
 
      Admins. Creation order, with stable cursors; never a secret.
 
     Args:
-        org_id (str | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -217,8 +217,8 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
-            org_id=org_id,
             limit=limit,
             cursor=cursor,
+            org_id=org_id,
         )
     ).parsed
