@@ -43,6 +43,31 @@ impl Sandbox {
         (sb, db)
     }
 
+    /// `admin create-user` with the password on standard input, and
+    /// `env` beside; `None`: without `--password-stdin`.
+    fn create_user(
+        &self,
+        db: &str,
+        org: &str,
+        email: &str,
+        role: &str,
+        password: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Run {
+        let mut args = vec!["admin", "create-user", "--org", org, "--email", email, "--role", role, "--database", db];
+        if password.is_some() {
+            args.push("--password-stdin");
+        }
+        self.run_with(&args, env, password.map(|p| format!("{p}\n")).as_deref())
+    }
+
+    /// A sandbox, its database's URL, and the id of an organization made there.
+    fn with_org() -> (Self, String, String) {
+        let (sb, db) = Self::with_db();
+        let org = sb.create_org("Acme", &db);
+        (sb, db, org)
+    }
+
     fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -223,27 +248,10 @@ fn rotate_signing_key_prints_the_new_and_the_previous_kid() {
 
 #[test]
 fn create_user_reads_the_password_from_stdin_and_prints_id_email_org_and_role() {
-    let (sb, db) = Sandbox::with_db();
-    let org = sb.create_org("Acme", &db);
+    let (sb, db, org) = Sandbox::with_org();
     let password = format!("{}-stdin", "correct horse battery staple");
     for (email, role) in [("ada@example.com", "admin"), ("bob@example.com", "editor"), ("cy@example.com", "viewer")] {
-        let run = sb.run_with(
-            &[
-                "admin",
-                "create-user",
-                "--org",
-                &org,
-                "--email",
-                email,
-                "--role",
-                role,
-                "--password-stdin",
-                "--database",
-                &db,
-            ],
-            &[("KEYWARD_LOG", "debug")],
-            Some(&format!("{password}\n")),
-        );
+        let run = sb.create_user(&db, &org, email, role, Some(&password), &[("KEYWARD_LOG", "debug")]);
         let user = run.object();
         assert_eq!(keys_of(&user), ["email", "id", "orgId", "role"]);
         assert_id(&user["id"]);
@@ -256,8 +264,7 @@ fn create_user_reads_the_password_from_stdin_and_prints_id_email_org_and_role() 
 
 #[test]
 fn create_service_account_prints_the_service_account_json() {
-    let (sb, db) = Sandbox::with_db();
-    let org = sb.create_org("Acme", &db);
+    let (sb, db, org) = Sandbox::with_org();
     let account =
         sb.run(&["admin", "create-service-account", "--org", &org, "--name", "John Doe", "--database", &db]).object();
     for field in
@@ -304,8 +311,7 @@ fn create_service_account_prints_the_service_account_json() {
 
 #[test]
 fn create_service_account_with_key_adds_the_key_and_its_secret() {
-    let (sb, db) = Sandbox::with_db();
-    let org = sb.create_org("Acme", &db);
+    let (sb, db, org) = Sandbox::with_org();
     let (account, key) = sb.admin_account_with_key(&org, "deployer", &["--database", &db]);
     assert_eq!(account["role"], "admin");
     assert_eq!(account["enableBasicAuth"], true);
@@ -332,8 +338,7 @@ fn create_service_account_with_key_adds_the_key_and_its_secret() {
 
 #[test]
 fn create_service_account_with_key_narrows_the_key_as_told() {
-    let (sb, db) = Sandbox::with_db();
-    let org = sb.create_org("Acme", &db);
+    let (sb, db, org) = Sandbox::with_org();
     let (account, key) = sb.admin_account_with_key(
         &org,
         "gateway client",
@@ -389,28 +394,10 @@ fn create_service_account_with_key_narrows_the_key_as_told() {
 
 #[tokio::test]
 async fn serve_answers_healthz_and_the_cli_key_works_on_whoami() {
-    let (sb, db) = Sandbox::with_db();
-    let org = sb.create_org("Acme", &db);
+    let (sb, db, org) = Sandbox::with_org();
     let (account, key) = sb.admin_account_with_key(&org, "deployer", &["--database", &db]);
     let password = "a long enough password";
-    sb.run_with(
-        &[
-            "admin",
-            "create-user",
-            "--org",
-            &org,
-            "--email",
-            "ada@example.com",
-            "--role",
-            "admin",
-            "--password-stdin",
-            "--database",
-            &db,
-        ],
-        &[],
-        Some(&format!("{password}\n")),
-    )
-    .object();
+    sb.create_user(&db, &org, "ada@example.com", "admin", Some(password), &[]).object();
 
     let server = sb.serve(&["serve", "--listen", "127.0.0.1:0", "--database", &db], &[]);
 
@@ -601,30 +588,12 @@ fn a_config_file_that_is_missing_or_has_an_unknown_key_is_an_error() {
 
 #[test]
 fn refused_commands_exit_non_zero_with_a_message_on_stderr_and_nothing_on_stdout() {
-    let (sb, db) = Sandbox::with_db();
-    let org = sb.create_org("Acme", &db);
+    let (sb, db, org) = Sandbox::with_org();
     let unknown_org = Id::generate().to_string();
     let good_password = "x".repeat(MIN_PASSWORD_LEN);
     let short_password = "x".repeat(MIN_PASSWORD_LEN - 1);
-    let user = |org: &str, email: &str, role: &str, password: &str| {
-        sb.run_with(
-            &[
-                "admin",
-                "create-user",
-                "--org",
-                org,
-                "--email",
-                email,
-                "--role",
-                role,
-                "--password-stdin",
-                "--database",
-                &db,
-            ],
-            &[],
-            Some(&format!("{password}\n")),
-        )
-    };
+    let user =
+        |org: &str, email: &str, role: &str, password: &str| sb.create_user(&db, org, email, role, Some(password), &[]);
 
     // A malformed organization id, and a well-formed one that does not exist.
     let msg = user("not an id", "ada@example.com", "admin", &good_password).failure().to_owned();
@@ -642,19 +611,7 @@ fn refused_commands_exit_non_zero_with_a_message_on_stderr_and_nothing_on_stdout
     let msg = user(&org, "ada@example.com", "admin", &short_password).failure().to_owned();
     assert!(msg.contains("password"), "{msg}");
     user(&org, "ada@example.com", "admin", "").failure();
-    sb.run(&[
-        "admin",
-        "create-user",
-        "--org",
-        &org,
-        "--email",
-        "ada@example.com",
-        "--role",
-        "admin",
-        "--database",
-        &db,
-    ])
-    .failure();
+    sb.create_user(&db, &org, "ada@example.com", "admin", None, &[]).failure();
     // A bad email, an empty name.
     user(&org, "not an email", "admin", &good_password).failure();
     sb.run(&["admin", "create-org", "--name", "", "--database", &db]).failure();

@@ -50,16 +50,7 @@ async fn revocations_on_one_node_reach_the_others_within_a_second() {
     let flags = ["--max-keys-per-account", "1000", "--auth-failure-limit", "1000000"];
     let nodes: Vec<Node> = (0..3).map(|_| Node::start(dir.path(), &db.url, &flags)).collect();
     let client = reqwest::Client::new();
-    let account: Value = client
-        .post(nodes[0].url(SA))
-        .header("Authorization", &admin)
-        .json(&json!({"name": "worker", "role": "viewer"}))
-        .send()
-        .await
-        .expect("create account")
-        .json()
-        .await
-        .expect("json");
+    let account = nodes[0].create(&client, SA, &admin, json!({"name": "worker", "role": "viewer"})).await;
     let account = account["id"].as_str().expect("id").to_owned();
 
     let kinds = ["delete", "disable", "rotate", "disable account"];
@@ -69,15 +60,7 @@ async fn revocations_on_one_node_reach_the_others_within_a_second() {
         // Spread the revocations over the nodes' polling period, or every
         // trial would start right after a poll and wait the whole period.
         tokio::time::sleep(Duration::from_millis((trial as u64 * 37) % 250)).await;
-        let res = client
-            .post(nodes[0].url(&format!("{SA}/{account}/key")))
-            .header("Authorization", &admin)
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("create key");
-        assert_eq!(res.status(), StatusCode::CREATED);
-        let key: Value = res.json().await.expect("json");
+        let key = nodes[0].create(&client, &format!("{SA}/{account}/key"), &admin, json!({})).await;
         let (key_id, secret) = (key["keyId"].as_str().expect("keyId"), key["secret"].as_str().expect("secret"));
         // Made on node 1, it works on nodes 2 and 3 at once (and is now in their caches).
         for node in &nodes[1..] {
@@ -157,26 +140,9 @@ async fn an_expired_key_is_refused_by_every_node() {
     let (_org, admin) = bootstrap(dir.path(), &db.url);
     let nodes: Vec<Node> = (0..3).map(|_| Node::start(dir.path(), &db.url, &[])).collect();
     let client = reqwest::Client::new();
-    let account: Value = client
-        .post(nodes[0].url(SA))
-        .header("Authorization", &admin)
-        .json(&json!({"name": "short-lived"}))
-        .send()
-        .await
-        .expect("account")
-        .json()
-        .await
-        .expect("json");
-    let key: Value = client
-        .post(nodes[0].url(&format!("{SA}/{}/key", account["id"].as_str().expect("id"))))
-        .header("Authorization", &admin)
-        .json(&json!({"expiresIn": 2}))
-        .send()
-        .await
-        .expect("key")
-        .json()
-        .await
-        .expect("json");
+    let account = nodes[0].create(&client, SA, &admin, json!({"name": "short-lived"})).await;
+    let keys = format!("{SA}/{}/key", account["id"].as_str().expect("id"));
+    let key = nodes[0].create(&client, &keys, &admin, json!({"expiresIn": 2})).await;
     let secret = key["secret"].as_str().expect("secret");
     let expires = key["expires"].as_i64().expect("expires");
     for node in &nodes {

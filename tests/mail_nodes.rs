@@ -20,15 +20,7 @@ use support::postgres::{FreshDb, server_url};
 const SA: &str = "/api/service-account/v1/service-account";
 
 async fn create_account(client: &reqwest::Client, node: &Node, admin: &str, name: &str, email: &str) -> Value {
-    let res = client
-        .post(node.url(SA))
-        .header("Authorization", admin)
-        .json(&json!({"name": name, "email": email}))
-        .send()
-        .await
-        .expect("create account");
-    assert_eq!(res.status(), StatusCode::CREATED);
-    res.json().await.expect("json")
+    node.create(client, SA, admin, json!({"name": name, "email": email})).await
 }
 
 /// Waits until the outbox of `database` holds `n` messages, all marked

@@ -26,26 +26,10 @@ async fn limited_key(client: &reqwest::Client, node: &Node, admin: &str, limit: 
 /// A key of a new account made with `body` through `node`: its creation
 /// answer, with `path` added (the key's URL path).
 async fn new_key(client: &reqwest::Client, node: &Node, admin: &str, body: Value) -> Value {
-    let account: Value = client
-        .post(node.url(SA))
-        .header("Authorization", admin)
-        .json(&json!({"name": format!("metered-{}", keyward::domain::Id::generate())}))
-        .send()
-        .await
-        .expect("account")
-        .json()
-        .await
-        .expect("json");
+    let name = format!("metered-{}", keyward::domain::Id::generate());
+    let account = node.create(client, SA, admin, json!({"name": name})).await;
     let account = account["id"].as_str().expect("id");
-    let res = client
-        .post(node.url(&format!("{SA}/{account}/key")))
-        .header("Authorization", admin)
-        .json(&body)
-        .send()
-        .await
-        .expect("key");
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let mut key: Value = res.json().await.expect("json");
+    let mut key = node.create(client, &format!("{SA}/{account}/key"), admin, body).await;
     key["path"] = json!(format!("{SA}/{account}/key/{}", key["keyId"].as_str().expect("keyId")));
     key
 }

@@ -10,11 +10,15 @@
 //! any of the three (a key, Basic, the web app's session), and a public one
 //! says so with `security(())`, which leaves the document with none. A new
 //! endpoint that forgets the line is thus documented as guarded, never as
-//! open.
+//! open. Every operation a key may call takes `orgId` (the `Caller`
+//! extractors read it), so that is added too.
 
+use utoipa::IntoParams;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
+
+use super::api::OrgQuery;
 
 const PROBLEM: &str = "application/problem+json";
 
@@ -60,6 +64,12 @@ fn default_security(op: &mut Operation) {
         Some(reqs) if !authenticated(op) && reqs.len() == 1 => op.security = None,
         Some(_) => {}
     }
+}
+
+/// Whether a key may call the operation.
+fn takes_keys(op: &Operation) -> bool {
+    let json = serde_json::to_value(&op.security).unwrap_or_default();
+    json.as_array().is_some_and(|all| all.iter().any(|r| r.get("apiKey").is_some()))
 }
 
 /// Whether the operation takes a credential (any requirement that names a
@@ -124,6 +134,9 @@ pub fn complete(doc: &mut OpenApi) {
         for op in ops.into_iter().flatten() {
             default_security(op);
             problem_media_type(op);
+            if takes_keys(op) && !has_query(op, "orgId") {
+                op.parameters.get_or_insert_with(Vec::new).extend(OrgQuery::into_params(|| Some(ParameterIn::Query)));
+            }
             let takes_query = op
                 .parameters
                 .as_ref()

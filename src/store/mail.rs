@@ -78,10 +78,7 @@ pub async fn claim(
     now: UnixTime,
     lease_until: UnixTime,
 ) -> Result<Option<OutboxRecord>, StoreError> {
-    let lock = match engine {
-        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
-        Engine::Sqlite => "",
-    };
+    let lock = engine.skip_locked();
     let sql = format!(
         "UPDATE outbox SET claimed_until = $1 WHERE id = \
          (SELECT id FROM outbox WHERE {CLAIMABLE} ORDER BY next_attempt, id LIMIT 1{lock}) \

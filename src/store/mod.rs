@@ -49,6 +49,18 @@ pub enum Engine {
     Postgres,
 }
 
+impl Engine {
+    /// What a queue's claim adds to its inner `SELECT` so that two workers
+    /// never wait on, nor both take, one row: PostgreSQL's row locks, skipped
+    /// when held. SQLite has one writer at a time and no row locks.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+            Engine::Sqlite => "",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule was broken; the payload names the API field.

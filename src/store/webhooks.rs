@@ -205,10 +205,7 @@ pub async fn claim(
     now: UnixTime,
     lease_until: UnixTime,
 ) -> Result<Option<WebhookDelivery>, StoreError> {
-    let lock = match engine {
-        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
-        Engine::Sqlite => "",
-    };
+    let lock = engine.skip_locked();
     let sql = format!(
         "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2 WHERE id = \
          (SELECT d.id FROM webhook_deliveries d WHERE {CLAIMABLE} ORDER BY d.next_attempt_at, d.id LIMIT 1{lock}) \

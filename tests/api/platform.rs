@@ -208,7 +208,8 @@ async fn openapi_holds_what_client_generators_rely_on() {
 
 /// The document tells a client which operations need credentials, and the
 /// server agrees: one documented with only named schemes answers `401` to a
-/// request without any, one documented without `security` never does. And
+/// request without any, one documented without `security` never does. One a
+/// key may call documents `orgId`, which every such caller may pin. And
 /// every problem it documents is `application/problem+json`, as it is sent.
 #[tokio::test]
 async fn the_document_says_truly_which_operations_need_credentials() {
@@ -227,6 +228,11 @@ async fn the_document_says_truly_which_operations_need_credentials() {
                 }
             }
             let requirements = op["security"].as_array().cloned();
+            let takes_keys = requirements.iter().flatten().any(|r| r.get("apiKey").is_some());
+            let pins = op["parameters"].as_array().into_iter().flatten().any(|p| p["name"] == "orgId");
+            if takes_keys && !pins {
+                wrong.push(format!("{method} {path}: a key may call it, but orgId is not documented"));
+            }
             let needs_credentials = match &requirements {
                 None => false,
                 Some(all) if all.iter().all(|r| r.as_object().is_some_and(|o| !o.is_empty())) => true,

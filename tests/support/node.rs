@@ -256,4 +256,19 @@ impl Node {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// POSTs `body` to `path` as `credential`, holds the answer to
+    /// `201 Created`, and reads what was created.
+    pub async fn create(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        credential: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let res = client.post(self.url(path)).header("Authorization", credential).json(&body).send().await;
+        let res = res.unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        assert_eq!(res.status(), reqwest::StatusCode::CREATED, "POST {path}");
+        res.json().await.unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::keys::KeyView;
-use super::{IdempotencyHeader, OrgQuery, PageQuery, PageRequest, PageView, PathId};
+use super::{IdempotencyHeader, PageQuery, PageRequest, PageView, PathId};
 use crate::domain::{Email, Role, UnixTime};
 use crate::http::AppState;
 use crate::http::auth::Caller;
@@ -134,7 +134,7 @@ fn parse_role(raw: Option<String>) -> Result<Option<Role>, ApiError> {
 /// Admins. Sends an email confirmation request to the supplied email.
 /// `409` when the name is taken in the organization; `422` names a bad field.
 #[utoipa::path(
-    operation_id = "createServiceAccount", post, path = PATH, tag = "service accounts", params(OrgQuery, IdempotencyHeader),
+    operation_id = "createServiceAccount", post, path = PATH, tag = "service accounts", params(IdempotencyHeader),
     request_body = CreateServiceAccount,
     responses(
         (status = 201, description = "ServiceAccount created", body = ServiceAccountView),
@@ -163,7 +163,7 @@ pub async fn create(
 /// `deleted=true`, admins only: the accounts deleted in the last 30 days,
 /// which `undelete` can restore.
 #[utoipa::path(
-    operation_id = "listServiceAccounts", get, path = PATH, tag = "service accounts", params(ListQuery, PageQuery, OrgQuery),
+    operation_id = "listServiceAccounts", get, path = PATH, tag = "service accounts", params(ListQuery, PageQuery),
     responses(
         (status = 200, description = "A page of service accounts", body = PageView<ServiceAccountView>),
         (status = 403, description = "deleted=true and the caller is not an admin", body = Problem),
@@ -194,7 +194,7 @@ pub async fn list(
 /// organization.
 #[utoipa::path(
     operation_id = "getServiceAccount", get, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
-    params(PathId, OrgQuery),
+    params(PathId),
     responses((status = 200, description = "The service account", body = ServiceAccountView)),
 )]
 pub async fn get(
@@ -212,7 +212,7 @@ pub async fn get(
 /// request; null removes it); fields left out keep their value.
 #[utoipa::path(
     operation_id = "updateServiceAccount", patch, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
-    params(PathId, OrgQuery),
+    params(PathId),
     request_body = UpdateServiceAccount,
     responses(
         (status = 200, description = "The changed service account", body = ServiceAccountView),
@@ -242,7 +242,7 @@ pub async fn update(
 /// kept, deleted, for 30 days (its name stays taken): `undelete` restores it.
 #[utoipa::path(
     operation_id = "deleteServiceAccount", delete, path = "/api/service-account/v1/service-account/{id}", tag = "service accounts",
-    params(PathId, OrgQuery),
+    params(PathId),
     responses((status = 204, description = "ServiceAccount deleted")),
 )]
 pub async fn delete(
@@ -263,7 +263,7 @@ pub async fn delete(
 /// organization).
 #[utoipa::path(
     operation_id = "undeleteServiceAccount", post, path = "/api/service-account/v1/service-account/{id}/undelete", tag = "service accounts",
-    params(PathId, OrgQuery),
+    params(PathId),
     responses(
         (status = 200, description = "The restored service account", body = ServiceAccountView),
         (status = 404, description = "No such deleted service account", body = Problem),

@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{OrgQuery, PageQuery, PageRequest, PageView};
+use super::{PageQuery, PageRequest, PageView};
 use crate::domain::UnixTime;
 use crate::domain::entity::AuditEvent;
 use crate::domain::entity::{ActionFilter, AuditFilter};
@@ -114,7 +114,7 @@ fn filter_of(q: &AuditQuery) -> Result<AuditFilter, ApiError> {
 /// Admins. Newest first, paged like service accounts; `actorId`, `action`
 /// (exact, or `key.*` for a family) and `targetId` narrow it, together.
 #[utoipa::path(
-    operation_id = "listAuditEvents", get, path = "/api/audit/v1/event", tag = "audit", params(AuditQuery, PageQuery, OrgQuery),
+    operation_id = "listAuditEvents", get, path = "/api/audit/v1/event", tag = "audit", params(AuditQuery, PageQuery),
     responses((status = 200, description = "A page of events", body = PageView<AuditEventView>)),
 )]
 pub async fn list(

@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::OrgQuery;
 use crate::domain::{Id, Meta, Role, Scope};
 use crate::http::auth::{Caller, KeyCaller};
 use crate::http::error::Problem;
@@ -49,7 +48,7 @@ impl From<&Principal> for WhoAmI {
 ///
 /// Any authenticated caller.
 #[utoipa::path(
-    operation_id = "whoami", get, path = "/api/service-account/v1/whoami", tag = "identity", params(OrgQuery),
+    operation_id = "whoami", get, path = "/api/service-account/v1/whoami", tag = "identity",
     responses((status = 200, description = "The caller", body = WhoAmI)),
 )]
 pub async fn whoami(Caller(p): Caller) -> Json<WhoAmI> {
@@ -112,7 +111,6 @@ pub struct RateLimitCount {
 #[utoipa::path(
     operation_id = "verify", method(get, post, put, patch, delete), path = "/api/auth/v1/verify", tag = "identity",
     params(
-        OrgQuery,
         ("scope" = Option<Vec<String>>, Query, description = "A scope the key must hold; repeat for several", explode = true,
          pattern = "^[a-z0-9][a-z0-9_.:-]{0,63}$"),
     ),

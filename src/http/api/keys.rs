@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{IdempotencyHeader, KeyPath, OrgQuery, PageQuery, PageRequest, PageView, PathId};
+use super::{IdempotencyHeader, KeyPath, PageQuery, PageRequest, PageView, PathId};
 use crate::domain::entity::{ApiKey, KeyWithAccount};
 use crate::domain::{Cidr, Meta, Narrowing, RateLimit, Role, Scope, UnixTime, cidr, scope};
 use crate::http::AppState;
@@ -246,7 +246,7 @@ pub struct RotateKey {
 /// (`scopes[3]`, `rateLimit.limit`…).
 #[utoipa::path(
     operation_id = "createServiceAccountKey", post, path = "/api/service-account/v1/service-account/{id}/key", tag = "keys",
-    params(PathId, OrgQuery, IdempotencyHeader),
+    params(PathId, IdempotencyHeader),
     request_body = CreateKey,
     responses(
         (status = 201, description = "ServiceAccount key created", body = CreatedKeyView),
@@ -282,7 +282,7 @@ pub async fn create(
 /// Everyone in the organization. Metadata only.
 #[utoipa::path(
     operation_id = "listServiceAccountKeys", get, path = "/api/service-account/v1/service-account/{id}/key", tag = "keys",
-    params(PathId, OrgQuery),
+    params(PathId),
     responses((status = 200, description = "The account's keys", body = Vec<KeyView>)),
 )]
 pub async fn list(
@@ -302,7 +302,7 @@ pub async fn list(
 /// next request, like a revocation.
 #[utoipa::path(
     operation_id = "updateServiceAccountKey", patch, path = "/api/service-account/v1/service-account/{id}/key/{key-id}", tag = "keys",
-    params(KeyPath, OrgQuery),
+    params(KeyPath),
     request_body = UpdateKey,
     responses((status = 200, description = "The changed key", body = KeyView)),
 )]
@@ -341,7 +341,7 @@ pub async fn update(
 /// refused from the very next request.
 #[utoipa::path(
     operation_id = "deleteServiceAccountKey", delete, path = "/api/service-account/v1/service-account/{id}/key/{key-id}", tag = "keys",
-    params(KeyPath, OrgQuery),
+    params(KeyPath),
     responses((status = 204, description = "ServiceAccount key deleted")),
 )]
 pub async fn delete(
@@ -361,7 +361,7 @@ pub async fn delete(
 /// at once).
 #[utoipa::path(
     operation_id = "rotateServiceAccountKey", post, path = "/api/service-account/v1/service-account/{id}/key/{key-id}/rotate", tag = "keys",
-    params(KeyPath, OrgQuery, IdempotencyHeader),
+    params(KeyPath, IdempotencyHeader),
     request_body = RotateKey,
     responses(
         (status = 201, description = "The new key", body = CreatedKeyView),
@@ -417,7 +417,7 @@ pub struct UnusedQuery {
 /// or, never used, whose `created` — is more than `days` days ago, across
 /// every service account: the candidates for deletion.
 #[utoipa::path(
-    operation_id = "listUnusedKeys", get, path = "/api/service-account/v1/key/unused", tag = "keys", params(UnusedQuery, PageQuery, OrgQuery),
+    operation_id = "listUnusedKeys", get, path = "/api/service-account/v1/key/unused", tag = "keys", params(UnusedQuery, PageQuery),
     responses((status = 200, description = "A page of unused keys", body = PageView<UnusedKeyView>)),
 )]
 pub async fn unused(

@@ -6,7 +6,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{OrgQuery, PathId};
+use super::PathId;
 use crate::domain::Role;
 use crate::domain::entity::OrgPolicy;
 use crate::http::AppState;
@@ -60,7 +60,7 @@ pub struct OrgList {
 /// Any authenticated caller: a key sees its own organization, a user each
 /// one it belongs to.
 #[utoipa::path(
-    operation_id = "listOrgs", get, path = "/api/org/v1/org", tag = "organizations", params(OrgQuery),
+    operation_id = "listOrgs", get, path = "/api/org/v1/org", tag = "organizations",
     responses(
         (status = 200, description = "The caller's organizations", body = OrgList),
         (status = 403, description = "orgId names an organization the caller may not pin", body = Problem),
@@ -94,7 +94,7 @@ pub async fn list(
 /// server's `--max-key-lifetime` still caps them. `404` for an organization
 /// the caller does not belong to, `403` for its non-admins.
 #[utoipa::path(
-    operation_id = "updateOrg", patch, path = "/api/org/v1/org/{id}", tag = "organizations", params(PathId, OrgQuery),
+    operation_id = "updateOrg", patch, path = "/api/org/v1/org/{id}", tag = "organizations", params(PathId),
     request_body = UpdateOrg,
     responses(
         (status = 200, description = "The organization with its policy", body = OrgView),

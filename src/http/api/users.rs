@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{IdempotencyHeader, OrgQuery, PageQuery, PageRequest, PageView, PathId};
+use super::{IdempotencyHeader, PageQuery, PageRequest, PageView, PathId};
 use crate::domain::entity::Member;
 use crate::domain::{Email, Role, UnixTime};
 use crate::http::AppState;
@@ -84,7 +84,7 @@ fn role_field(raw: &str) -> Result<Role, ApiError> {
 ///
 /// Admins.
 #[utoipa::path(
-    operation_id = "listUsers", get, path = "/api/user/v1/user", tag = "users", params(UserQuery, PageQuery, OrgQuery),
+    operation_id = "listUsers", get, path = "/api/user/v1/user", tag = "users", params(UserQuery, PageQuery),
     responses((status = 200, description = "A page of users", body = PageView<UserView>)),
 )]
 pub async fn list(
@@ -107,7 +107,7 @@ pub async fn list(
 /// not the address already had an account: the new member is pending
 /// (`active: false`) either way. `409` when already a member.
 #[utoipa::path(
-    operation_id = "createUser", post, path = "/api/user/v1/user", tag = "users", params(OrgQuery, IdempotencyHeader),
+    operation_id = "createUser", post, path = "/api/user/v1/user", tag = "users", params(IdempotencyHeader),
     request_body = InviteUser,
     responses(
         (status = 201, description = "The new member, pending until the person accepts", body = UserView),
@@ -131,7 +131,7 @@ pub async fn create(
 ///
 /// Admins, up to their own role. The last admin cannot be demoted.
 #[utoipa::path(
-    operation_id = "updateUser", patch, path = "/api/user/v1/user/{id}", tag = "users", params(PathId, OrgQuery),
+    operation_id = "updateUser", patch, path = "/api/user/v1/user/{id}", tag = "users", params(PathId),
     request_body = UpdateUser,
     responses(
         (status = 200, description = "The member", body = UserView),
@@ -156,7 +156,7 @@ pub async fn update(
 /// a person left in no organization is deleted. The last admin cannot be
 /// removed.
 #[utoipa::path(
-    operation_id = "deleteUser", delete, path = "/api/user/v1/user/{id}", tag = "users", params(PathId, OrgQuery),
+    operation_id = "deleteUser", delete, path = "/api/user/v1/user/{id}", tag = "users", params(PathId),
     responses(
         (status = 204, description = "Removed"),
         (status = 409, description = "The organization's last admin cannot be removed", body = Problem),

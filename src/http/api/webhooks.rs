@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{OrgQuery, PageQuery, PageRequest, PageView, PathId};
+use super::{PageQuery, PageRequest, PageView, PathId};
 use crate::domain::UnixTime;
 use crate::domain::entity::{WebhookDelivery, WebhookEndpoint};
 use crate::domain::webhook::{EndpointUrl, Subscriptions};
@@ -161,7 +161,7 @@ fn parse_events(raw: &[String]) -> Result<Subscriptions, ApiError> {
 /// `events[2]`), also for a URL that resolves to a loopback or private
 /// address.
 #[utoipa::path(
-    operation_id = "createWebhook", post, path = PATH, tag = "webhooks", params(OrgQuery), request_body = CreateWebhook,
+    operation_id = "createWebhook", post, path = PATH, tag = "webhooks", request_body = CreateWebhook,
     responses(
         (status = 201, description = "Endpoint created; `secret` is shown only now", body = CreatedWebhookView),
         (status = 409, description = "The organization has its 20 webhooks already", body = Problem),
@@ -183,7 +183,7 @@ pub async fn create(
 ///
 /// Admins. Creation order, with stable cursors; never a secret.
 #[utoipa::path(
-    operation_id = "listWebhooks", get, path = PATH, tag = "webhooks", params(PageQuery, OrgQuery),
+    operation_id = "listWebhooks", get, path = PATH, tag = "webhooks", params(PageQuery),
     responses((status = 200, description = "A page of endpoints", body = PageView<WebhookView>)),
 )]
 pub async fn list(
@@ -201,7 +201,7 @@ pub async fn list(
 ///
 /// Admins. `404` for an unknown id or one of another organization.
 #[utoipa::path(
-    operation_id = "getWebhook", get, path = "/api/webhook/v1/webhook/{id}", tag = "webhooks", params(PathId, OrgQuery),
+    operation_id = "getWebhook", get, path = "/api/webhook/v1/webhook/{id}", tag = "webhooks", params(PathId),
     responses((status = 200, description = "The endpoint", body = WebhookView)),
 )]
 pub async fn get(
@@ -220,7 +220,7 @@ pub async fn get(
 /// is given up on when its turn comes.
 #[utoipa::path(
     operation_id = "updateWebhook", patch, path = "/api/webhook/v1/webhook/{id}", tag = "webhooks",
-    params(PathId, OrgQuery),
+    params(PathId),
     request_body = UpdateWebhook,
     responses((status = 200, description = "The changed endpoint", body = WebhookView)),
 )]
@@ -245,7 +245,7 @@ pub async fn update(
 /// Admins. Its queued and past deliveries go with it.
 #[utoipa::path(
     operation_id = "deleteWebhook", delete, path = "/api/webhook/v1/webhook/{id}", tag = "webhooks",
-    params(PathId, OrgQuery),
+    params(PathId),
     responses((status = 204, description = "Endpoint deleted")),
 )]
 pub async fn delete(
@@ -264,7 +264,7 @@ pub async fn delete(
 /// now on, retries included, is signed with it.
 #[utoipa::path(
     operation_id = "rotateWebhookSecret", post, path = "/api/webhook/v1/webhook/{id}/rotate-secret", tag = "webhooks",
-    params(PathId, OrgQuery),
+    params(PathId),
     responses((status = 200, description = "The new secret", body = WebhookSecretView)),
 )]
 pub async fn rotate_secret(
@@ -283,7 +283,7 @@ pub async fn rotate_secret(
 /// and last attempt. Finished deliveries are kept 30 days.
 #[utoipa::path(
     operation_id = "listWebhookDeliveries", get, path = "/api/webhook/v1/webhook/{id}/delivery", tag = "webhooks",
-    params(PathId, PageQuery, OrgQuery),
+    params(PathId, PageQuery),
     responses((status = 200, description = "A page of deliveries", body = PageView<DeliveryView>)),
 )]
 pub async fn deliveries(

@@ -1661,13 +1661,13 @@ export interface operations {
     verify: {
         parameters: {
             query?: {
+                /** @description A scope the key must hold; repeat for several */
+                scope?: string[];
                 /**
                  * @description Pin to organization (Organization.id). A key may only pin its own; a
                  *     user of several organizations must pin one.
                  */
                 orgId?: string;
-                /** @description A scope the key must hold; repeat for several */
-                scope?: string[];
             };
             header?: never;
             path?: never;
@@ -1750,13 +1750,13 @@ export interface operations {
     verifyPut: {
         parameters: {
             query?: {
+                /** @description A scope the key must hold; repeat for several */
+                scope?: string[];
                 /**
                  * @description Pin to organization (Organization.id). A key may only pin its own; a
                  *     user of several organizations must pin one.
                  */
                 orgId?: string;
-                /** @description A scope the key must hold; repeat for several */
-                scope?: string[];
             };
             header?: never;
             path?: never;
@@ -1839,13 +1839,13 @@ export interface operations {
     verifyPost: {
         parameters: {
             query?: {
+                /** @description A scope the key must hold; repeat for several */
+                scope?: string[];
                 /**
                  * @description Pin to organization (Organization.id). A key may only pin its own; a
                  *     user of several organizations must pin one.
                  */
                 orgId?: string;
-                /** @description A scope the key must hold; repeat for several */
-                scope?: string[];
             };
             header?: never;
             path?: never;
@@ -1928,13 +1928,13 @@ export interface operations {
     verifyDelete: {
         parameters: {
             query?: {
+                /** @description A scope the key must hold; repeat for several */
+                scope?: string[];
                 /**
                  * @description Pin to organization (Organization.id). A key may only pin its own; a
                  *     user of several organizations must pin one.
                  */
                 orgId?: string;
-                /** @description A scope the key must hold; repeat for several */
-                scope?: string[];
             };
             header?: never;
             path?: never;
@@ -2017,13 +2017,13 @@ export interface operations {
     verifyPatch: {
         parameters: {
             query?: {
+                /** @description A scope the key must hold; repeat for several */
+                scope?: string[];
                 /**
                  * @description Pin to organization (Organization.id). A key may only pin its own; a
                  *     user of several organizations must pin one.
                  */
                 orgId?: string;
-                /** @description A scope the key must hold; repeat for several */
-                scope?: string[];
             };
             header?: never;
             path?: never;

@@ -12,19 +12,19 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    org_id: str | Unset = UNSET,
     scope: list[str] | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
-
-    params["orgId"] = org_id
 
     json_scope: list[str] | Unset = UNSET
     if not isinstance(scope, Unset):
         json_scope = scope
 
     params["scope"] = json_scope
+
+    params["orgId"] = org_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -88,8 +88,8 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     scope: list[str] | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Response[Problem | VerifyView]:
     """Verify a request's credentials (for gateways).
 
@@ -104,8 +104,8 @@ def sync_detailed(
     `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
 
     Args:
-        org_id (str | Unset):
         scope (list[str] | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -116,8 +116,8 @@ def sync_detailed(
     """
 
     kwargs = _get_kwargs(
-        org_id=org_id,
         scope=scope,
+        org_id=org_id,
     )
 
     response = client.get_httpx_client().request(
@@ -130,8 +130,8 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     scope: list[str] | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Problem | VerifyView | None:
     """Verify a request's credentials (for gateways).
 
@@ -146,8 +146,8 @@ def sync(
     `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
 
     Args:
-        org_id (str | Unset):
         scope (list[str] | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -159,16 +159,16 @@ def sync(
 
     return sync_detailed(
         client=client,
-        org_id=org_id,
         scope=scope,
+        org_id=org_id,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     scope: list[str] | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Response[Problem | VerifyView]:
     """Verify a request's credentials (for gateways).
 
@@ -183,8 +183,8 @@ async def asyncio_detailed(
     `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
 
     Args:
-        org_id (str | Unset):
         scope (list[str] | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -195,8 +195,8 @@ async def asyncio_detailed(
     """
 
     kwargs = _get_kwargs(
-        org_id=org_id,
         scope=scope,
+        org_id=org_id,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -207,8 +207,8 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    org_id: str | Unset = UNSET,
     scope: list[str] | Unset = UNSET,
+    org_id: str | Unset = UNSET,
 ) -> Problem | VerifyView | None:
     """Verify a request's credentials (for gateways).
 
@@ -223,8 +223,8 @@ async def asyncio(
     `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
 
     Args:
-        org_id (str | Unset):
         scope (list[str] | Unset):
+        org_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -237,7 +237,7 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
-            org_id=org_id,
             scope=scope,
+            org_id=org_id,
         )
     ).parsed
