@@ -52,10 +52,10 @@ db="sqlite://$work/keyward.db"
 org=$(cd "$work" && "$bin" admin create-org --name bench --database "$db" 2>/dev/null | jq -r .id)
 secret=$(cd "$work" && "$bin" admin create-service-account --org "$org" --name caller --with-key --database "$db" 2>/dev/null |
   jq -r .key.secret)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-(cd "$work" && exec taskset -c 0 "$bin" serve --listen "127.0.0.1:$port" --database "$db" 2>/dev/null) &
-server=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+cd "$work"
+KEYWARD_LOG=warn serve_keyward "$work/server.log" taskset -c 0 "$bin" serve --database "$db"
+cd - >/dev/null
+server=$kw_pid port=$kw_port
 url="http://127.0.0.1:$port/api/auth/v1/verify"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: $secret" "$url")" = 200 ] || { echo "the key does not verify" >&2; exit 1; }
 

@@ -155,7 +155,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ticks_per_sec=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 status_kb() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
@@ -321,10 +320,15 @@ run() {
   tail -n 1 "$results" | jq -r '"hotpath: \(.engine) \(.keys) \(.target) \(.kind) r\(.round): \(.rps) req/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, \(.cpu_us_per_req) µs CPU/req, \(.statuses)"' >&2
 }
 
-floor_port=$(free_port)
-taskset -c 0 "$work/floor" --listen "127.0.0.1:$floor_port" 2>"$out/logs/floor.log" &
+taskset -c 0 "$work/floor" --listen 127.0.0.1:0 2>"$out/logs/floor.log" &
 floor=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$floor_port/" >/dev/null && break; sleep 0.05; done
+floor_port=
+for _ in $(seq 200); do
+  floor_port=$(sed -n 's/^floor: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out/logs/floor.log")
+  [ -n "$floor_port" ] && break
+  sleep 0.05
+done
+[ -n "$floor_port" ] || { cat "$out/logs/floor.log" >&2; echo "hotpath: the floor did not start" >&2; exit 1; }
 
 IFS=, read -r -a engine_list <<<"$engines"
 IFS=, read -r -a keys_counts <<<"$keys_list"
@@ -347,11 +351,10 @@ for engine in "${engine_list[@]}"; do
       >"$dir/seed.json" 2>"$out/logs/$engine-$keys-seed.log"
     admin=$(jq -r .secret "$dir/seed/admin.json")
 
-    kw_port=$(free_port)
     started=$(now_ms)
-    KEYWARD_LOG=warn taskset -c 0 "$bin" serve --listen "127.0.0.1:$kw_port" --database "$db_url" --data-dir "$dir" \
-      --public-url "http://127.0.0.1:$kw_port" 2>"$out/logs/$engine-$keys-server.log" &
-    server=$!
+    KEYWARD_LOG=warn serve_keyward "$out/logs/$engine-$keys-server.log" \
+      taskset -c 0 "$bin" serve --database "$db_url" --data-dir "$dir"
+    server=$kw_pid
     until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$kw_port/healthz")" = 200 ]; do
       kill -0 "$server" 2>/dev/null || { tail "$out/logs/$engine-$keys-server.log" >&2; exit 1; }
       [ $(($(now_ms) - started)) -lt 300000 ] || { echo "hotpath: keyward did not start in 5 minutes" >&2; exit 1; }

@@ -1,5 +1,8 @@
 # What the benchmark scripts share; each sources it after `set -euo pipefail`.
 
+# serve_keyward: a server on a port of its own choosing.
+. scripts/serve.sh
+
 # The script's own header comment, as its --help.
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 

@@ -11,7 +11,6 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 secs=${1:-10}
 conns=${2:-32}
-port=${PORT:-18181}
 
 need "apt-get install wrk" wrk
 build_release
@@ -20,9 +19,8 @@ cd "$work"
 
 org=$("$bin" admin create-org --name load 2>/dev/null | jq -r .id)
 key=$("$bin" admin create-service-account --org "$org" --name load --with-key 2>/dev/null | jq -r .key.secret)
-KEYWARD_LOG=warn "$bin" serve --listen "127.0.0.1:$port" 2>server.log &
-server=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+KEYWARD_LOG=warn serve_keyward server.log "$bin" serve
+server=$kw_pid port=$kw_port
 
 echo "# keyward $(git -C "$OLDPWD" rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, ${secs}s, ${conns} connections, wrk -t2"
 for path in /api/auth/v1/verify /api/service-account/v1/whoami; do

@@ -14,7 +14,6 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 secs=${1:-5}
 rounds=${2:-3}
-port=${PORT:-18182}
 
 need "apt-get install wrk" wrk
 build_release
@@ -27,9 +26,8 @@ plain=$("$bin" admin create-service-account --org "$org" --name plain --with-key
 narrow=$("$bin" admin create-service-account --org "$org" --name narrow --with-key \
   --scope read --scope write --scope billing:export --allowed-cidr 127.0.0.0/8 --allowed-cidr 10.0.0.0/8 \
   --rate-limit 1000000/1 2>/dev/null | jq -r .key.secret)
-KEYWARD_LOG=warn taskset -c 0 "$bin" serve --listen "127.0.0.1:$port" 2>server.log &
-server=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+KEYWARD_LOG=warn serve_keyward server.log taskset -c 0 "$bin" serve
+server=$kw_pid port=$kw_port
 
 ticks_per_sec=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }

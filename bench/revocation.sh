@@ -65,19 +65,15 @@ mkdir -p "$work/out"
 jq -c . "$work/seeded.json" >&2
 admin=$(jq -r .secret "$work/out/admin.json")
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ports=()
+cd "$work"
 for n in 1 2; do
-  port=$(free_port)
   # Failures are expected by the thousand here; throttling would turn them into 429s.
-  (cd "$work" && exec ./keyward serve --listen "127.0.0.1:$port" --database "$db" --auth-failure-limit 100000000 \
-    2>"$work/node-$n.log") &
-  nodes+=($!)
-  ports+=("$port")
+  serve_keyward "$work/node-$n.log" ./keyward serve --database "$db" --auth-failure-limit 100000000
+  nodes+=("$kw_pid")
+  ports+=("$kw_port")
 done
-for port in "${ports[@]}"; do
-  for _ in $(seq 300); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-done
+cd - >/dev/null
 url() { echo "http://127.0.0.1:${ports[$1]}$2"; }
 code() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: $2" "$(url "$1" /api/auth/v1/verify)"; }
 lookups() {

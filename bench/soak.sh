@@ -38,7 +38,6 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 secs=${1:-600}
 conns=${2:-16}
-port=${PORT:-18183}
 capacity_secs=${SOAK_CAPACITY_SECONDS:-15}
 sample_every=5
 
@@ -231,8 +230,6 @@ function done(summary, latency, requests)
 end
 LUA
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
 # One wrk run of the mix; $1: seconds, $2: requests per second per
 # connection (0: full speed), $3: a tag for account names. Writes its output to $4.
 mix() {
@@ -247,7 +244,6 @@ soak() {
   local engine=$1 database=$2 dir org admin account user_email bad_json bad_id bad
   dir="$work/$engine"
   mkdir -p "$dir"
-  port=$(free_port)
   cd "$dir"
   org=$("$bin" admin create-org --name soak --database "$database" 2>/dev/null | jq -r .id)
   admin=$("$bin" admin create-service-account --org "$org" --name soak-admin --role admin --basic-auth --with-key \
@@ -257,9 +253,8 @@ soak() {
   user_email=soak@example.com
   echo "correct horse battery staple" |
     "$bin" admin create-user --org "$org" --email "$user_email" --role viewer --password-stdin --database "$database" >/dev/null 2>&1
-  KEYWARD_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --database "$database" 2>server.log &
-  server=$!
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  KEYWARD_LOG=warn serve_keyward server.log "$bin" serve --database "$database"
+  server=$kw_pid port=$kw_port
   local api="http://127.0.0.1:$port/api/service-account/v1/service-account"
   local auth=(-H "Authorization: Bearer $SOAK_KEY" -H "Content-Type: application/json")
   # Forty accounts to page through (four pages of ten and more).

@@ -6,7 +6,10 @@
 //! looked up; the runtime is tokio's multi-thread one, as in `keyward serve`.
 //!
 //!   cargo build --release --example floor
-//!   target/release/examples/floor --listen 127.0.0.1:18190
+//!   target/release/examples/floor [--listen 127.0.0.1:0]
+//!
+//! It says the address it bound ("floor: listening on 127.0.0.1:PORT"), so
+//! port 0 lets the system choose one.
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -38,12 +41,12 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let listen = match (args.next().as_deref(), args.next()) {
         (Some("--listen"), Some(addr)) => addr,
-        (None, _) => "127.0.0.1:18190".to_owned(),
+        (None, _) => "127.0.0.1:0".to_owned(),
         _ => anyhow::bail!("usage: floor [--listen ADDR]"),
     };
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(&listen).await?;
-        eprintln!("floor: listening on {listen}");
+        eprintln!("floor: listening on {}", listener.local_addr()?);
         axum::serve(listener, Router::new().fallback(answer)).await?;
         Ok(())
     })

@@ -49,11 +49,12 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-(cd "$dir" && exec "$bin" serve --listen "127.0.0.1:$port" --database "sqlite://$dir/clients.db" >"$dir/server.log" 2>&1) &
-pid=$!
-for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$port/api/openapi.json" >"$dir/served.json" || {
+. scripts/serve.sh
+cd "$dir"
+serve_keyward "$dir/server.log" "$bin" serve --database "sqlite://$dir/clients.db"
+cd - >/dev/null
+pid=$kw_pid
+curl -sf "http://127.0.0.1:$kw_port/api/openapi.json" >"$dir/served.json" || {
   cat "$dir/server.log" >&2
   echo "clients: the server did not serve /api/openapi.json" >&2
   exit 1

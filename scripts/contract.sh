@@ -20,22 +20,21 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 schemathesis=$(realpath "$venv/bin/schemathesis")
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. scripts/serve.sh
 
 # Runs the whole contract against one database URL.
 contract() {
   local database=$1 dir port org key pid status=0
   dir=$(mktemp -d)
-  port=$(free_port)
   org=$(cd "$dir" && "$bin" admin create-org --name Contract --database "$database" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   key=$(cd "$dir" && "$bin" admin create-service-account --org "$org" --name contract --role admin --basic-auth --with-key \
     --database "$database" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"]["secret"])')
   # Throttling would answer most of the fuzzer's bad credentials with 429
   # (documented, but it would hide the logic behind them).
-  (cd "$dir" && exec "$bin" serve --listen "127.0.0.1:$port" --database "$database" --auth-failure-limit 1000000 \
-    >"$dir/server.log" 2>&1) &
-  pid=$!
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  cd "$dir"
+  serve_keyward "$dir/server.log" "$bin" serve --database "$database" --auth-failure-limit 1000000
+  cd - >/dev/null
+  pid=$kw_pid port=$kw_port
   echo "contract: $database, ${seconds}s"
   "$schemathesis" run "http://127.0.0.1:$port/api/openapi.json" -H "Authorization: $key" \
     --phases examples,coverage,fuzzing,stateful \

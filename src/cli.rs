@@ -41,7 +41,8 @@ enum Command {
     Admin(Admin),
 }
 
-/// SPEC §7 names these `create-org`, `create-user`, `create-service-account`.
+/// The operator's way in before anyone can log in: `create-org`,
+/// `create-user`, `create-service-account` (the README's "First run").
 #[allow(clippy::enum_variant_names)]
 #[derive(Debug, Subcommand)]
 enum Admin {

@@ -1,4 +1,4 @@
-//! The command line of SPEC §7, driven through the built binary exactly as an
+//! The command line, driven through the built binary exactly as an
 //! operator types it: each test works in a fresh temporary folder with its
 //! own SQLite file, reads stdout (one JSON object) and stderr (logs and
 //! errors) separately, and talks to `keyward serve` only on 127.0.0.1.

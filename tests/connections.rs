@@ -1,4 +1,4 @@
-//! The listener against slow and greedy clients (SPEC §9), through the real
+//! The listener against slow and greedy clients, through the real
 //! binary and raw sockets: slow or idle connections are cut at the header
 //! read timeout, connections are capped, keep-alive and the client address
 //! still work, and a stop lets the request in flight finish.

@@ -1,4 +1,4 @@
-//! Email through the real `keyward serve` (issue 6): undelivered messages
+//! Email through the real `keyward serve`: undelivered messages
 //! survive `kill -9` and go out after a restart; the default file transport
 //! writes under `--data-dir` and the log says where; two nodes on one
 //! PostgreSQL database send each message once.

@@ -1,5 +1,5 @@
-//! No secret leaks (issue 2, point 9; SPEC §2: a secret is returned once, in
-//! the response that creates it, and never again).
+//! No secret leaks: a secret is returned once, in the response that creates
+//! it, and never again.
 //!
 //! The real binary runs with the most verbose logging there is. Keys are made
 //! at the command line and over the API, used in every form (raw, `Bearer`,

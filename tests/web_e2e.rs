@@ -1,6 +1,7 @@
 //! The web app in a real browser: Debian's headless Chromium, driven over
 //! WebDriver, against the real `keyward` binary on a fresh database. The
-//! first run's setup link, the seed's flow word for word (and the copied
+//! first run's setup link, creating an account and its key as the README's
+//! screenshots show it (and the copied
 //! secret authenticating), an admin's day, an invitation taken from the
 //! invitee's mailbox, a viewer's restricted view, CSRF refusals, and the
 //! screenshots the README shows.
@@ -158,7 +159,7 @@ async fn whoami(base: &str, authorization: &str) -> (StatusCode, Value) {
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-/// First run → setup → the seed's flow → the secret works → an admin's day.
+/// First run → setup → an account and its key → the secret works → an admin's day.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_setup_and_the_seed_flow_in_a_browser() {
     let Some(b) = Browser::start().await else { return };
@@ -194,7 +195,7 @@ async fn first_run_setup_and_the_seed_flow_in_a_browser() {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.json::<Value>().await.expect("problem")["field"], "token");
 
-    // --- the seed: Add → name, Enable Basic Auth → Save -------------------
+    // --- Add → name, Enable Basic Auth → Save ------------------------------
     b.goto(&format!("{base}/service-accounts")).await;
     b.heading("Service accounts").await;
     assert_labelled(&b, "the service accounts page").await;

@@ -1,6 +1,6 @@
 //! The HTTP listener: our own accept loop over hyper's HTTP/1.1 server, so
 //! that slow clients are cut, connections are capped and a stop is bounded
-//! (SPEC §9), none of which `axum::serve` offers. With native TLS each
+//! (docs/security.md), none of which `axum::serve` offers. With native TLS each
 //! connection is handed to `https` instead, which speaks HTTP/2 too.
 
 mod https;

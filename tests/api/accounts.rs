@@ -1,4 +1,4 @@
-//! Service accounts beyond the seed: listing, reading, changing, and the
+//! Service accounts beyond creation: listing, reading, changing, and the
 //! rules that keep names unique and organizations apart.
 
 use std::collections::HashSet;

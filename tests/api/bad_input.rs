@@ -1,4 +1,4 @@
-//! Bad input (SPEC §4): every refusal has its status and a problem+json
+//! Bad input: every refusal has its status and a problem+json
 //! body naming the field at fault, and leaves nothing behind. No input, of
 //! any shape, reaches a 5xx.
 

@@ -134,7 +134,7 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// A request with `Authorization: <key>` (the seed's raw form).
+    /// A request with `Authorization: <key>` (the key's raw form).
     pub fn request(&self, method: Method, path: &str, key: &str) -> RequestBuilder {
         self.client.request(method, self.url(path)).header("Authorization", key)
     }

@@ -1,4 +1,4 @@
-//! Email (issue 6): the confirmation request of an account's address, sent
+//! Email: the confirmation request of an account's address, sent
 //! through the outbox by the mail worker to a real SMTP server on loopback;
 //! the confirmation page; retries, giving up, metrics; the file transport;
 //! expiry warnings. Runs on SQLite and again on PostgreSQL.

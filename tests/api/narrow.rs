@@ -1,4 +1,4 @@
-//! Narrow and metered keys (SPEC §10): a key's own role, scopes, address
+//! Narrow and metered keys: a key's own role, scopes, address
 //! ranges, rate limit and meta; validated, kept by rotation, enforced on
 //! keyward's own API, on verify and on the token endpoint and its tokens.
 

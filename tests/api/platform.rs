@@ -1,4 +1,4 @@
-//! Platform endpoints (issue 2, point 10): the OpenAPI 3.1 document and its
+//! Platform endpoints: the OpenAPI 3.1 document and its
 //! coverage of every route, `/healthz`, `/readyz`, `/metrics`, and the
 //! problem answers for unknown routes and wrong methods.
 
@@ -15,8 +15,8 @@ const WHOAMI: &str = "/api/service-account/v1/whoami";
 /// the documented ones and `405` to the rest.
 const METHODS: [Method; 5] = [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
 
-/// Every operation SPEC §4 names, as (method, path template).
-const SPEC_ROUTES: &[(&str, &str)] = &[
+/// Every operation of the product's contract, as (method, path template).
+const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("post", SA),
     ("get", SA),
     ("get", "/api/service-account/v1/service-account/{id}"),
@@ -169,7 +169,7 @@ async fn openapi_documents_every_operation_of_the_spec() {
     let Some(app) = TestApp::spawn().await else { return };
     let documented = operations(&openapi(&app).await);
     let missing: Vec<_> =
-        SPEC_ROUTES.iter().filter(|(m, p)| !documented.contains(&((*m).to_owned(), (*p).to_owned()))).collect();
+        CONTRACT_ROUTES.iter().filter(|(m, p)| !documented.contains(&((*m).to_owned(), (*p).to_owned()))).collect();
     assert!(missing.is_empty(), "operations missing from /api/openapi.json: {missing:?}");
 }
 
@@ -266,7 +266,7 @@ async fn the_document_says_truly_which_operations_need_credentials() {
 
 /// The router and the document agree: every documented operation is
 /// served, and every other method on a documented path is `405`. Together
-/// with the spec's list above, a route the router serves but the document
+/// with the contract's list above, a route the router serves but the document
 /// lacks, or the reverse, fails here.
 #[tokio::test]
 async fn every_route_the_router_serves_is_documented_and_every_documented_one_is_served() {
@@ -295,10 +295,10 @@ async fn every_route_the_router_serves_is_documented_and_every_documented_one_is
 }
 
 #[tokio::test]
-async fn spec_routes_are_all_served() {
+async fn contract_routes_are_all_served() {
     let Some(app) = TestApp::spawn().await else { return };
     let unrouted = unrouted_signature(&app).await;
-    for (method, path) in SPEC_ROUTES {
+    for (method, path) in CONTRACT_ROUTES {
         let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("method");
         let res = app.request(method.clone(), &concrete(path), &app.admin_key).send().await.expect("request");
         let status = res.status();

@@ -1,4 +1,4 @@
-//! The report of keys nobody has used for N days (SPEC §9).
+//! The report of keys nobody has used for N days.
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,4 @@
-//! Who may do what (SPEC §1, §3, §4): every endpoint × role × own or another
+//! Who may do what: every endpoint × role × own or another
 //! organization as one table, then the rules against escalation.
 //!
 //! The table states the status each role's key gets in its own organization

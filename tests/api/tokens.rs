@@ -1,4 +1,4 @@
-//! Short-lived access tokens (SPEC §3): the JWT bearer grant signed with a
+//! Short-lived access tokens: the JWT bearer grant signed with a
 //! key's secret, client credentials for Basic-enabled accounts, and tokens
 //! that other services verify offline with /.well-known/jwks.json.
 

@@ -1,4 +1,4 @@
-//! Trust under attack (SPEC §9), each test replaying an attack against the
+//! Trust under attack, each test replaying an attack against the
 //! real router: a database copy used to sign as a key, verify taking a
 //! browser's cookie, rotation past the key cap, races past the cap and the
 //! last admin, throttle state grown or reset by junk, addresses behind

@@ -1,4 +1,4 @@
-//! Invitations and memberships under attack (SPEC §9): an invitation's link
+//! Invitations and memberships under attack: an invitation's link
 //! reaches only the invitee's mailbox (a real SMTP server on loopback), an
 //! organization cannot tell a known address from a new one, removing a
 //! membership voids the links it sent and touches no other organization.

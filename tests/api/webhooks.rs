@@ -1,4 +1,4 @@
-//! Webhooks (SPEC §11): admins' endpoints and their validation, private
+//! Webhooks: admins' endpoints and their validation, private
 //! targets refused, and deliveries to a real receiver on loopback — signed
 //! as Standard Webhooks (checked by an independent implementation, Python's
 //! `standardwebhooks`), retried, kept in order per endpoint, and sent once

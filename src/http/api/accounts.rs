@@ -1,4 +1,4 @@
-//! `/api/service-account/v1/service-account`: the seed's service accounts.
+//! `/api/service-account/v1/service-account`: service accounts.
 
 use axum::Json;
 use axum::extract::State;

@@ -72,7 +72,7 @@ pub async fn list(
     RequestedOrg(pin): RequestedOrg,
 ) -> Result<Json<OrgList>, ApiError> {
     // `orgId` narrows nothing here, but a pin the caller may not make is
-    // refused as on every other call (SPEC §3).
+    // refused as on every other call.
     if pin.is_some() {
         who.clone().pin(pin, None)?;
     }

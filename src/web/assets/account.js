@@ -37,7 +37,7 @@ function choiceSelect(name, choices) {
   return h('select', { class: 'input', name }, choices.map(([value, label]) => h('option', { value }, label)));
 }
 
-/** Shows a key's secret once: the seed's dialog, with Copy and the warning. */
+/** Shows a key's secret once, in a dialog with Copy and the warning that it is not shown again. */
 function showKey(minted, title) {
   return secretDialog({
     title,

@@ -1,4 +1,4 @@
-// accounts.js: the service accounts page: search, pages, and the seed's
+// accounts.js: the service accounts page: search, pages, and the
 // Add → Save that leads to the new account's page.
 
 import { SA, api } from './api.js';

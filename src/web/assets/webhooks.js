@@ -12,7 +12,7 @@ export const HOOKS = '/api/webhook/v1/webhook';
 const DELIVERY_PAGE = 25;
 
 /**
- * The events an endpoint can receive, by family (SPEC §11). A unit test
+ * The events an endpoint can receive, by family. A unit test
  * (src/web/assets.rs) holds this list to the server's.
  */
 const EVENTS = [
