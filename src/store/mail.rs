@@ -41,18 +41,16 @@ const COLUMNS: &str = "id, org_id, kind, recipient, payload, created, attempts";
 /// Queues a message, due at once. Call it inside the transaction of the
 /// change that asks for it.
 pub async fn enqueue(conn: &mut Conn, m: &OutboxRecord) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO outbox (id, org_id, kind, recipient, payload, created, attempts, next_attempt) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
-    )
-    .bind(m.id.as_str())
-    .bind(m.org_id.as_str())
-    .bind(&m.kind)
-    .bind(&m.recipient)
-    .bind(&m.payload)
-    .bind(m.created)
-    .execute(conn)
-    .await?;
+    let sql = format!("INSERT INTO outbox ({COLUMNS}, next_attempt) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)");
+    sqlx::query(&sql)
+        .bind(m.id.as_str())
+        .bind(m.org_id.as_str())
+        .bind(&m.kind)
+        .bind(&m.recipient)
+        .bind(&m.payload)
+        .bind(m.created)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

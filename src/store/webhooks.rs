@@ -26,20 +26,18 @@ impl FromRow<'_, AnyRow> for WebhookEndpoint {
 const ENDPOINT_COLUMNS: &str = "id, org_id, url, events, secret_sealed, disabled, created, secret_created";
 
 pub async fn insert(conn: &mut Conn, e: &WebhookEndpoint) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO webhooks (id, org_id, url, events, secret_sealed, disabled, created, secret_created) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(e.id.as_str())
-    .bind(e.org_id.as_str())
-    .bind(&e.url)
-    .bind(&e.events)
-    .bind(&e.secret_sealed)
-    .bind(i64::from(e.disabled))
-    .bind(e.created)
-    .bind(e.secret_created)
-    .execute(conn)
-    .await?;
+    let sql = format!("INSERT INTO webhooks ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+    sqlx::query(&sql)
+        .bind(e.id.as_str())
+        .bind(e.org_id.as_str())
+        .bind(&e.url)
+        .bind(&e.events)
+        .bind(&e.secret_sealed)
+        .bind(i64::from(e.disabled))
+        .bind(e.created)
+        .bind(e.secret_created)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
