@@ -53,7 +53,7 @@ org=$(cd "$work" && "$bin" admin create-org --name bench --database "$db" 2>/dev
 secret=$(cd "$work" && "$bin" admin create-service-account --org "$org" --name caller --with-key --database "$db" 2>/dev/null |
   jq -r .key.secret)
 cd "$work"
-KEYWARD_LOG=warn serve_keyward "$work/server.log" taskset -c 0 "$bin" serve --database "$db"
+serve_keyward "$work/server.log" taskset -c 0 "$bin" serve --database "$db"
 cd - >/dev/null
 server=$kw_pid port=$kw_port
 url="http://127.0.0.1:$port/api/auth/v1/verify"

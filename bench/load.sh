@@ -14,7 +14,8 @@ conns=${2:-32}
 
 need "apt-get install wrk" wrk
 build_release
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+server=""
+trap '[ -z "$server" ] || kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
 
 org=$("$bin" admin create-org --name load 2>/dev/null | jq -r .id)

@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
   esac
   shift 2
 done
-need "" wrk jq curl python3
+need "" wrk jq curl
 
 cargo build --release --quiet --bin keyward --example seed
 work=$(mktemp -d)

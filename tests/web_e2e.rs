@@ -161,7 +161,7 @@ async fn whoami(base: &str, authorization: &str) -> (StatusCode, Value) {
 
 /// First run → setup → an account and its key → the secret works → an admin's day.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn first_run_setup_and_the_seed_flow_in_a_browser() {
+async fn first_run_setup_then_an_account_and_its_key_in_a_browser() {
     let Some(b) = Browser::start().await else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     let node = Node::start(dir.path(), "sqlite://keyward.db", &[]);

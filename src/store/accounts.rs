@@ -8,8 +8,9 @@ use crate::domain::{Id, UnixTime};
 const COLUMNS: &str =
     "id, org_id, name, role, enable_basic_auth, email, email_confirmed, disabled, created, last_used, deleted, meta";
 
-/// The columns a change may touch, bound as `$1` to `$8` in this order by
-/// both the insert and the update, so the two cannot disagree.
+/// The columns a change may touch, bound first and in this order by both
+/// the insert and the update, so the two cannot disagree; the placeholders
+/// are numbered from the list too.
 const FIELDS: &str = "name, name_folded, role, enable_basic_auth, email, email_confirmed, disabled, meta";
 
 fn bind_fields<'q>(query: AnyQuery<'q>, a: &'q ServiceAccount) -> AnyQuery<'q> {
@@ -25,10 +26,9 @@ fn bind_fields<'q>(query: AnyQuery<'q>, a: &'q ServiceAccount) -> AnyQuery<'q> {
 }
 
 pub async fn insert(conn: &mut Conn, a: &ServiceAccount) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT INTO service_accounts ({FIELDS}, org_id, id, created) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    );
+    let n = FIELDS.split(", ").count();
+    let values = (1..=n + 3).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    let sql = format!("INSERT INTO service_accounts ({FIELDS}, org_id, id, created) VALUES ({values})");
     bind_fields(sqlx::query(&sql), a).bind(a.org_id.as_str()).bind(a.id.as_str()).bind(a.created).execute(conn).await?;
     Ok(())
 }
@@ -89,7 +89,8 @@ pub async fn lock(conn: &mut Conn, id: &Id) -> Result<(), StoreError> {
 
 pub async fn update(conn: &mut Conn, a: &ServiceAccount) -> Result<(), StoreError> {
     let set = FIELDS.split(", ").enumerate().map(|(i, column)| format!("{column} = ${}", i + 1)).collect::<Vec<_>>();
-    let sql = format!("UPDATE service_accounts SET {} WHERE org_id = $9 AND id = $10", set.join(", "));
+    let (org, id) = (set.len() + 1, set.len() + 2);
+    let sql = format!("UPDATE service_accounts SET {} WHERE org_id = ${org} AND id = ${id}", set.join(", "));
     bind_fields(sqlx::query(&sql), a).bind(a.org_id.as_str()).bind(a.id.as_str()).execute(conn).await?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod bad_input;
+mod basics;
 mod deletion;
 mod gateway;
 mod github_reports;
@@ -19,7 +20,6 @@ mod org_policy;
 mod platform;
 mod reports;
 mod roles;
-mod seed;
 mod signing;
 mod smtp;
 mod tokens;

@@ -165,7 +165,7 @@ async fn every_request_body_refuses_unknown_fields() {
 }
 
 #[tokio::test]
-async fn openapi_documents_every_operation_of_the_spec() {
+async fn openapi_documents_every_operation_of_the_contract() {
     let Some(app) = TestApp::spawn().await else { return };
     let documented = operations(&openapi(&app).await);
     let missing: Vec<_> =

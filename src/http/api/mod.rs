@@ -39,8 +39,8 @@ pub struct IdempotencyHeader {
     idempotency_key: Option<String>,
 }
 
-/// `orgId`, accepted by every call (documentation only: the `Caller`
-/// extractor reads it).
+/// `orgId`, accepted by every call a key may make (documentation only: the
+/// `Caller` extractors read it; `openapi::complete` adds it to those calls).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]

@@ -1,4 +1,5 @@
-//! The seed guide's four operations, exactly as it shows them.
+//! The four basic operations (create an account, delete it, create a key,
+//! delete it), exactly as the README's API table shows them.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
