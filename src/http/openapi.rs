@@ -66,19 +66,24 @@ fn default_security(op: &mut Operation) {
     }
 }
 
+/// The schemes each of the operation's requirements names (an empty one:
+/// "also without"). utoipa keeps them private, so they are read back
+/// through serde.
+fn requirements(op: &Operation) -> Vec<Vec<String>> {
+    let json = serde_json::to_value(&op.security).unwrap_or_default();
+    let all = json.as_array().map(Vec::as_slice).unwrap_or_default();
+    all.iter().map(|r| r.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()).collect()
+}
+
 /// Whether a key may call the operation.
 fn takes_keys(op: &Operation) -> bool {
-    let json = serde_json::to_value(&op.security).unwrap_or_default();
-    json.as_array().is_some_and(|all| all.iter().any(|r| r.get("apiKey").is_some()))
+    requirements(op).iter().flatten().any(|scheme| scheme == "apiKey")
 }
 
 /// Whether the operation takes a credential (any requirement that names a
-/// scheme; an empty requirement only means "also without").
+/// scheme).
 fn authenticated(op: &Operation) -> bool {
-    op.security.as_ref().is_some_and(|reqs| {
-        let json = serde_json::to_value(reqs).unwrap_or_default();
-        json.as_array().is_some_and(|all| all.iter().any(|r| r.as_object().is_some_and(|o| !o.is_empty())))
-    })
+    requirements(op).iter().any(|r| !r.is_empty())
 }
 
 fn has_query(op: &Operation, name: &str) -> bool {
