@@ -142,6 +142,22 @@ pub mod cursor {
     }
 }
 
+/// A free-text filter from the query string: trimmed, `None` when blank.
+/// Nothing stored holds a control character, and PostgreSQL refuses a NUL
+/// in text outright, so one is refused here like an overlong filter.
+pub fn text_filter(field: &'static str, value: Option<&str>, max: usize) -> Result<Option<String>, ApiError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.chars().count() > max => {
+            Err(ApiError::bad_request(field, format!("{field} must be at most {max} characters")))
+        }
+        Some(v) if v.chars().any(char::is_control) => {
+            Err(ApiError::bad_request(field, format!("{field} must not hold control characters")))
+        }
+        Some(v) => Ok(Some(v.to_owned())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

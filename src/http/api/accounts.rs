@@ -12,7 +12,7 @@ use crate::domain::{Email, Role, UnixTime};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{ApiQuery, JsonBody, nullable, parse_name, required_name};
+use crate::http::extract::{ApiQuery, JsonBody, nullable, parse_name, required_name, text_filter};
 use crate::service::accounts::{AccountPatch, AccountWithKeys, Listing, NewAccount};
 
 pub const PATH: &str = "/api/service-account/v1/service-account";
@@ -180,11 +180,8 @@ pub async fn list(
         Some(_) => return Err(ApiError::bad_request("deleted", "deleted must be true or false")),
     };
     let page = PageRequest::parse(tag, &q.page)?;
-    let name = q.name.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    if name.is_some_and(|n| n.chars().count() > crate::domain::name::MAX_LEN) {
-        return Err(ApiError::bad_request("name", "name must be at most 200 characters"));
-    }
-    let accounts = state.service.list_accounts(&p, page.position, page.limit, name, listing).await?;
+    let name = text_filter("name", q.name.as_deref(), crate::domain::name::MAX_LEN)?;
+    let accounts = state.service.list_accounts(&p, page.position, page.limit, name.as_deref(), listing).await?;
     Ok(Json(PageView::of(tag, accounts, ServiceAccountView::from)))
 }
 

@@ -12,7 +12,7 @@ use crate::domain::entity::{ActionFilter, AuditFilter};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{ApiQuery, text_filter};
 
 const LISTING: &str = "audit";
 
@@ -82,15 +82,7 @@ pub struct AuditQuery {
 const MAX_FILTER_LEN: usize = 100;
 
 fn filter_of(q: &AuditQuery) -> Result<AuditFilter, ApiError> {
-    let text = |field: &'static str, value: &Option<String>| -> Result<Option<String>, ApiError> {
-        match value.as_deref().map(str::trim) {
-            None | Some("") => Ok(None),
-            Some(v) if v.len() > MAX_FILTER_LEN => {
-                Err(ApiError::bad_request(field, format!("{field} must be at most {MAX_FILTER_LEN} characters")))
-            }
-            Some(v) => Ok(Some(v.to_owned())),
-        }
-    };
+    let text = |field: &'static str, value: &Option<String>| text_filter(field, value.as_deref(), MAX_FILTER_LEN);
     let action = match text("action", &q.action)? {
         None => None,
         Some(a) => {
