@@ -28,6 +28,8 @@ struct Case {
     /// The field or parameter the problem must name; alternatives separated
     /// by `|` where either is a fair answer.
     field: Option<&'static str>,
+    /// Sent with the admin key; `false` for the calls anyone may make.
+    keyed: bool,
 }
 
 fn case(
@@ -46,18 +48,34 @@ fn case(
         body: Some(body.into()),
         status,
         field,
+        keyed: true,
     }
 }
 
 /// A GET without a body.
 fn query(path: impl Into<String>, status: u16, field: Option<&'static str>) -> Case {
     let path = path.into();
-    Case { what: format!("GET {path}"), method: Method::GET, path, content_type: None, body: None, status, field }
+    Case {
+        what: format!("GET {path}"),
+        method: Method::GET,
+        path,
+        content_type: None,
+        body: None,
+        status,
+        field,
+        keyed: true,
+    }
 }
 
 impl Case {
     fn content_type(mut self, content_type: Option<&'static str>) -> Self {
         self.content_type = content_type;
+        self
+    }
+
+    /// Sent without credentials.
+    fn anonymous(mut self) -> Self {
+        self.keyed = false;
         self
     }
 }
@@ -234,6 +252,45 @@ fn cases() -> Vec<Case> {
     ]);
     out.push(query(format!("{CREATE_SA}?name={}", "n".repeat(201)), 400, Some("name")));
 
+    // A NUL in any text a client can send. PostgreSQL refuses NUL in text
+    // outright, so one that slipped through to a query would be a 500 there.
+    const HOOKS: &str = "/api/webhook/v1/webhook";
+    let nul = |what: &str, method: Method, path: &str, body: &str, status: u16, field: Option<&'static str>| {
+        case(format!("NUL in {what}"), method, path, body, status, field)
+    };
+    out.extend([
+        nul("login's email", M::POST, "/api/session/v1/login", r#"{"email": "a\u0000@example.com", "password": "long enough"}"#, 401, None).anonymous(),
+        nul("login's email, among other controls", M::POST, "/api/session/v1/login", r#"{"email": "\u007f\u0000\u0080", "password": "long enough"}"#, 401, None).anonymous(),
+        nul("login's password", M::POST, "/api/session/v1/login", r#"{"email": "a@example.com", "password": "a\u0000b"}"#, 401, None).anonymous(),
+        nul("setup's token", M::POST, "/api/session/v1/setup", r#"{"token": "a\u0000", "orgName": "x", "email": "a@example.com", "password": "long enough password"}"#, 422, Some("token")).anonymous(),
+        nul("a password link's token", M::POST, "/api/session/v1/password", r#"{"token": "a\u0000", "password": "long enough password"}"#, 422, Some("token")).anonymous(),
+        nul("an account's email", M::POST, CREATE_SA, r#"{"name": "x", "email": "a\u0000@example.com"}"#, 422, Some("email")),
+        nul("an account's role", M::POST, CREATE_SA, r#"{"name": "x", "role": "admin\u0000"}"#, 422, Some("role")),
+        nul("an account's new name", M::PATCH, PATCH_SA, r#"{"name": "\u0000"}"#, 422, Some("name")),
+        nul("an account's new email", M::PATCH, PATCH_SA, r#"{"email": "\u0000"}"#, 422, Some("email")),
+        nul("a key's name", M::POST, CREATE_KEY, r#"{"name": "a\u0000"}"#, 422, Some("name")),
+        nul("a key's role", M::POST, CREATE_KEY, r#"{"role": "\u0000"}"#, 422, Some("role")),
+        nul("a key's scope", M::POST, CREATE_KEY, r#"{"scopes": ["read\u0000"]}"#, 422, Some("scopes[0]")),
+        nul("a key's range", M::POST, CREATE_KEY, r#"{"allowedCidrs": ["10.0.0.0/8\u0000"]}"#, 422, Some("allowedCidrs[0]")),
+        nul("a key's new name", M::PATCH, PATCH_KEY, r#"{"name": "a\u0000"}"#, 422, Some("name")),
+        nul("a key's new scope", M::PATCH, PATCH_KEY, r#"{"scopes": ["\u0000"]}"#, 422, Some("scopes[0]")),
+        nul("a person's email", M::POST, CREATE_USER, r#"{"email": "a\u0000@example.com"}"#, 422, Some("email")),
+        nul("a person's role", M::POST, CREATE_USER, r#"{"email": "a@example.com", "role": "\u0000"}"#, 422, Some("role")),
+        nul("a person's new role", M::PATCH, PATCH_USER, r#"{"role": "viewer\u0000"}"#, 422, Some("role")),
+        nul("a webhook's path", M::POST, HOOKS, r#"{"url": "https://hooks.example.com/\u0000", "events": ["key.*"]}"#, 422, Some("url")),
+        nul("a webhook's host", M::POST, HOOKS, r#"{"url": "https://hooks\u0000.example.com/", "events": ["key.*"]}"#, 422, Some("url")),
+        nul("a webhook's event", M::POST, HOOKS, r#"{"url": "https://hooks.example.com/", "events": ["key.\u0000"]}"#, 422, Some("events[0]")),
+        query(format!("{CREATE_SA}?name=a%00b"), 400, Some("name")),
+        query(format!("{CREATE_SA}?deleted=%00"), 400, Some("deleted")),
+        query(format!("{CREATE_SA}?orgId=%00"), 403, None),
+        query("/api/service-account/v1/key/unused?days=%00", 400, Some("days")),
+        query("/api/audit/v1/event?actorId=%00", 400, Some("actorId")),
+        query("/api/audit/v1/event?targetId=a%00", 400, Some("targetId")),
+        query("/api/audit/v1/event?action=key.%00", 400, Some("action")),
+        query("/api/user/v1/user?cursor=%00", 400, Some("cursor")),
+        query(format!("{HOOKS}?limit=%00"), 400, Some("limit")),
+    ]);
+
     // Path ids of the wrong shape exist nowhere: 404, even with a good body.
     for path in [
         format!("{CREATE_SA}/1235"),
@@ -259,7 +316,7 @@ fn cases() -> Vec<Case> {
     ] {
         let body = (!body.is_empty()).then(|| body.as_bytes().to_vec());
         let content_type = body.as_ref().map(|_| JSON);
-        out.push(Case { what: format!("{method} {path}"), method, path: path.into(), content_type, body, status: 404, field: None });
+        out.push(Case { what: format!("{method} {path}"), method, path: path.into(), content_type, body, status: 404, field: None, keyed: true });
     }
     out
 }
@@ -330,12 +387,16 @@ async fn check_problem(res: Response, status: u16, field: Option<&str>) -> Optio
 
 async fn send(
     app: &TestApp,
+    key: Option<&str>,
     method: Method,
     path: &str,
     content_type: Option<&str>,
     body: Option<Vec<u8>>,
 ) -> Response {
-    let mut req = app.request(method, path, &app.admin_key);
+    let mut req = app.client.request(method, app.url(path));
+    if let Some(key) = key {
+        req = req.header("Authorization", key);
+    }
     if let Some(content_type) = content_type {
         req = req.header("Content-Type", content_type);
     }
@@ -353,7 +414,8 @@ async fn every_bad_input_is_refused_with_a_problem_naming_the_field_and_writes_n
     let mut failures = Vec::new();
     for c in &cases {
         let before = state(&app, &f).await;
-        let res = send(&app, c.method.clone(), &render(&c.path, &f), c.content_type, c.body.clone()).await;
+        let key = c.keyed.then_some(app.admin_key.as_str());
+        let res = send(&app, key, c.method.clone(), &render(&c.path, &f), c.content_type, c.body.clone()).await;
         if let Some(why) = check_problem(res, c.status, c.field).await {
             failures.push(format!("{}: {why}", c.what));
         }
@@ -421,7 +483,7 @@ async fn the_edges_of_each_limit_are_accepted() {
     ];
     for (method, path, content_type, body, status) in accepted {
         let what = format!("{method} {path} {}", String::from_utf8_lossy(&body[..body.len().min(80)]));
-        let res = send(&app, method, &render(path, &f), content_type, Some(body)).await;
+        let res = send(&app, Some(&app.admin_key), method, &render(path, &f), content_type, Some(body)).await;
         let got = res.status().as_u16();
         assert_eq!(got, status, "{what}: {}", res.text().await.unwrap_or_default());
     }
@@ -640,95 +702,21 @@ fn arbitrary_bodies_never_reach_a_5xx_and_every_4xx_is_a_problem_that_wrote_noth
     }
 }
 
-// ---------------------------------------------------------------------------
-// A NUL in any text a client can send. PostgreSQL refuses NUL in text
-// outright, so one that slipped through to a query would be a 500 there.
-
-/// `(what, method, path, content type, body, with the admin key, status, field)`.
-type NulCase =
-    (&'static str, Method, String, Option<&'static str>, Option<&'static str>, bool, u16, Option<&'static str>);
-
-#[rustfmt::skip]
-fn nul_cases() -> Vec<NulCase> {
-    use Method as M;
-    const FORM: &str = "application/x-www-form-urlencoded";
-    const HOOKS: &str = "/api/webhook/v1/webhook";
-    let p = |s: &str| s.to_owned();
-    vec![
-        ("login: email", M::POST, p("/api/session/v1/login"), Some(JSON), Some(r#"{"email": "a\u0000@example.com", "password": "long enough"}"#), false, 401, None),
-        ("login: email of control characters", M::POST, p("/api/session/v1/login"), Some(JSON), Some(r#"{"email": "\u007f\u0000\u0080", "password": "long enough"}"#), false, 401, None),
-        ("login: password", M::POST, p("/api/session/v1/login"), Some(JSON), Some(r#"{"email": "a@example.com", "password": "a\u0000b"}"#), false, 401, None),
-        ("setup: token", M::POST, p("/api/session/v1/setup"), Some(JSON), Some(r#"{"token": "a\u0000", "orgName": "x", "email": "a@example.com", "password": "long enough password"}"#), false, 422, Some("token")),
-        ("set password: token", M::POST, p("/api/session/v1/password"), Some(JSON), Some(r#"{"token": "a\u0000", "password": "long enough password"}"#), false, 422, Some("token")),
-        ("account: email", M::POST, p(CREATE_SA), Some(JSON), Some(r#"{"name": "x", "email": "a\u0000@example.com"}"#), true, 422, Some("email")),
-        ("account: role", M::POST, p(CREATE_SA), Some(JSON), Some(r#"{"name": "x", "role": "admin\u0000"}"#), true, 422, Some("role")),
-        ("account: patch name", M::PATCH, p(PATCH_SA), Some(JSON), Some(r#"{"name": "\u0000"}"#), true, 422, Some("name")),
-        ("account: patch email", M::PATCH, p(PATCH_SA), Some(JSON), Some(r#"{"email": "\u0000"}"#), true, 422, Some("email")),
-        ("accounts: name filter", M::GET, format!("{CREATE_SA}?name=a%00b"), None, None, true, 400, Some("name")),
-        ("accounts: deleted flag", M::GET, format!("{CREATE_SA}?deleted=%00"), None, None, true, 400, Some("deleted")),
-        ("accounts: orgId", M::GET, format!("{CREATE_SA}?orgId=%00"), None, None, true, 403, None),
-        ("key: name", M::POST, p(CREATE_KEY), Some(JSON), Some(r#"{"name": "a\u0000"}"#), true, 422, Some("name")),
-        ("key: role", M::POST, p(CREATE_KEY), Some(JSON), Some(r#"{"role": "\u0000"}"#), true, 422, Some("role")),
-        ("key: scope", M::POST, p(CREATE_KEY), Some(JSON), Some(r#"{"scopes": ["read\u0000"]}"#), true, 422, Some("scopes[0]")),
-        ("key: range", M::POST, p(CREATE_KEY), Some(JSON), Some(r#"{"allowedCidrs": ["10.0.0.0/8\u0000"]}"#), true, 422, Some("allowedCidrs[0]")),
-        ("key: patch name", M::PATCH, p(PATCH_KEY), Some(JSON), Some(r#"{"name": "a\u0000"}"#), true, 422, Some("name")),
-        ("key: patch scope", M::PATCH, p(PATCH_KEY), Some(JSON), Some(r#"{"scopes": ["\u0000"]}"#), true, 422, Some("scopes[0]")),
-        ("unused keys: days", M::GET, p("/api/service-account/v1/key/unused?days=%00"), None, None, true, 400, Some("days")),
-        ("user: email", M::POST, p(CREATE_USER), Some(JSON), Some(r#"{"email": "a\u0000@example.com"}"#), true, 422, Some("email")),
-        ("user: role", M::POST, p(CREATE_USER), Some(JSON), Some(r#"{"email": "a@example.com", "role": "\u0000"}"#), true, 422, Some("role")),
-        ("user: patch role", M::PATCH, p(PATCH_USER), Some(JSON), Some(r#"{"role": "viewer\u0000"}"#), true, 422, Some("role")),
-        ("webhook: url", M::POST, p(HOOKS), Some(JSON), Some(r#"{"url": "https://hooks.example.com/\u0000", "events": ["key.*"]}"#), true, 422, Some("url")),
-        ("webhook: host", M::POST, p(HOOKS), Some(JSON), Some(r#"{"url": "https://hooks\u0000.example.com/", "events": ["key.*"]}"#), true, 422, Some("url")),
-        ("webhook: event", M::POST, p(HOOKS), Some(JSON), Some(r#"{"url": "https://hooks.example.com/", "events": ["key.\u0000"]}"#), true, 422, Some("events[0]")),
-        ("audit: actorId", M::GET, p("/api/audit/v1/event?actorId=%00"), None, None, true, 400, Some("actorId")),
-        ("audit: targetId", M::GET, p("/api/audit/v1/event?targetId=a%00"), None, None, true, 400, Some("targetId")),
-        ("audit: action", M::GET, p("/api/audit/v1/event?action=key.%00"), None, None, true, 400, Some("action")),
-        ("users: cursor", M::GET, p("/api/user/v1/user?cursor=%00"), None, None, true, 400, Some("cursor")),
-        ("webhooks: limit", M::GET, format!("{HOOKS}?limit=%00"), None, None, true, 400, Some("limit")),
-        ("leaks: a secret", M::POST, p("/api/leak/v1/revoke"), Some(JSON), Some(r#"{"secrets": ["kw_\u0000", "\u0000"]}"#), false, 202, None),
-    ]
-    .into_iter()
-    .chain([
-        // OAuth answers in its own error format, not problem+json.
-        ("token: grant type", M::POST, p("/api/auth/v1/oauth/token"), Some(FORM), Some("grant_type=%00"), false, 400, None),
-        ("token: assertion", M::POST, p("/api/auth/v1/oauth/token"), Some(FORM), Some("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.%00.b"), false, 400, None),
-    ])
-    .collect()
-}
-
+/// The two calls that do not answer with problem+json take a NUL as well:
+/// the leak endpoint's `202` says nothing of what it was given, and the
+/// token endpoint answers in OAuth's own error format.
 #[tokio::test]
-async fn a_nul_in_any_text_is_refused_like_any_other_bad_text() {
+async fn a_nul_reaches_no_5xx_where_the_answer_is_not_a_problem() {
     let Some(app) = TestApp::spawn().await else { return };
-    let f = fixture(&app).await;
-    let cases = nul_cases();
-    let mut failures = Vec::new();
-    for (what, method, path, content_type, body, keyed, status, field) in &cases {
-        let before = state(&app, &f).await;
-        let mut req = app.client.request(method.clone(), app.url(&render(path, &f)));
-        if *keyed {
-            req = req.header("Authorization", &app.admin_key);
-        }
-        if let Some(content_type) = content_type {
-            req = req.header("Content-Type", *content_type);
-        }
-        if let Some(body) = body {
-            req = req.body(body.as_bytes().to_vec());
-        }
-        let res = req.send().await.expect("request");
-        let oauth = path.starts_with("/api/auth/");
-        if *status == 202 || oauth {
-            let got = res.status().as_u16();
-            if got != *status {
-                failures.push(format!("{what}: expected {status}, got {got} {}", res.text().await.unwrap_or_default()));
-            }
-        } else if let Some(why) = check_problem(res, *status, *field).await {
-            failures.push(format!("{what}: {why}"));
-        }
-        let after = state(&app, &f).await;
-        // The leak endpoint writes its own audit event however junk the secrets.
-        if after != before && *status != 202 {
-            failures.push(format!("{what}: refused, yet something changed:\n  before {before}\n  after  {after}"));
-        }
+    const FORM: &str = "application/x-www-form-urlencoded";
+    const JWT_BEARER: &str = "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer";
+    let assertion = format!("grant_type={JWT_BEARER}&assertion=a.%00.b");
+    for (path, content_type, body, status) in [
+        ("/api/leak/v1/revoke", JSON, r#"{"secrets": ["kw_\u0000", "\u0000"]}"#.to_owned(), 202),
+        ("/api/auth/v1/oauth/token", FORM, "grant_type=%00".to_owned(), 400),
+        ("/api/auth/v1/oauth/token", FORM, assertion, 400),
+    ] {
+        let res = send(&app, None, Method::POST, path, Some(content_type), Some(body.clone().into_bytes())).await;
+        assert_eq!(res.status().as_u16(), status, "{path} {body}: {}", res.text().await.unwrap_or_default());
     }
-    assert!(failures.is_empty(), "{} of {} inputs with a NUL:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
