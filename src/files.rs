@@ -28,6 +28,25 @@ pub fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("creating the data folder {}", dir.display()))
 }
 
+/// Creates a folder of keyward's own that holds secrets (the file
+/// transport's `outbox/`, whose messages carry one-time links) owner-only,
+/// and tightens one found open to others: nobody else on the machine may
+/// read what is only for a link's owner.
+pub fn prepare_private_dir(dir: &Path) -> anyhow::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(OWNER_ONLY_DIR)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let meta = fs::metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        fs::set_permissions(dir, Permissions::from_mode(OWNER_ONLY_DIR))
+            .with_context(|| format!("making {} owner-only", dir.display()))?;
+        tracing::warn!(dir = %dir.display(), "a folder holding mail was readable by others; made owner-only");
+    }
+    Ok(())
+}
+
 /// Where the secret key comes from.
 #[derive(Clone)]
 pub enum SecretKeySource {
@@ -178,6 +197,17 @@ mod tests {
         assert_eq!(mode(&key_file), 0o600);
         let again = load_secret_key(&SecretKeySource::File { path: key_file, create: true }).expect("same key");
         assert_eq!(again.to_text(), key.to_text());
+    }
+
+    #[test]
+    fn a_mail_folder_is_owner_only_even_when_it_was_not() {
+        let tmp = tempfile::tempdir().expect("dir");
+        let outbox = tmp.path().join("data").join("outbox");
+        prepare_private_dir(&outbox).expect("create");
+        assert_eq!(mode(&outbox), 0o700);
+        fs::set_permissions(&outbox, Permissions::from_mode(0o755)).expect("chmod");
+        prepare_private_dir(&outbox).expect("again");
+        assert_eq!(mode(&outbox), 0o700);
     }
 
     #[test]

@@ -15,7 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("store", &["domain", "files", "redact"]),
     ("service", &["domain", "metrics", "redact", "store"]),
     ("config", &["domain", "files", "redact", "service"]),
-    ("mail", &["config", "domain", "html", "redact", "service"]),
+    ("mail", &["config", "domain", "files", "html", "redact", "service"]),
     ("webhooks", &["domain", "service"]),
     ("http", &["domain", "html", "metrics", "service"]),
     ("web", &["domain", "html", "service"]),

@@ -142,7 +142,7 @@ fn sends_password_in_clear(url: &str) -> bool {
 async fn write_eml(dir: &Path, id: &str, bytes: &[u8]) -> anyhow::Result<()> {
     let (dir, id, bytes) = (dir.to_path_buf(), id.to_owned(), bytes.to_vec());
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        crate::files::prepare_private_dir(&dir)?;
         let tmp = dir.join(format!(".{id}.eml.tmp"));
         let path = dir.join(format!("{id}.eml"));
         let mut options = std::fs::OpenOptions::new();
