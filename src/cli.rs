@@ -139,8 +139,8 @@ impl KeyNarrowing {
 }
 
 fn parse_meta(flag: &str, raw: &str) -> anyhow::Result<Meta> {
-    let value: Value = serde_json::from_str(raw).with_context(|| format!("{flag} is not JSON"))?;
-    Meta::parse(value).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+    serde_json::from_str::<serde::de::IgnoredAny>(raw).with_context(|| format!("{flag} is not JSON"))?;
+    Meta::parse_text(raw).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
 }
 
 impl clap::ValueEnum for Role {

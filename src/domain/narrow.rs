@@ -1,6 +1,7 @@
 //! What makes a key narrower than its account: a lesser role, scopes,
 //! address ranges, a rate limit, and the free-form `meta` a gateway reads.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::{Cidr, Role, Scope};
@@ -52,9 +53,11 @@ impl RateLimit {
     }
 }
 
-/// A JSON object of at most 4 KiB serialized, kept as given.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Meta(Map<String, Value>);
+/// A JSON object of at most 4 KiB, kept as the text it was given in: it is
+/// stored and returned as that same text, so that numbers keep their digits
+/// (`123456789012345678901234567890` is not turned into a float).
+#[derive(Debug, Clone)]
+pub struct Meta(Box<RawValue>);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MetaError {
@@ -65,28 +68,52 @@ pub enum MetaError {
 }
 
 impl Meta {
-    pub fn parse(value: Value) -> Result<Self, MetaError> {
-        let Value::Object(map) = value else { return Err(MetaError::NotObject) };
-        let size = serde_json::to_vec(&map).map_or(usize::MAX, |v| v.len());
-        if size > MAX_META_BYTES {
+    /// From the text a client sent (already known to be well-formed JSON).
+    pub fn parse(raw: &RawValue) -> Result<Self, MetaError> {
+        Self::parse_text(raw.get())
+    }
+
+    /// From JSON text: an object of at most 4 KiB.
+    pub fn parse_text(text: &str) -> Result<Self, MetaError> {
+        let text = text.trim();
+        if text.len() > MAX_META_BYTES {
             return Err(MetaError::TooLarge);
         }
-        Ok(Self(map))
+        // The text is kept, but it must be an object and well-formed.
+        if !text.starts_with('{') || serde_json::from_str::<Map<String, Value>>(text).is_err() {
+            return Err(MetaError::NotObject);
+        }
+        RawValue::from_string(text.to_owned()).map(Self).map_err(|_| MetaError::NotObject)
     }
 
     /// Read back from storage, which only ever holds what `parse` accepted.
     pub fn from_stored(text: &str) -> Option<Self> {
-        serde_json::from_str(text).ok().map(Self)
+        text.starts_with('{').then(|| RawValue::from_string(text.to_owned()).ok().map(Self)).flatten()
+    }
+
+    /// The text as it was given.
+    pub fn as_text(&self) -> &str {
+        self.0.get()
     }
 
     pub fn to_json_text(&self) -> String {
-        Value::Object(self.0.clone()).to_string()
+        self.as_text().to_owned()
     }
 
+    /// As a JSON value, for the audit trail's details (whose numbers are
+    /// JSON numbers there).
     pub fn as_value(&self) -> Value {
-        Value::Object(self.0.clone())
+        serde_json::from_str(self.as_text()).unwrap_or(Value::Null)
     }
 }
+
+impl PartialEq for Meta {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_text() == other.as_text()
+    }
+}
+
+impl Eq for Meta {}
 
 impl serde::Serialize for Meta {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -149,13 +176,23 @@ mod tests {
 
     #[test]
     fn meta_is_an_object_of_at_most_4_kib() {
-        assert!(Meta::parse(serde_json::json!({"team": "billing", "n": [1, 2]})).is_ok());
-        assert_eq!(Meta::parse(serde_json::json!([1])), Err(MetaError::NotObject));
-        assert_eq!(Meta::parse(serde_json::json!("x")), Err(MetaError::NotObject));
-        let big = serde_json::json!({"x": "a".repeat(4096)});
-        assert_eq!(Meta::parse(big), Err(MetaError::TooLarge));
-        let exact = serde_json::json!({"x": "a".repeat(4096 - 8)});
-        assert!(Meta::parse(exact).is_ok(), "{{\"x\":\"…\"}} is 8 bytes of framing");
+        assert!(Meta::parse_text(r#"{"team": "billing", "n": [1, 2]}"#).is_ok());
+        assert_eq!(Meta::parse_text("[1]"), Err(MetaError::NotObject));
+        assert_eq!(Meta::parse_text(r#""x""#), Err(MetaError::NotObject));
+        assert_eq!(Meta::parse_text("{"), Err(MetaError::NotObject));
+        let big = format!(r#"{{"x":"{}"}}"#, "a".repeat(4096));
+        assert_eq!(Meta::parse_text(&big), Err(MetaError::TooLarge));
+        let exact = format!(r#"{{"x":"{}"}}"#, "a".repeat(4096 - 8));
+        assert!(Meta::parse_text(&exact).is_ok(), "{{\"x\":\"…\"}} is 8 bytes of framing");
+    }
+
+    #[test]
+    fn meta_keeps_its_text_and_numbers_their_digits() {
+        let given = r#"{"n": 123456789012345678901234567890, "f": 1.10, "s": "\u00e9"}"#;
+        let meta = Meta::parse_text(given).expect("meta");
+        assert_eq!(meta.as_text(), given);
+        assert_eq!(serde_json::to_string(&meta).expect("json"), given);
+        assert_eq!(Meta::from_stored(&meta.to_json_text()), Some(meta));
     }
 
     #[test]

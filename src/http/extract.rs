@@ -5,7 +5,6 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use super::error::ApiError;
 use crate::domain::{Id, name};
@@ -39,21 +38,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
 /// The rules of [`JsonBody`] on a body already read: what every JSON
 /// endpoint does with the bytes a client sends (and what the fuzzer feeds).
+///
+/// The body is read from its text, not through a parsed tree, so that a
+/// field that keeps what it was given (`meta`) keeps its exact text:
+/// numbers their digits.
 pub fn parse_json_body<T: DeserializeOwned>(content_type: Option<&str>, bytes: &[u8]) -> Result<T, ApiError> {
-    let value = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Default::default())
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
     } else {
         if !content_type.is_some_and(is_json_media_type) {
             return Err(ApiError::unsupported_media_type());
         }
-        serde_json::from_slice::<Value>(bytes)
-            .map_err(|e| ApiError::malformed_body(format!("the body is not valid JSON: {e}")))?
+        // Well-formed first, whatever its types: a syntax error anywhere is
+        // a 400 even when a field before it has the wrong type.
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+            .map_err(|e| ApiError::malformed_body(format!("the body is not valid JSON: {e}")))?;
+        bytes
     };
-    if !value.is_object() {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::invalid_field("body", "the body must be a JSON object"));
     }
     // The path names an unknown field too (`deny_unknown_fields`).
-    serde_path_to_error::deserialize(value)
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
         .map_err(|e| ApiError::invalid_field(e.path().to_string(), type_error_detail(e.inner())))
 }
 

@@ -562,3 +562,34 @@ async fn the_openapi_document_states_the_fields_and_their_constraints() {
     assert!(ok["headers"]["X-Keyward-Scopes"].is_object() && ok["headers"]["RateLimit-Remaining"].is_object());
     assert!(schemas["VerifyView"]["properties"]["rateLimit"].is_object());
 }
+
+#[tokio::test]
+async fn meta_is_kept_as_given_and_numbers_keep_their_digits() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let meta = r#"{"big": 123456789012345678901234567890, "price": 1.10, "id": 9007199254740993}"#;
+    let send = |path: String, body: String| {
+        app.client
+            .post(app.url(&path))
+            .header("Authorization", &app.admin_key)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let res = send(SA.to_owned(), format!(r#"{{"name": "digits", "meta": {meta}}}"#)).await.expect("create");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let text = res.text().await.expect("body");
+    assert!(text.contains(meta), "the account's meta as given: {text}");
+    let account = s(&serde_json::from_str(&text).expect("json"), "id");
+    let res = send(format!("{SA}/{account}/key"), format!(r#"{{"meta": {meta}}}"#)).await.expect("key");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: Value = serde_json::from_str(&res.text().await.expect("body")).expect("json");
+    let secret = s(&created, "secret");
+    for (path, key) in [(format!("{SA}/{account}/key"), &app.admin_key), (format!("{SA}/{account}"), &app.admin_key)] {
+        let text = app.get(&path, key).await.text().await.expect("body");
+        assert!(text.contains(meta), "{path}: {text}");
+    }
+    let res = app.client.get(app.url(VERIFY)).header("Authorization", &secret).header("Accept", "application/json");
+    let text = res.send().await.expect("verify").text().await.expect("body");
+    assert!(text.contains(meta), "verify: {text}");
+    assert!(!text.contains("e+29"), "no float: {text}");
+}

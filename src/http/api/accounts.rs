@@ -1,8 +1,8 @@
 //! `/api/service-account/v1/service-account`: service accounts.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -14,6 +14,7 @@ use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiQuery, JsonBody, nullable, parse_name, required_name, text_filter};
 use crate::service::accounts::{AccountPatch, AccountWithKeys, Listing, NewAccount};
+use crate::service::idempotency::ReplayGuard;
 
 pub const PATH: &str = "/api/service-account/v1/service-account";
 const LISTING: &str = "sa";
@@ -42,7 +43,7 @@ pub struct ServiceAccountView {
     pub deleted: Option<UnixTime>,
     /// A JSON object, as it was set.
     #[schema(value_type = Option<Object>)]
-    pub meta: Option<serde_json::Value>,
+    pub meta: Option<crate::domain::Meta>,
     pub keys: Vec<KeyView>,
 }
 
@@ -60,7 +61,7 @@ impl From<AccountWithKeys> for ServiceAccountView {
             created: a.created,
             last_used: a.last_used,
             deleted: a.deleted,
-            meta: a.meta.as_ref().map(crate::domain::Meta::as_value),
+            meta: a.meta.clone(),
             keys: keys.into_iter().map(KeyView::from).collect(),
         }
     }
@@ -82,7 +83,7 @@ pub struct CreateServiceAccount {
     email: Option<String>,
     /// A JSON object of at most 4096 bytes serialized, returned as given.
     #[schema(value_type = Option<Object>)]
-    meta: Option<serde_json::Value>,
+    meta: Option<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -102,7 +103,7 @@ pub struct UpdateServiceAccount {
     /// A JSON object of at most 4096 bytes serialized; null removes it.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Object>)]
-    meta: Option<Option<serde_json::Value>>,
+    meta: Option<Option<Box<serde_json::value::RawValue>>>,
 }
 
 fn parse_email(raw: &str) -> Result<Email, ApiError> {
@@ -145,7 +146,7 @@ pub async fn create(
     State(state): State<AppState>,
     Caller(p): Caller,
     JsonBody(body): JsonBody<CreateServiceAccount>,
-) -> Result<(StatusCode, Json<ServiceAccountView>), ApiError> {
+) -> Result<(StatusCode, Extension<ReplayGuard>, Json<ServiceAccountView>), ApiError> {
     let new = NewAccount {
         name: required_name("name", body.name)?,
         enable_basic_auth: body.enable_basic_auth.unwrap_or(false),
@@ -154,7 +155,7 @@ pub async fn create(
         meta: body.meta.map(super::keys::parse_meta).transpose()?,
     };
     let created = state.service.create_account(&p, new).await?;
-    Ok((StatusCode::CREATED, Json(created.into())))
+    Ok((StatusCode::CREATED, Extension(ReplayGuard::new(&p, Role::Admin)), Json(created.into())))
 }
 
 /// List service accounts.

@@ -1,10 +1,11 @@
 //! `/api/service-account/v1/service-account/{id}/key`: a service account's
 //! API keys. Creating and rotating are the only answers carrying a secret.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{IdempotencyHeader, KeyPath, PageQuery, PageRequest, PageView, PathId};
@@ -14,6 +15,7 @@ use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiQuery, JsonBody, nullable, parse_name};
+use crate::service::idempotency::ReplayGuard;
 use crate::service::keys::{KeyPatch, Lifetime, MintedKey, NewKey};
 
 /// A key's metadata. Never its secret.
@@ -43,7 +45,7 @@ pub struct KeyView {
     pub rate_limit: Option<RateLimitView>,
     /// A JSON object, as it was set.
     #[schema(value_type = Option<Object>)]
-    pub meta: Option<serde_json::Value>,
+    pub meta: Option<Meta>,
 }
 
 /// What narrows a key, as key metadata shows it.
@@ -52,7 +54,7 @@ struct NarrowingView {
     scopes: Vec<String>,
     allowed_cidrs: Vec<String>,
     rate_limit: Option<RateLimitView>,
-    meta: Option<serde_json::Value>,
+    meta: Option<Meta>,
 }
 
 impl From<&Narrowing> for NarrowingView {
@@ -64,7 +66,7 @@ impl From<&Narrowing> for NarrowingView {
             rate_limit: n
                 .rate_limit
                 .map(|r| RateLimitView { limit: Some(i64::from(r.limit)), period: Some(i64::from(r.period)) }),
-            meta: n.meta.as_ref().map(Meta::as_value),
+            meta: n.meta.clone(),
         }
     }
 }
@@ -127,8 +129,8 @@ fn parse_rate_limit(raw: &RateLimitView) -> Result<RateLimit, ApiError> {
         .map_err(|e| ApiError::invalid_field(format!("rateLimit.{}", e.member()), e.to_string()))
 }
 
-pub(crate) fn parse_meta(raw: serde_json::Value) -> Result<Meta, ApiError> {
-    Meta::parse(raw).map_err(|e| ApiError::invalid_field("meta", e.to_string()))
+pub(crate) fn parse_meta(raw: Box<RawValue>) -> Result<Meta, ApiError> {
+    Meta::parse(&raw).map_err(|e| ApiError::invalid_field("meta", e.to_string()))
 }
 
 /// A key as just created: the one answer that carries its secret.
@@ -153,7 +155,7 @@ pub struct CreatedKeyView {
     pub rate_limit: Option<RateLimitView>,
     /// A JSON object, as it was set.
     #[schema(value_type = Option<Object>)]
-    pub meta: Option<serde_json::Value>,
+    pub meta: Option<Meta>,
 }
 
 impl From<MintedKey> for CreatedKeyView {
@@ -196,7 +198,7 @@ pub struct CreateKey {
     rate_limit: Option<RateLimitView>,
     /// A JSON object of at most 4096 bytes serialized, returned as given.
     #[schema(value_type = Option<Object>)]
-    meta: Option<serde_json::Value>,
+    meta: Option<Box<RawValue>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -227,7 +229,7 @@ pub struct UpdateKey {
     /// null removes it.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Object>)]
-    meta: Option<Option<serde_json::Value>>,
+    meta: Option<Option<Box<RawValue>>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -258,7 +260,7 @@ pub async fn create(
     Caller(p): Caller,
     PathId(account): PathId,
     JsonBody(body): JsonBody<CreateKey>,
-) -> Result<(StatusCode, Json<CreatedKeyView>), ApiError> {
+) -> Result<(StatusCode, Extension<ReplayGuard>, Json<CreatedKeyView>), ApiError> {
     let lifetime = match (body.expires_in, body.expires) {
         (Some(_), Some(_)) => return Err(ApiError::invalid_field("expires", "give expiresIn or expires, not both")),
         (Some(seconds), None) => Lifetime::For(seconds),
@@ -274,7 +276,7 @@ pub async fn create(
     };
     let new = NewKey { name: body.name.as_deref().map(|n| parse_name("name", n)).transpose()?, lifetime, narrowing };
     let minted = state.service.create_key(&p, &account, new).await?;
-    Ok((StatusCode::CREATED, Json(minted.into())))
+    Ok((StatusCode::CREATED, Extension(minted.guard.clone()), Json(minted.into())))
 }
 
 /// List a serviceAccount's keys.
@@ -373,9 +375,9 @@ pub async fn rotate(
     Caller(p): Caller,
     KeyPath(account, key): KeyPath,
     JsonBody(body): JsonBody<RotateKey>,
-) -> Result<(StatusCode, Json<CreatedKeyView>), ApiError> {
+) -> Result<(StatusCode, Extension<ReplayGuard>, Json<CreatedKeyView>), ApiError> {
     let minted = state.service.rotate_key(&p, &account, &key, body.grace_period.unwrap_or(0)).await?;
-    Ok((StatusCode::CREATED, Json(minted.into())))
+    Ok((StatusCode::CREATED, Extension(minted.guard.clone()), Json(minted.into())))
 }
 
 const UNUSED_LISTING: &str = "unused";
