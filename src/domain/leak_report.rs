@@ -80,6 +80,11 @@ impl ReportKeys {
         let Some((_, key)) = self.keys.iter().find(|(id, _)| id == identifier) else { return false };
         let Ok(der) = STANDARD.decode(signature.trim()) else { return false };
         let Ok(signature) = Signature::from_der(&der) else { return false };
+        // Only the canonical (low-S) form: its twin (r, n - s) verifies too,
+        // and would be a second signature of the same report.
+        if signature.normalize_s().is_some() {
+            return false;
+        }
         key.verify(body, &signature).is_ok()
     }
 }
@@ -107,9 +112,27 @@ mod tests {
         serde_json::json!({ "public_keys": list }).to_string()
     }
 
-    fn sign(key: &SigningKey, body: &[u8]) -> String {
+    /// Signed as a careful signer does: in the canonical, low-S form.
+    fn low_s(key: &SigningKey, body: &[u8]) -> Signature {
         let signature: Signature = key.sign(body);
-        STANDARD.encode(signature.to_der().as_bytes())
+        signature.normalize_s().unwrap_or(signature)
+    }
+
+    fn sign(key: &SigningKey, body: &[u8]) -> String {
+        STANDARD.encode(low_s(key, body).to_der().as_bytes())
+    }
+
+    #[test]
+    fn the_high_s_twin_of_a_valid_signature_is_refused() {
+        let key = signing_key(1);
+        let keys = ReportKeys::from_json(&keys_file(&[("one", &key)])).expect("keys");
+        let body = br#"[{"token":"kw_x","type":"keyward_api_key","url":"u","source":"content"}]"#;
+        let low = low_s(&key, body);
+        let (r, s) = low.split_scalars();
+        let twin = Signature::from_scalars(r, -s).expect("twin");
+        assert!(twin.normalize_s().is_some(), "the twin is the high-S form");
+        assert!(keys.verify("one", &STANDARD.encode(low.to_der().as_bytes()), body));
+        assert!(!keys.verify("one", &STANDARD.encode(twin.to_der().as_bytes()), body));
     }
 
     #[test]

@@ -13,10 +13,13 @@ use super::{Principal, Service, ServiceError};
 use crate::domain::{Secret, SecretHash, UnixTime};
 use crate::store::credential_changes::{self, CredentialChange};
 use crate::store::keys::LeakedKey;
-use crate::store::{Conn, keys};
+use crate::store::{Conn, keys, leak_reports};
 
 /// The most secrets one request may name.
 pub const MAX_SECRETS: usize = 1000;
+/// Secrets looked up per second for anonymous self-revocation, node-wide:
+/// two full calls' worth, a sliver of one core.
+pub const ANONYMOUS_LOOKUPS_PER_SECOND: u32 = 2 * MAX_SECRETS as u32;
 
 /// Who reported a leak, as the trail records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,9 +73,19 @@ impl Service {
     /// (junk, unknown, expired and already disabled ones are passed over
     /// alike) and answers nothing about which were which.
     pub async fn revoke_leaked(&self, secrets: &[String], client_ip: Option<String>) -> Result<(), ServiceError> {
+        // Only secrets whose checksum holds cost a lookup; those are what
+        // the node-wide allowance bounds.
+        let lookups = secrets.iter().filter(|s| Secret::parse(s.trim()).is_ok()).count();
+        if lookups > 0 {
+            let n = u32::try_from(lookups).unwrap_or(u32::MAX);
+            self.inner.anonymous_lookups.take(n, self.now()).map_err(|wait| {
+                self.metrics().lifecycle("throttled");
+                ServiceError::Busy(wait)
+            })?;
+        }
         let reported: Vec<_> =
             secrets.iter().map(|s| LeakedSecret { secret: s.clone(), ..Default::default() }).collect();
-        self.report_leaks(&reported, LeakSource::SelfRevocation, LeakAction::Disable, client_ip).await?;
+        self.report_leaks(&reported, LeakSource::SelfRevocation, LeakAction::Disable, None, client_ip).await?;
         Ok(())
     }
 
@@ -81,11 +94,16 @@ impl Service {
     /// named twice is judged once. Each live key is audited as `key.leaked`
     /// in its organization's trail, and a disabled one stops with the very
     /// next request here and on other nodes within a poll.
+    ///
+    /// A signed report names itself by `digest` (of its signed body): one
+    /// received before is not acted on again, so a replay changes nothing
+    /// (its answer still says which secrets are live keys).
     pub async fn report_leaks(
         &self,
         reported: &[LeakedSecret],
         source: LeakSource,
         action: LeakAction,
+        digest: Option<&str>,
         client_ip: Option<String>,
     ) -> Result<Vec<bool>, ServiceError> {
         if reported.len() > MAX_SECRETS {
@@ -120,6 +138,13 @@ impl Service {
             return Ok(vec![false; reported.len()]);
         }
         let mut tx = self.store().begin().await?;
+        if let Some(digest) = digest {
+            if !leak_reports::remember(tx.conn(), digest, now).await? {
+                tracing::info!(source = source.as_str(), "a leak report received before was sent again; not acted on");
+                let seen: std::collections::HashSet<SecretHash> = candidates.iter().map(|(_, h, _)| *h).collect();
+                return Ok(hashes.iter().map(|h| h.is_some_and(|h| seen.contains(&h))).collect());
+            }
+        }
         let mut disabled = Vec::new();
         let mut notices = 0;
         for (item, hash, key) in candidates {

@@ -119,6 +119,8 @@ struct Inner {
     usage: usage::UsageRecorder,
     /// Failed API credentials, by client address and by key id.
     auth_failures: throttle::Throttle,
+    /// Lookups of secrets for anonymous callers (self-revocation), node-wide.
+    anonymous_lookups: throttle::Allowance,
     /// Failed password logins, by client address and by email.
     login_failures: throttle::Throttle,
     /// The access-token signing keys, loaded on first use and again after
@@ -157,6 +159,7 @@ impl Service {
                 store,
                 clock,
                 auth_failures: throttle::Throttle::new(limits.throttle),
+                anonymous_lookups: throttle::Allowance::new(leaks::ANONYMOUS_LOOKUPS_PER_SECOND),
                 login_failures: throttle::Throttle::new(limits.throttle),
                 issuer: std::sync::RwLock::new(None),
                 issuer_generation: std::sync::atomic::AtomicU64::new(0),

@@ -66,6 +66,36 @@ impl Subject {
     }
 }
 
+/// A node-wide allowance of anonymous work per second (lookups of secrets
+/// nobody proved they hold), whoever asks: per-address throttles bound one
+/// client, this bounds them all, however many addresses they rotate through.
+pub struct Allowance {
+    per_second: u32,
+    used: std::sync::Mutex<(UnixTime, u32)>,
+}
+
+impl Allowance {
+    pub fn new(per_second: u32) -> Self {
+        Self { per_second, used: std::sync::Mutex::new((0, 0)) }
+    }
+
+    /// Takes `n` units of this second's allowance, or answers the seconds to
+    /// wait. A request larger than a whole second's allowance is taken only
+    /// in a second nobody else has used.
+    pub fn take(&self, n: u32, now: UnixTime) -> Result<(), u64> {
+        let mut used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if used.0 != now {
+            *used = (now, 0);
+        }
+        let fits = used.1.saturating_add(n) <= self.per_second || used.1 == 0;
+        if !fits {
+            return Err(1);
+        }
+        used.1 = used.1.saturating_add(n);
+        Ok(())
+    }
+}
+
 pub struct Throttle {
     policy: ThrottlePolicy,
     windows: Cache<Subject, Window>,
@@ -105,11 +135,16 @@ impl Throttle {
     /// failure is past the limit. Counting is atomic per subject, so racing
     /// requests cannot all slip under the limit.
     pub fn fail(&self, subject: &Subject, now: UnixTime) -> Option<u64> {
+        self.fail_many(subject, 1, now)
+    }
+
+    /// Counts `n` failures at once: a bulk call that made `n` guesses.
+    pub fn fail_many(&self, subject: &Subject, n: u32, now: UnixTime) -> Option<u64> {
         let span = self.window_secs();
         let counted = self.windows.entry(subject.clone()).and_compute_with(|current| {
             let w = match current.map(|e| e.into_value()) {
-                Some(w) if now < w.start + span => Window { failures: w.failures.saturating_add(1), ..w },
-                _ => Window { start: now, failures: 1 },
+                Some(w) if now < w.start + span => Window { failures: w.failures.saturating_add(n), ..w },
+                _ => Window { start: now, failures: n },
             };
             Op::Put(w)
         });
@@ -153,6 +188,28 @@ mod tests {
 
     fn ip(s: &str) -> Subject {
         Subject::addr(s.parse().expect("ip"))
+    }
+
+    #[test]
+    fn a_bulk_call_counts_each_guess() {
+        let t = throttle();
+        let a = ip("1.2.3.4");
+        assert_eq!(t.fail_many(&a, 3, 1000), None);
+        assert_eq!(t.blocked(&a, 1000), None);
+        assert_eq!(t.fail_many(&a, 2, 1001), Some(59));
+        assert_eq!(t.blocked(&a, 1001), Some(59));
+    }
+
+    #[test]
+    fn the_allowance_is_shared_and_renews_each_second() {
+        let a = Allowance::new(1000);
+        assert_eq!(a.take(600, 5), Ok(()));
+        assert_eq!(a.take(600, 5), Err(1), "the second caller finds this second spent");
+        assert_eq!(a.take(400, 5), Ok(()));
+        assert_eq!(a.take(1, 5), Err(1));
+        assert_eq!(a.take(600, 6), Ok(()), "a new second");
+        assert_eq!(a.take(5000, 7), Ok(()), "larger than a second's, in a second of its own");
+        assert_eq!(a.take(1, 7), Err(1));
     }
 
     #[test]

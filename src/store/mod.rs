@@ -12,6 +12,7 @@ pub mod credential_changes;
 pub mod idempotency;
 pub mod invitations;
 pub mod keys;
+pub mod leak_reports;
 pub mod mail;
 pub mod orgs;
 pub mod records;

@@ -55,8 +55,10 @@ async fn reporter(action: LeakAction) -> Option<Reporter> {
     Some(Reporter { app, current, old })
 }
 
+/// Signed in the canonical, low-S form, the only one keyward accepts.
 fn sign(key: &SigningKey, body: &[u8]) -> String {
     let signature: Signature = key.sign(body);
+    let signature = signature.normalize_s().unwrap_or(signature);
     STANDARD.encode(signature.to_der().as_bytes())
 }
 
@@ -218,4 +220,45 @@ async fn signed_junk_is_refused_naming_what_is_wrong() {
     problem(res, StatusCode::PAYLOAD_TOO_LARGE).await;
     assert!(works(app, &live).await);
     assert!(leak_events(app).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_report_acted_on_is_not_acted_on_again_and_only_low_s_signatures_count() {
+    let Some(r) = reporter(LeakAction::Disable).await else { return };
+    let app = &r.app;
+    let (_, key_id, secret) = app.account_key_triple(&app.org_id, Role::Viewer, false).await;
+    let account = app.get(WHOAMI, &secret).await.json::<Value>().await.expect("json")["id"].clone();
+    let path = format!("{SA}/{}/key/{key_id}", account.as_str().expect("id"));
+    let bytes = json!([token(&secret, "https://github.com/acme/app/blob/1/a.yml")]).to_string().into_bytes();
+    let low = sign(&r.current, &bytes);
+
+    // The high-S twin of the valid signature is refused and changes nothing.
+    let der = STANDARD.decode(&low).expect("base64");
+    let (r_part, s_part) = Signature::from_der(&der).expect("der").split_scalars();
+    let twin = Signature::from_scalars(r_part, -s_part).expect("twin");
+    let res = send(app, &bytes, Some("current-id"), Some(&STANDARD.encode(twin.to_der().as_bytes()))).await;
+    problem(res, StatusCode::UNAUTHORIZED).await;
+    assert!(works(app, &secret).await);
+
+    // The report itself disables the key.
+    let res = send(app, &bytes, Some("current-id"), Some(&low)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!works(app, &secret).await);
+    // An admin judges it a false alarm and enables the key again.
+    assert_eq!(app.patch_json(&path, &app.admin_key, &json!({"disabled": false})).await.status(), StatusCode::OK);
+    assert!(works(app, &secret).await);
+
+    // The same signed report, sent again, changes nothing.
+    let res = send(app, &bytes, Some("current-id"), Some(&low)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let feedback: Vec<Value> = res.json().await.expect("feedback");
+    assert_eq!(feedback[0]["label"], "true_positive", "it is still a live key");
+    assert!(works(app, &secret).await, "a replay disables nothing");
+    assert_eq!(leak_events(app).await.len(), 1, "and records nothing");
+
+    // The control: a new report of the same secret (found somewhere else) acts.
+    let fresh = json!([token(&secret, "https://github.com/acme/app/blob/2/b.yml")]);
+    report(&r, &fresh).await;
+    assert!(!works(app, &secret).await);
+    assert_eq!(leak_events(app).await.len(), 2);
 }

@@ -36,8 +36,10 @@ pub struct RevokeSecrets {
 ///
 /// No credentials. Disables every live key whose secret is given, and
 /// answers `202` whatever the secrets are (junk, unknown or already revoked
-/// alike), so that the answer tells nothing. Each call counts against the
-/// client's address like a failed credential: past the limit, `429`.
+/// alike), so that the answer tells nothing. Each secret counts against the
+/// client's address like a failed credential: past the limit, `429` for the
+/// calls after. Lookups are also bounded node-wide: past that, `503` with
+/// `Retry-After`.
 #[utoipa::path(
     operation_id = "revokeLeakedSecrets", post, path = "/api/leak/v1/revoke", tag = "leaks",
     request_body = RevokeSecrets,
@@ -45,7 +47,8 @@ pub struct RevokeSecrets {
         (status = 202, description = "Accepted: every live key among the secrets is disabled"),
         (status = 413, description = "The body is over 128 KiB", body = Problem),
         (status = 422, description = "Not a list of at most 1,000 strings", body = Problem),
-        (status = 429, description = "Too many calls from this address", body = Problem),
+        (status = 429, description = "Too many secrets from this address", body = Problem),
+        (status = 503, description = "Too many secrets from everyone this second; retry after Retry-After", body = Problem),
     ),
     security(())
 )]
@@ -54,8 +57,9 @@ pub async fn revoke(
     ClientIp(client): ClientIp,
     body: Result<JsonBody<RevokeSecrets>, ApiError>,
 ) -> Result<StatusCode, ApiError> {
-    // Counted before anything else, junk bodies included: an unauthenticated
-    // endpoint that takes guesses is throttled like failed credentials.
+    // An unauthenticated endpoint that takes guesses is throttled like
+    // failed credentials: the call counts before anything else (junk bodies
+    // included), and a call past the limit is refused.
     if let Some(wait) = state.service.note_failure(client, None) {
         return Err(ApiError::too_many_requests(wait));
     }
@@ -63,6 +67,11 @@ pub async fn revoke(
     let secrets = body.secrets.ok_or_else(|| ApiError::invalid_field("secrets", "secrets is required"))?;
     if secrets.len() > MAX_SECRETS {
         return Err(ApiError::invalid_field("secrets", format!("at most {MAX_SECRETS} secrets per request")));
+    }
+    // Each further secret is one more guess: a call of many is answered, and
+    // leaves its address as throttled as that many calls would.
+    if secrets.len() > 1 {
+        state.service.note_failures(client, None, (secrets.len() - 1) as u32);
     }
     state.service.revoke_leaked(&secrets, client.map(|ip| ip.to_string())).await?;
     Ok(StatusCode::ACCEPTED)
@@ -158,7 +167,8 @@ pub async fn github(
         .map(|t| LeakedSecret { secret: t.token.clone(), url: t.url.clone(), found_in: t.source.clone() })
         .collect();
     let client = client.map(|ip| ip.to_string());
-    let live = state.service.report_leaks(&reported, LeakSource::GitHub, reports.action, client).await?;
+    let digest: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+    let live = state.service.report_leaks(&reported, LeakSource::GitHub, reports.action, Some(&digest), client).await?;
     let feedback = tokens
         .into_iter()
         .zip(live)
