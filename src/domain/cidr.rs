@@ -21,13 +21,31 @@ impl Cidr {
     pub fn parse(raw: &str) -> Result<Self, CidrError> {
         let raw = raw.trim();
         let net = raw.parse::<IpNet>().or_else(|_| raw.parse::<IpAddr>().map(IpNet::from)).map_err(|_| CidrError)?;
-        Ok(Self(net.trunc()))
+        Ok(Self(unmapped(net).trunc()))
+    }
+
+    /// Whether every address of `other` is in this range.
+    pub fn covers(&self, other: &Cidr) -> bool {
+        self.0.contains(&other.0)
     }
 
     /// An IPv4 client seen through an IPv6 socket (`::ffff:a.b.c.d`) is
     /// that IPv4 address.
     pub fn contains(&self, ip: IpAddr) -> bool {
         self.0.contains(&ip.to_canonical())
+    }
+}
+
+/// An IPv4-mapped IPv6 range (`::ffff:10.0.0.0/104`) is the IPv4 range it
+/// maps: clients are compared by their canonical address, so the mapped form
+/// would never match anyone.
+fn unmapped(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),
+            None => net,
+        },
+        _ => net,
     }
 }
 
@@ -76,6 +94,16 @@ mod tests {
         for bad in ["", "10.0.0.0/33", "nope", "1.2.3", "::/129", "10.0.0.0/8/8"] {
             assert_eq!(Cidr::parse(bad), Err(CidrError), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_mapped_range_is_its_ipv4_range() {
+        let mapped = Cidr::parse("::ffff:10.0.0.0/104").expect("mapped");
+        assert_eq!(mapped.to_string(), "10.0.0.0/8");
+        assert!(mapped.contains(ip("10.9.8.7")));
+        assert!(mapped.contains(ip("::ffff:10.9.8.7")));
+        assert_eq!(Cidr::parse("::ffff:192.0.2.1").expect("one").to_string(), "192.0.2.1/32");
+        assert_eq!(Cidr::parse("::ffff:0:0/96").expect("all").to_string(), "0.0.0.0/0");
     }
 
     #[test]

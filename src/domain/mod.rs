@@ -2,6 +2,7 @@
 //! and what narrows a key (scopes, address ranges, rate limits).
 //! Pure values and rules; nothing here touches the network or storage.
 
+pub mod ceiling;
 pub mod cidr;
 pub mod clock;
 pub mod email;
@@ -17,6 +18,7 @@ pub mod seal;
 pub mod token;
 pub mod webhook;
 
+pub use ceiling::Ceiling;
 pub use cidr::Cidr;
 pub use clock::{Clock, SystemClock, UnixTime};
 pub use email::Email;

@@ -13,8 +13,9 @@ use super::AppState;
 use super::auth::{Proven, Who, parse_authorization, single_cookie};
 use super::error::ApiError;
 use super::extract::MAX_BODY;
+use crate::service::ServiceError;
 use crate::service::auth::Credential;
-use crate::service::idempotency::{Claim, IdempotencyScope};
+use crate::service::idempotency::{Claim, IdempotencyScope, ReplayGuard};
 
 pub const HEADER: &str = "idempotency-key";
 /// Set on an answer that repeats the first one.
@@ -49,14 +50,15 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let (mut parts, body) = req.into_parts();
     // Authenticate first, as the handler would: nobody else can make the
     // server keep anything.
-    match Who::from_request_parts(&mut parts, &state).await {
+    let identity = match Who::from_request_parts(&mut parts, &state).await {
         // The handler takes this identity rather than checking the
         // credential again (which would count a rate-limited use twice).
         Ok(Who(identity)) => {
-            parts.extensions.insert(Proven(identity));
+            parts.extensions.insert(Proven(identity.clone()));
+            identity
         }
         Err(refused) => return refused.into_response(),
-    }
+    };
     let Some(material) = credential_material(&parts.headers, &state) else {
         return ApiError::unauthorized().into_response();
     };
@@ -73,7 +75,18 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         )
         .into_response(),
         Ok(Claim::InProgress) => ApiError::in_progress("Idempotency-Key").into_response(),
-        Ok(Claim::Replay { status, body }) => {
+        Ok(Claim::Replay { status, body, guard }) => {
+            // Authorized afresh: the caller must still be allowed this call,
+            // in that organization, with that role.
+            let allowed =
+                guard.ok_or_else(|| ServiceError::forbidden("this answer cannot be repeated")).and_then(|g| {
+                    let org = g.org().ok_or_else(|| ServiceError::forbidden("this answer cannot be repeated"))?;
+                    let p = identity.pin(Some(org), None)?;
+                    state.service.authorize_replay(&p, &g)
+                });
+            if let Err(refused) = allowed {
+                return ApiError::from(refused).into_response();
+            }
             let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
             let mut response = (status, body).into_response();
             let headers = response.headers_mut();
@@ -93,7 +106,18 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             let Ok(body) = to_bytes(body, MAX_KEPT_ANSWER).await else {
                 return ApiError::internal(&"an answer to keep was too large").into_response();
             };
-            if let Err(e) = state.service.finish_idempotency_key(&scope, &key, answer.status.as_u16(), &body).await {
+            let Some(guard) = answer.extensions.remove::<ReplayGuard>() else {
+                // A creating route that says nothing of what a replay needs:
+                // its answer is not kept, so no replay can skip a check.
+                tracing::error!("a created answer carries no replay guard; not kept");
+                if let Err(e) = state.service.release_idempotency_key(&scope, &key).await {
+                    tracing::warn!(error = %e, "could not release an idempotency key; it frees itself within a minute");
+                }
+                return Response::from_parts(answer, Body::from(body));
+            };
+            if let Err(e) =
+                state.service.finish_idempotency_key(&scope, &key, answer.status.as_u16(), &body, &guard).await
+            {
                 tracing::warn!(error = %e, "could not keep an idempotent answer; a retry will be told it is in progress");
             }
             answer.headers.insert(REPLAYED_HEADER, HeaderValue::from_static("false"));

@@ -255,13 +255,17 @@ async fn rate_limit_headers(mut req: Request, next: Next) -> Response {
     let slot = auth::RateSlot::default();
     req.extensions_mut().insert(slot.clone());
     let mut response = next.run(req).await;
-    if let Some(status) = slot.get() {
-        let headers = response.headers_mut();
+    rate_headers(response.headers_mut(), slot.get());
+    response
+}
+
+/// A rate-limited key's standing, as `RateLimit-*` headers.
+pub(crate) fn rate_headers(headers: &mut axum::http::HeaderMap, status: Option<crate::service::meter::RateStatus>) {
+    if let Some(status) = status {
         headers.insert("ratelimit-limit", HeaderValue::from(status.limit));
         headers.insert("ratelimit-remaining", HeaderValue::from(status.remaining));
         headers.insert("ratelimit-reset", HeaderValue::from(status.reset));
     }
-    response
 }
 
 /// Headers every answer carries: API answers may hold a secret, so nothing is

@@ -224,9 +224,10 @@ impl Service {
         }
         let change = CredentialChange::Restored(id.clone());
         credential_changes::record(tx.conn(), &change, now).await?;
-        let detail = json!({"name": account.name});
+        let mut keys = keys::list_for_account(tx.conn(), id).await?;
+        let shortened = self.bind_restored_keys(tx.conn(), p, &mut keys, now).await?;
+        let detail = json!({"name": account.name, "keysShortened": shortened});
         audit::record(tx.conn(), p, now, Action::AccountUndelete, Target::ServiceAccount(id), Some(detail)).await?;
-        let keys = keys::list_for_account(tx.conn(), id).await?;
         tx.commit().await?;
         self.credential_changed(&change);
         account.deleted = None;

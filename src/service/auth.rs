@@ -112,6 +112,8 @@ pub struct Authenticated {
     pub role: Role,
     /// What narrows the key, as loaded with its record (parsed once).
     pub narrowing: Arc<Narrowing>,
+    /// When the key stops working, if ever.
+    pub expires: Option<UnixTime>,
 }
 
 impl Authenticated {
@@ -122,6 +124,7 @@ impl Authenticated {
             key_id: record.key_id,
             org_id: record.org_id,
             narrowing: record.narrowing,
+            expires: record.expires,
         }
     }
 }
@@ -331,9 +334,15 @@ impl Service {
     /// A key id that is not well formed names no key and is not counted: the
     /// address alone answers for it.
     pub fn note_failure(&self, client: Option<IpAddr>, key_id: Option<&str>) -> Option<u64> {
+        self.note_failures(client, key_id, 1)
+    }
+
+    /// Counts `n` failures at once: an anonymous bulk call counts each of
+    /// its guesses.
+    pub fn note_failures(&self, client: Option<IpAddr>, key_id: Option<&str>, n: u32) -> Option<u64> {
         let now = self.now();
         let throttle = &self.inner.auth_failures;
-        let by_client = client.and_then(|ip| throttle.fail(&Subject::addr(ip), now));
+        let by_client = client.and_then(|ip| throttle.fail_many(&Subject::addr(ip), n, now));
         let by_key = key_id.and_then(Id::parse).and_then(|id| throttle.fail(&Subject::Key(id), now));
         let wait = by_client.max(by_key);
         if wait.is_some() {
@@ -407,10 +416,15 @@ impl Service {
         let before = self.now().saturating_sub(FEED_RETENTION);
         let mut tx = self.store().begin().await?;
         let pruned = credential_changes::prune(tx.conn(), before).await?;
+        crate::store::leak_reports::prune(tx.conn(), self.now().saturating_sub(LEAK_REPORT_RETENTION)).await?;
         tx.commit().await?;
         Ok(pruned)
     }
 }
+
+/// How long a signed leak report is remembered, so that its replay is not
+/// acted on.
+const LEAK_REPORT_RETENTION: UnixTime = 365 * 86_400;
 
 /// How long the change feed keeps an entry.
 const FEED_RETENTION: UnixTime = 3600;

@@ -4,10 +4,11 @@
 use serde_json::json;
 
 use super::audit::{self, Action, Target};
+use super::idempotency::ReplayGuard;
 use super::sealing::assertion_context;
 use super::{Principal, Service, ServiceError};
-use crate::domain::entity::ApiKey;
 use crate::domain::entity::OrgPolicy;
+use crate::domain::entity::{ApiKey, ServiceAccount};
 use crate::domain::{Cidr, Id, Meta, Name, Narrowing, RateLimit, Role, Scope, Secret, UnixTime};
 use crate::store::credential_changes::{self, CredentialChange};
 use crate::store::orgs::{self};
@@ -59,6 +60,8 @@ struct Draft {
 pub struct MintedKey {
     pub key: ApiKey,
     pub secret: Secret,
+    /// What a replay of this answer must meet.
+    pub guard: ReplayGuard,
 }
 
 impl Service {
@@ -74,11 +77,19 @@ impl Service {
         let account = self.account_in_org(tx.conn(), p, account_id).await?;
         p.require_at_least(account.role, "create a key for an account")?;
         let policy = self.org_policy(tx.conn(), p).await?;
+        let ceiling = p.ceiling();
         let expires = self.resolve_lifetime(&policy, new.lifetime, now)?;
+        // Asked for no lifetime, a key made by a key that ends gets its
+        // maker's end at the latest; asked for a later one, it is refused.
+        let expires = match (new.lifetime, ceiling.expires()) {
+            (Lifetime::Unlimited, Some(cap)) => Some(expires.map_or(cap, |at| at.min(cap))),
+            _ => expires,
+        };
         require_key_role(p, new.narrowing.role, account.role)?;
+        ceiling.check(&new.narrowing, expires).map_err(above_ceiling)?;
         self.require_key_slot(tx.conn(), account_id, now).await?;
         let draft = Draft { name: new.name, expires, narrowing: new.narrowing };
-        let minted = self.mint(tx.conn(), p, account_id, draft, now).await?;
+        let minted = self.mint(tx.conn(), p, account.role, account_id, draft, now).await?;
         audit::record(tx.conn(), p, now, Action::KeyCreate, Target::Key(&minted.key.id), Some(key_detail(&minted.key)))
             .await?;
         tx.commit().await?;
@@ -128,6 +139,17 @@ impl Service {
         p.require_at_least(account.role, "change a key of an account")?;
         let before = keys::get(tx.conn(), account_id, key_id).await?.ok_or(ServiceError::NotFound("key"))?;
         let mut after = before.clone();
+        let narrows = patch.role.is_some()
+            || patch.scopes.is_some()
+            || patch.allowed_cidrs.is_some()
+            || patch.rate_limit.is_some()
+            || patch.meta.is_some();
+        if narrows && p.key_id() == Some(key_id) {
+            return Err(ServiceError::forbidden(
+                "a key cannot change its own role, scopes, allowedCidrs, rateLimit or meta; \
+                 ask whoever made it, or make a narrower key",
+            ));
+        }
         if let Some(name) = patch.name {
             after.name = name;
         }
@@ -141,6 +163,12 @@ impl Service {
         n.allowed_cidrs = patch.allowed_cidrs.unwrap_or(std::mem::take(&mut n.allowed_cidrs));
         n.rate_limit = patch.rate_limit.unwrap_or(n.rate_limit);
         n.meta = patch.meta.unwrap_or(n.meta.take());
+        // Narrowing a key, or enabling one, must leave it within the
+        // caller's ceiling: a key never makes a wider key usable.
+        let enables = before.disabled && !after.disabled;
+        if narrows || enables {
+            p.ceiling().check(&after.narrowing, after.expires).map_err(above_ceiling)?;
+        }
         keys::update(tx.conn(), &after).await?;
         // A narrower key takes effect like a revocation: at once on this
         // node, within the revision poll on the others.
@@ -170,7 +198,7 @@ impl Service {
         p.require(Role::Editor)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let key = self.key_in_org(tx.conn(), p, account_id, key_id, "delete a key of an account").await?;
+        let (_, key) = self.key_in_org(tx.conn(), p, account_id, key_id, "delete a key of an account").await?;
         keys::delete(tx.conn(), account_id, key_id).await?;
         let change = CredentialChange::Key(key_id.clone());
         credential_changes::record(tx.conn(), &change, now).await?;
@@ -204,7 +232,8 @@ impl Service {
         let mut tx = self.store().begin().await?;
         accounts::lock(tx.conn(), account_id).await?;
         keys::lock(tx.conn(), key_id).await?;
-        let mut old = self.key_in_org(tx.conn(), p, account_id, key_id, "rotate a key of an account").await?;
+        let (account, mut old) =
+            self.key_in_org(tx.conn(), p, account_id, key_id, "rotate a key of an account").await?;
         if old.expires.is_some_and(|at| at <= now) {
             return Err(ServiceError::Conflict { field: "key-id", detail: "the key has already expired".into() });
         }
@@ -227,19 +256,28 @@ impl Service {
         }
         let policy = self.org_policy(tx.conn(), p).await?;
         let old_ends = now.saturating_add(grace_period);
-        // The successor stands in for the old key: same narrowing, same end;
-        // a key that never expired gets what the policy gives a new one.
+        // The successor stands in for the old key: same narrowing, same end,
+        // but no later than the policy allows a key made now; a key that
+        // never expired gets what the policy gives a new one.
         let successor_expires = match old.expires {
-            Some(at) => Some(at),
+            Some(at) => Some(self.longest_lifetime(&policy).map_or(at, |(secs, _)| at.min(now.saturating_add(secs)))),
             None => self.successor_lifetime(&policy, &old, now)?,
         };
+        // The caller receives the successor's secret: it must be a key the
+        // caller could have made, ending no later than the caller does.
+        let ceiling = p.ceiling();
+        let successor_expires = match ceiling.expires() {
+            Some(cap) => Some(successor_expires.map_or(cap, |at| at.min(cap))),
+            None => successor_expires,
+        };
+        ceiling.check(&old.narrowing, successor_expires).map_err(above_ceiling)?;
         old.expires = Some(old.expires.map_or(old_ends, |at| at.min(old_ends)));
         let draft = Draft {
             name: old.name.as_deref().map(Name::from_stored_ref),
             expires: successor_expires,
             narrowing: old.narrowing.clone(),
         };
-        let minted = self.mint(tx.conn(), p, account_id, draft, now).await?;
+        let minted = self.mint(tx.conn(), p, account.role, account_id, draft, now).await?;
         keys::mark_replaced(tx.conn(), key_id, &minted.key.id, old.expires.unwrap_or(old_ends)).await?;
         let change = CredentialChange::Key(key_id.clone());
         credential_changes::record(tx.conn(), &change, now).await?;
@@ -274,16 +312,18 @@ impl Service {
         account_id: &Id,
         key_id: &Id,
         what: &str,
-    ) -> Result<ApiKey, ServiceError> {
+    ) -> Result<(ServiceAccount, ApiKey), ServiceError> {
         let account = self.account_in_org(conn, p, account_id).await?;
         p.require_at_least(account.role, what)?;
-        keys::get(conn, account_id, key_id).await?.ok_or(ServiceError::NotFound("key"))
+        let key = keys::get(conn, account_id, key_id).await?.ok_or(ServiceError::NotFound("key"))?;
+        Ok((account, key))
     }
 
     async fn mint(
         &self,
         conn: &mut Conn,
         p: &Principal,
+        account_role: Role,
         account_id: &Id,
         draft: Draft,
         now: UnixTime,
@@ -303,13 +343,42 @@ impl Service {
         };
         let sealed = self.sealing_key().seal(&assertion_context(&key.id), secret.assertion_key().as_bytes())?;
         keys::insert(conn, &key, &secret.hash(), &sealed).await?;
-        Ok(MintedKey { key, secret })
+        let guard = ReplayGuard::new(p, account_role.max(Role::Editor)).made_key(&key);
+        Ok(MintedKey { key, secret, guard })
     }
 }
 
 impl Service {
     async fn org_policy(&self, conn: &mut Conn, p: &Principal) -> Result<OrgPolicy, ServiceError> {
         Ok(orgs::policy(conn, &p.org_id).await?.unwrap_or_default())
+    }
+
+    /// Keys coming back with a restored account meet the rules of a key made
+    /// now: the organization's policy shortens those that would outlive it
+    /// (answered by id), and a calling key restores only keys within its
+    /// ceiling. Expired keys stay as they are.
+    pub(super) async fn bind_restored_keys(
+        &self,
+        conn: &mut Conn,
+        p: &Principal,
+        restored: &mut [ApiKey],
+        now: UnixTime,
+    ) -> Result<Vec<Id>, ServiceError> {
+        let policy = self.org_policy(conn, p).await?;
+        let latest = self.longest_lifetime(&policy).map(|(secs, _)| now.saturating_add(secs));
+        let ceiling = p.ceiling();
+        let mut shortened = Vec::new();
+        for key in restored.iter_mut().filter(|k| k.expires.is_none_or(|at| at > now)) {
+            if let Some(latest) = latest.filter(|latest| key.expires.is_none_or(|at| at > *latest)) {
+                keys::set_expiry(conn, &key.id, latest).await?;
+                key.expires = Some(latest);
+                shortened.push(key.id.clone());
+            }
+            if !key.disabled {
+                ceiling.check(&key.narrowing, key.expires).map_err(above_ceiling)?;
+            }
+        }
+        Ok(shortened)
     }
 
     /// The longest lifetime a key may have here, in seconds, and what sets
@@ -394,6 +463,12 @@ fn require_key_role(p: &Principal, role: Option<Role>, account: Role) -> Result<
         return Err(ServiceError::invalid("role", format!("must not exceed the service account's role ({account})")));
     }
     Ok(())
+}
+
+/// A key wider than its maker: refused as a lack of authority (`403`),
+/// naming the field.
+pub(crate) fn above_ceiling(e: crate::domain::ceiling::Exceeds) -> ServiceError {
+    ServiceError::forbidden(format!("{}: {} (a key gives no more than it has)", e.field, e.detail))
 }
 
 fn key_detail(key: &ApiKey) -> serde_json::Value {

@@ -1,12 +1,16 @@
 //! Who is calling, in which organization, with which role.
 
-use crate::domain::{Email, Id, Role};
+use std::sync::Arc;
+
+use crate::domain::{Ceiling, Email, Id, Narrowing, Role, UnixTime};
 use crate::service::ServiceError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    /// A service account authenticated by one of its keys.
-    ServiceAccount { id: Id, key_id: Id },
+    /// A service account authenticated by one of its keys (or an access
+    /// token of one), with what narrows that key: the ceiling of any key it
+    /// makes or changes.
+    ServiceAccount { id: Id, key_id: Id, narrowing: Arc<Narrowing>, expires: Option<UnixTime> },
     /// A person, through the web app's session. `id` is their membership's
     /// id in the organization acted in (what that organization's user
     /// listing shows), not their account's, which is the same everywhere
@@ -97,6 +101,16 @@ impl Principal {
         }
     }
 
+    /// What any key this caller makes or changes must stay within: a key's
+    /// own narrowing and expiry; nothing for a person or the operator, whose
+    /// role alone bounds them.
+    pub fn ceiling(&self) -> Ceiling {
+        match &self.actor {
+            Actor::ServiceAccount { narrowing, expires, .. } => Ceiling::of_key(narrowing, *expires),
+            _ => Ceiling::default(),
+        }
+    }
+
     pub fn key_id(&self) -> Option<&Id> {
         match &self.actor {
             Actor::ServiceAccount { key_id, .. } => Some(key_id),
@@ -129,7 +143,12 @@ impl Identity {
                     return Err(ServiceError::forbidden("a key may only act in its own organization"));
                 }
                 Ok(Principal {
-                    actor: Actor::ServiceAccount { id: who.account_id, key_id: who.key_id },
+                    actor: Actor::ServiceAccount {
+                        id: who.account_id,
+                        key_id: who.key_id,
+                        narrowing: who.narrowing,
+                        expires: who.expires,
+                    },
                     org_id: who.org_id,
                     role: who.role,
                     client_ip,

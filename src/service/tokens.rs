@@ -22,6 +22,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{AuthError, AuthFailure, Authenticated, Credential, judge};
+use super::meter::RateStatus;
 use super::sealing::{assertion_context, signing_context};
 use super::{Service, ServiceError};
 use crate::domain::{Id, Role, SealingKey};
@@ -62,6 +63,8 @@ pub struct Issuer {
 pub struct AccessToken {
     pub token: String,
     pub expires_in: i64,
+    /// The key's rate-limit count after this issue; `None` when it has none.
+    pub rate: Option<RateStatus>,
 }
 
 impl fmt::Debug for AccessToken {
@@ -82,6 +85,9 @@ pub enum OAuthError {
     InvalidGrant(String),
     #[error("unsupported_grant_type")]
     UnsupportedGrantType,
+    /// The key is past its rate limit: issuing a token is a use of it.
+    #[error("rate limited")]
+    RateLimited(RateStatus),
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -93,6 +99,7 @@ impl OAuthError {
             OAuthError::InvalidClient => "invalid_client",
             OAuthError::InvalidGrant(_) => "invalid_grant",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::RateLimited(_) => "rate_limited",
             OAuthError::Service(_) => "server_error",
         }
     }
@@ -309,7 +316,9 @@ impl Service {
         if !fresh {
             return Err(grant("this assertion was already used"));
         }
-        Ok((self.issue(&record, issuer_url).await?, key_id))
+        let rate = self.spend_use(&Authenticated::of(record.clone())).await?;
+        self.note_use(&record.key_id, &record.account_id);
+        Ok((self.issue(&record, issuer_url, rate).await?, key_id))
     }
 
     /// Client credentials: `keyId:secret` by HTTP Basic, for accounts that
@@ -326,11 +335,26 @@ impl Service {
             Err(AuthError::Service(e)) => return Err(e.into()),
         };
         self.admit(&who, client).map_err(|_| OAuthError::InvalidClient)?;
+        let rate = self.spend_use(&who).await?;
         let record = self.credential_by_id(&who.key_id).await?.ok_or(OAuthError::InvalidClient)?;
-        Ok(self.issue(&record, issuer_url).await?)
+        Ok(self.issue(&record, issuer_url, rate).await?)
     }
 
-    async fn issue(&self, record: &CredentialRecord, issuer_url: &str) -> Result<AccessToken, ServiceError> {
+    /// Issuing a token is a use of its key: counted against the key's rate
+    /// limit, and refused past it.
+    async fn spend_use(&self, who: &Authenticated) -> Result<Option<RateStatus>, OAuthError> {
+        match self.meter(who).await {
+            Some(status) if !status.allowed => Err(OAuthError::RateLimited(status)),
+            counted => Ok(counted),
+        }
+    }
+
+    async fn issue(
+        &self,
+        record: &CredentialRecord,
+        issuer_url: &str,
+        rate: Option<RateStatus>,
+    ) -> Result<AccessToken, ServiceError> {
         let ring = self.keyring().await?;
         let issuer = &ring.current;
         let now = self.now();
@@ -352,7 +376,7 @@ impl Service {
         let token =
             jsonwebtoken::encode(&header, &claims, &issuer.encoding).map_err(|e| ServiceError::Internal(e.into()))?;
         self.metrics().auth_outcome("token_issued");
-        Ok(AccessToken { token, expires_in })
+        Ok(AccessToken { token, expires_in, rate })
     }
 
     /// An access token presented as `Bearer`: keyward's signature, not
@@ -397,10 +421,23 @@ impl Service {
     }
 
     /// A key's record and its opened assertion key.
+    ///
+    /// One statement and one opening either way: a key id that names no key
+    /// opens a stand-in, so that its answer takes as long as a real one's.
     async fn assertion_material(&self, key: &Id) -> Result<Option<(CredentialRecord, [u8; 32])>, ServiceError> {
-        let mut conn = self.store().read().await?;
-        let Some(record) = keys::find_credential_by_id(&mut conn, key).await? else { return Ok(None) };
-        let Some(sealed) = keys::sealed_assertion_key(&mut conn, key).await? else { return Ok(None) };
+        static STAND_IN: std::sync::LazyLock<Option<String>> = std::sync::LazyLock::new(|| {
+            SealingKey::from_bytes([7; 32]).seal(&assertion_context(&Id::generate()), &[0; 32]).ok()
+        });
+        let found = {
+            let mut conn = self.store().read().await?;
+            keys::find_assertion_material(&mut conn, key).await?
+        };
+        let Some((record, Some(sealed))) = found else {
+            if let Some(stand_in) = STAND_IN.as_deref() {
+                let _ = self.sealing_key().open(&assertion_context(key), stand_in);
+            }
+            return Ok(None);
+        };
         let opened = self.sealing_key().open(&assertion_context(key), &sealed).and_then(|b| b.try_into().ok());
         if opened.is_none() {
             tracing::warn!(key = %key, "a key's sealed assertion key does not open with this secret key");

@@ -163,6 +163,12 @@ pub async fn update(conn: &mut Conn, k: &ApiKey) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Ends a key earlier (never later: only the policy's rules call this).
+pub async fn set_expiry(conn: &mut Conn, id: &Id, at: UnixTime) -> Result<(), StoreError> {
+    sqlx::query("UPDATE api_keys SET expires = $1 WHERE id = $2").bind(at).bind(id.as_str()).execute(conn).await?;
+    Ok(())
+}
+
 pub async fn delete(conn: &mut Conn, account: &Id, id: &Id) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM api_keys WHERE account_id = $1 AND id = $2")
         .bind(account.as_str())
@@ -192,6 +198,18 @@ pub async fn find_credential_by_id(conn: &mut Conn, id: &Id) -> Result<Option<Cr
     Ok(sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(conn).await?)
 }
 
+/// A key's record and its sealed assertion key, in one statement: the token
+/// endpoint's lookup, which costs the same whether or not the key exists.
+pub async fn find_assertion_material(
+    conn: &mut Conn,
+    id: &Id,
+) -> Result<Option<(CredentialRecord, Option<String>)>, StoreError> {
+    use sqlx::{FromRow, Row};
+    let sql = format!("{CREDENTIAL_SELECT} WHERE k.id = $1").replacen(" FROM ", ", k.assertion_key FROM ", 1);
+    let Some(row) = sqlx::query(&sql).bind(id.as_str()).fetch_optional(conn).await? else { return Ok(None) };
+    Ok(Some((CredentialRecord::from_row(&row)?, row.try_get("assertion_key")?)))
+}
+
 pub async fn record_use(conn: &mut Conn, id: &Id, at: UnixTime) -> Result<(), StoreError> {
     sqlx::query("UPDATE api_keys SET last_used = $1 WHERE id = $2 AND (last_used IS NULL OR last_used < $1)")
         .bind(at)
@@ -199,15 +217,6 @@ pub async fn record_use(conn: &mut Conn, id: &Id, at: UnixTime) -> Result<(), St
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// The sealed assertion key of a key, for verifying its assertions.
-pub async fn sealed_assertion_key(conn: &mut Conn, id: &Id) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT assertion_key FROM api_keys WHERE id = $1")
-        .bind(id.as_str())
-        .fetch_optional(conn)
-        .await?
-        .flatten())
 }
 
 /// Keys stored before sealing: (id, the SHA-256 of the secret, hex).

@@ -74,9 +74,22 @@ async fn a_default_lifetime_applies_to_new_and_rotated_keys() {
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(res.json::<Value>().await.expect("json")["expires"], NOW + 600);
-    // Asking for longer than the default is fine where no maximum is set.
+    // Asking for longer than the default is fine where no maximum is set,
+    // for whoever does not end sooner: a person or the operator.
+    let org = Id::parse(&app.org_id).expect("org");
+    let longer = keyward::service::keys::NewKey {
+        name: None,
+        lifetime: keyward::service::keys::Lifetime::For(86_400),
+        narrowing: Default::default(),
+    };
+    let operator = keyward::service::Principal::operator(org);
+    let minted = app.service.create_key(&operator, &Id::parse(id).expect("id"), longer).await.expect("key");
+    assert_eq!(minted.key.expires, Some(NOW + 86_400));
+    // A key gives no key a later end than its own: the admin key itself
+    // got the default lifetime.
     let res = app.post_json(&format!("{SA}/{id}/key"), &app.admin_key, &json!({"expiresIn": 86_400})).await;
-    assert_eq!(res.json::<Value>().await.expect("json")["expires"], NOW + 86_400);
+    let refused = problem(res, StatusCode::FORBIDDEN).await;
+    assert!(refused["detail"].as_str().is_some_and(|d| d.starts_with("expires:")), "{refused}");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod bad_input;
 mod basics;
+mod ceiling;
 mod deletion;
 mod gateway;
 mod github_reports;

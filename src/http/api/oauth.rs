@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::http::AppState;
 use crate::http::auth::{ClientIp, parse_authorization};
 use crate::http::error::ApiError;
+use crate::http::rate_headers;
 use crate::service::auth::Credential;
 use crate::service::tokens::{AccessToken, JWT_BEARER, OAuthError};
 
@@ -54,17 +55,18 @@ fn oauth_error(err: OAuthError, wait: Option<u64>) -> Response {
     if let Some(wait) = wait {
         return ApiError::too_many_requests(wait).into_response();
     }
-    let status = match err {
-        OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
-        _ => StatusCode::BAD_REQUEST,
-    };
     let code = err.code().to_owned();
-    let description = match err {
+    let (status, description) = match err {
         OAuthError::Service(e) => return ApiError::from(e).into_response(),
-        OAuthError::InvalidRequest(d) | OAuthError::InvalidGrant(d) => d,
-        OAuthError::InvalidClient => "the client's credentials were refused".to_owned(),
+        OAuthError::RateLimited(rate) => {
+            let mut response = ApiError::rate_limited(rate.reset).into_response();
+            rate_headers(response.headers_mut(), Some(rate));
+            return response;
+        }
+        OAuthError::InvalidRequest(d) | OAuthError::InvalidGrant(d) => (StatusCode::BAD_REQUEST, d),
+        OAuthError::InvalidClient => (StatusCode::UNAUTHORIZED, "the client's credentials were refused".to_owned()),
         OAuthError::UnsupportedGrantType => {
-            format!("grant_type must be {JWT_BEARER} or client_credentials")
+            (StatusCode::BAD_REQUEST, format!("grant_type must be {JWT_BEARER} or client_credentials"))
         }
     };
     let mut response = (status, Json(OAuthErrorBody { error: code, error_description: description })).into_response();
@@ -85,7 +87,7 @@ fn oauth_error(err: OAuthError, wait: Option<u64>) -> Response {
         (status = 200, description = "An access token", body = TokenResponse),
         (status = 400, description = "RFC 6749 error: invalid_request, invalid_grant, unsupported_grant_type", body = OAuthErrorBody),
         (status = 401, description = "RFC 6749 invalid_client", body = OAuthErrorBody),
-        (status = 429, description = "Too many failed attempts from this client"),
+        (status = 429, description = "Too many failed attempts from this client, or the key is past its rate limit (issuing a token is a use of it)"),
     ),
     security((), ("basic" = []))
 )]
@@ -136,10 +138,11 @@ pub async fn token(State(state): State<AppState>, ClientIp(ip): ClientIp, header
     }
     .await;
     match outcome {
-        Ok(AccessToken { token, expires_in }) => {
+        Ok(AccessToken { token, expires_in, rate }) => {
             let mut response =
                 Json(TokenResponse { access_token: token, token_type: "Bearer", expires_in }).into_response();
             response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            rate_headers(response.headers_mut(), rate);
             response
         }
         Err((err, key_id)) => {

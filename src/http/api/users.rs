@@ -1,8 +1,8 @@
 //! `/api/user/v1/user`: the organization's people and their roles (admins).
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,6 +13,7 @@ use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiQuery, JsonBody};
+use crate::service::idempotency::ReplayGuard;
 
 const LISTING: &str = "user";
 
@@ -119,12 +120,12 @@ pub async fn create(
     State(state): State<AppState>,
     Caller(p): Caller,
     JsonBody(body): JsonBody<InviteUser>,
-) -> Result<(StatusCode, Json<UserView>), ApiError> {
+) -> Result<(StatusCode, Extension<ReplayGuard>, Json<UserView>), ApiError> {
     let email = body.email.ok_or_else(|| ApiError::invalid_field("email", "is required"))?;
     let email = Email::parse(&email).map_err(|e| ApiError::invalid_field("email", e.to_string()))?;
     let role = body.role.as_deref().map(role_field).transpose()?.unwrap_or(Role::Viewer);
     let member = state.service.invite_user(&p, email, role).await?;
-    Ok((StatusCode::CREATED, Json(member.into())))
+    Ok((StatusCode::CREATED, Extension(ReplayGuard::new(&p, Role::Admin)), Json(member.into())))
 }
 
 /// Change a user's role.
