@@ -198,8 +198,10 @@ export interface paths {
          * Revoke leaked keys.
          * @description No credentials. Disables every live key whose secret is given, and
          *     answers `202` whatever the secrets are (junk, unknown or already revoked
-         *     alike), so that the answer tells nothing. Each call counts against the
-         *     client's address like a failed credential: past the limit, `429`.
+         *     alike), so that the answer tells nothing. Each secret counts against the
+         *     client's address like a failed credential: past the limit, `429` for the
+         *     calls after. Lookups are also bounded node-wide: past that, `503` with
+         *     `Retry-After`.
          */
         post: operations["revokeLeakedSecrets"];
         delete?: never;
@@ -1640,7 +1642,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many failed attempts from this client */
+            /** @description Too many failed attempts from this client, or the key is past its rate limit (issuing a token is a use of it) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2246,7 +2248,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many calls from this address */
+            /** @description Too many secrets from this address */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2255,7 +2257,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Storage is unavailable or the server is busy; retry after Retry-After */
+            /** @description Too many secrets from everyone this second; retry after Retry-After */
             503: {
                 headers: {
                     [name: string]: unknown;

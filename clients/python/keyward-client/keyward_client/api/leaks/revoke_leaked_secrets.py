@@ -89,8 +89,10 @@ def sync_detailed(
 
      No credentials. Disables every live key whose secret is given, and
     answers `202` whatever the secrets are (junk, unknown or already revoked
-    alike), so that the answer tells nothing. Each call counts against the
-    client's address like a failed credential: past the limit, `429`.
+    alike), so that the answer tells nothing. Each secret counts against the
+    client's address like a failed credential: past the limit, `429` for the
+    calls after. Lookups are also bounded node-wide: past that, `503` with
+    `Retry-After`.
 
     Args:
         body (RevokeSecrets | Unset):
@@ -123,8 +125,10 @@ def sync(
 
      No credentials. Disables every live key whose secret is given, and
     answers `202` whatever the secrets are (junk, unknown or already revoked
-    alike), so that the answer tells nothing. Each call counts against the
-    client's address like a failed credential: past the limit, `429`.
+    alike), so that the answer tells nothing. Each secret counts against the
+    client's address like a failed credential: past the limit, `429` for the
+    calls after. Lookups are also bounded node-wide: past that, `503` with
+    `Retry-After`.
 
     Args:
         body (RevokeSecrets | Unset):
@@ -152,8 +156,10 @@ async def asyncio_detailed(
 
      No credentials. Disables every live key whose secret is given, and
     answers `202` whatever the secrets are (junk, unknown or already revoked
-    alike), so that the answer tells nothing. Each call counts against the
-    client's address like a failed credential: past the limit, `429`.
+    alike), so that the answer tells nothing. Each secret counts against the
+    client's address like a failed credential: past the limit, `429` for the
+    calls after. Lookups are also bounded node-wide: past that, `503` with
+    `Retry-After`.
 
     Args:
         body (RevokeSecrets | Unset):
@@ -184,8 +190,10 @@ async def asyncio(
 
      No credentials. Disables every live key whose secret is given, and
     answers `202` whatever the secrets are (junk, unknown or already revoked
-    alike), so that the answer tells nothing. Each call counts against the
-    client's address like a failed credential: past the limit, `429`.
+    alike), so that the answer tells nothing. Each secret counts against the
+    client's address like a failed credential: past the limit, `429` for the
+    calls after. Lookups are also bounded node-wide: past that, `503` with
+    `Retry-After`.
 
     Args:
         body (RevokeSecrets | Unset):
