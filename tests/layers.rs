@@ -1,9 +1,19 @@
 //! The layering of `docs/architecture.md`, held by reading the source: each
 //! top-level module may use only the modules below it, so no cycle can form
 //! and only the service layer reaches storage.
+//!
+//! The source is parsed (`syn`) and every path it names is followed to the
+//! module that defines what it names, however it is spelled: `super::`,
+//! `self::`, grouped imports and re-exports count for the module they reach,
+//! and comments do not count at all.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+#[path = "layers/modules.rs"]
+mod modules;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use modules::Crate;
 
 /// Each module and what it may use (`crate::…`), lowest first.
 const ALLOWED: &[(&str, &[&str])] = &[
@@ -23,72 +33,106 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("cli", &["config", "domain", "files", "http", "server", "service"]),
 ];
 
-fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read src") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            sources(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
+/// The top-level module a module belongs to; `lib` for the crate root.
+fn top(module: &[String]) -> &str {
+    module.first().map_or("lib", String::as_str)
 }
 
-/// The top-level module a file of `src/` belongs to.
-fn module_of(src: &Path, file: &Path) -> String {
-    let first = file.strip_prefix(src).expect("under src").components().next().expect("a component");
-    first.as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned()
-}
-
-/// `crate::name` uses of each top-level module, comments left out.
-fn uses() -> BTreeMap<String, BTreeSet<String>> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
-    let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for file in files {
-        let module = module_of(&src, &file);
-        let text = std::fs::read_to_string(&file).expect("read source");
-        for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
-            for (at, _) in line.match_indices("crate::") {
-                let name: String =
-                    line[at + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-                if name != module {
-                    uses.entry(module.clone()).or_default().insert(name);
-                }
-            }
+/// For each top-level module, the other top-level modules it uses, each with
+/// one path that shows it and that path's file.
+fn uses(krate: &Crate) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut uses: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for used in &krate.uses {
+        let Some(reached) = krate.reach(&used.module, &used.path) else { continue };
+        let (from, to) = (top(&used.module), top(&reached));
+        if from != to {
+            let shown = format!("`{}` in src/{}", used.written(), used.file);
+            uses.entry(from.to_owned()).or_default().entry(to.to_owned()).or_insert(shown);
         }
     }
     uses
 }
 
+/// Each use across the layering, as `{module} uses {module}: …`.
+fn across_layers(krate: &Crate) -> Vec<String> {
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let mut wrong = Vec::new();
+    for module in krate.top_modules() {
+        if !allowed.contains_key(module.as_str()) {
+            wrong.push(format!("{module} is not in the table of layers"));
+        }
+    }
+    for (module, used) in uses(krate) {
+        // lib.rs only declares the modules.
+        let Some(may) = allowed.get(module.as_str()) else { continue };
+        for (other, shown) in used {
+            if !may.contains(&other.as_str()) {
+                wrong.push(format!("{module} uses {other}: {shown}"));
+            }
+        }
+    }
+    wrong
+}
+
+/// The top-level modules that use `store`.
+fn reaching_storage(krate: &Crate) -> Vec<String> {
+    uses(krate).into_iter().filter(|(_, used)| used.contains_key("store")).map(|(module, _)| module).collect()
+}
+
+/// `pub` functions of the service layer that hand out the store
+/// (`Service::store` must stay crate-private).
+fn store_made_public(krate: &Crate) -> Vec<String> {
+    krate
+        .public_fns
+        .iter()
+        .filter(|f| top(&f.module) == "service" && (f.name == "store" || f.name.ends_with("::store")))
+        .map(|f| format!("pub fn {} in src/{}", f.name, f.file))
+        .collect()
+}
+
+fn sources(src: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+    for entry in std::fs::read_dir(dir).expect("read src") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            sources(src, &path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let name = path.strip_prefix(src).expect("under src").to_string_lossy().replace('\\', "/");
+            out.insert(name, std::fs::read_to_string(&path).expect("read source"));
+        }
+    }
+}
+
+/// The real crate under `src/`.
+fn the_crate() -> Crate {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = BTreeMap::new();
+    sources(&src, &src, &mut files);
+    let krate = Crate::read(&files).unwrap_or_else(|e| panic!("src/ could not be read: {e}"));
+    // main.rs is the binary's root, which may use everything; every other
+    // file must be part of the library, or nothing here would look at it.
+    let unread: Vec<&String> = files.keys().filter(|f| *f != "main.rs" && !krate.files.contains(*f)).collect();
+    assert!(unread.is_empty(), "files no `mod` item reaches: {unread:?}");
+    krate
+}
+
 #[test]
 fn each_module_uses_only_the_layers_below_it() {
-    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
-    let uses = uses();
-    assert!(uses.contains_key("http") && uses.contains_key("service"), "the source was not read: {uses:?}");
-    let mut wrong = Vec::new();
-    for (module, used) in &uses {
-        let Some(may) = allowed.get(module.as_str()) else {
-            // lib.rs and main.rs assemble everything.
-            if module != "lib" && module != "main" {
-                wrong.push(format!("{module} is not in the table of layers"));
-            }
-            continue;
-        };
-        wrong.extend(used.iter().filter(|u| !may.contains(&u.as_str())).map(|u| format!("{module} uses {u}")));
-    }
+    let krate = the_crate();
+    let uses = uses(&krate);
+    assert!(
+        uses.get("http").is_some_and(|u| u.contains_key("service"))
+            && uses.get("service").is_some_and(|u| u.contains_key("store")),
+        "the source was not read: {uses:?}"
+    );
+    let wrong = across_layers(&krate);
     assert!(wrong.is_empty(), "uses across the layering:\n{}", wrong.join("\n"));
 }
 
 #[test]
 fn only_the_service_layer_reaches_storage() {
-    let reach: Vec<String> =
-        uses().into_iter().filter(|(_, used)| used.contains("store")).map(|(module, _)| module).collect();
-    assert_eq!(reach, ["service"], "only service/ may use store/");
-    let service = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/service/mod.rs"))
-        .expect("read service/mod.rs");
-    assert!(!service.contains("pub fn store("), "Service::store must stay crate-private");
+    let krate = the_crate();
+    assert_eq!(reaching_storage(&krate), ["service"], "only service/ may use store/");
+    assert_eq!(store_made_public(&krate), Vec::<String>::new(), "Service::store must stay crate-private");
 }
 
 #[test]
@@ -100,4 +144,166 @@ fn the_table_has_no_cycle() {
             assert!(position < at, "{module} may use {used}, which is not below it");
         }
     }
+}
+
+// --- the checker itself, on small crates made here ---------------------------
+
+/// A small crate with the real layers' shape, `files` replacing or adding
+/// to its files.
+fn small_crate(files: &[(&str, &str)]) -> Crate {
+    let mut sources: BTreeMap<String, String> = [
+        ("lib.rs", "pub mod domain;\npub mod store;\npub mod service;\npub mod http;\n"),
+        ("domain.rs", "pub struct Id;\n"),
+        ("store/mod.rs", "pub mod keys;\npub struct Store;\npub struct Row;\n"),
+        ("store/keys.rs", "pub fn insert() {}\n"),
+        (
+            "service/mod.rs",
+            "use crate::store::Store;\n\
+             pub struct Service { store: Store }\n\
+             impl Service {\n    pub(crate) fn store(&self) -> &Store { &self.store }\n}\n",
+        ),
+        ("http/mod.rs", "pub mod api;\nuse crate::service::Service;\npub fn serve(_: &Service) {}\n"),
+        ("http/api.rs", "use crate::domain::Id;\npub fn id() -> Id { Id }\n"),
+    ]
+    .into_iter()
+    .map(|(f, t)| (f.to_owned(), t.to_owned()))
+    .collect();
+    for (file, text) in files {
+        sources.insert((*file).to_owned(), (*text).to_owned());
+    }
+    Crate::read(&sources).unwrap_or_else(|e| panic!("the small crate could not be read: {e}"))
+}
+
+/// What the three rules find in a small crate.
+fn findings(files: &[(&str, &str)]) -> Vec<String> {
+    let krate = small_crate(files);
+    let mut found = across_layers(&krate);
+    let storage = reaching_storage(&krate);
+    if storage != ["service"] {
+        found.push(format!("store is reached by {storage:?}"));
+    }
+    found.extend(store_made_public(&krate));
+    found
+}
+
+/// Asserts that exactly one finding was made and that it begins with `start`.
+fn finds(files: &[(&str, &str)], start: &str) {
+    let found = findings(files);
+    let of_kind: Vec<&String> = found.iter().filter(|f| f.starts_with(start)).collect();
+    assert!(!of_kind.is_empty(), "nothing found that begins with {start:?}; found: {found:#?}");
+}
+
+#[test]
+fn the_small_crate_passes_as_it_is() {
+    assert_eq!(findings(&[]), Vec::<String>::new());
+}
+
+#[test]
+fn a_use_through_super_is_caught() {
+    finds(&[("http/mod.rs", "pub mod api;\nuse super::store::Store;\npub fn f(_: Store) {}\n")], "http uses store");
+}
+
+#[test]
+fn a_use_through_super_super_is_caught() {
+    finds(&[("http/api.rs", "use super::super::store::Row;\npub fn f(_: Row) {}\n")], "http uses store");
+}
+
+#[test]
+fn a_re_export_counts_for_the_module_it_reaches() {
+    let service = "use crate::store::Store;\npub use crate::store::Row;\n\
+                   pub struct Service { store: Store }\n\
+                   impl Service { pub(crate) fn store(&self) -> &Store { &self.store } }\n";
+    finds(
+        &[("service/mod.rs", service), ("http/api.rs", "use crate::service::Row;\npub fn f(_: Row) {}\n")],
+        "http uses store",
+    );
+}
+
+#[test]
+fn a_glob_re_export_counts_for_the_module_it_reaches() {
+    let service = "pub use crate::store::*;\n\
+                   pub struct Service { store: Store }\n\
+                   impl Service { pub(crate) fn store(&self) -> &Store { &self.store } }\n";
+    // A path in a function's signature, not a `use`.
+    finds(&[("service/mod.rs", service), ("http/api.rs", "pub fn f(_: crate::service::Row) {}\n")], "http uses store");
+}
+
+#[test]
+fn a_re_export_through_self_and_a_child_is_followed() {
+    let service = "mod inner;\npub use self::inner::Row;\nuse crate::store::Store;\n\
+                   pub struct Service { store: Store }\n\
+                   impl Service { pub(crate) fn store(&self) -> &Store { &self.store } }\n";
+    finds(
+        &[
+            ("service/mod.rs", service),
+            ("service/inner.rs", "pub use crate::store::Row;\n"),
+            ("http/api.rs", "pub fn f() -> Option<crate::service::Row> { None }\n"),
+        ],
+        "http uses store",
+    );
+}
+
+#[test]
+fn a_grouped_use_is_caught_by_name() {
+    let found = findings(&[(
+        "http/mod.rs",
+        "pub mod api;\nuse crate::{domain::Id, store::Store};\npub fn f(_: Id, _: Store) {}\n",
+    )]);
+    assert!(found.iter().any(|f| f.starts_with("http uses store: `crate::store::Store`")), "{found:#?}");
+    assert!(!found.iter().any(|f| f.contains("uses :") || f.starts_with("http uses domain")), "{found:#?}");
+}
+
+#[test]
+fn a_path_in_a_macro_is_caught() {
+    finds(
+        &[("http/api.rs", "pub fn f() { let _ = format!(\"{:?}\", crate::store::keys::insert()); }\n")],
+        "http uses store",
+    );
+}
+
+#[test]
+fn a_public_store_accessor_is_caught_however_spaced() {
+    for service in [
+        "use crate::store::Store;\npub struct Service { store: Store }\n\
+         impl Service {\n    pub fn  store(&self) -> &Store { &self.store }\n}\n",
+        "use crate::store::Store;\npub struct Service { store: Store }\n\
+         impl Service {\n    pub\n    fn store(&self) -> &Store { &self.store }\n}\n",
+    ] {
+        finds(&[("service/mod.rs", service)], "pub fn Service::store");
+    }
+}
+
+#[test]
+fn comments_and_strings_are_not_uses() {
+    let http = "//! Unlike crate::store, this layer …\n\
+                pub mod api;\n\
+                // use crate::store::Store;\n\
+                /* crate::store::keys::insert() */\n\
+                /// Never crate::store::Row directly.\n\
+                pub fn f() -> &'static str { \"crate::store::Store\" }\n";
+    assert_eq!(findings(&[("http/mod.rs", http)]), Vec::<String>::new());
+}
+
+#[test]
+fn a_module_named_store_inside_another_is_not_storage() {
+    let http = "pub mod api;\npub mod store { pub struct Local; }\nuse self::store::Local;\npub fn f(_: Local) {}\n";
+    assert_eq!(findings(&[("http/mod.rs", http)]), Vec::<String>::new());
+}
+
+#[test]
+fn a_module_missing_from_the_table_is_caught() {
+    finds(
+        &[
+            ("lib.rs", "pub mod domain;\npub mod store;\npub mod service;\npub mod http;\npub mod extra;\n"),
+            ("extra.rs", "pub fn f() -> crate::domain::Id { crate::domain::Id }\n"),
+        ],
+        "extra is not in the table of layers",
+    );
+}
+
+#[test]
+fn globs_that_import_each_other_end() {
+    let http = "pub mod api;\npub use api::*;\npub fn f(_: Nowhere) {}\n";
+    let api = "use super::*;\npub fn g(_: Elsewhere, _: crate::http::Nowhere) {}\n";
+    assert_eq!(findings(&[("http/mod.rs", http), ("http/api.rs", api)]), Vec::<String>::new());
 }

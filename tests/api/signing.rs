@@ -53,7 +53,7 @@ async fn status_with(app: &TestApp, token: &str) -> StatusCode {
 }
 
 /// Python 3 with PyJWT and its `cryptography` backend (installed by
-/// .ci/run).
+/// scripts/test in target/py).
 fn python_with_pyjwt() -> Option<std::path::PathBuf> {
     crate::support::outside::python_with("pyjwt", "jwt, cryptography", "pip install 'PyJWT[crypto]'")
 }

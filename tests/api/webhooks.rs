@@ -333,7 +333,7 @@ async fn another_organizations_admin_gets_404_and_lesser_roles_403() {
     assert_eq!(still["disabled"], false);
 }
 
-/// Python 3 with `standardwebhooks` (installed by .ci/run).
+/// Python 3 with `standardwebhooks` (installed by scripts/test in target/py).
 fn python_with_standardwebhooks() -> Option<std::path::PathBuf> {
     crate::support::outside::python_with("standardwebhooks", "standardwebhooks", "pip install standardwebhooks")
 }

@@ -31,7 +31,7 @@ pub fn skipped(name: &str) -> bool {
 pub fn missing(name: &str, what: &str, how: &str) {
     assert!(
         skipped(name),
-        "{what}; {how} (.ci/run installs everything), or skip the tests that need it with {SKIP_VAR}={name}"
+        "{what}; {how} (scripts/test installs everything), or skip the tests that need it with {SKIP_VAR}={name}"
     );
     eprintln!("SKIPPED: {what}, and {SKIP_VAR} names {name}");
 }
@@ -50,10 +50,36 @@ pub fn outside_program(name: &str, candidates: &[&str]) -> Option<PathBuf> {
     found
 }
 
+/// Names the Python the tests run; `scripts/test` sets it to its virtual
+/// environment's.
+pub const PYTHON_VAR: &str = "KEYWARD_TEST_PYTHON";
+
+/// The virtual environment `scripts/test` installs the tests' Python
+/// packages in (with the default target folder).
+const VENV_PYTHON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/py/bin/python3");
+
+/// The Python the tests run: the one `KEYWARD_TEST_PYTHON` names, else the
+/// virtual environment of `scripts/test` when there is one, else the
+/// system's. `None` only when it is missing and skipped.
+pub fn python() -> Option<PathBuf> {
+    match std::env::var_os(PYTHON_VAR).filter(|p| !p.is_empty()).map(PathBuf::from) {
+        Some(named) if named.is_file() => Some(named),
+        Some(named) => {
+            missing(
+                "python3",
+                &format!("{PYTHON_VAR} names {}, which is not there", named.display()),
+                "run scripts/test --setup-only",
+            );
+            None
+        }
+        None => outside_program("python3", &[VENV_PYTHON, "/usr/bin/python3", "/usr/local/bin/python3"]),
+    }
+}
+
 /// Python 3 that imports `modules` (as `import` says them: `jwt,
 /// cryptography`); `None` only when they are missing and `name` skipped.
 pub fn python_with(name: &str, modules: &str, how: &str) -> Option<PathBuf> {
-    let python = outside_program("python3", &["/usr/bin/python3", "/usr/local/bin/python3"])?;
+    let python = python()?;
     let imports = std::process::Command::new(&python)
         .args(["-c", &format!("import {modules}")])
         .output()
