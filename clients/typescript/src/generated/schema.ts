@@ -672,7 +672,9 @@ export interface paths {
          * Change a webhook endpoint.
          * @description Admins. Any of `url`, `events` and `disabled`; fields left out keep
          *     their value. A disabled endpoint is sent nothing: what was queued for it
-         *     is given up on when its turn comes.
+         *     is given up on when its turn comes. An endpoint failing for days is
+         *     disabled by keyward itself (with `disabledReason`); enabling it again
+         *     starts its count of failures afresh.
          */
         patch: operations["updateWebhook"];
         trace?: never;
@@ -804,7 +806,8 @@ export interface components {
             time: components["schemas"]["i64"];
             /**
              * @description `serviceAccount`, `user` or `operator`; `emailLink` for whoever opened
-             *     an email confirmation link, `system` for keyward itself (`mail.failed`).
+             *     an email confirmation link, `system` for keyward itself (`mail.failed`,
+             *     `webhook.disabled`).
              */
             actorKind: string;
             actorId?: string | null;
@@ -1000,7 +1003,8 @@ export interface components {
                 time: components["schemas"]["i64"];
                 /**
                  * @description `serviceAccount`, `user` or `operator`; `emailLink` for whoever opened
-                 *     an email confirmation link, `system` for keyward itself (`mail.failed`).
+                 *     an email confirmation link, `system` for keyward itself (`mail.failed`,
+                 *     `webhook.disabled`).
                  */
                 actorKind: string;
                 actorId?: string | null;
@@ -1113,6 +1117,12 @@ export interface components {
                 events: string[];
                 /** @description A disabled endpoint is sent nothing. */
                 disabled: boolean;
+                /**
+                 * @description Why keyward disabled the endpoint itself, after every attempt to
+                 *     deliver to it failed for days; `null` when it is enabled, or an admin
+                 *     disabled it. Enabling it clears this.
+                 */
+                disabledReason?: string | null;
                 /** @description Unix seconds. */
                 created: components["schemas"]["i64"];
                 /** @description When the signing secret was made (Unix seconds). */
@@ -1390,6 +1400,12 @@ export interface components {
             events: string[];
             /** @description A disabled endpoint is sent nothing. */
             disabled: boolean;
+            /**
+             * @description Why keyward disabled the endpoint itself, after every attempt to
+             *     deliver to it failed for days; `null` when it is enabled, or an admin
+             *     disabled it. Enabling it clears this.
+             */
+            disabledReason?: string | null;
             /** @description Unix seconds. */
             created: components["schemas"]["i64"];
             /** @description When the signing secret was made (Unix seconds). */
