@@ -152,9 +152,13 @@ pub struct Knobs {
     )]
     pub webhook_allow_private: Option<bool>,
     /// Seconds a node holds a webhook delivery it is sending before another node may send it,
-    /// should the first die mid-send; longer than an attempt (10 s) [default: 60]
+    /// should the first die mid-send; longer than an attempt (--webhook-timeout) [default: 60]
     #[arg(long, global = true, env = "KEYWARD_WEBHOOK_LEASE", value_name = "SECONDS")]
     pub webhook_lease: Option<u64>,
+    /// Seconds one webhook attempt may take before it counts as failed and is retried; a slow
+    /// receiver holds one lane no longer than this [default: 5]
+    #[arg(long, global = true, env = "KEYWARD_WEBHOOK_TIMEOUT", value_name = "SECONDS")]
+    pub webhook_timeout: Option<u64>,
 }
 }
 
@@ -239,6 +243,9 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// A gateway's check must stay fast; a local Redis answers in well under a
 /// millisecond.
 pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(50);
+/// Receivers are asked to answer at once and work later; past a minute an
+/// attempt is no longer an attempt, and a slow tenant would hold its lanes.
+pub const MAX_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longer than the longest a request may run (10 s), so a stop never cuts
 /// one that would still have finished.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -317,6 +324,12 @@ impl Settings {
         anyhow::ensure!(!mail_lease.is_zero(), "--mail-lease must be at least one second");
         let webhook_lease = k.webhook_lease.map_or(defaults.webhooks.lease, Duration::from_secs);
         anyhow::ensure!(!webhook_lease.is_zero(), "--webhook-lease must be at least one second");
+        let webhook_timeout = k.webhook_timeout.map_or(defaults.webhooks.timeout, Duration::from_secs);
+        anyhow::ensure!(
+            (1..=MAX_WEBHOOK_TIMEOUT.as_secs()).contains(&webhook_timeout.as_secs()),
+            "--webhook-timeout must be at least one second and at most {} (a slow receiver holds a lane that long)",
+            MAX_WEBHOOK_TIMEOUT.as_secs()
+        );
         let leak_report_keys = match &k.leak_report_keys {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -364,6 +377,7 @@ impl Settings {
                 webhooks: crate::service::webhooks::WebhookSettings {
                     allow_private: k.webhook_allow_private.unwrap_or(false),
                     lease: webhook_lease,
+                    timeout: webhook_timeout,
                     ..defaults.webhooks.clone()
                 },
                 ..defaults
@@ -456,6 +470,25 @@ mod tests {
     }
 
     #[test]
+    fn the_webhook_timeout_is_five_seconds_unless_set_and_bounded() {
+        let s = Settings::resolve(Knobs::default()).expect("settings");
+        assert_eq!(s.limits.webhooks.timeout, Duration::from_secs(5));
+        let file: Knobs = toml::from_str("webhook-timeout = 2").expect("toml");
+        assert_eq!(Settings::resolve(file.clone()).expect("settings").limits.webhooks.timeout, Duration::from_secs(2));
+        let flags = Knobs { webhook_timeout: Some(9), ..Default::default() };
+        assert_eq!(
+            Settings::resolve(flags.or(file)).expect("settings").limits.webhooks.timeout,
+            Duration::from_secs(9)
+        );
+        for bad in [0, 61, u64::MAX] {
+            let message = Settings::resolve(Knobs { webhook_timeout: Some(bad), ..Default::default() })
+                .expect_err("refused")
+                .to_string();
+            assert!(message.contains("--webhook-timeout"), "{message}");
+        }
+    }
+
+    #[test]
     fn trusted_proxies_are_cidrs_or_addresses() {
         let k = Knobs { trusted_proxies: Some(vec!["10.0.0.0/8".into(), "::1".into()]), ..Default::default() };
         let s = Settings::resolve(k).expect("settings");
@@ -519,7 +552,7 @@ mod tests {
         let help = <Knobs as clap::Args>::augment_args(clap::Command::new("keyward"));
         // (option, its default, quoted in TOML); the package sets its own
         // database, so its file does not show that default.
-        let defaults: [(&str, String, bool); 9] = [
+        let defaults: [(&str, String, bool); 11] = [
             ("listen", DEFAULT_LISTEN.to_owned(), true),
             ("database", DEFAULT_DATABASE.to_owned(), true),
             ("mail-give-up-after", DEFAULT_MAIL_GIVE_UP_AFTER.as_secs().to_string(), false),
@@ -529,6 +562,8 @@ mod tests {
             ("max-connections", DEFAULT_MAX_CONNECTIONS.to_string(), false),
             ("shutdown-timeout", DEFAULT_SHUTDOWN_TIMEOUT.as_secs().to_string(), false),
             ("redis-timeout", DEFAULT_REDIS_TIMEOUT.as_millis().to_string(), false),
+            ("webhook-lease", crate::service::webhooks::WebhookSettings::default().lease.as_secs().to_string(), false),
+            ("webhook-timeout", crate::service::webhooks::DEFAULT_TIMEOUT.as_secs().to_string(), false),
         ];
         for (name, value, quoted) in defaults {
             let arg = help.get_arguments().find(|a| a.get_long() == Some(name)).expect("an option");

@@ -3,12 +3,17 @@
 //! Standard Webhooks headers and signature, the client that reaches no
 //! private address unless allowed).
 //!
-//! Every serving node runs the worker: a few lanes, each claiming one due
-//! delivery at a time under a lease of its own name. The claim only ever
-//! offers the oldest pending delivery of an endpoint, so one endpoint's
-//! deliveries arrive in order; a node killed mid-send leaves a lease that
-//! runs out, and the delivery is sent again (at least once, never lost).
+//! Every serving node runs the worker: one loop that claims due deliveries
+//! and sends each in a lane of its own, at most `lanes` at once. The claim
+//! only ever offers the oldest pending delivery of an endpoint, so one
+//! endpoint's deliveries arrive in order, one attempt at a time; it serves
+//! organizations in turn, and an organization holding `org_lanes` lanes of
+//! this node already waits, so a slow or failing tenant holds its own lanes
+//! and never the others' (each attempt ends within `timeout`). A node
+//! killed mid-send leaves a lease that runs out, and the delivery is sent
+//! again (at least once, never lost).
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,6 +21,7 @@ use std::time::Duration;
 
 use reqwest::header::CONTENT_TYPE;
 use tokio::task::JoinHandle;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::domain::Id;
@@ -23,15 +29,20 @@ use crate::domain::webhook::{EndpointUrl, is_private};
 use crate::service::webhooks::{Attempt, ClaimedDelivery, WebhookSettings};
 use crate::service::{Service, ServiceError};
 
-/// Deliveries one node sends at once (to different endpoints).
-const LANES: usize = 4;
 /// How often finished deliveries past their keeping time are forgotten.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// Starts the worker on the current runtime; it runs until aborted.
+/// Starts the worker on the current runtime; it runs until aborted, and
+/// the attempts in flight end with it.
 pub fn spawn(service: Service) -> JoinHandle<()> {
     let settings = service.limits().webhooks.clone();
-    tracing::info!(allow_private = settings.allow_private, "webhooks: delivering the queue");
+    tracing::info!(
+        allow_private = settings.allow_private,
+        lanes = settings.lanes,
+        org_lanes = settings.org_lanes,
+        timeout_seconds = settings.timeout.as_secs_f64(),
+        "webhooks: delivering the queue"
+    );
     tokio::spawn(async move {
         let client = match client(&settings) {
             Ok(client) => client,
@@ -40,53 +51,120 @@ pub fn spawn(service: Service) -> JoinHandle<()> {
                 return;
             }
         };
-        let mut lanes = Vec::with_capacity(LANES);
-        for lane in 0..LANES {
-            lanes.push(tokio::spawn(run_lane(service.clone(), client.clone(), lane == 0)));
-        }
-        for lane in lanes {
-            let _ = lane.await;
-        }
+        run(service, client).await;
     })
 }
 
-/// Each lane sends; the first also announces keys expiring or expired, and
-/// prunes.
-async fn run_lane(service: Service, client: reqwest::Client, first: bool) {
-    // A name of its own for the leases this lane takes.
-    let owner = Id::generate().to_string();
+/// The node's lanes: which organization each attempt in flight is for.
+#[derive(Default)]
+struct Lanes {
+    sending: JoinSet<()>,
+    org_of: HashMap<tokio::task::Id, Id>,
+    per_org: HashMap<Id, usize>,
+}
+
+impl Lanes {
+    /// Organizations holding every lane one organization may hold here.
+    fn full(&self, org_lanes: usize) -> Vec<Id> {
+        self.per_org.iter().filter(|(_, n)| **n >= org_lanes).map(|(org, _)| org.clone()).collect()
+    }
+
+    fn start(&mut self, service: &Service, client: &reqwest::Client, owner: String, claimed: ClaimedDelivery) {
+        let org = claimed.org_id.clone();
+        let (service, client) = (service.clone(), client.clone());
+        let task = self.sending.spawn(async move {
+            if let Err(e) = attempt(&service, &client, &owner, claimed).await {
+                tracing::warn!(error = %e, "webhooks: an attempt could not be recorded; its lease will run out");
+            }
+        });
+        if let Some(org) = org {
+            *self.per_org.entry(org.clone()).or_default() += 1;
+            self.org_of.insert(task.id(), org);
+        }
+    }
+
+    /// Gives the lane of a finished attempt back (panicked ones too).
+    fn finished(&mut self, task: tokio::task::Id) {
+        let Some(org) = self.org_of.remove(&task) else { return };
+        if let Some(n) = self.per_org.get_mut(&org) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_org.remove(&org);
+            }
+        }
+    }
+
+    /// Waits until an attempt ends or `wait` passes.
+    async fn rest(&mut self, wait: Duration) {
+        tokio::select! {
+            Some(done) = self.sending.join_next_with_id() => {
+                self.finished(done.map_or_else(|e| e.id(), |(id, ())| id));
+            }
+            () = tokio::time::sleep(wait) => {}
+        }
+        while let Some(done) = self.sending.try_join_next_with_id() {
+            self.finished(done.map_or_else(|e| e.id(), |(id, ())| id));
+        }
+    }
+}
+
+/// Claims into free lanes until none is free or nothing more may be sent,
+/// rests until a lane frees or the poll interval passes, and again; beside
+/// that, announces keys expiring or expired, and prunes.
+async fn run(service: Service, client: reqwest::Client) {
+    let settings = service.limits().webhooks.clone();
+    let (lanes, org_lanes) = (settings.lanes.max(1), settings.org_lanes.max(1));
+    let mut busy = Lanes::default();
     let mut next_prune = Instant::now();
     let mut next_scan = Instant::now();
     loop {
-        if first && Instant::now() >= next_scan {
-            next_scan = Instant::now() + service.limits().webhooks.scan_interval;
+        if Instant::now() >= next_scan {
+            next_scan = Instant::now() + settings.scan_interval;
             if let Err(e) = service.scan_webhook_key_expiry().await {
                 tracing::warn!(error = %e, "webhooks: could not look for keys expiring or expired");
             }
         }
-        if first && Instant::now() >= next_prune {
+        if Instant::now() >= next_prune {
             next_prune = Instant::now() + PRUNE_INTERVAL;
             if let Err(e) = service.prune_webhook_deliveries().await {
                 tracing::warn!(error = %e, "webhooks: could not prune finished deliveries");
             }
         }
-        loop {
-            match deliver_one(&service, &client, &owner).await {
-                Ok(true) => continue,
-                Ok(false) => break,
+        while busy.sending.len() < lanes {
+            // A name of its own for each lease, so that an attempt whose
+            // lease ran out records nothing, even if this node took the
+            // delivery again.
+            let owner = Id::generate().to_string();
+            match service.claim_webhook_delivery(&owner, &busy.full(org_lanes)).await {
+                Ok(Some(claimed)) => busy.start(&service, &client, owner, claimed),
+                Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "webhooks: the queue could not be read or updated; retrying shortly");
                     break;
                 }
             }
         }
-        tokio::time::sleep(service.limits().webhooks.poll_interval).await;
+        busy.rest(settings.poll_interval).await;
     }
 }
 
-/// Claims, sends and records one due delivery; false when none was due.
-pub async fn deliver_one(service: &Service, client: &reqwest::Client, owner: &str) -> Result<bool, ServiceError> {
-    let Some(claimed) = service.claim_webhook_delivery(owner).await? else { return Ok(false) };
+/// Claims, sends and records one due delivery, here and now, whatever the
+/// lanes hold; false when none was due.
+pub async fn deliver_one(service: &Service, client: &reqwest::Client) -> Result<bool, ServiceError> {
+    let owner = Id::generate().to_string();
+    let Some(claimed) = service.claim_webhook_delivery(&owner, &[]).await? else { return Ok(false) };
+    attempt(service, client, &owner, claimed).await?;
+    Ok(true)
+}
+
+/// Sends a claimed delivery (unless it is cancelled) and records the
+/// attempt.
+async fn attempt(
+    service: &Service,
+    client: &reqwest::Client,
+    owner: &str,
+    claimed: ClaimedDelivery,
+) -> Result<(), ServiceError> {
     let attempt = match claimed.cancelled {
         Some(why) => Attempt::Cancelled(why),
         None => send(service, client, &claimed).await,
@@ -95,7 +173,7 @@ pub async fn deliver_one(service: &Service, client: &reqwest::Client, owner: &st
     let recorded = service.finish_webhook_delivery(owner, d, attempt.clone()).await?;
     if !recorded {
         tracing::warn!(delivery = %d.id, "webhooks: the lease ran out during the attempt; another worker has it");
-        return Ok(true);
+        return Ok(());
     }
     match attempt {
         Attempt::Delivered { status } => {
@@ -109,7 +187,7 @@ pub async fn deliver_one(service: &Service, client: &reqwest::Client, owner: &st
             tracing::info!(delivery = %d.id, endpoint = %d.endpoint_id, reason = why, "webhooks: not sent");
         }
     }
-    Ok(true)
+    Ok(())
 }
 
 /// One attempt: a signed POST of the stored body.

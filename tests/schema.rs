@@ -359,3 +359,68 @@ async fn the_invitations_migration_keeps_members_and_mail_on_postgres() {
     let db = FreshDb::create(&server).await;
     invitations_migration_keeps_members_and_mail(&db.url, "postgres").await;
 }
+
+/// 0017 adds the webhook turns and failing streaks, and rebuilds `outbox`
+/// on SQLite for its new kind: endpoints, their deliveries and queued mail
+/// come through, the endpoints with no streak and no reason.
+async fn webhook_lanes_migration_keeps_endpoints_deliveries_and_mail(url: &str, engine: &str) {
+    migrate_up_to(url, engine, "0017").await;
+    let store = Store::connect(url).await.expect("connect");
+    for sql in [
+        "INSERT INTO orgs (id, name, created) VALUES ('o1', 'Acme', 10)",
+        "INSERT INTO webhooks (id, org_id, url, events, secret_sealed, disabled, created, secret_created) VALUES \
+         ('w1', 'o1', 'https://hooks.example.com/k', '[\"key.*\"]', 'v1.x', 1, 20, 20)",
+        "INSERT INTO webhook_deliveries (id, endpoint_id, event_type, payload, created, attempts, next_attempt_at, \
+         status) VALUES ('d1', 'w1', 'key.created', '{}', 30, 3, 40, 'pending')",
+        "INSERT INTO outbox (id, org_id, kind, recipient, payload, created, attempts, next_attempt) VALUES \
+         ('m1', 'o1', 'key-leaked', 'ops@example.com', '{}', 30, 2, 40)",
+    ] {
+        execute(&store, sql).await.expect(sql);
+    }
+    store.migrate().await.expect("0017 on a database with rows");
+
+    let mut conn = store.read().await.expect("conn");
+    let endpoint: (String, i64, i64, Option<i64>, i64, Option<String>) =
+        sqlx::query_as("SELECT id, disabled, served, failing_since, failures, disabled_reason FROM webhooks")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("endpoint");
+    assert_eq!(endpoint, ("w1".to_owned(), 1, 0, None, 0, None), "disabled by an admin before: no reason");
+    let delivery: (String, i64, String) =
+        sqlx::query_as("SELECT id, attempts, status FROM webhook_deliveries").fetch_one(&mut *conn).await.expect("d");
+    assert_eq!(delivery, ("d1".to_owned(), 3, "pending".to_owned()));
+    let queued: Vec<(String, String, i64, i64)> =
+        sqlx::query_as("SELECT id, kind, attempts, next_attempt FROM outbox").fetch_all(&mut *conn).await.expect("q");
+    assert_eq!(queued, vec![("m1".to_owned(), "key-leaked".to_owned(), 2, 40)]);
+    drop(conn);
+
+    let outbox = "INSERT INTO outbox (id, org_id, kind, recipient, payload, created, next_attempt) VALUES";
+    execute(&store, &format!("{outbox} ('m2', 'o1', 'webhook-disabled', 'a@example.com', '{{}}', 50, 50)"))
+        .await
+        .expect("the new kind");
+    assert!(
+        execute(&store, &format!("{outbox} ('m3', 'o1', 'bogus', 'a@example.com', '{{}}', 50, 50)")).await.is_err()
+    );
+    let turn = "INSERT INTO webhook_org_turns (org_id, served) VALUES";
+    execute(&store, &format!("{turn} ('o1', 1)")).await.expect("a turn");
+    assert!(execute(&store, &format!("{turn} ('o1', 2)")).await.is_err(), "one turn per organization");
+    execute(&store, "DELETE FROM orgs WHERE id = 'o1'").await.expect("delete the organization");
+    let mut conn = store.read().await.expect("conn");
+    let left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_org_turns").fetch_one(&mut *conn).await.expect("count");
+    assert_eq!(left, 0, "a turn outlived its organization");
+}
+
+#[tokio::test]
+async fn the_webhook_lanes_migration_keeps_endpoints_deliveries_and_mail_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("upgrade.db").display());
+    webhook_lanes_migration_keeps_endpoints_deliveries_and_mail(&url, "sqlite").await;
+}
+
+#[tokio::test]
+async fn the_webhook_lanes_migration_keeps_endpoints_deliveries_and_mail_on_postgres() {
+    let Some(server) = server_url() else { return };
+    let db = FreshDb::create(&server).await;
+    webhook_lanes_migration_keeps_endpoints_deliveries_and_mail(&db.url, "postgres").await;
+}

@@ -154,6 +154,14 @@ pub struct WebhookEndpoint {
     pub disabled: bool,
     pub created: UnixTime,
     pub secret_created: UnixTime,
+    /// Why keyward disabled the endpoint itself; `None` when it is enabled
+    /// or an admin disabled it.
+    pub disabled_reason: Option<String>,
+    /// When the first of the attempts failing since the endpoint's last
+    /// success failed; `None` while it succeeds.
+    pub failing_since: Option<UnixTime>,
+    /// Attempts failed since the last success.
+    pub failures: i64,
 }
 
 /// One delivery of an event to an endpoint.

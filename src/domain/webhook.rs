@@ -234,7 +234,13 @@ impl EndpointUrl {
 
 /// Addresses a webhook may not reach without `--webhook-allow-private`:
 /// loopback, private (RFC 1918), link-local, unique-local IPv6, unspecified,
-/// CGNAT (RFC 6598), and the IPv4 ones written as IPv6.
+/// CGNAT (RFC 6598), multicast (IPv4 and `ff00::/8`), reserved, and the
+/// IPv4 ones written as IPv6 (IPv4-mapped, IPv4-compatible, SIIT, NAT64,
+/// 6to4). Teredo (`2001::/32`) is refused whole: it tunnels to an IPv4
+/// address hidden in the IPv6 one, through a relay keyward does not choose.
+///
+/// The one rule: the registration's check, the resolver every attempt
+/// connects through, and an attempt at a literal address all ask it.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_private_v4(v4),
@@ -248,6 +254,8 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
                 || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
                 || (first & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated)
+                || v6.is_multicast() // ff00::/8
+                || (first == 0x2001 && v6.segments()[1] == 0) // Teredo 2001::/32
                 || is_v4_compatible_private(v6)
         }
     }
@@ -410,6 +418,27 @@ mod tests {
             "198.18.0.1",
             "224.0.0.1",
             "240.0.0.1",
+            // IPv6 multicast, every scope.
+            "ff02::1",
+            "ff05::1:3",
+            "ff0e::101",
+            "ff00::",
+            // Teredo, whatever it wraps.
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:0:ffff:ffff:ffff:ffff:ffff:ffff",
+            // 6to4 and NAT64 around private IPv4 addresses.
+            "2002:c0a8:101::1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::c0a8:101",
+            // IPv4-mapped private addresses.
+            "::ffff:192.168.0.1",
+            "::ffff:169.254.169.254",
+            "::ffff:100.64.0.1",
+            "::ffff:0.0.0.0",
         ] {
             assert!(is_private(private.parse().expect("ip")), "{private}");
         }
@@ -421,6 +450,11 @@ mod tests {
             "2001:db8::1",
             "2606:4700::1111",
             "2002:808:808::1",
+            "64:ff9b::808:808",
+            "::ffff:8.8.8.8",
+            "2001:1::1",
+            "2001:4860:4860::8888",
+            "fe00::1",
         ] {
             assert!(!is_private(public.parse().expect("ip")), "{public}");
         }
@@ -440,7 +474,35 @@ mod tests {
         assert!(!format!("{secret:?}").contains(&secret.expose()[6..]));
     }
 
+    /// `a.b.c.d` inside each IPv6 form that carries an IPv4 address.
+    fn wrapped(v4: Ipv4Addr) -> [Ipv6Addr; 4] {
+        let [a, b, c, d] = v4.octets();
+        let (hi, lo) = (u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d]));
+        [
+            v4.to_ipv6_mapped(),
+            Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, hi, lo),
+            Ipv6Addr::new(0x2002, hi, lo, 0, 0, 0, 0, 1),
+            Ipv6Addr::new(0, 0, 0, 0, 0xffff, 0, hi, lo),
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn an_ipv4_address_wrapped_in_ipv6_is_judged_as_itself(bits in any::<u32>()) {
+            let v4 = Ipv4Addr::from(bits);
+            for v6 in wrapped(v4) {
+                prop_assert_eq!(is_private(IpAddr::V6(v6)), is_private(IpAddr::V4(v4)), "{} as {}", v4, v6);
+            }
+        }
+
+        #[test]
+        fn ipv6_multicast_and_teredo_are_refused_whatever_follows(rest in any::<u128>(), scope in any::<u8>()) {
+            let multicast = Ipv6Addr::from((0xffu128 << 120) | (u128::from(scope) << 112) | (rest >> 16));
+            prop_assert!(is_private(IpAddr::V6(multicast)), "{}", multicast);
+            let teredo = Ipv6Addr::from((0x2001_0000u128 << 96) | (rest >> 32));
+            prop_assert!(is_private(IpAddr::V6(teredo)), "{}", teredo);
+        }
+
         #[test]
         fn parsers_never_panic(s in ".*") {
             let _ = EndpointUrl::parse(&s);

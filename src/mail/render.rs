@@ -6,7 +6,7 @@ use lettre::message::{Mailbox, MultiPart, header};
 
 use crate::domain::{Role, UnixTime};
 use crate::html::escape;
-use crate::service::mail::{ExpiryPayload, LeakPayload};
+use crate::service::mail::{ExpiryPayload, LeakPayload, WebhookDisabledPayload};
 
 /// A message's words, before addressing.
 #[derive(Debug, Clone)]
@@ -224,6 +224,72 @@ pub fn key_leaked(p: &LeakPayload, public_url: &str) -> Rendered {
     Rendered { subject, text, html }
 }
 
+/// The notice to an organization's admin that keyward disabled one of its
+/// webhook endpoints, whose every attempt failed for days.
+pub fn webhook_disabled(p: &WebhookDisabledPayload, org_name: &str, public_url: &str) -> Rendered {
+    let url = without_query(&p.url);
+    let subject = format!("Webhook endpoint {url} of \"{org_name}\" was disabled");
+    let console = format!("{public_url}/webhooks/{}", p.webhook_id);
+    let days = (p.disabled - p.failing_since) / 86_400;
+    let text = format!(
+        "Hello,\n\n\
+         keyward disabled the webhook endpoint {url} ({id}) of the organization \"{org_name}\" on {when}: \
+         every attempt to deliver to it failed for {days} days, {failures} attempts since {since}.\n\
+         The last attempt: {error}\n\n\
+         Nothing more is sent to it, and the deliveries still waiting for it are cancelled, until an admin \
+         enables it again.\n\n\
+         What to do: make sure the receiver answers keyward's POSTs with a 2xx status within a few seconds, \
+         then enable the endpoint in keyward: {console}\n\
+         Or with the API: PATCH /api/webhook/v1/webhook/{id} with {{\"disabled\": false}}\n\
+         If it is no longer needed, delete it.\n\n\
+         -- keyward\n",
+        id = p.webhook_id,
+        when = utc(p.disabled),
+        failures = p.failures,
+        since = utc(p.failing_since),
+        error = p.last_error,
+    );
+    let html = page(
+        &subject,
+        &format!(
+            "<p>Hello,</p>\
+             <p>keyward disabled the webhook endpoint <strong>{url}</strong> (<code>{id}</code>) of the organization \
+             <strong>{org}</strong> on <strong>{when}</strong>: every attempt to deliver to it failed for {days} \
+             days, {failures} attempts since {since}.</p>\
+             <p>The last attempt: {error}</p>\
+             <p>Nothing more is sent to it, and the deliveries still waiting for it are cancelled, until an admin \
+             enables it again.</p>\
+             <p><strong>What to do:</strong> make sure the receiver answers keyward's POSTs with a 2xx status within \
+             a few seconds, then enable the endpoint in keyward.</p>\
+             <p><a href=\"{console}\">Open the webhook endpoint in keyward</a></p>\
+             <p>Or with the API: <code>PATCH /api/webhook/v1/webhook/{id}</code> with \
+             <code>{{\"disabled\": false}}</code>. If it is no longer needed, delete it.</p>",
+            url = escape(&url),
+            id = p.webhook_id,
+            org = escape(org_name),
+            when = utc(p.disabled),
+            failures = p.failures,
+            since = utc(p.failing_since),
+            error = escape(&p.last_error),
+            console = escape(&console),
+        ),
+    );
+    Rendered { subject, text, html }
+}
+
+/// An endpoint's URL without its query, which may carry a token of the
+/// receiver's: a message travels further than the API's answers.
+fn without_query(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.query().is_some() => {
+            u.set_query(None);
+            format!("{u}?…")
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => raw.to_owned(),
+    }
+}
+
 /// Addresses `r`: a multipart/alternative message with a stable Message-ID.
 pub fn message(from: &Mailbox, to: &str, message_id: String, r: Rendered) -> anyhow::Result<Message> {
     let to: Mailbox = to.parse()?;
@@ -332,6 +398,29 @@ mod tests {
                 part.contains(p.key_id.as_str()) && part.contains("2023-11-17 22:13 UTC") && part.contains("rotate")
             );
         }
+    }
+
+    #[test]
+    fn a_disabled_endpoint_is_named_without_its_query_and_the_notice_says_what_to_do() {
+        let p = WebhookDisabledPayload {
+            webhook_id: Id::generate(),
+            url: "https://hooks.example.com/k?token=s3cret".into(),
+            failing_since: 1_700_000_000,
+            failures: 31,
+            last_error: "the endpoint answered 500 <Internal>".into(),
+            disabled: 1_700_000_000 + 5 * 86_400 + 60,
+        };
+        let r = webhook_disabled(&p, "<Acme>", "https://k.example");
+        assert!(r.subject.contains("https://hooks.example.com/k?…") && r.subject.contains("<Acme>"), "{}", r.subject);
+        for part in [&r.subject, &r.text, &r.html] {
+            assert!(!part.contains("s3cret"), "the query stays out: {part}");
+        }
+        for part in [&r.text, &r.html] {
+            assert!(part.contains("5 days") && part.contains("31 attempts") && part.contains(p.webhook_id.as_str()));
+            assert!(part.contains("https://k.example/webhooks/") && part.contains("enable"));
+        }
+        assert!(r.html.contains("&lt;Internal&gt;") && !r.html.contains("<Internal>"));
+        assert!(r.html.contains("&lt;Acme&gt;"));
     }
 
     #[test]

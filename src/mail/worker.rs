@@ -116,6 +116,9 @@ async fn send(service: &Service, config: &MailConfig, m: &Outgoing) -> anyhow::R
         },
         Prepared::KeyExpiry(p) => render::key_expiry(&p, service.now(), &config.public_url),
         Prepared::KeyLeaked(p) => render::key_leaked(&p, &config.public_url),
+        Prepared::WebhookDisabled { notice, org_name } => {
+            render::webhook_disabled(&notice, &org_name, &config.public_url)
+        }
     };
     let message_id = format!("<{}@{}>", m.id, config.message_id_host);
     let message = render::message(&config.from, &m.recipient, message_id, rendered)?;

@@ -35,6 +35,8 @@ pub enum Action {
     WebhookUpdate,
     WebhookDelete,
     WebhookRotateSecret,
+    /// keyward disabled an endpoint whose every attempt failed for days.
+    WebhookDisabled,
 }
 
 impl Action {
@@ -66,6 +68,7 @@ impl Action {
             Action::WebhookUpdate => "webhook.update",
             Action::WebhookDelete => "webhook.delete",
             Action::WebhookRotateSecret => "webhook.rotateSecret",
+            Action::WebhookDisabled => "webhook.disabled",
         }
     }
 }

@@ -17,7 +17,7 @@ use super::invitations::Invitation;
 use super::{Principal, Service, ServiceError};
 use crate::domain::{Id, Token, UnixTime};
 use crate::store::mail::{self as store, OutboxRecord};
-use crate::store::{Conn, StoreError, accounts, invitations};
+use crate::store::{Conn, StoreError, accounts, invitations, orgs, webhooks};
 
 /// How long a confirmation link works.
 pub const CONFIRMATION_LIFETIME: Duration = Duration::from_secs(48 * 3600);
@@ -73,6 +73,21 @@ pub struct LeakPayload {
     pub reported: UnixTime,
 }
 
+/// What the notice of an endpoint keyward disabled is rendered from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookDisabledPayload {
+    pub webhook_id: Id,
+    pub url: String,
+    /// When the first of the failed attempts failed.
+    pub failing_since: UnixTime,
+    pub failures: i64,
+    /// What the last attempt came to (never a URL or a secret).
+    pub last_error: String,
+    /// When it was disabled.
+    pub disabled: UnixTime,
+}
+
 /// A message as it is queued: its kind is the outbox row's `kind`, its
 /// payload the row's JSON.
 #[derive(Debug, Clone)]
@@ -86,6 +101,9 @@ pub enum Mail {
     KeyExpiry(ExpiryPayload),
     /// Tells an account's owner that one of its keys was found leaked.
     KeyLeaked(LeakPayload),
+    /// Tells an organization's admin that keyward disabled one of its
+    /// webhook endpoints, which had failed for days.
+    WebhookDisabled(WebhookDisabledPayload),
 }
 
 impl Mail {
@@ -93,6 +111,7 @@ impl Mail {
     const INVITATION: &'static str = "invitation";
     const KEY_EXPIRY: &'static str = "key-expiry";
     const KEY_LEAKED: &'static str = "key-leaked";
+    const WEBHOOK_DISABLED: &'static str = "webhook-disabled";
 
     /// The outbox row's `kind`.
     pub fn kind(&self) -> &'static str {
@@ -101,6 +120,7 @@ impl Mail {
             Mail::Invitation(_) => Self::INVITATION,
             Mail::KeyExpiry(_) => Self::KEY_EXPIRY,
             Mail::KeyLeaked(_) => Self::KEY_LEAKED,
+            Mail::WebhookDisabled(_) => Self::WEBHOOK_DISABLED,
         }
     }
 
@@ -110,6 +130,7 @@ impl Mail {
             Mail::Invitation(p) => json!(p),
             Mail::KeyExpiry(p) => json!(p),
             Mail::KeyLeaked(p) => json!(p),
+            Mail::WebhookDisabled(p) => json!(p),
         }
         .to_string()
     }
@@ -121,6 +142,7 @@ impl Mail {
             Self::INVITATION => Mail::Invitation(serde_json::from_str(payload).map_err(read)?),
             Self::KEY_EXPIRY => Mail::KeyExpiry(serde_json::from_str(payload).map_err(read)?),
             Self::KEY_LEAKED => Mail::KeyLeaked(serde_json::from_str(payload).map_err(read)?),
+            Self::WEBHOOK_DISABLED => Mail::WebhookDisabled(serde_json::from_str(payload).map_err(read)?),
             other => return Err(format!("unknown kind of message {other:?}")),
         })
     }
@@ -132,6 +154,7 @@ impl Mail {
             | Mail::KeyExpiry(ExpiryPayload { account_id, .. })
             | Mail::KeyLeaked(LeakPayload { account_id, .. }) => Target::ServiceAccount(account_id),
             Mail::Invitation(InvitationPayload { member_id }) => Target::User(member_id),
+            Mail::WebhookDisabled(WebhookDisabledPayload { webhook_id, .. }) => Target::Webhook(webhook_id),
         }
     }
 }
@@ -215,6 +238,12 @@ pub enum Prepared {
     Invitation(Invitation),
     KeyExpiry(ExpiryPayload),
     KeyLeaked(LeakPayload),
+    /// An endpoint keyward disabled, still disabled, with its
+    /// organization's name.
+    WebhookDisabled {
+        notice: WebhookDisabledPayload,
+        org_name: String,
+    },
 }
 
 /// What became of a failed attempt.
@@ -297,6 +326,17 @@ impl Service {
             }
             Mail::KeyExpiry(p) => Prepared::KeyExpiry(p),
             Mail::KeyLeaked(p) => Prepared::KeyLeaked(p),
+            Mail::WebhookDisabled(p) => {
+                let mut conn = self.store().read().await?;
+                match webhooks::get(&mut conn, &m.org_id, &p.webhook_id).await? {
+                    None => Prepared::Cancelled("the webhook endpoint was deleted"),
+                    Some(e) if !e.disabled => Prepared::Cancelled("the webhook endpoint was enabled again"),
+                    Some(_) => {
+                        let org_name = orgs::get(&mut conn, &m.org_id).await?.map(|o| o.name.to_string());
+                        Prepared::WebhookDisabled { notice: p, org_name: org_name.unwrap_or_default() }
+                    }
+                }
+            }
         })
     }
 
@@ -447,6 +487,14 @@ mod tests {
                 disabled: true,
                 url: None,
                 reported: 1,
+            }),
+            Mail::WebhookDisabled(WebhookDisabledPayload {
+                webhook_id: Id::generate(),
+                url: "https://hooks.example.com/k".into(),
+                failing_since: 1,
+                failures: 20,
+                last_error: "timed out".into(),
+                disabled: 432_001,
             }),
         ];
         for mail in all {

@@ -1,6 +1,8 @@
 //! Webhooks: admins' endpoints, the events queued for them in the same
 //! transaction as each change, and the use cases the delivery worker runs
-//! (claim a due delivery under a lease, record what its attempt came to).
+//! (claim a due delivery under a lease, organizations and endpoints taking
+//! turns; record what its attempt came to, and disable an endpoint that has
+//! failed for days, telling its organization's admins).
 //! Sending itself (HTTP, signatures on the wire) lives in `crate::webhooks`.
 
 use std::net::IpAddr;
@@ -9,13 +11,14 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::audit::{self, Action, Target};
+use super::mail::{self as outbox, Mail, WebhookDisabledPayload};
 use super::principal::Actor;
 use super::{Page, Principal, Service, ServiceError};
 use crate::domain::entity::{WebhookDelivery, WebhookEndpoint};
 use crate::domain::webhook::{EndpointUrl, Event, SigningSecret, Subscriptions, is_private};
 use crate::domain::{Id, Role, UnixTime, clock};
 use crate::store::webhooks::{self as store, AttemptResult};
-use crate::store::{Conn, StoreError};
+use crate::store::{Conn, StoreError, users};
 
 /// The knobs of webhook delivery, filled from configuration.
 #[derive(Debug, Clone)]
@@ -28,8 +31,18 @@ pub struct WebhookSettings {
     /// How long a claimed delivery is a worker's alone; far longer than an
     /// attempt may take (`timeout`).
     pub lease: Duration,
-    /// How long one attempt may take.
+    /// How long one attempt may take (`--webhook-timeout`): a slow
+    /// receiver holds a lane no longer than this.
     pub timeout: Duration,
+    /// Attempts one node makes at once, each to a different endpoint.
+    pub lanes: usize,
+    /// Of those, the most one organization may hold, so that the rest stay
+    /// free for the others whatever it has queued.
+    pub org_lanes: usize,
+    /// An endpoint whose every attempt has failed for this long, and at
+    /// least `disable_after_failures` times, is disabled.
+    pub disable_after: Duration,
+    pub disable_after_failures: i64,
     /// A delivery still failing this long after it was queued is given up on.
     pub give_up_after: Duration,
     /// The waits after the first, second, … failed attempt; the last one
@@ -47,7 +60,11 @@ impl Default for WebhookSettings {
             allow_private: false,
             poll_interval: Duration::from_secs(1),
             lease: Duration::from_secs(60),
-            timeout: Duration::from_secs(10),
+            timeout: DEFAULT_TIMEOUT,
+            lanes: 16,
+            org_lanes: 4,
+            disable_after: Duration::from_secs(5 * 86_400),
+            disable_after_failures: 20,
             give_up_after: Duration::from_secs(24 * 3600),
             backoff: [5, 30, 120, 600, 1800, 3600, 2 * 3600, 4 * 3600].map(Duration::from_secs).to_vec(),
             expiring_within: Duration::from_secs(7 * 86_400),
@@ -63,6 +80,11 @@ impl WebhookSettings {
         self.backoff.get(i).or(self.backoff.last()).map_or(60, |d| d.as_secs() as i64)
     }
 }
+
+/// How long one attempt may take unless configured: ample for a receiver
+/// that only queues the message (as it should), and short enough that a
+/// slow one gives its lane back soon.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long DNS may take when an endpoint is registered.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -105,6 +127,8 @@ pub struct CreatedWebhook {
 #[derive(Debug)]
 pub struct ClaimedDelivery {
     pub delivery: WebhookDelivery,
+    /// The organization whose turn it took (`None` if its endpoint is gone).
+    pub org_id: Option<Id>,
     pub url: String,
     pub secret: SigningSecret,
     /// Why it must not be sent at all (its endpoint is gone or disabled).
@@ -144,6 +168,9 @@ impl Service {
             disabled: false,
             created: now,
             secret_created: now,
+            disabled_reason: None,
+            failing_since: None,
+            failures: 0,
         };
         let mut tx = self.store().begin().await?;
         // Every change is fanned out to each endpoint in its own
@@ -183,7 +210,9 @@ impl Service {
     }
 
     /// Admins. A disabled endpoint is sent nothing new, and what was queued
-    /// for it is given up on when its turn comes.
+    /// for it is given up on when its turn comes. Enabling an endpoint, or
+    /// giving it another URL, clears the reason keyward disabled it for and
+    /// starts its failing streak afresh.
     pub async fn update_webhook(
         &self,
         p: &Principal,
@@ -217,6 +246,13 @@ impl Service {
         }
         if after.disabled != before.disabled {
             detail.insert("disabled".into(), json!({"from": before.disabled, "to": after.disabled}));
+        }
+        if !after.disabled {
+            after.disabled_reason = None;
+        }
+        if (before.disabled && !after.disabled) || after.url != before.url {
+            after.failing_since = None;
+            after.failures = 0;
         }
         store::update(tx.conn(), &after).await?;
         audit::record(tx.conn(), p, now, Action::WebhookUpdate, Target::Webhook(id), Some(Value::Object(detail)))
@@ -281,9 +317,16 @@ impl Service {
         }
     }
 
-    /// Leases the next due delivery to `owner`, with its endpoint's URL and
-    /// secret. `None` when nothing is due.
-    pub async fn claim_webhook_delivery(&self, owner: &str) -> Result<Option<ClaimedDelivery>, ServiceError> {
+    /// Leases a due delivery to `owner`, with its endpoint's URL and secret:
+    /// the organization served longest ago goes first, then its endpoint
+    /// served longest ago; organizations in `skip` (those holding all the
+    /// lanes this node gives one organization) wait. `None` when nothing is
+    /// due.
+    pub async fn claim_webhook_delivery(
+        &self,
+        owner: &str,
+        skip: &[Id],
+    ) -> Result<Option<ClaimedDelivery>, ServiceError> {
         let store = self.store();
         let now = self.now();
         if !store::any_due(&mut *store.read().await?, now).await? {
@@ -291,8 +334,8 @@ impl Service {
         }
         let lease_until = now + self.limits().webhooks.lease.as_secs().max(1) as i64;
         let mut tx = store.begin().await?;
-        let claimed = store::claim(tx.conn(), store.engine(), owner, now, lease_until).await?;
-        let Some(delivery) = claimed else {
+        let claimed = store::claim(tx.conn(), store.engine(), owner, now, lease_until, skip).await?;
+        let Some(store::Claimed { delivery, org_id }) = claimed else {
             tx.commit().await?;
             return Ok(None);
         };
@@ -301,6 +344,7 @@ impl Service {
         let Some(endpoint) = endpoint else {
             return Ok(Some(ClaimedDelivery {
                 delivery,
+                org_id,
                 url: String::new(),
                 secret: SigningSecret::from_bytes(Vec::new()),
                 cancelled: Some("the endpoint was deleted"),
@@ -318,13 +362,19 @@ impl Service {
             Some(_) => None,
         };
         let secret = secret.unwrap_or_else(|| SigningSecret::from_bytes(Vec::new()));
-        Ok(Some(ClaimedDelivery { delivery, url: endpoint.url, secret, cancelled }))
+        Ok(Some(ClaimedDelivery { delivery, org_id, url: endpoint.url, secret, cancelled }))
     }
 
     /// Records what an attempt at a claimed delivery came to: delivered,
     /// retried later, or failed for good once it has been failing for
     /// `give_up_after`. False when the lease had run out and another worker
     /// holds the delivery now.
+    ///
+    /// The attempt also extends or ends its endpoint's failing streak, in
+    /// the same transaction. An endpoint whose every attempt has failed for
+    /// `disable_after` (and at least `disable_after_failures` times) is
+    /// disabled with the reason: `webhook.disabled` in the trail, by the
+    /// system, and an email to each of the organization's admins.
     pub async fn finish_webhook_delivery(
         &self,
         owner: &str,
@@ -334,6 +384,15 @@ impl Service {
         let settings = &self.limits().webhooks;
         let now = self.now();
         let attempts = delivery.attempts + 1;
+        let last_error = match &attempt {
+            Attempt::Failed { error, .. } => Some(error.clone()),
+            _ => None,
+        };
+        let streak = match &attempt {
+            Attempt::Delivered { .. } => Streak::Ended,
+            Attempt::Failed { .. } => Streak::Extended,
+            Attempt::Cancelled(_) => Streak::Untouched,
+        };
         let result = match attempt {
             Attempt::Delivered { status } => AttemptResult {
                 attempts,
@@ -366,8 +425,72 @@ impl Service {
         };
         let mut tx = self.store().begin().await?;
         let recorded = store::finish_attempt(tx.conn(), &delivery.id, owner, &result).await?;
+        if recorded {
+            match streak {
+                Streak::Ended => store::note_success(tx.conn(), &delivery.endpoint_id).await?,
+                Streak::Extended => {
+                    let error = last_error.unwrap_or_default();
+                    self.disable_if_failing_too_long(tx.conn(), &delivery.endpoint_id, now, &error).await?;
+                }
+                Streak::Untouched => {}
+            }
+        }
         tx.commit().await?;
         Ok(recorded)
+    }
+
+    /// Counts a failed attempt against the endpoint, on `conn` (the
+    /// attempt's own transaction), and disables the endpoint once every
+    /// attempt has failed for long enough.
+    async fn disable_if_failing_too_long(
+        &self,
+        conn: &mut Conn,
+        endpoint: &Id,
+        now: UnixTime,
+        last_error: &str,
+    ) -> Result<(), ServiceError> {
+        let settings = &self.limits().webhooks;
+        let Some(e) = store::note_failure(conn, endpoint, now).await? else { return Ok(()) };
+        let since = e.failing_since.unwrap_or(now);
+        if e.disabled
+            || now - since < settings.disable_after.as_secs() as i64
+            || e.failures < settings.disable_after_failures
+        {
+            return Ok(());
+        }
+        let reason = format!(
+            "every attempt failed for {} ({} attempts since {}); the last: {last_error}",
+            describe_days(now - since),
+            e.failures,
+            clock::rfc3339(since),
+        );
+        if !store::disable_failing(conn, endpoint, &reason).await? {
+            return Ok(());
+        }
+        let detail = json!({
+            "reason": reason,
+            "failingSince": since,
+            "failures": e.failures,
+            "lastError": last_error,
+        });
+        let system = Principal::system(e.org_id.clone());
+        audit::record(conn, &system, now, Action::WebhookDisabled, Target::Webhook(endpoint), Some(detail)).await?;
+        let notice = Mail::WebhookDisabled(WebhookDisabledPayload {
+            webhook_id: e.id.clone(),
+            url: e.url.clone(),
+            failing_since: since,
+            failures: e.failures,
+            last_error: last_error.to_owned(),
+            disabled: now,
+        });
+        for admin in users::admin_emails(conn, &e.org_id).await? {
+            outbox::queue(conn, &e.org_id, &admin, &notice, now).await?;
+        }
+        tracing::warn!(
+            webhook = %e.id, org = %e.org_id, failures = e.failures, failing_since = since,
+            "webhooks: an endpoint failing for days was disabled"
+        );
+        Ok(())
     }
 
     /// Queues `key.expiring` for keys expiring within `expiring_within` and
@@ -409,6 +532,25 @@ impl Service {
         store::prune(tx.conn(), self.now() - KEEP_DONE).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// What an attempt does to its endpoint's failing streak.
+#[derive(Debug, Clone, Copy)]
+enum Streak {
+    /// A success ends it.
+    Ended,
+    /// A failure extends it, or starts it.
+    Extended,
+    /// Nothing was sent.
+    Untouched,
+}
+
+/// "5 days", "1 day", for a reason people read.
+fn describe_days(seconds: i64) -> String {
+    match seconds / 86_400 {
+        1 => "1 day".to_owned(),
+        days => format!("{days} days"),
     }
 }
 

@@ -146,6 +146,17 @@ pub async fn count_admins(conn: &mut Conn, org: &Id) -> Result<i64, StoreError> 
     .await?)
 }
 
+/// The addresses of the organization's admins who have taken up their
+/// membership: those told when keyward itself changes something of theirs.
+pub async fn admin_emails(conn: &mut Conn, org: &Id) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT email FROM memberships WHERE org_id = $1 AND role = 'admin' AND accepted IS NOT NULL ORDER BY id",
+    )
+    .bind(org.as_str())
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Removes the membership (its invitation links go with it: see the
 /// `invitations` table), and the user altogether once it belongs to no
 /// organization (its sessions go with it). True when the user went too.

@@ -19,14 +19,19 @@ impl FromRow<'_, AnyRow> for WebhookEndpoint {
             disabled: row.try_get::<i64, _>("disabled")? != 0,
             created: row.try_get("created")?,
             secret_created: row.try_get("secret_created")?,
+            disabled_reason: row.try_get("disabled_reason")?,
+            failing_since: row.try_get("failing_since")?,
+            failures: row.try_get("failures")?,
         })
     }
 }
 
-const ENDPOINT_COLUMNS: &str = "id, org_id, url, events, secret_sealed, disabled, created, secret_created";
+const ENDPOINT_COLUMNS: &str = "id, org_id, url, events, secret_sealed, disabled, created, secret_created, \
+                                disabled_reason, failing_since, failures";
 
 pub async fn insert(conn: &mut Conn, e: &WebhookEndpoint) -> Result<(), StoreError> {
-    let sql = format!("INSERT INTO webhooks ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+    let sql =
+        format!("INSERT INTO webhooks ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
     sqlx::query(&sql)
         .bind(e.id.as_str())
         .bind(e.org_id.as_str())
@@ -36,6 +41,9 @@ pub async fn insert(conn: &mut Conn, e: &WebhookEndpoint) -> Result<(), StoreErr
         .bind(i64::from(e.disabled))
         .bind(e.created)
         .bind(e.secret_created)
+        .bind(e.disabled_reason.as_deref())
+        .bind(e.failing_since)
+        .bind(e.failures)
         .execute(conn)
         .await?;
     Ok(())
@@ -68,16 +76,23 @@ pub async fn enabled_in_org(conn: &mut Conn, org: &Id) -> Result<Vec<WebhookEndp
     Ok(sqlx::query_as(&sql).bind(org.as_str()).fetch_all(conn).await?)
 }
 
-/// Writes `url`, `events` and `disabled` back.
+/// Writes `url`, `events`, `disabled`, `disabled_reason` and the failing
+/// streak back.
 pub async fn update(conn: &mut Conn, e: &WebhookEndpoint) -> Result<(), StoreError> {
-    sqlx::query("UPDATE webhooks SET url = $1, events = $2, disabled = $3 WHERE org_id = $4 AND id = $5")
-        .bind(&e.url)
-        .bind(&e.events)
-        .bind(i64::from(e.disabled))
-        .bind(e.org_id.as_str())
-        .bind(e.id.as_str())
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE webhooks SET url = $1, events = $2, disabled = $3, disabled_reason = $4, failing_since = $5, \
+         failures = $6 WHERE org_id = $7 AND id = $8",
+    )
+    .bind(&e.url)
+    .bind(&e.events)
+    .bind(i64::from(e.disabled))
+    .bind(e.disabled_reason.as_deref())
+    .bind(e.failing_since)
+    .bind(e.failures)
+    .bind(e.org_id.as_str())
+    .bind(e.id.as_str())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -176,41 +191,102 @@ pub async fn list_deliveries(
         .await?)
 }
 
-/// Pending, due, not leased, and the head of its endpoint's queue: no older
-/// delivery of the same endpoint is still pending (waiting for a retry, or
-/// being sent), so that one endpoint's deliveries arrive in order.
-const CLAIMABLE: &str = "d.status = 'pending' AND d.next_attempt_at <= $3 \
-     AND (d.lease_until IS NULL OR d.lease_until <= $3) \
-     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id \
-                     AND e.status = 'pending' AND e.id < d.id)";
+/// Each endpoint's head: its oldest pending delivery (through the partial
+/// index `webhook_deliveries_head`). Only the head of an endpoint's queue is
+/// ever sent, so one endpoint's deliveries arrive in order and an endpoint
+/// has at most one attempt in flight (its lane).
+const HEADS: &str = "webhooks w JOIN webhook_deliveries d ON d.id = \
+     (SELECT h.id FROM webhook_deliveries h WHERE h.endpoint_id = w.id AND h.status = 'pending' ORDER BY h.id LIMIT 1)";
+
+/// A head that is due and not leased, `$1` being now.
+const CLAIMABLE: &str = "d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)";
 
 /// A cheap read, so that an idle worker does not take SQLite's write turn
 /// at every poll.
 pub async fn any_due(conn: &mut Conn, now: UnixTime) -> Result<bool, StoreError> {
-    let sql = format!("SELECT d.id FROM webhook_deliveries d WHERE {} LIMIT 1", CLAIMABLE.replace("$3", "$1"));
+    let sql = format!("SELECT d.id FROM {HEADS} WHERE {CLAIMABLE} LIMIT 1");
     Ok(sqlx::query(&sql).bind(now).fetch_optional(conn).await?.is_some())
 }
 
-/// Leases the due delivery that has waited longest to `owner` until
-/// `lease_until`. As in the mail outbox, the outer conditions repeat the
-/// inner ones: on PostgreSQL the row is re-checked once its lock is won, so
-/// two workers never both take it, and `SKIP LOCKED` sends the second to
-/// another row; SQLite has one writer at a time.
+/// A delivery leased by [`claim`], and the organization whose turn it took.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub delivery: WebhookDelivery,
+    /// `None` only if the endpoint went in the meantime.
+    pub org_id: Option<Id>,
+}
+
+impl FromRow<'_, AnyRow> for Claimed {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let org_id: Option<String> = row.try_get("org_id")?;
+        Ok(Self { delivery: WebhookDelivery::from_row(row)?, org_id: org_id.map(Id::from_stored) })
+    }
+}
+
+/// Leases one claimable delivery to `owner` until `lease_until`, taking
+/// turns: of the organizations with a claimable delivery (those in `skip`
+/// left out), the one served longest ago; of its endpoints, the one served
+/// longest ago; the oldest due first only among equals. Then notes the
+/// organization and the endpoint as served now.
+///
+/// The search walks the endpoints, one index probe each, not the pending
+/// deliveries: a backlog of any size costs a claim nothing more. As in the
+/// mail outbox, the update repeats the conditions: on PostgreSQL the row is
+/// re-checked once its lock is won, so two workers never both take it, and
+/// `SKIP LOCKED` sends the second to another row; SQLite has one writer at
+/// a time.
 pub async fn claim(
     conn: &mut Conn,
     engine: Engine,
     owner: &str,
     now: UnixTime,
     lease_until: UnixTime,
-) -> Result<Option<WebhookDelivery>, StoreError> {
-    let lock = engine.skip_locked();
+    skip: &[Id],
+) -> Result<Option<Claimed>, StoreError> {
+    let lock = match engine {
+        Engine::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    let skipped = if skip.is_empty() {
+        String::new()
+    } else {
+        let placeholders: Vec<String> = (0..skip.len()).map(|i| format!("${}", i + 4)).collect();
+        format!(" AND w.org_id NOT IN ({})", placeholders.join(", "))
+    };
     let sql = format!(
-        "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2 WHERE id = \
-         (SELECT d.id FROM webhook_deliveries d WHERE {CLAIMABLE} ORDER BY d.next_attempt_at, d.id LIMIT 1{lock}) \
-         AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = webhook_deliveries.id AND {CLAIMABLE}) \
-         RETURNING {DELIVERY_COLUMNS}"
+        "UPDATE webhook_deliveries SET lease_owner = $2, lease_until = $3 WHERE id = \
+         (SELECT d.id FROM {HEADS} LEFT JOIN webhook_org_turns t ON t.org_id = w.org_id \
+          WHERE {CLAIMABLE}{skipped} \
+          ORDER BY COALESCE(t.served, 0), w.served, d.next_attempt_at, d.id LIMIT 1{lock}) \
+         AND status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = webhook_deliveries.endpoint_id \
+                         AND e.status = 'pending' AND e.id < webhook_deliveries.id) \
+         RETURNING {DELIVERY_COLUMNS}, \
+         (SELECT w.org_id FROM webhooks w WHERE w.id = webhook_deliveries.endpoint_id) AS org_id"
     );
-    Ok(sqlx::query_as(&sql).bind(owner).bind(lease_until).bind(now).fetch_optional(conn).await?)
+    let mut query = sqlx::query_as::<_, Claimed>(&sql).bind(now).bind(owner).bind(lease_until);
+    for org in skip {
+        query = query.bind(org.as_str());
+    }
+    let Some(claimed) = query.fetch_optional(&mut *conn).await? else { return Ok(None) };
+    let Some(org) = &claimed.org_id else { return Ok(Some(claimed)) };
+    // One counter for every turn: the organization and the endpoint both
+    // take the next value, so the smallest is whoever was served longest
+    // ago. Two claims at once may draw the same value; a tie is harmless.
+    sqlx::query(
+        "INSERT INTO webhook_org_turns (org_id, served) \
+         SELECT $1, COALESCE(MAX(served), 0) + 1 FROM webhook_org_turns WHERE TRUE \
+         ON CONFLICT (org_id) DO UPDATE SET served = excluded.served",
+    )
+    .bind(org.as_str())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE webhooks SET served = (SELECT served FROM webhook_org_turns WHERE org_id = $1) WHERE id = $2")
+        .bind(org.as_str())
+        .bind(claimed.delivery.endpoint_id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(Some(claimed))
 }
 
 /// The endpoint a claimed delivery goes to.
@@ -250,6 +326,42 @@ pub async fn finish_attempt(conn: &mut Conn, id: &Id, owner: &str, r: &AttemptRe
     .bind(owner)
     .execute(conn)
     .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Counts a failed attempt in the endpoint's failing streak, which starts
+/// at `now` when none runs; answers the endpoint as it is now (`None` when
+/// it is gone). On PostgreSQL its row stays locked until the transaction
+/// ends, so that an admin's change waits for what this decides.
+pub async fn note_failure(
+    conn: &mut Conn,
+    endpoint: &Id,
+    now: UnixTime,
+) -> Result<Option<WebhookEndpoint>, StoreError> {
+    let sql = format!(
+        "UPDATE webhooks SET failing_since = COALESCE(failing_since, $1), failures = failures + 1 WHERE id = $2 \
+         RETURNING {ENDPOINT_COLUMNS}"
+    );
+    Ok(sqlx::query_as(&sql).bind(now).bind(endpoint.as_str()).fetch_optional(conn).await?)
+}
+
+/// A delivered attempt ends the endpoint's failing streak.
+pub async fn note_success(conn: &mut Conn, endpoint: &Id) -> Result<(), StoreError> {
+    sqlx::query("UPDATE webhooks SET failing_since = NULL, failures = 0 WHERE id = $1 AND failures > 0")
+        .bind(endpoint.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Disables an endpoint keyward gave up on, saying why; false when it was
+/// disabled already.
+pub async fn disable_failing(conn: &mut Conn, endpoint: &Id, reason: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE webhooks SET disabled = 1, disabled_reason = $1 WHERE id = $2 AND disabled = 0")
+        .bind(reason)
+        .bind(endpoint.as_str())
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 

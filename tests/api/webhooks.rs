@@ -2,9 +2,11 @@
 //! targets refused, and deliveries to a real receiver on loopback — signed
 //! as Standard Webhooks (checked by an independent implementation, Python's
 //! `standardwebhooks`), retried, kept in order per endpoint, and sent once
-//! by two workers sharing one database.
+//! by two workers sharing one database. One tenant cannot slow another:
+//! organizations and endpoints take turns, a slow tenant holds only its own
+//! lanes, and an endpoint failing for days is disabled.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,13 +14,18 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
-use keyward::domain::Role;
-use keyward::service::webhooks::WebhookSettings;
+use keyward::domain::clock::ManualClock;
+use keyward::domain::{Email, Id, Role};
+use keyward::service::webhooks::{Attempt, WebhookSettings};
 use keyward::service::{Limits, Service};
 use keyward::store::Store;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::smtp::{Mail, SmtpServer};
 use crate::helpers::{Options, SA, TestApp, problem};
 
 const HOOKS: &str = "/api/webhook/v1/webhook";
@@ -150,6 +157,7 @@ async fn endpoints_are_created_listed_changed_rotated_and_deleted_and_the_secret
     assert_eq!(created["events"], json!(["key.*", "account.deleted"]));
     assert_eq!(created["orgId"], app.org_id.as_str());
     assert_eq!(created["disabled"], false);
+    assert!(created["disabledReason"].is_null());
     assert!(created["created"].is_i64());
 
     let got: Value = app.get(&format!("{HOOKS}/{id}"), &app.admin_key).await.json().await.expect("json");
@@ -174,6 +182,7 @@ async fn endpoints_are_created_listed_changed_rotated_and_deleted_and_the_secret
     assert_eq!(patched["url"], "https://93.184.215.15/new");
     assert_eq!(patched["events"], json!(["user.*"]));
     assert_eq!(patched["disabled"], true);
+    assert!(patched["disabledReason"].is_null(), "an admin's disabling needs no reason: {patched}");
     assert!(patched.get("secret").is_none());
 
     let rotated = app.request(reqwest::Method::POST, &format!("{HOOKS}/{id}/rotate-secret"), &app.admin_key);
@@ -219,6 +228,18 @@ async fn bad_input_is_refused_naming_the_field_and_leaves_nothing_behind() {
         (json!({"url": long, "events": ["key.*"]}), "url"),
         (json!({"url": "https://u:p@93.184.215.14/", "events": ["key.*"]}), "url"),
         (json!({"url": 7, "events": ["key.*"]}), "url"),
+        // Private addresses wrapped or hidden in IPv6: multicast, Teredo,
+        // 6to4, NAT64 and IPv4-mapped forms of private IPv4 addresses.
+        (json!({"url": "http://[ff02::1]/hook", "events": ["key.*"]}), "url"),
+        (json!({"url": "http://[ff0e::101]:8080/hook", "events": ["key.*"]}), "url"),
+        (json!({"url": "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook", "events": ["key.*"]}), "url"),
+        (json!({"url": "http://[2001::1]/hook", "events": ["key.*"]}), "url"),
+        (json!({"url": "http://[2002:c0a8:101::1]/hook", "events": ["key.*"]}), "url"),
+        (json!({"url": "http://[2002:a9fe:a9fe::]/latest/meta-data", "events": ["key.*"]}), "url"),
+        (json!({"url": "http://[64:ff9b::7f00:1]/hook", "events": ["key.*"]}), "url"),
+        (json!({"url": "http://[64:ff9b::a9fe:a9fe]/latest/meta-data", "events": ["key.*"]}), "url"),
+        (json!({"url": "http://[::ffff:192.168.1.10]/hook", "events": ["key.*"]}), "url"),
+        (json!({"url": "http://[::ffff:169.254.169.254]/latest/meta-data", "events": ["key.*"]}), "url"),
         (json!({"url": "https://93.184.215.14/"}), "events"),
         (json!({"url": "https://93.184.215.14/", "events": []}), "events"),
         (json!({"url": "https://93.184.215.14/", "events": "key.*"}), "events"),
@@ -283,6 +304,11 @@ async fn private_targets_are_refused_without_the_flag() {
         "http://[::1]/hook",
         "http://[fd00::1]/hook",
         "http://0.0.0.0/",
+        "http://[ff02::1]/hook",
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",
+        "http://[2002:a00:1::1]/hook",
+        "http://[64:ff9b::a00:1]/hook",
+        "http://[::ffff:10.0.0.1]/hook",
     ] {
         let res = app.post_json(HOOKS, &app.admin_key, &json!({"url": url, "events": ["key.*"]})).await;
         let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -580,13 +606,13 @@ async fn a_lease_is_one_workers_until_it_runs_out_and_a_late_result_is_not_recor
     app.create_account(json!({"name": "first"})).await;
     app.create_account(json!({"name": "second"})).await;
     let s = &app.service;
-    let a = s.claim_webhook_delivery("worker-a").await.expect("claim").expect("one is due");
+    let a = s.claim_webhook_delivery("worker-a", &[]).await.expect("claim").expect("one is due");
     assert!(
-        s.claim_webhook_delivery("worker-b").await.expect("claim").is_none(),
+        s.claim_webhook_delivery("worker-b", &[]).await.expect("claim").is_none(),
         "leased, and the next one waits its turn"
     );
     clock.advance(31);
-    let b = s.claim_webhook_delivery("worker-b").await.expect("claim").expect("the lease ran out");
+    let b = s.claim_webhook_delivery("worker-b", &[]).await.expect("claim").expect("the lease ran out");
     assert_eq!(a.delivery.id, b.delivery.id, "the same, oldest delivery");
     let delivered = keyward::service::webhooks::Attempt::Delivered { status: 200 };
     assert!(
@@ -595,7 +621,7 @@ async fn a_lease_is_one_workers_until_it_runs_out_and_a_late_result_is_not_recor
     );
     assert!(s.finish_webhook_delivery("worker-b", &b.delivery, delivered.clone()).await.expect("finish"));
     assert!(!s.finish_webhook_delivery("worker-b", &b.delivery, delivered).await.expect("finish"), "recorded once");
-    let next = s.claim_webhook_delivery("worker-a").await.expect("claim").expect("the second is due now");
+    let next = s.claim_webhook_delivery("worker-a", &[]).await.expect("claim").expect("the second is due now");
     assert_ne!(next.delivery.id, a.delivery.id);
     let listed = deliveries(&app, &hook_id).await;
     assert_eq!(listed[1]["status"], "delivered");
@@ -671,4 +697,348 @@ async fn an_organization_has_at_most_twenty_endpoints_even_when_creations_race()
     assert_eq!(problem(res, StatusCode::CONFLICT).await["field"], "url");
     let listed: Value = app.get(&format!("{HOOKS}?limit=200"), &app.admin_key).await.json().await.expect("json");
     assert_eq!(listed["items"].as_array().expect("items").len(), 20);
+}
+
+/// The only endpoint's failing streak as stored: (failures, since).
+async fn failing_streak(app: &TestApp) -> (i64, Option<i64>) {
+    let mut conn = app.store.read().await.expect("conn");
+    sqlx::query_as("SELECT failures, failing_since FROM webhooks").fetch_one(&mut *conn).await.expect("streak")
+}
+
+async fn endpoint(app: &TestApp, path: &str) -> Value {
+    let res = app.get(path, &app.admin_key).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.expect("json")
+}
+
+/// A receiver for many endpoints (`/slow/{n}`) that never answers in time:
+/// it holds each request until `hold` passes or keyward gives up on it and
+/// closes the connection, and counts the requests it holds at once, in all
+/// and per endpoint. Raw TCP, so that a closed connection is seen the moment
+/// it closes.
+#[derive(Clone, Default)]
+struct SlowReceiver(Arc<Mutex<Holding>>);
+
+#[derive(Debug, Default)]
+struct Holding {
+    by_path: HashMap<String, usize>,
+    now: usize,
+    most: usize,
+    most_on_one_endpoint: usize,
+    seen: usize,
+}
+
+/// One request held; let go when dropped, however the hold ends.
+struct Held(SlowReceiver, String);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut h = (self.0).0.lock().expect("lock");
+        h.now -= 1;
+        *h.by_path.get_mut(&self.1).expect("held") -= 1;
+    }
+}
+
+impl SlowReceiver {
+    async fn start(hold: Duration) -> (Self, String) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let receiver = SlowReceiver::default();
+        let accepting = receiver.clone();
+        tokio::spawn(async move {
+            loop {
+                let (socket, _) = listener.accept().await.expect("accept");
+                let r = accepting.clone();
+                tokio::spawn(async move { r.hold(socket, hold).await });
+            }
+        });
+        (receiver, format!("http://{addr}/slow"))
+    }
+
+    async fn hold(&self, mut socket: TcpStream, hold: Duration) {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let (path, body_left) = loop {
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let path = head.split(' ').nth(1).unwrap_or("").to_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            break (path, (end + 4 + length).saturating_sub(buf.len()));
+        };
+        let mut rest = vec![0u8; body_left];
+        if socket.read_exact(&mut rest).await.is_err() {
+            return;
+        }
+        let _held = {
+            let mut h = self.0.lock().expect("lock");
+            h.seen += 1;
+            h.now += 1;
+            h.most = h.most.max(h.now);
+            let on_path = h.by_path.entry(path.clone()).or_default();
+            *on_path += 1;
+            let on_path = *on_path;
+            h.most_on_one_endpoint = h.most_on_one_endpoint.max(on_path);
+            Held(self.clone(), path)
+        };
+        tokio::select! {
+            () = tokio::time::sleep(hold) => {
+                let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+            }
+            // keyward gave up on the attempt and closed the connection.
+            _ = socket.read(&mut chunk) => {}
+        }
+    }
+
+    fn state(&self) -> (usize, usize, usize, usize) {
+        let h = self.0.lock().expect("lock");
+        (h.now, h.most, h.most_on_one_endpoint, h.seen)
+    }
+
+    /// Waits until at least `n` requests came in all.
+    async fn wait_for_seen(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.state().3 < n {
+            assert!(Instant::now() < deadline, "the slow receiver saw {:?}, not {n} requests", self.state());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Another organization with an admin key, `endpoints` endpoints on the
+/// slow receiver and `changes` accounts created: each change is queued for
+/// every endpoint.
+async fn slow_tenant(app: &TestApp, slow_url: &str, endpoints: usize, changes: usize) -> String {
+    let org = app.create_org(&format!("Slow {}", Id::generate())).await;
+    let admin = app.key_with_role(&org, Role::Admin).await;
+    for i in 0..endpoints {
+        let body = json!({"url": format!("{slow_url}/{i}"), "events": ["account.*"]});
+        assert_eq!(app.post_json(HOOKS, &admin, &body).await.status(), StatusCode::CREATED);
+    }
+    for i in 0..changes {
+        let res = app.post_json(SA, &admin, &json!({"name": format!("slow-{i}")})).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    org
+}
+
+/// Makes a change in the test app's organization and answers how long its
+/// delivery took to reach `receiver`, which has had `before` so far.
+async fn delivery_latency(app: &TestApp, receiver: &Receiver, before: usize, name: &str) -> Duration {
+    let start = Instant::now();
+    app.create_account(json!({"name": name})).await;
+    let got = receiver.wait_for(before + 1).await;
+    let body: Value = serde_json::from_str(&got[before].body).expect("json");
+    assert_eq!(body["data"]["name"], name);
+    start.elapsed()
+}
+
+/// The attacker's report: organization X registers 20 endpoints on a
+/// receiver slower than the attempt timeout and makes 10 changes (200
+/// deliveries); organization Y's next delivery must still arrive within
+/// seconds. With the node's lanes as shipped (16, at most 4 per
+/// organization), X holds 4 and never more, and never two on one endpoint.
+#[tokio::test]
+async fn a_slow_tenant_holds_only_its_own_lanes_and_another_tenants_delivery_arrives_within_seconds() {
+    let mut limits = fast(true);
+    limits.webhooks.timeout = Duration::from_secs(2);
+    let shipped = WebhookSettings::default();
+    assert_eq!((limits.webhooks.lanes, limits.webhooks.org_lanes), (shipped.lanes, shipped.org_lanes));
+    let Some(app) = TestApp::spawn_with(Options { limits, ..Options::default() }).await else { return };
+    let (slow, slow_url) = SlowReceiver::start(Duration::from_secs(60)).await;
+    slow_tenant(&app, &slow_url, 20, 10).await;
+    let (receiver, url) = Receiver::start(&[]).await;
+    create_hook(&app, &url, &["account.*"]).await;
+
+    let worker = keyward::webhooks::spawn(app.service.clone());
+    // X's attempts fill its lanes, time out and are retried, again and again.
+    slow.wait_for_seen(shipped.org_lanes).await;
+    for round in 0..3 {
+        let took = delivery_latency(&app, &receiver, round, &format!("y-{round}")).await;
+        assert!(took < Duration::from_secs(3), "round {round}: Y's delivery took {took:?} behind the slow tenant");
+        // Another wave of X's timed-out attempts comes before the next round.
+        let seen = slow.state().3;
+        slow.wait_for_seen(seen + shipped.org_lanes).await;
+    }
+    let (_, most, most_on_one, seen) = slow.state();
+    assert!(seen >= 4 * shipped.org_lanes, "the slow tenant kept being tried: {seen}");
+    assert_eq!(most, shipped.org_lanes, "X held at most its own lanes of the node");
+    assert_eq!(most_on_one, 1, "one attempt at a time per endpoint");
+    worker.abort();
+}
+
+/// When every lane is busy (here two, and one organization may hold them
+/// all), the lane that frees first goes to the organization served longest
+/// ago, not to the one with the oldest backlog.
+#[tokio::test]
+async fn when_every_lane_is_busy_the_next_free_one_goes_to_the_organization_whose_turn_it_is() {
+    let mut limits = fast(true);
+    limits.webhooks.timeout = Duration::from_secs(1);
+    limits.webhooks.lanes = 2;
+    limits.webhooks.org_lanes = 2;
+    let Some(app) = TestApp::spawn_with(Options { limits, ..Options::default() }).await else { return };
+    let (slow, slow_url) = SlowReceiver::start(Duration::from_secs(60)).await;
+    slow_tenant(&app, &slow_url, 20, 3).await;
+    let (receiver, url) = Receiver::start(&[]).await;
+    create_hook(&app, &url, &["account.*"]).await;
+
+    let worker = keyward::webhooks::spawn(app.service.clone());
+    slow.wait_for_seen(2).await;
+    for round in 0..2 {
+        // Oldest first, Y would wait for X's other 18 endpoints: 9 s.
+        let took = delivery_latency(&app, &receiver, round, &format!("turn-{round}")).await;
+        assert!(took < Duration::from_millis(3500), "round {round}: Y waited {took:?} for its turn");
+    }
+    let (_, most, most_on_one, _) = slow.state();
+    assert!(most <= 2 && most_on_one == 1, "{:?}", slow.state());
+    worker.abort();
+}
+
+/// The claim itself, with time stopped: organizations take turns, then
+/// each organization's endpoints, whatever was queued first; and an
+/// organization holding all its lanes of a node is passed over.
+#[tokio::test]
+async fn claims_take_organizations_in_turn_then_their_endpoints_and_pass_over_one_at_its_lane_limit() {
+    let clock = ManualClock::new(1_900_000_000);
+    let options = Options { limits: fast(false), clock: Arc::new(clock.clone()), ..Options::default() };
+    let Some(app) = TestApp::spawn_with(options).await else { return };
+    let mut a_hooks = Vec::new();
+    for i in 0..3 {
+        let hook = create_hook(&app, &format!("https://93.184.215.14/a{i}"), &["account.*"]).await;
+        a_hooks.push(hook["id"].as_str().expect("id").to_owned());
+    }
+    // A's six deliveries are queued before B's two.
+    app.create_account(json!({"name": "a-1"})).await;
+    app.create_account(json!({"name": "a-2"})).await;
+    let b_org = app.create_org("Initech").await;
+    let b_admin = app.key_with_role(&b_org, Role::Admin).await;
+    let body = json!({"url": "https://93.184.215.14/b", "events": ["account.*"]});
+    assert_eq!(app.post_json(HOOKS, &b_admin, &body).await.status(), StatusCode::CREATED);
+    for name in ["b-1", "b-2"] {
+        assert_eq!(app.post_json(SA, &b_admin, &json!({"name": name})).await.status(), StatusCode::CREATED);
+    }
+
+    let s = &app.service;
+    let delivered = Attempt::Delivered { status: 200 };
+    let mut orgs = Vec::new();
+    let mut a_endpoints = Vec::new();
+    while let Some(c) = s.claim_webhook_delivery("worker", &[]).await.expect("claim") {
+        let org = c.org_id.clone().expect("org").to_string();
+        orgs.push(if org == app.org_id { "A" } else { "B" });
+        if org == app.org_id {
+            a_endpoints.push(c.delivery.endpoint_id.to_string());
+        }
+        assert!(s.finish_webhook_delivery("worker", &c.delivery, delivered.clone()).await.expect("finish"));
+    }
+    assert_eq!(orgs, ["A", "B", "A", "B", "A", "A", "A", "A"], "organizations take turns, not the oldest first");
+    let expected: Vec<String> = a_hooks.iter().chain(a_hooks.iter()).cloned().collect();
+    assert_eq!(a_endpoints, expected, "an organization's endpoints take turns too");
+
+    // An organization at its lane limit on this node waits.
+    app.create_account(json!({"name": "a-3"})).await;
+    assert_eq!(app.post_json(SA, &b_admin, &json!({"name": "b-3"})).await.status(), StatusCode::CREATED);
+    let (a, b) = (Id::parse(&app.org_id).expect("id"), Id::parse(&b_org).expect("id"));
+    assert!(s.claim_webhook_delivery("worker", &[a.clone(), b.clone()]).await.expect("claim").is_none());
+    let only_a = s.claim_webhook_delivery("worker", std::slice::from_ref(&b)).await.expect("claim").expect("A's");
+    assert_eq!(only_a.org_id.as_ref(), Some(&a));
+    let only_b = s.claim_webhook_delivery("worker", &[a]).await.expect("claim").expect("B's, though A's are older");
+    assert_eq!(only_b.org_id.as_ref(), Some(&b));
+}
+
+/// Standard Webhooks' advice: an endpoint whose every attempt fails for
+/// days is disabled. Time moves by the injected clock; the attempts are
+/// real, to a receiver on loopback that answers 503.
+#[tokio::test]
+async fn an_endpoint_failing_for_five_days_is_disabled_its_admins_are_emailed_and_the_trail_says_so() {
+    const DAY: i64 = 86_400;
+    let clock = ManualClock::new(1_900_000_000);
+    let options = Options { limits: fast(true), clock: Arc::new(clock.clone()), ..Options::default() };
+    let Some(app) = TestApp::spawn_with(options).await else { return };
+    let org = Id::parse(&app.org_id).expect("id");
+    let password = "correct horse battery staple".to_owned();
+    let boss = Email::parse("boss@example.com").expect("email");
+    app.service.create_user(&org, boss, Role::Admin, password.clone()).await.expect("an admin");
+    let dev = Email::parse("dev@example.com").expect("email");
+    app.service.create_user(&org, dev, Role::Editor, password).await.expect("an editor");
+    // Four failures and a success, then failures only.
+    let mut answers = vec![500; 4];
+    answers.push(200);
+    answers.extend([503; 100]);
+    let (receiver, url) = Receiver::start(&answers).await;
+    let hook_id = create_hook(&app, &url, &["account.*"]).await["id"].as_str().expect("id").to_owned();
+    let one = format!("{HOOKS}/{hook_id}");
+    let client = keyward::webhooks::client(&app.service.limits().webhooks).expect("client");
+    let attempts = async |n: usize| {
+        for _ in 0..n {
+            assert!(keyward::webhooks::deliver_one(&app.service, &client).await.expect("attempt"), "one was due");
+        }
+    };
+    let streak = async || failing_streak(&app).await;
+    let disabled = async || endpoint(&app, &one).await;
+
+    let t0 = app.service.now();
+    app.create_account(json!({"name": "a"})).await;
+    attempts(5).await;
+    assert_eq!(streak().await, (0, None), "a success ends the streak");
+    app.create_account(json!({"name": "b"})).await;
+    attempts(12).await;
+    assert_eq!(streak().await, (12, Some(t0)));
+    // Four days on: b's delivery is given up on, the endpoint is not.
+    clock.advance(4 * DAY);
+    app.create_account(json!({"name": "c"})).await;
+    attempts(7).await;
+    assert_eq!(streak().await, (19, Some(t0)));
+    assert_eq!(disabled().await["disabled"], false, "failing for four days");
+    // Five days and a minute after the first failure: c's next attempt,
+    // failing, is the one too many. d is queued behind it.
+    clock.advance(DAY + 60);
+    app.create_account(json!({"name": "d"})).await;
+    attempts(1).await;
+    let hook = disabled().await;
+    assert_eq!(hook["disabled"], true, "{hook}");
+    let reason = hook["disabledReason"].as_str().expect("a reason");
+    assert!(reason.contains("5 days") && reason.contains("20 attempts") && reason.contains("503"), "{reason}");
+    attempts(1).await;
+    let listed = deliveries(&app, &hook_id).await;
+    assert_eq!(listed[0]["status"], "failed", "d is cancelled: {}", listed[0]);
+    assert!(listed[0]["lastError"].as_str().expect("error").contains("disabled"));
+    assert!(!keyward::webhooks::deliver_one(&app.service, &client).await.expect("attempt"), "nothing more is due");
+    assert_eq!(receiver.got().len(), 25, "no request after the endpoint was disabled");
+
+    // The trail: webhook.disabled, by keyward itself.
+    let res = app.get("/api/audit/v1/event?action=webhook.disabled", &app.admin_key).await;
+    let trail: Value = res.json().await.expect("json");
+    let events = trail["items"].as_array().expect("items");
+    assert_eq!(events.len(), 1, "{trail}");
+    assert_eq!(events[0]["actorKind"], "system");
+    assert_eq!(events[0]["targetId"], hook_id.as_str());
+    assert_eq!(events[0]["detail"]["failures"], 20);
+    assert_eq!(events[0]["detail"]["failingSince"], t0);
+
+    // The organization's admin is told by email; the editor is not.
+    let smtp = SmtpServer::start();
+    let _mail = super::mail::start(&app, super::mail::config(&app, Some(&smtp.url())));
+    let sent = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].envelope_to, vec!["boss@example.com".to_owned()]);
+    let mail = Mail::parse(&sent[0].data);
+    assert!(mail.subject.contains("was disabled") && mail.subject.contains("/hook"), "{}", mail.subject);
+    assert!(mail.text.contains(&hook_id) && mail.text.contains("20 attempts") && mail.text.contains("503"));
+
+    // Enabled again, the endpoint starts afresh: one failure does not
+    // disable it.
+    let res = app.patch_json(&one, &app.admin_key, &json!({"disabled": false})).await;
+    let enabled: Value = res.json().await.expect("json");
+    assert_eq!((enabled["disabled"].clone(), enabled["disabledReason"].clone()), (json!(false), Value::Null));
+    app.create_account(json!({"name": "e"})).await;
+    attempts(1).await;
+    assert_eq!(streak().await, (1, Some(app.service.now())));
+    assert_eq!(disabled().await["disabled"], false);
 }

@@ -24,7 +24,8 @@ pub struct AuditEventView {
     /// Unix seconds.
     pub time: UnixTime,
     /// `serviceAccount`, `user` or `operator`; `emailLink` for whoever opened
-    /// an email confirmation link, `system` for keyward itself (`mail.failed`).
+    /// an email confirmation link, `system` for keyward itself (`mail.failed`,
+    /// `webhook.disabled`).
     pub actor_kind: String,
     pub actor_id: Option<String>,
     /// The key the actor used, when it was a service account.

@@ -32,6 +32,10 @@ pub struct WebhookView {
     pub events: Vec<String>,
     /// A disabled endpoint is sent nothing.
     pub disabled: bool,
+    /// Why keyward disabled the endpoint itself, after every attempt to
+    /// deliver to it failed for days; `null` when it is enabled, or an admin
+    /// disabled it. Enabling it clears this.
+    pub disabled_reason: Option<String>,
     /// Unix seconds.
     pub created: UnixTime,
     /// When the signing secret was made (Unix seconds).
@@ -46,6 +50,7 @@ impl From<WebhookEndpoint> for WebhookView {
             events: Subscriptions::from_stored(&e.events).names(),
             url: e.url,
             disabled: e.disabled,
+            disabled_reason: e.disabled_reason,
             created: e.created,
             secret_created: e.secret_created,
         }
@@ -217,7 +222,9 @@ pub async fn get(
 ///
 /// Admins. Any of `url`, `events` and `disabled`; fields left out keep
 /// their value. A disabled endpoint is sent nothing: what was queued for it
-/// is given up on when its turn comes.
+/// is given up on when its turn comes. An endpoint failing for days is
+/// disabled by keyward itself (with `disabledReason`); enabling it again
+/// starts its count of failures afresh.
 #[utoipa::path(
     operation_id = "updateWebhook", patch, path = "/api/webhook/v1/webhook/{id}", tag = "webhooks",
     params(PathId),

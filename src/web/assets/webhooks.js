@@ -228,7 +228,8 @@ export async function webhookView(main, ctx, id) {
     h('dt', {}, 'ID'), h('dd', {}, h('code', {}, hook.id)),
     h('dt', {}, 'URL'), h('dd', {}, h('code', {}, hook.url)),
     h('dt', {}, 'Events'), h('dd', {}, eventsList(hook.events)),
-    h('dt', {}, 'State'), h('dd', {}, stateBadge(hook)),
+    h('dt', {}, 'State'), h('dd', {}, stateBadge(hook),
+      hook.disabledReason ? h('div', { class: 'muted small' }, `Disabled by keyward: ${hook.disabledReason}`) : null),
     h('dt', {}, 'Created'), h('dd', {}, timeEl(hook.created)),
     h('dt', {}, 'Signing secret made'), h('dd', {}, timeEl(hook.secretCreated)));
 

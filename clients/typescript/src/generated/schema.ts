@@ -674,7 +674,9 @@ export interface paths {
          * Change a webhook endpoint.
          * @description Admins. Any of `url`, `events` and `disabled`; fields left out keep
          *     their value. A disabled endpoint is sent nothing: what was queued for it
-         *     is given up on when its turn comes.
+         *     is given up on when its turn comes. An endpoint failing for days is
+         *     disabled by keyward itself (with `disabledReason`); enabling it again
+         *     starts its count of failures afresh.
          */
         patch: operations["updateWebhook"];
         trace?: never;
@@ -806,7 +808,8 @@ export interface components {
             time: components["schemas"]["i64"];
             /**
              * @description `serviceAccount`, `user` or `operator`; `emailLink` for whoever opened
-             *     an email confirmation link, `system` for keyward itself (`mail.failed`).
+             *     an email confirmation link, `system` for keyward itself (`mail.failed`,
+             *     `webhook.disabled`).
              */
             actorKind: string;
             actorId?: string | null;
@@ -1002,7 +1005,8 @@ export interface components {
                 time: components["schemas"]["i64"];
                 /**
                  * @description `serviceAccount`, `user` or `operator`; `emailLink` for whoever opened
-                 *     an email confirmation link, `system` for keyward itself (`mail.failed`).
+                 *     an email confirmation link, `system` for keyward itself (`mail.failed`,
+                 *     `webhook.disabled`).
                  */
                 actorKind: string;
                 actorId?: string | null;
@@ -1115,6 +1119,12 @@ export interface components {
                 events: string[];
                 /** @description A disabled endpoint is sent nothing. */
                 disabled: boolean;
+                /**
+                 * @description Why keyward disabled the endpoint itself, after every attempt to
+                 *     deliver to it failed for days; `null` when it is enabled, or an admin
+                 *     disabled it. Enabling it clears this.
+                 */
+                disabledReason?: string | null;
                 /** @description Unix seconds. */
                 created: components["schemas"]["i64"];
                 /** @description When the signing secret was made (Unix seconds). */
@@ -1392,6 +1402,12 @@ export interface components {
             events: string[];
             /** @description A disabled endpoint is sent nothing. */
             disabled: boolean;
+            /**
+             * @description Why keyward disabled the endpoint itself, after every attempt to
+             *     deliver to it failed for days; `null` when it is enabled, or an admin
+             *     disabled it. Enabling it clears this.
+             */
+            disabledReason?: string | null;
             /** @description Unix seconds. */
             created: components["schemas"]["i64"];
             /** @description When the signing secret was made (Unix seconds). */

@@ -6,6 +6,8 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="CreatedWebhookView")
 
 
@@ -23,6 +25,9 @@ class CreatedWebhookView:
         secret_created (int):
         secret (str): `whsec_` and base64: the Standard Webhooks signing secret. Never
             shown again.
+        disabled_reason (None | str | Unset): Why keyward disabled the endpoint itself, after every attempt to
+            deliver to it failed for days; `null` when it is enabled, or an admin
+            disabled it. Enabling it clears this.
     """
 
     id: str
@@ -33,6 +38,7 @@ class CreatedWebhookView:
     created: int
     secret_created: int
     secret: str
+    disabled_reason: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +58,12 @@ class CreatedWebhookView:
 
         secret = self.secret
 
+        disabled_reason: None | str | Unset
+        if isinstance(self.disabled_reason, Unset):
+            disabled_reason = UNSET
+        else:
+            disabled_reason = self.disabled_reason
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -66,6 +78,8 @@ class CreatedWebhookView:
                 "secret": secret,
             }
         )
+        if disabled_reason is not UNSET:
+            field_dict["disabledReason"] = disabled_reason
 
         return field_dict
 
@@ -88,6 +102,15 @@ class CreatedWebhookView:
 
         secret = d.pop("secret")
 
+        def _parse_disabled_reason(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        disabled_reason = _parse_disabled_reason(d.pop("disabledReason", UNSET))
+
         created_webhook_view = cls(
             id=id,
             org_id=org_id,
@@ -97,6 +120,7 @@ class CreatedWebhookView:
             created=created,
             secret_created=secret_created,
             secret=secret,
+            disabled_reason=disabled_reason,
         )
 
         created_webhook_view.additional_properties = d

@@ -23,7 +23,8 @@ class PageViewAuditEventViewItemsItem:
         id (str):
         time (int):
         actor_kind (str): `serviceAccount`, `user` or `operator`; `emailLink` for whoever opened
-            an email confirmation link, `system` for keyward itself (`mail.failed`).
+            an email confirmation link, `system` for keyward itself (`mail.failed`,
+            `webhook.disabled`).
         action (str): For example `serviceAccount.create`, `key.delete`.
         outcome (str): `success`.
         actor_id (None | str | Unset):

@@ -6,6 +6,8 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="WebhookView")
 
 
@@ -21,6 +23,9 @@ class WebhookView:
         disabled (bool): A disabled endpoint is sent nothing.
         created (int):
         secret_created (int):
+        disabled_reason (None | str | Unset): Why keyward disabled the endpoint itself, after every attempt to
+            deliver to it failed for days; `null` when it is enabled, or an admin
+            disabled it. Enabling it clears this.
     """
 
     id: str
@@ -30,6 +35,7 @@ class WebhookView:
     disabled: bool
     created: int
     secret_created: int
+    disabled_reason: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -47,6 +53,12 @@ class WebhookView:
 
         secret_created = self.secret_created
 
+        disabled_reason: None | str | Unset
+        if isinstance(self.disabled_reason, Unset):
+            disabled_reason = UNSET
+        else:
+            disabled_reason = self.disabled_reason
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -60,6 +72,8 @@ class WebhookView:
                 "secretCreated": secret_created,
             }
         )
+        if disabled_reason is not UNSET:
+            field_dict["disabledReason"] = disabled_reason
 
         return field_dict
 
@@ -80,6 +94,15 @@ class WebhookView:
 
         secret_created = d.pop("secretCreated")
 
+        def _parse_disabled_reason(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        disabled_reason = _parse_disabled_reason(d.pop("disabledReason", UNSET))
+
         webhook_view = cls(
             id=id,
             org_id=org_id,
@@ -88,6 +111,7 @@ class WebhookView:
             disabled=disabled,
             created=created,
             secret_created=secret_created,
+            disabled_reason=disabled_reason,
         )
 
         webhook_view.additional_properties = d

@@ -122,7 +122,9 @@ def sync_detailed(
 
      Admins. Any of `url`, `events` and `disabled`; fields left out keep
     their value. A disabled endpoint is sent nothing: what was queued for it
-    is given up on when its turn comes.
+    is given up on when its turn comes. An endpoint failing for days is
+    disabled by keyward itself (with `disabledReason`); enabling it again
+    starts its count of failures afresh.
 
     Args:
         id (str):
@@ -161,7 +163,9 @@ def sync(
 
      Admins. Any of `url`, `events` and `disabled`; fields left out keep
     their value. A disabled endpoint is sent nothing: what was queued for it
-    is given up on when its turn comes.
+    is given up on when its turn comes. An endpoint failing for days is
+    disabled by keyward itself (with `disabledReason`); enabling it again
+    starts its count of failures afresh.
 
     Args:
         id (str):
@@ -195,7 +199,9 @@ async def asyncio_detailed(
 
      Admins. Any of `url`, `events` and `disabled`; fields left out keep
     their value. A disabled endpoint is sent nothing: what was queued for it
-    is given up on when its turn comes.
+    is given up on when its turn comes. An endpoint failing for days is
+    disabled by keyward itself (with `disabledReason`); enabling it again
+    starts its count of failures afresh.
 
     Args:
         id (str):
@@ -232,7 +238,9 @@ async def asyncio(
 
      Admins. Any of `url`, `events` and `disabled`; fields left out keep
     their value. A disabled endpoint is sent nothing: what was queued for it
-    is given up on when its turn comes.
+    is given up on when its turn comes. An endpoint failing for days is
+    disabled by keyward itself (with `disabledReason`); enabling it again
+    starts its count of failures afresh.
 
     Args:
         id (str):
