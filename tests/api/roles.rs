@@ -70,6 +70,10 @@ fn policy() -> Vec<Rule> {
         rule(M::POST,   "/api/user/v1/user",                                               Some(r#"{"email": "new-{uniq}@example.com"}"#),    [403, 403, 201], NO_IDS),
         rule(M::PATCH,  "/api/user/v1/user/{user}",                                        Some(r#"{"role": "editor"}"#),                     [403, 403, 200], Some([403, 403, 404])),
         rule(M::DELETE, "/api/user/v1/user/{user}",                                        None,                                              [403, 403, 204], Some([403, 403, 404])),
+        // A person's own invitations: no key answers them, whatever its role or organization.
+        rule(M::GET,    "/api/user/v1/me/invitation",                                      None,                                              [403, 403, 403], NO_IDS),
+        rule(M::POST,   "/api/user/v1/me/invitation/{org}/accept",                         None,                                              [403, 403, 403], Some([403, 403, 403])),
+        rule(M::POST,   "/api/user/v1/me/invitation/{org}/decline",                        None,                                              [403, 403, 403], Some([403, 403, 403])),
         rule(M::POST,   "/api/webhook/v1/webhook",                                         Some(r#"{"url": "https://93.184.215.14/{uniq}", "events": ["key.*"]}"#), [403, 403, 201], NO_IDS),
         rule(M::GET,    "/api/webhook/v1/webhook",                                         None,                                              [403, 403, 200], NO_IDS),
         rule(M::GET,    "/api/webhook/v1/webhook/{hook}",                                  None,                                              [403, 403, 200], Some([403, 403, 404])),
