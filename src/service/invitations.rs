@@ -136,6 +136,10 @@ impl Service {
         let (user, email) = who.person("answer invitations")?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        // Rows in the order an admin's removal takes them (the organization,
+        // then the membership), so that the two wait for each other rather
+        // than both acting on what the other is changing.
+        orgs::lock(tx.conn(), org).await?;
         let member = users::membership_of(tx.conn(), org, user).await?.ok_or_else(no_invitation)?;
         if member.accepted.is_some() {
             return Err(no_invitation());
@@ -182,6 +186,10 @@ impl Service {
         let (user, email) = who.person("answer invitations")?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        // Rows in the order an admin's removal takes them (the organization,
+        // then the membership), so that the two wait for each other rather
+        // than both acting on what the other is changing.
+        orgs::lock(tx.conn(), org).await?;
         let member = users::membership_of(tx.conn(), org, user).await?.ok_or_else(no_invitation)?;
         if member.accepted.is_some() {
             return Err(no_invitation());
