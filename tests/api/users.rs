@@ -10,7 +10,7 @@ use keyward::domain::{Email, Id, Role};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
-use super::mail::{Worker, config, outbox, start};
+use super::mail::{Worker, config, outbox, start, wait_until};
 use super::smtp::{Mail, SmtpServer};
 use crate::helpers::{SA, TestApp, problem};
 
@@ -908,4 +908,29 @@ async fn racing_answers_and_removals_leave_one_outcome() {
             }
         }
     }
+}
+
+/// An invitation answered before its message went out is not sent: no link
+/// is minted for a membership already taken up.
+#[tokio::test]
+async fn an_invitation_accepted_before_it_is_sent_is_not_sent() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let smtp = SmtpServer::start();
+    let b_org = app.create_org("Globex").await;
+    let b_admin = app.key_with_role(&b_org, Role::Admin).await;
+    let session = person_in(&app, &app.org_id, "quick@example.com", Role::Viewer).await;
+    invite(&app, &b_admin, "quick@example.com", "viewer").await;
+    assert_eq!(session.accept(&app, &b_org, None).await.status(), StatusCode::OK);
+
+    let _worker = worker(&app, &smtp);
+    let settled = async || {
+        let rows = outbox(&app).await;
+        rows.iter().any(|r| r.1 == "quick@example.com" && (r.4.is_some() || r.5.is_some()))
+    };
+    wait_until(MAIL_WAIT, "the answered invitation is settled", settled).await;
+    assert!(smtp.mailbox("quick@example.com").is_empty(), "the answered invitation was sent");
+    let rows = outbox(&app).await;
+    let answered = rows.iter().find(|r| r.1 == "quick@example.com").expect("the row");
+    assert!(answered.5.is_some() && answered.6.as_deref().is_some_and(|e| e.contains("taken up")), "{rows:?}");
+    assert_eq!(app.count_rows("invitations").await, 0, "a link was minted for the answered invitation");
 }
