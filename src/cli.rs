@@ -229,6 +229,12 @@ async fn run_admin(service: &Service, admin: Admin) -> anyhow::Result<Value> {
             std::io::stdin().lock().read_line(&mut password).context("reading the password from stdin")?;
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
             let member = service.create_user(&org, email, role, password).await.map_err(explain)?;
+            if member.accepted.is_none() {
+                tracing::info!(
+                    "the address already has an account: it is invited, and joins when the person accepts \
+                     (its password is unchanged)"
+                );
+            }
             Ok(json!({"id": member.id, "email": member.email, "orgId": member.org_id, "role": member.role}))
         }
         Admin::CreateServiceAccount { org, name, role, basic_auth, meta, with_key, key } => {

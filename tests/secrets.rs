@@ -195,9 +195,9 @@ fn one_char_changed(secret: &str) -> String {
     chars.into_iter().collect()
 }
 
-/// The text of the first message the file transport wrote into `outbox/`
-/// under the data folder `dir`, once there is one.
-async fn invitation_in_outbox(dir: &Path) -> String {
+/// The text of the first message holding `needle` that the file transport
+/// wrote into `outbox/` under the data folder `dir`, once there is one.
+async fn invitation_in_outbox(dir: &Path, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let files = std::fs::read_dir(dir.join("outbox")).into_iter().flatten().flatten();
@@ -205,11 +205,12 @@ async fn invitation_in_outbox(dir: &Path) -> String {
             let raw = std::fs::read(file.path()).unwrap_or_default();
             if let Some(text) =
                 mail_parser::MessageParser::default().parse(&raw).and_then(|m| m.body_text(0).map(String::from))
+                && text.contains(needle)
             {
                 return text;
             }
         }
-        assert!(Instant::now() < deadline, "no message in {}", dir.join("outbox").display());
+        assert!(Instant::now() < deadline, "no message with {needle} in {}", dir.join("outbox").display());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -241,6 +242,24 @@ async fn no_secret_is_found_anywhere_but_in_the_answer_that_created_it() {
     run(
         &["admin", "create-user", "--org", &org, "--email", "ada@example.com", "--role", "admin", "--password-stdin"],
         Some(&password),
+    );
+    // Another organization adds Ada, who has an account: an invitation waits
+    // for her answer, with a link to accept.
+    let globex = run(&["admin", "create-org", "--name", "Globex"], None)["id"].as_str().expect("org").to_owned();
+    let not_hers = format!("pw-{}", Id::generate());
+    run(
+        &[
+            "admin",
+            "create-user",
+            "--org",
+            &globex,
+            "--email",
+            "ada@example.com",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        Some(&not_hers),
     );
     let admin = run(
         &["admin", "create-service-account", "--org", &org, "--name", "ops", "--role", "admin", "--with-key"],
@@ -394,7 +413,7 @@ async fn no_secret_is_found_anywhere_but_in_the_answer_that_created_it() {
     // in the answer to the admin who invited.
     let invite = json!({"email": "grace@example.com", "role": "admin"});
     api.expect(StatusCode::CREATED, Method::POST, &format!("/api/user/v1/user?orgId={org}"), a, Some(invite)).await;
-    let message = invitation_in_outbox(dir.path()).await;
+    let message = invitation_in_outbox(dir.path(), "/set-password?token=").await;
     let link = message.split("/set-password?token=").nth(1).expect("a link to choose a password");
     let link: String = link.chars().take_while(|c| c.is_ascii_alphanumeric() || "-_".contains(*c)).collect();
     let link_index = secrets.add("an invitation's link", &link);
@@ -403,6 +422,23 @@ async fn no_secret_is_found_anywhere_but_in_the_answer_that_created_it() {
         bytes: message.into_bytes(),
         creates: Some(link_index),
     });
+    // Ada's link to accept Globex's invitation: in her message alone, and
+    // its page (opened as a mail scanner would) shows it to nobody.
+    let message = invitation_in_outbox(dir.path(), "/accept-invitation?token=").await;
+    let accept = message.split("/accept-invitation?token=").nth(1).expect("a link to accept");
+    let accept: String = accept.chars().take_while(|c| c.is_ascii_alphanumeric() || "-_".contains(*c)).collect();
+    let accept_index = secrets.add("an invitation's link to accept", &accept);
+    outputs.push(Haystack {
+        label: "the invited person's message".into(),
+        bytes: message.into_bytes(),
+        creates: Some(accept_index),
+    });
+    let page = format!("/accept-invitation?token={accept}&org={globex}");
+    let (status, _) = api.call_with(Method::GET, &page, None, None).await;
+    assert_eq!(status, StatusCode::OK, "the accept link's page");
+    let invitations = "/api/user/v1/me/invitation";
+    let (status, waiting) = api.call_with(Method::GET, invitations, Some(("Cookie", cookie.clone())), None).await;
+    assert_eq!((status, waiting["items"][0]["orgId"].as_str()), (StatusCode::OK, Some(globex.as_str())));
 
     // Everything there is to read back.
     for account in api.pages(SA, a).await {

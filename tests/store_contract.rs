@@ -62,6 +62,8 @@ contract!(
     adding_a_known_address_keeps_its_account,
     invitation_links_die_with_their_membership,
     invitation_links_never_replace_a_password,
+    accept_links_work_once_while_their_membership_is_pending,
+    sessions_see_only_memberships_taken_up,
     a_rolled_back_transaction_leaves_nothing,
 );
 
@@ -491,14 +493,24 @@ async fn invitation_links_die_with_their_membership(store: &Store) {
         (Token::generate().expect("token"), Token::generate().expect("token"), Token::generate().expect("token"));
     let mut tx = store.begin().await.expect("tx");
     for t in [&kept, &used, &voided] {
-        invitations::insert(tx.conn(), &t.hash_hex(), &org, &m.id, 1_000, 2_000).await.expect("link");
+        invitations::insert(tx.conn(), &t.hash_hex(), LinkPurpose::Password, &org, &m.id, 1_000, 2_000)
+            .await
+            .expect("link");
     }
-    let found = invitations::find_live(tx.conn(), &kept.hash_hex(), 1_500).await.expect("live");
+    let found = invitations::find_live(tx.conn(), &kept.hash_hex(), LinkPurpose::Password, 1_500).await.expect("live");
     assert_eq!(found, Some((org.clone(), m.id.clone())));
-    assert_eq!(invitations::find_live(tx.conn(), &kept.hash_hex(), 2_000).await.expect("expired"), None);
-    assert!(invitations::use_link(tx.conn(), &used.hash_hex(), 1_500).await.expect("first use"));
-    assert!(!invitations::use_link(tx.conn(), &used.hash_hex(), 1_501).await.expect("second use"));
-    assert_eq!(invitations::find_live(tx.conn(), &used.hash_hex(), 1_502).await.expect("used"), None);
+    assert_eq!(
+        invitations::find_live(tx.conn(), &kept.hash_hex(), LinkPurpose::Password, 2_000).await.expect("expired"),
+        None
+    );
+    assert!(invitations::use_link(tx.conn(), &used.hash_hex(), LinkPurpose::Password, 1_500).await.expect("first use"));
+    assert!(
+        !invitations::use_link(tx.conn(), &used.hash_hex(), LinkPurpose::Password, 1_501).await.expect("second use")
+    );
+    assert_eq!(
+        invitations::find_live(tx.conn(), &used.hash_hex(), LinkPurpose::Password, 1_502).await.expect("used"),
+        None
+    );
     tx.commit().await.expect("commit");
 
     // Removing the membership takes every link it sent with it; the person,
@@ -508,7 +520,10 @@ async fn invitation_links_die_with_their_membership(store: &Store) {
     tx.commit().await.expect("commit");
     let mut conn = store.read().await.expect("conn");
     for t in [&kept, &voided] {
-        assert_eq!(invitations::find_live(&mut conn, &t.hash_hex(), 1_500).await.expect("voided"), None);
+        assert_eq!(
+            invitations::find_live(&mut conn, &t.hash_hex(), LinkPurpose::Password, 1_500).await.expect("voided"),
+            None
+        );
     }
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invitations WHERE org_id = $1")
         .bind(org.as_str())
@@ -522,11 +537,73 @@ async fn invitation_links_never_replace_a_password(store: &Store) {
     let (org, m) = member(store, "hopper@example.com", Some("$argon2id$chosen")).await;
     let link = Token::generate().expect("token");
     let mut tx = store.begin().await.expect("tx");
-    invitations::insert(tx.conn(), &link.hash_hex(), &org, &m.id, 1_000, 2_000).await.expect("link");
-    assert_eq!(invitations::find_live(tx.conn(), &link.hash_hex(), 1_500).await.expect("find"), None);
+    invitations::insert(tx.conn(), &link.hash_hex(), LinkPurpose::Password, &org, &m.id, 1_000, 2_000)
+        .await
+        .expect("link");
+    assert_eq!(
+        invitations::find_live(tx.conn(), &link.hash_hex(), LinkPurpose::Password, 1_500).await.expect("find"),
+        None
+    );
     assert!(!users::set_first_password(tx.conn(), &m.user_id, "$argon2id$other").await.expect("set"));
     let user = users::get(tx.conn(), &m.user_id).await.expect("get").expect("user");
     assert_eq!(user.password_hash.as_deref(), Some("$argon2id$chosen"));
+    tx.commit().await.expect("commit");
+}
+
+/// An accept link is found only for its own purpose, while its membership is
+/// pending, once; taking the membership up in the app retires it too.
+async fn accept_links_work_once_while_their_membership_is_pending(store: &Store) {
+    let (org, m) = member(store, "lovelace@example.com", Some("$argon2id$chosen")).await;
+    let (link, other) = (Token::generate().expect("token"), Token::generate().expect("token"));
+    let mut tx = store.begin().await.expect("tx");
+    for t in [&link, &other] {
+        invitations::insert(tx.conn(), &t.hash_hex(), LinkPurpose::Accept, &org, &m.id, 1_000, 2_000)
+            .await
+            .expect("link");
+    }
+    let hash = link.hash_hex();
+    assert_eq!(
+        invitations::find_live(tx.conn(), &hash, LinkPurpose::Accept, 1_500).await.expect("live"),
+        Some((org.clone(), m.id.clone()))
+    );
+    for wrong in [LinkPurpose::Password, LinkPurpose::Setup] {
+        assert_eq!(invitations::find_live(tx.conn(), &hash, wrong, 1_500).await.expect("find"), None, "{wrong:?}");
+        assert!(!invitations::use_link(tx.conn(), &hash, wrong, 1_500).await.expect("use"), "{wrong:?}");
+    }
+    assert!(invitations::use_link(tx.conn(), &hash, LinkPurpose::Accept, 1_500).await.expect("first use"));
+    assert!(!invitations::use_link(tx.conn(), &hash, LinkPurpose::Accept, 1_501).await.expect("replay"));
+    assert_eq!(invitations::find_live(tx.conn(), &hash, LinkPurpose::Accept, 1_502).await.expect("used"), None);
+
+    // Taken up (here as the app does): the other link dies with the wait.
+    let other_hash = other.hash_hex();
+    assert!(users::accept_pending(tx.conn(), &org, &m.id, 1_600).await.expect("accept"));
+    assert!(!users::accept_pending(tx.conn(), &org, &m.id, 1_601).await.expect("twice"), "accepted twice");
+    assert_eq!(invitations::find_live(tx.conn(), &other_hash, LinkPurpose::Accept, 1_602).await.expect("find"), None);
+    invitations::retire_for_member(tx.conn(), &org, &m.id, 1_602).await.expect("retire");
+    assert!(!invitations::use_link(tx.conn(), &other_hash, LinkPurpose::Accept, 1_603).await.expect("use"));
+    tx.commit().await.expect("commit");
+}
+
+/// A person's sessions see the memberships they took up; the pending ones
+/// are their invitations, and nothing else.
+async fn sessions_see_only_memberships_taken_up(store: &Store) {
+    let (joined, m) = member(store, "turing@example.com", Some("$argon2id$chosen")).await;
+    let invited = org(store).await;
+    let pending = Member { id: Id::generate(), org_id: invited.clone(), created: 5, ..m.clone() };
+    let mut tx = store.begin().await.expect("tx");
+    assert!(users::accept_pending(tx.conn(), &joined, &m.id, 2).await.expect("accept"));
+    users::add_membership(tx.conn(), &pending).await.expect("pending membership");
+    let orgs: Vec<Id> =
+        users::memberships(tx.conn(), &m.user_id).await.expect("memberships").into_iter().map(|s| s.org_id).collect();
+    assert_eq!(orgs, vec![joined.clone()], "a pending membership reached the session");
+    let waiting = users::pending_invitations(tx.conn(), &m.user_id).await.expect("invitations");
+    assert_eq!(waiting.len(), 1);
+    assert_eq!((&waiting[0].org_id, &waiting[0].member_id, waiting[0].invited), (&invited, &pending.id, 5));
+    let found = users::membership_of(tx.conn(), &invited, &m.user_id).await.expect("find").expect("membership");
+    assert_eq!((found.id, found.accepted), (pending.id.clone(), None));
+    assert!(users::accept_pending(tx.conn(), &invited, &pending.id, 6).await.expect("accept"));
+    assert_eq!(users::memberships(tx.conn(), &m.user_id).await.expect("memberships").len(), 2);
+    assert!(users::pending_invitations(tx.conn(), &m.user_id).await.expect("invitations").is_empty());
     tx.commit().await.expect("commit");
 }
 

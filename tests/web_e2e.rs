@@ -3,8 +3,9 @@
 //! first run's setup link, creating an account and its key as the README's
 //! screenshots show it (and the copied
 //! secret authenticating), an admin's day, an invitation taken from the
-//! invitee's mailbox, a viewer's restricted view, CSRF refusals, and the
-//! screenshots the README shows.
+//! invitee's mailbox, another accepted through its emailed link by a person
+//! who already had an account, a viewer's restricted view, CSRF refusals,
+//! and the screenshots the README shows.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver`
 //! (`apt-get install chromium chromium-driver`); without them each test
@@ -64,7 +65,12 @@ fn create_user(dir: &Path, database: &str, org: &str, email: &str, role: &str) -
 /// transport wrote into the node's `outbox/` (its data folder is `dir`),
 /// once it is there: the invitee's mailbox, which the admin never sees.
 fn invitation_link(dir: &Path, base: &str, to: &str) -> String {
-    let prefix = format!("{base}/set-password?token=");
+    mailed_link(dir, &format!("{base}/set-password?token="), to)
+}
+
+/// The first link starting with `prefix` in a message to `to` in the node's
+/// `outbox/`, once one is there, whole (to the end of its line).
+fn mailed_link(dir: &Path, prefix: &str, to: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         for entry in std::fs::read_dir(dir.join("outbox")).into_iter().flatten().flatten() {
@@ -76,15 +82,15 @@ fn invitation_link(dir: &Path, base: &str, to: &str) -> String {
                 .and_then(|a| a.address())
                 .is_some_and(|a| a.eq_ignore_ascii_case(to));
             let text = message.body_text(0).unwrap_or_default();
-            if let (true, Some(at)) = (addressed, text.find(&prefix)) {
-                let token: String = text[at + prefix.len()..]
+            if let (true, Some(at)) = (addressed, text.find(prefix)) {
+                let rest: String = text[at + prefix.len()..]
                     .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || "-_".contains(*c))
+                    .take_while(|c| c.is_ascii_alphanumeric() || "-_&=".contains(*c))
                     .collect();
-                return format!("{prefix}{token}");
+                return format!("{prefix}{rest}");
             }
         }
-        assert!(Instant::now() < deadline, "no invitation to {to} in {}", dir.join("outbox").display());
+        assert!(Instant::now() < deadline, "no {prefix} link to {to} in {}", dir.join("outbox").display());
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -521,8 +527,41 @@ async fn users_organizations_and_a_viewers_restricted_view() {
     let res = http().get(format!("{base}/setup?token=anything")).send().await.expect("setup page");
     assert_eq!(res.status(), StatusCode::GONE);
 
-    // --- an admin of two organizations switches between them --------------
+    // --- Globex had to invite the admin (their address had an account):
+    // nothing of Globex shows until they accept, which the emailed link asks
+    // them to do once they are logged in ---------------------------------
     log_in(&b, &base, "admin@acme.example").await;
+    b.wait_for_text("ci-runner").await;
+    assert!(!b.has("//select[@id='org-switch']").await, "an invitation counts as an organization");
+    b.find("//nav//a[normalize-space()='Invitations (1)']").await.click().await.expect("Invitations");
+    b.heading("Invitations").await;
+    b.wait_for_text("Globex").await;
+    assert_labelled(&b, "the invitations page").await;
+    log_out(&b).await;
+    let link = mailed_link(dir.path(), &format!("{base}/accept-invitation?token="), "admin@acme.example");
+    assert!(link.contains(&format!("&org={globex}")), "{link}");
+    b.goto(&link).await;
+    b.heading("Log in").await;
+    b.wait_for_text("Log in to answer your invitation.").await;
+    b.fill("", "Email", "admin@acme.example").await;
+    b.fill("", "Password", PASSWORD).await;
+    b.click_button("Log in").await;
+    b.heading("Join organization?").await;
+    b.wait_for_text("Globex").await;
+    b.find("//li[contains(@class, 'invitation')]//span[contains(@class, 'badge')][normalize-space()='Admin']").await;
+    b.screenshots("invitation").await;
+    let res = http().get(&link).send().await.expect("link page");
+    assert_eq!(res.status(), StatusCode::OK, "opening the link accepted it");
+    b.click_button("Accept").await;
+    b.heading("Service accounts").await;
+    b.wait_for_text("globex-bot").await;
+    b.wait_for_text("You joined Globex").await;
+    assert!(!b.has("//nav//a[starts-with(normalize-space(), 'Invitations')]").await, "the invitation is still shown");
+    let res = http().get(&link).send().await.expect("used link");
+    assert_eq!(res.status(), StatusCode::GONE, "the invitation link works once");
+
+    // --- an admin of two organizations switches between them --------------
+    b.labelled("", "Organization").await.select_by_label("Acme").await.expect("switch to Acme");
     b.wait_for_text("ci-runner").await;
     let switch = b.labelled("", "Organization").await;
     switch.select_by_label("Globex").await.expect("switch");

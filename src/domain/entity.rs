@@ -70,6 +70,21 @@ pub struct Membership {
     pub role: Role,
 }
 
+/// An organization's invitation that its person has not answered yet: the
+/// pending membership, as the invited person sees it.
+#[derive(Debug, Clone)]
+pub struct PendingInvitation {
+    /// The person's id within that organization once they accept
+    /// (`Member::id`).
+    pub member_id: Id,
+    pub org_id: Id,
+    pub org_name: Name,
+    /// The role the organization offers.
+    pub role: Role,
+    /// When the organization added them.
+    pub invited: UnixTime,
+}
+
 #[derive(Debug, Clone)]
 pub struct ServiceAccount {
     pub id: Id,

@@ -45,6 +45,9 @@ pub enum LinkPurpose {
     Setup,
     /// An invitation's link, which chooses a person's first password.
     Password,
+    /// An invitation's link to a person who has an account: it opens the
+    /// page where they, logged in as that account, accept the membership.
+    Accept,
 }
 
 impl LinkPurpose {
@@ -52,6 +55,7 @@ impl LinkPurpose {
         match self {
             LinkPurpose::Setup => "setup",
             LinkPurpose::Password => "password",
+            LinkPurpose::Accept => "accept",
         }
     }
 }

@@ -29,10 +29,12 @@ pub enum Event {
     UserAdded,
     UserUpdated,
     UserRemoved,
+    UserAccepted,
+    UserDeclined,
 }
 
 impl Event {
-    pub const ALL: [Event; 15] = [
+    pub const ALL: [Event; 17] = [
         Event::AccountCreated,
         Event::AccountUpdated,
         Event::AccountDeleted,
@@ -48,6 +50,8 @@ impl Event {
         Event::UserAdded,
         Event::UserUpdated,
         Event::UserRemoved,
+        Event::UserAccepted,
+        Event::UserDeclined,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +71,8 @@ impl Event {
             Event::UserAdded => "user.added",
             Event::UserUpdated => "user.updated",
             Event::UserRemoved => "user.removed",
+            Event::UserAccepted => "user.accepted",
+            Event::UserDeclined => "user.declined",
         }
     }
 

@@ -25,7 +25,7 @@ use utoipa_axum::routes;
 
 use self::api::platform::OpenApiJson;
 use self::api::{
-    accounts, audit, email, identity, keys, leaks, oauth, orgs, platform, session, setup, users, webhooks,
+    accounts, audit, email, identity, invitations, keys, leaks, oauth, orgs, platform, session, setup, users, webhooks,
 };
 use self::error::ApiError;
 use crate::service::Service;
@@ -160,6 +160,9 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(orgs::update))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::update, users::delete))
+        .routes(routes!(invitations::list))
+        .routes(routes!(invitations::accept))
+        .routes(routes!(invitations::decline))
         .routes(routes!(webhooks::create, webhooks::list))
         .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
         .routes(routes!(webhooks::rotate_secret))

@@ -95,29 +95,69 @@ pub fn invitation(org_name: &str, role: Role, link: &str, valid_days: u64) -> Re
     Rendered { subject, text, html }
 }
 
-/// The notice to a person who has a password already: they were added, and
-/// log in as they always do. No link: nothing about their account changes.
-pub fn member_added(org_name: &str, role: Role, login_url: &str) -> Rendered {
-    let subject = format!("You were added to \"{org_name}\" on keyward");
+/// An invitation to a person who has an account: the one-time link to the
+/// page where, logged in, they accept it. Nothing changes for them until
+/// they do.
+pub fn accept_invitation(org_name: &str, role: Role, link: &str, valid_days: u64) -> Rendered {
+    let subject = format!("You are invited to join \"{org_name}\" on keyward");
     let role = with_article(role);
     let text = format!(
         "Hello,\n\n\
-         An admin of the organization \"{org_name}\" added you to it on keyward as {role}.\n\
-         Log in with your email and your password as usual, and choose \"{org_name}\" in the top bar:\n\n\
-         {login_url}\n\n\
-         Nothing else about your account changed. If you did not expect this, ask an admin of \"{org_name}\" \
-         to remove you.\n\n\
+         An admin of the organization \"{org_name}\" invited you to join it on keyward as {role}.\n\
+         Nothing changes for your account until you accept.\n\n\
+         To accept, open this link within {valid_days} days, log in with your email and password if asked, \
+         and confirm:\n\n\
+         {link}\n\n\
+         The link works once, and only for you: it asks you to log in as this address. You can also accept or \
+         decline the invitation in keyward after logging in. If you do not want to join \"{org_name}\", \
+         decline it or ignore this message.\n\n\
          -- keyward\n"
     );
     let html = page(
         &subject,
         &format!(
             "<p>Hello,</p>\
-             <p>An admin of the organization <strong>{org}</strong> added you to it on keyward as {role}.</p>\
-             <p>Log in with your email and your password as usual, and choose <strong>{org}</strong> in the top \
-             bar: <a href=\"{login}\">{login_text}</a></p>\
-             <p>Nothing else about your account changed. If you did not expect this, ask an admin of \
-             <strong>{org}</strong> to remove you.</p>",
+             <p>An admin of the organization <strong>{org}</strong> invited you to join it on keyward as {role}. \
+             Nothing changes for your account until you accept.</p>\
+             <p>To accept, open this link within {valid_days} days, log in with your email and password if \
+             asked, and confirm:</p>\
+             <p><a href=\"{link}\">Review the invitation</a></p>\
+             <p>Or copy it into your browser: {link_text}</p>\
+             <p>The link works once, and only for you: it asks you to log in as this address. You can also \
+             accept or decline the invitation in keyward after logging in. If you do not want to join \
+             <strong>{org}</strong>, decline it or ignore this message.</p>",
+            org = escape(org_name),
+            link = escape(link),
+            link_text = escape(link),
+        ),
+    );
+    Rendered { subject, text, html }
+}
+
+/// The notice of an invitation that may carry no link (it goes to an
+/// address spelled otherwise than the account's): log in and answer it
+/// there. Nothing about the person's account changes until they accept.
+pub fn invitation_notice(org_name: &str, role: Role, login_url: &str) -> Rendered {
+    let subject = format!("You are invited to join \"{org_name}\" on keyward");
+    let role = with_article(role);
+    let text = format!(
+        "Hello,\n\n\
+         An admin of the organization \"{org_name}\" invited you to join it on keyward as {role}.\n\
+         Nothing changes for your account until you accept. Log in with your email and your password as \
+         usual, and accept or decline the invitation there:\n\n\
+         {login_url}\n\n\
+         If you do not want to join \"{org_name}\", decline it or ignore this message.\n\n\
+         -- keyward\n"
+    );
+    let html = page(
+        &subject,
+        &format!(
+            "<p>Hello,</p>\
+             <p>An admin of the organization <strong>{org}</strong> invited you to join it on keyward as {role}. \
+             Nothing changes for your account until you accept.</p>\
+             <p>Log in with your email and your password as usual, and accept or decline the invitation there: \
+             <a href=\"{login}\">{login_text}</a></p>\
+             <p>If you do not want to join <strong>{org}</strong>, decline it or ignore this message.</p>",
             org = escape(org_name),
             login = escape(login_url),
             login_text = escape(login_url),
@@ -372,7 +412,14 @@ mod tests {
         assert!(r.subject.contains("<Acme>") && r.text.contains("an editor") && r.text.contains("7 days"));
         assert!(r.text.contains(link) && r.html.contains("href=\"https://k.example/set-password?token=a&amp;b\""));
         assert!(r.html.contains("&lt;Acme&gt;") && !r.html.contains("<Acme>"));
-        let r = member_added("Acme", Role::Admin, "https://k.example/login");
+        let link = "https://k.example/accept-invitation?token=a&org=b";
+        let r = accept_invitation("<Acme>", Role::Viewer, link, 7);
+        assert!(r.subject.contains("join \"<Acme>\"") && r.text.contains("a viewer") && r.text.contains("7 days"));
+        assert!(
+            r.text.contains(link) && r.html.contains("href=\"https://k.example/accept-invitation?token=a&amp;org=b\"")
+        );
+        assert!(r.text.contains("until you accept") && r.html.contains("&lt;Acme&gt;") && !r.html.contains("<Acme>"));
+        let r = invitation_notice("Acme", Role::Admin, "https://k.example/login");
         assert!(
             r.subject.contains("Acme") && r.text.contains("an admin") && r.text.contains("https://k.example/login")
         );

@@ -15,7 +15,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::{MailConfig, render};
-use crate::service::invitations::INVITATION_LINK_LIFETIME;
+use crate::domain::LinkPurpose;
+use crate::service::invitations::{INVITATION_LINK_LIFETIME, InvitationLink};
 use crate::service::mail::{CONFIRMATION_LIFETIME, Outgoing, Prepared, Retry};
 use crate::service::{Service, ServiceError};
 
@@ -104,16 +105,24 @@ async fn send(service: &Service, config: &MailConfig, m: &Outgoing) -> anyhow::R
             let link = format!("{}/confirm-email?token={}", config.public_url, token.expose());
             render::confirmation(&account_name, &email, &link, CONFIRMATION_LIFETIME.as_secs() / 3600)
         }
-        Prepared::Invitation(invitation) => match &invitation.link {
-            Some(token) => {
-                let link = format!("{}/set-password?token={}", config.public_url, token.expose());
-                let days = INVITATION_LINK_LIFETIME.as_secs() / 86_400;
-                render::invitation(&invitation.org_name, invitation.role, &link, days)
+        Prepared::Invitation(invitation) => {
+            let days = INVITATION_LINK_LIFETIME.as_secs() / 86_400;
+            let (org_name, role) = (&invitation.org_name, invitation.role);
+            match &invitation.link {
+                Some(InvitationLink { purpose: LinkPurpose::Password, token }) => {
+                    let link = format!("{}/set-password?token={}", config.public_url, token.expose());
+                    render::invitation(org_name, role, &link, days)
+                }
+                Some(InvitationLink { purpose: LinkPurpose::Accept, token }) => {
+                    let link =
+                        format!("{}/accept-invitation?token={}&org={}", config.public_url, token.expose(), m.org_id);
+                    render::accept_invitation(org_name, role, &link, days)
+                }
+                Some(InvitationLink { purpose: LinkPurpose::Setup, .. }) | None => {
+                    render::invitation_notice(org_name, role, &format!("{}/login", config.public_url))
+                }
             }
-            None => {
-                render::member_added(&invitation.org_name, invitation.role, &format!("{}/login", config.public_url))
-            }
-        },
+        }
         Prepared::KeyExpiry(p) => render::key_expiry(&p, service.now(), &config.public_url),
         Prepared::KeyLeaked(p) => render::key_leaked(&p, &config.public_url),
         Prepared::WebhookDisabled { notice, org_name } => {

@@ -30,6 +30,10 @@ pub enum Action {
     UserAdd,
     UserUpdate,
     UserRemove,
+    /// A person took up their pending membership.
+    UserAccept,
+    /// A person declined their pending membership, which is then gone.
+    UserDecline,
     MailFailed,
     WebhookCreate,
     WebhookUpdate,
@@ -63,6 +67,8 @@ impl Action {
             Action::UserAdd => "user.add",
             Action::UserUpdate => "user.update",
             Action::UserRemove => "user.remove",
+            Action::UserAccept => "user.accept",
+            Action::UserDecline => "user.decline",
             Action::MailFailed => "mail.failed",
             Action::WebhookCreate => "webhook.create",
             Action::WebhookUpdate => "webhook.update",

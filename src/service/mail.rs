@@ -94,8 +94,10 @@ pub struct WebhookDisabledPayload {
 pub enum Mail {
     /// Asks a service account's owner to confirm its address.
     ConfirmEmail(ConfirmPayload),
-    /// Tells a person they were added to an organization: with a link to
-    /// choose a password when they have none yet, as a notice otherwise.
+    /// Invites a person to an organization that added them: with a link to
+    /// choose a password when they have none yet, to accept when they have
+    /// an account (a notice without a link to an address spelled otherwise
+    /// than the account's).
     Invitation(InvitationPayload),
     /// Warns that a key will expire.
     KeyExpiry(ExpiryPayload),
@@ -319,7 +321,7 @@ impl Service {
             }
             Mail::Invitation(p) => match self.invitation_to_send(&m.org_id, &p.member_id).await? {
                 Some(invitation) => Prepared::Invitation(invitation),
-                None => Prepared::Cancelled("the membership was removed"),
+                None => Prepared::Cancelled("the membership was removed or already taken up"),
             },
             Mail::KeyExpiry(p) if p.expires <= now => {
                 Prepared::Cancelled("the key expired before the warning could be sent")

@@ -134,8 +134,19 @@ pub enum Identity {
 }
 
 impl Identity {
+    /// The person behind a session, with their account's id and address,
+    /// for what only a person does of themselves (`what`); a key is refused.
+    pub fn person(&self, what: &str) -> Result<(&Id, &Email), ServiceError> {
+        match self {
+            Identity::User { id, email, .. } => Ok((id, email)),
+            Identity::ServiceAccount(_) => Err(ServiceError::forbidden(format!("only a person can {what}, not a key"))),
+        }
+    }
+
     /// Pins the request to one organization (`orgId`): a key only to its own,
-    /// a user to any it belongs to, and a user of several must say which.
+    /// a user to any it belongs to, and a user of several must say which. A
+    /// user's memberships are those they have taken up: an organization
+    /// that has only invited them is one they are not in.
     pub fn pin(self, org: Option<Id>, client_ip: Option<String>) -> Result<Principal, ServiceError> {
         match self {
             Identity::ServiceAccount(who) => {

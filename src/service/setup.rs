@@ -56,14 +56,17 @@ impl Service {
 
     /// Whether a one-time link would still work; the pages ask this before
     /// showing a form. A setup link dies once users exist; an invitation's
-    /// link with its membership, or once its person has a password.
+    /// link with its membership, a password link once its person has a
+    /// password, an accept link once its membership is taken up.
     pub async fn one_time_link_is_live(&self, token: &Token, purpose: LinkPurpose) -> Result<bool, ServiceError> {
         let mut conn = self.store().read().await?;
         let now = self.now();
         match purpose {
             LinkPurpose::Setup => Ok(sessions::token_is_live(&mut conn, &token.hash_hex(), purpose, now).await?
                 && users::count(&mut conn).await? == 0),
-            LinkPurpose::Password => Ok(invitations::find_live(&mut conn, &token.hash_hex(), now).await?.is_some()),
+            LinkPurpose::Password | LinkPurpose::Accept => {
+                Ok(invitations::find_live(&mut conn, &token.hash_hex(), purpose, now).await?.is_some())
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use super::audit::{self, Action, Target};
-use super::invitations;
+use super::invitations::{self, AcceptedVia};
 use super::principal::Identity;
 use super::throttle::Subject;
 use super::{Page, Principal, Service, ServiceError};
@@ -39,11 +39,12 @@ pub struct Session {
     pub user_id: Id,
 }
 
-/// How a person joins an organization.
+/// How a person is added to an organization.
 enum Joining {
     /// Invited by an admin: told by email, never through the admin.
     Invited,
-    /// Added by the operator, with this password hash for a new person.
+    /// Added by the operator, with this password hash for a new person (a
+    /// person who has an account is invited instead).
     WithPassword(String),
 }
 
@@ -58,8 +59,11 @@ fn membership_conflict(e: StoreError) -> ServiceError {
 }
 
 impl Service {
-    /// The operator at the command line: a user with a password, or an existing
-    /// user added to one more organization (whose password stays as it was).
+    /// The operator at the command line: a user with a password, who can
+    /// log in as this member at once. An address that already has an
+    /// account is invited like an admin's invitation would (its password
+    /// stays as it was): nobody joins an organization without consenting,
+    /// whoever adds them.
     pub async fn create_user(
         &self,
         org: &Id,
@@ -75,10 +79,11 @@ impl Service {
     }
 
     /// Admins: adds the person with `email` to the organization with a role
-    /// no higher than the caller's, and emails them: a link to choose a
-    /// password when they have none, a notice otherwise. The answer is the
-    /// same whether or not the address had an account anywhere, and never
-    /// holds a link.
+    /// no higher than the caller's, as a pending member, and emails them: a
+    /// link to choose a password when they have none, a link to accept when
+    /// they have an account. The membership lets them act nowhere until they
+    /// take it up. The answer is the same whether or not the address had an
+    /// account anywhere, and never holds a link.
     pub async fn invite_user(&self, p: &Principal, email: Email, role: Role) -> Result<Member, ServiceError> {
         p.require(Role::Admin)?;
         p.require_at_least(role, "invite a user")?;
@@ -104,10 +109,11 @@ impl Service {
             .await?
             .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("the user just written is missing")))?;
         // Someone the operator has just given a password can log in as this
-        // member at once. Anyone else takes the membership up by choosing a
-        // password through its invitation or by logging in: until then it is
-        // pending, whatever the person's standing elsewhere.
-        let accepted = (!invited && user.id == candidate.id).then_some(now);
+        // member at once. Anyone else consents first, by choosing a password
+        // through the invitation or by accepting it: until then the
+        // membership is pending, whatever the person's standing elsewhere,
+        // and their sessions and logins do not see it.
+        let pending = invited || user.id != candidate.id;
         let member = Member {
             id: Id::generate(),
             user_id: user.id,
@@ -115,16 +121,16 @@ impl Service {
             org_id: by.org_id.clone(),
             role,
             created: now,
-            accepted,
+            accepted: (!pending).then_some(now),
         };
         users::add_membership(tx.conn(), &member).await.map_err(membership_conflict)?;
-        if invited {
+        if pending {
             invitations::queue(tx.conn(), &member, now).await?;
         }
         audit::record(tx.conn(), by, now, Action::UserAdd, Target::User(&member.id), Some(json!({"role": role})))
             .await?;
         tx.commit().await?;
-        if invited {
+        if pending {
             self.metrics().mail("queued");
         }
         Ok(member)
@@ -194,8 +200,16 @@ impl Service {
     /// Anyone holding an invitation's link, once: chooses the first password
     /// of the person it was sent to, while the membership that sent it
     /// exists and the person has no password yet, and takes that membership
-    /// up. The person's other invitation links stop working.
-    pub async fn set_password_with_token(&self, token: &Token, password: String) -> Result<(), ServiceError> {
+    /// up (choosing a password through an invitation is consent to it). The
+    /// person's other password links stop working; their other pending
+    /// memberships stay pending, for them to accept or decline once logged
+    /// in.
+    pub async fn set_password_with_token(
+        &self,
+        token: &Token,
+        password: String,
+        client_ip: Option<String>,
+    ) -> Result<(), ServiceError> {
         check_password_rules(&password)?;
         let refused = || ServiceError::invalid("token", "this link is unknown, used, expired or withdrawn");
         // argon2 is deliberately slow: spend it only on a live link.
@@ -206,13 +220,15 @@ impl Service {
         let now = self.now();
         let token_hash = token.hash_hex();
         let mut tx = self.store().begin().await?;
-        let (org, member) = store_invitations::find_live(tx.conn(), &token_hash, now).await?.ok_or_else(refused)?;
+        let (org, member) = store_invitations::find_live(tx.conn(), &token_hash, LinkPurpose::Password, now)
+            .await?
+            .ok_or_else(refused)?;
         // The membership first: a removal under way either finishes before
         // (and this finds no membership) or waits until this is done.
         if !users::accept_membership(tx.conn(), &org, &member, now).await? {
             return Err(refused());
         }
-        if !store_invitations::use_link(tx.conn(), &token_hash, now).await? {
+        if !store_invitations::use_link(tx.conn(), &token_hash, LinkPurpose::Password, now).await? {
             return Err(refused());
         }
         let member = users::get_member(tx.conn(), &org, &member).await?.ok_or_else(refused)?;
@@ -220,6 +236,8 @@ impl Service {
             return Err(refused());
         }
         store_invitations::retire_for_user(tx.conn(), &member.user_id, now).await?;
+        let by = Principal::email_link(org, client_ip);
+        invitations::record_acceptance(tx.conn(), &by, &member, AcceptedVia::PasswordLink, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -285,7 +303,6 @@ impl Service {
         let expires = now + SESSION_LIFETIME.as_secs() as i64;
         let mut tx = self.store().begin().await?;
         sessions::insert(tx.conn(), &token.hash_hex(), &user.id, now, expires).await?;
-        users::accept_memberships(tx.conn(), &user.id, now).await?;
         tx.commit().await?;
         Ok(Some(Session { token, expires, user_id: user.id }))
     }
@@ -297,7 +314,8 @@ impl Service {
         Ok(())
     }
 
-    /// The user behind a session cookie, with its memberships.
+    /// The user behind a session cookie, with the memberships they have
+    /// taken up (a pending one lets them act nowhere).
     pub async fn session_identity(&self, token: &Token) -> Result<Option<Identity>, ServiceError> {
         let mut conn = self.store().read().await?;
         let Some(user_id) = sessions::user_of(&mut conn, &token.hash_hex(), self.now()).await? else {

@@ -597,6 +597,8 @@ fn event_of(action: Action) -> Option<Event> {
         Action::UserAdd => Event::UserAdded,
         Action::UserUpdate => Event::UserUpdated,
         Action::UserRemove => Event::UserRemoved,
+        Action::UserAccept => Event::UserAccepted,
+        Action::UserDecline => Event::UserDeclined,
         _ => return None,
     })
 }

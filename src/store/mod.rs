@@ -35,8 +35,8 @@ pub use records::*;
 // The domain's entities, for the modules below; the store reads and writes
 // them and re-exports none.
 use crate::domain::entity::{
-    ActionFilter, ApiKey, AuditEvent, AuditFilter, KeyWithAccount, Member, Membership, Org, OrgPolicy, ServiceAccount,
-    User,
+    ActionFilter, ApiKey, AuditEvent, AuditFilter, KeyWithAccount, Member, Membership, Org, OrgPolicy,
+    PendingInvitation, ServiceAccount, User,
 };
 
 pub type Conn = sqlx::AnyConnection;

@@ -5,7 +5,9 @@ use sqlx::{FromRow, Row};
 
 use std::sync::Arc;
 
-use crate::domain::entity::{ApiKey, AuditEvent, KeyWithAccount, Member, Membership, Org, ServiceAccount, User};
+use crate::domain::entity::{
+    ApiKey, AuditEvent, KeyWithAccount, Member, Membership, Org, PendingInvitation, ServiceAccount, User,
+};
 use crate::domain::{Cidr, Email, Id, Meta, Name, Narrowing, RateLimit, Role, Scope, UnixTime, cidr, scope};
 
 /// Flags are stored as 0/1 integers (see the migrations); this reads one.
@@ -96,6 +98,18 @@ impl FromRow<'_, AnyRow> for Membership {
             org_id: id(row, "org_id")?,
             org_name: Name::from_stored(row.try_get("org_name")?),
             role: role(row, "role")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for PendingInvitation {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            member_id: id(row, "member_id")?,
+            org_id: id(row, "org_id")?,
+            org_name: Name::from_stored(row.try_get("org_name")?),
+            role: role(row, "role")?,
+            invited: row.try_get("created")?,
         })
     }
 }

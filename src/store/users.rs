@@ -1,6 +1,6 @@
 //! People and their memberships in organizations.
 
-use super::{Conn, Member, Membership, StoreError, User};
+use super::{Conn, Member, Membership, PendingInvitation, StoreError, User};
 use crate::domain::{Id, Role, UnixTime};
 
 const INSERT: &str = "INSERT INTO users (id, email, email_folded, password_hash, created) VALUES ($1, $2, $3, $4, $5)";
@@ -75,10 +75,24 @@ pub async fn add_membership(conn: &mut Conn, m: &Member) -> Result<(), StoreErro
     Ok(())
 }
 
+/// The organizations the person is in: the memberships they have taken up.
+/// A pending one (added, not yet accepted) lets them act nowhere.
 pub async fn memberships(conn: &mut Conn, user: &Id) -> Result<Vec<Membership>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT m.id AS member_id, m.org_id, o.name AS org_name, m.role FROM memberships m \
-         JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.id",
+         JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 AND m.accepted IS NOT NULL ORDER BY o.id",
+    )
+    .bind(user.as_str())
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The person's pending memberships: the invitations they have not
+/// answered, oldest first.
+pub async fn pending_invitations(conn: &mut Conn, user: &Id) -> Result<Vec<PendingInvitation>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT m.id AS member_id, m.org_id, o.name AS org_name, m.role, m.created FROM memberships m \
+         JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 AND m.accepted IS NULL ORDER BY m.created, o.id",
     )
     .bind(user.as_str())
     .fetch_all(conn)
@@ -100,6 +114,12 @@ pub async fn list_members(
 pub async fn get_member(conn: &mut Conn, org: &Id, member: &Id) -> Result<Option<Member>, StoreError> {
     let sql = format!("{MEMBER_SELECT} WHERE org_id = $1 AND id = $2");
     Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(member.as_str()).fetch_optional(conn).await?)
+}
+
+/// The person's membership of `org`, pending or not.
+pub async fn membership_of(conn: &mut Conn, org: &Id, user: &Id) -> Result<Option<Member>, StoreError> {
+    let sql = format!("{MEMBER_SELECT} WHERE org_id = $1 AND user_id = $2");
+    Ok(sqlx::query_as(&sql).bind(org.as_str()).bind(user.as_str()).fetch_optional(conn).await?)
 }
 
 pub async fn set_role(conn: &mut Conn, org: &Id, member: &Id, role: Role) -> Result<(), StoreError> {
@@ -125,14 +145,16 @@ pub async fn accept_membership(conn: &mut Conn, org: &Id, member: &Id, now: Unix
     Ok(done.rows_affected() == 1)
 }
 
-/// A login takes up every membership its person has been given so far.
-pub async fn accept_memberships(conn: &mut Conn, user: &Id, now: UnixTime) -> Result<(), StoreError> {
-    sqlx::query("UPDATE memberships SET accepted = $1 WHERE user_id = $2 AND accepted IS NULL")
+/// Takes a pending membership up; false when it is gone or was taken up
+/// already (one caller wins however many race).
+pub async fn accept_pending(conn: &mut Conn, org: &Id, member: &Id, now: UnixTime) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE memberships SET accepted = $1 WHERE org_id = $2 AND id = $3 AND accepted IS NULL")
         .bind(now)
-        .bind(user.as_str())
+        .bind(org.as_str())
+        .bind(member.as_str())
         .execute(conn)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn count_admins(conn: &mut Conn, org: &Id) -> Result<i64, StoreError> {

@@ -17,6 +17,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("accounts.js", JS, include_str!("assets/accounts.js")),
     ("account.js", JS, include_str!("assets/account.js")),
     ("users.js", JS, include_str!("assets/users.js")),
+    ("invitations.js", JS, include_str!("assets/invitations.js")),
     ("deleted.js", JS, include_str!("assets/deleted.js")),
     ("audit.js", JS, include_str!("assets/audit.js")),
     ("settings.js", JS, include_str!("assets/settings.js")),

@@ -40,8 +40,10 @@ where
         .route("/audit", get(pages::app))
         .route("/webhooks", get(pages::app))
         .route("/webhooks/{id}", get(pages::app))
+        .route("/invitations", get(pages::app))
         .route("/setup", get(pages::setup))
         .route("/set-password", get(pages::set_password))
+        .route("/accept-invitation", get(pages::accept_invitation))
         .merge(assets::routes())
         .layer(middleware::from_fn(secure_headers))
 }

@@ -36,11 +36,21 @@ pub async fn set_password(State(service): State<Service>, query: TokenParam) -> 
     one_time_page(&service, query, LinkPurpose::Password, "This link no longer works", PASSWORD_GONE).await
 }
 
+/// `/accept-invitation?token=`: the page where a person who has an account,
+/// logged in as that account, confirms joining the organization that
+/// invited them. Opening it accepts nothing: mail scanners open links too.
+pub async fn accept_invitation(State(service): State<Service>, query: TokenParam) -> Response {
+    one_time_page(&service, query, LinkPurpose::Accept, "This invitation link no longer works", ACCEPT_GONE).await
+}
+
 const SETUP_GONE: &str = "The setup link has been used, has expired, or was never issued. If keyward has \
      been set up already, log in. Otherwise restart the server: it logs a fresh link while nobody can log in.";
 const PASSWORD_GONE: &str = "Links to choose a password work once, for seven days, and only while you are a \
      member of the organization that invited you. If you have chosen a password already, log in with it; \
      otherwise ask an admin of your organization to invite you again.";
+const ACCEPT_GONE: &str = "Invitation links work once, for seven days, and only while the invitation is \
+     waiting for an answer. Log in to see the invitations you have not answered yet; if you accepted this one \
+     already, the organization is in your top bar.";
 
 async fn one_time_page(
     service: &Service,

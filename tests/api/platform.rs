@@ -341,7 +341,7 @@ async fn readyz_is_503_problem_with_retry_after_when_storage_is_gone_while_healt
 async fn one_time_link_pages_are_a_503_page_to_retry_when_storage_is_gone() {
     let Some(app) = TestApp::spawn().await else { return };
     app.store.close().await;
-    for path in ["/setup?token=abc", "/set-password?token=abc"] {
+    for path in ["/setup?token=abc", "/set-password?token=abc", "/accept-invitation?token=abc"] {
         let res = app.client.get(app.url(path)).header("accept", "text/html").send().await.expect("request");
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
         let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();

@@ -70,6 +70,10 @@ fn policy() -> Vec<Rule> {
         rule(M::POST,   "/api/user/v1/user",                                               Some(r#"{"email": "new-{uniq}@example.com"}"#),    [403, 403, 201], NO_IDS),
         rule(M::PATCH,  "/api/user/v1/user/{user}",                                        Some(r#"{"role": "editor"}"#),                     [403, 403, 200], Some([403, 403, 404])),
         rule(M::DELETE, "/api/user/v1/user/{user}",                                        None,                                              [403, 403, 204], Some([403, 403, 404])),
+        // A person's own invitations: no key answers them, whatever its role or organization.
+        rule(M::GET,    "/api/user/v1/me/invitation",                                      None,                                              [403, 403, 403], NO_IDS),
+        rule(M::POST,   "/api/user/v1/me/invitation/{org}/accept",                         None,                                              [403, 403, 403], Some([403, 403, 403])),
+        rule(M::POST,   "/api/user/v1/me/invitation/{org}/decline",                        None,                                              [403, 403, 403], Some([403, 403, 403])),
         rule(M::POST,   "/api/webhook/v1/webhook",                                         Some(r#"{"url": "https://93.184.215.14/{uniq}", "events": ["key.*"]}"#), [403, 403, 201], NO_IDS),
         rule(M::GET,    "/api/webhook/v1/webhook",                                         None,                                              [403, 403, 200], NO_IDS),
         rule(M::GET,    "/api/webhook/v1/webhook/{hook}",                                  None,                                              [403, 403, 200], Some([403, 403, 404])),
@@ -595,6 +599,9 @@ async fn a_person_in_several_organizations_must_pin_one_and_acts_with_its_role_t
     let as_ada = |method: Method, path: &str| {
         app.client.request(method, app.url(path)).header("Cookie", &cookie).header("X-CSRF-Token", &csrf)
     };
+    // Ada had an account when Globex added her: she takes it up herself.
+    let accept = format!("/api/user/v1/me/invitation/{other}/accept");
+    assert_eq!(as_ada(Method::POST, &accept).send().await.expect("accept").status(), StatusCode::OK);
 
     let res = as_ada(Method::GET, "/api/service-account/v1/whoami").send().await.expect("request");
     assert_eq!(problem(res, StatusCode::BAD_REQUEST).await["field"], "orgId");

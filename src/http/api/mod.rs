@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod email;
 pub mod identity;
+pub mod invitations;
 pub mod keys;
 pub mod leaks;
 pub mod oauth;

@@ -33,7 +33,7 @@ pub struct OrgView {
 }
 
 impl OrgView {
-    fn new(id: String, name: String, role: Role, policy: OrgPolicy) -> Self {
+    pub(crate) fn new(id: String, name: String, role: Role, policy: OrgPolicy) -> Self {
         Self { id, name, role, max_key_lifetime: policy.max_key_lifetime, require_expiry: policy.require_expiry }
     }
 }

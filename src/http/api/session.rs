@@ -132,8 +132,10 @@ pub async fn logout(State(state): State<AppState>, _who: Who, headers: HeaderMap
 /// Whoever holds the link the invitee was emailed. It chooses the first
 /// password of the person it was sent to, once, within seven days, while
 /// the membership whose invitation sent it exists, and never replaces a
-/// password already chosen. `422` names `token` when the link is unknown,
-/// used, expired or voided, or `password` when it is too short.
+/// password already chosen. Choosing it accepts that membership (the
+/// person's other invitations wait for them in the app). `422` names
+/// `token` when the link is unknown, used, expired or voided, or
+/// `password` when it is too short.
 #[utoipa::path(
     operation_id = "setPassword", post, path = "/api/session/v1/password", tag = "session", request_body = SetPassword,
     responses((status = 204, description = "Password set; log in with it")),
@@ -141,10 +143,11 @@ pub async fn logout(State(state): State<AppState>, _who: Who, headers: HeaderMap
 )]
 pub async fn set_password(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<SetPassword>,
 ) -> Result<StatusCode, ApiError> {
     let token = Token::from_client(&required("token", body.token)?);
     let password = required("password", body.password)?;
-    state.service.set_password_with_token(&token, password).await?;
+    state.service.set_password_with_token(&token, password, ip.map(|ip| ip.to_string())).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -31,10 +31,11 @@ pub struct UserView {
     pub role: Role,
     /// When the user joined the organization (Unix seconds).
     pub created: UnixTime,
-    /// False while the membership is pending: until the person chooses a
-    /// password through the invitation this organization sent, or logs in
-    /// after being added. A new address and one that has an account
-    /// elsewhere both start pending.
+    /// False while the membership is pending: until the person accepts it,
+    /// by choosing a password through the invitation this organization sent
+    /// or, when they had an account, by accepting the invitation. A new
+    /// address and one that has an account elsewhere both start pending, and
+    /// a pending member can do nothing here.
     pub active: bool,
 }
 
@@ -100,10 +101,12 @@ pub async fn list(
 
 /// Invite a user to the organization.
 ///
-/// Admins, with a role no higher than their own. keyward emails the person:
-/// someone without a password gets a one-time link to choose one (it works
-/// for seven days, once, and only while this membership exists); someone
-/// with a password is told they were added. The link goes only to the
+/// Admins, with a role no higher than their own. keyward emails the person
+/// a one-time link (it works for seven days, once, and only while this
+/// membership exists): to choose a password when they have none, to accept
+/// the invitation when they have an account. Nobody joins without
+/// consenting: the membership lets the person act nowhere, and appears in
+/// none of their sessions, until they accept. The link goes only to the
 /// invitee, never into this answer, and the answer is the same whether or
 /// not the address already had an account: the new member is pending
 /// (`active: false`) either way. `409` when already a member.

@@ -3,6 +3,7 @@
 
 export const SA = '/api/service-account/v1/service-account';
 export const USERS = '/api/user/v1/user';
+export const INVITATIONS = '/api/user/v1/me/invitation';
 export const ORGS = '/api/org/v1/org';
 export const WHOAMI = '/api/service-account/v1/whoami';
 export const SESSION = '/api/session/v1';

@@ -6,6 +6,7 @@ import { loginView, setPasswordView, setupView } from './auth.js';
 import { accountsView } from './accounts.js';
 import { accountView } from './account.js';
 import { deletedView } from './deleted.js';
+import { invitationsView, loadInvitations } from './invitations.js';
 import { auditView } from './audit.js';
 import { settingsView } from './settings.js';
 import { usersView } from './users.js';
@@ -27,12 +28,14 @@ async function loadSession() {
     if (error.status === 401) return null;
     throw error;
   }
+  // Organizations that invited the person are not theirs until they accept.
+  const invitations = await loadInvitations();
   const remembered = window.localStorage.getItem(ORG_KEY);
   const org = orgs.find((o) => o.id === remembered) || orgs[0] || null;
-  if (!org) return { orgs, org: null, role: null, email: '', userId: '' };
+  if (!org) return { orgs, org: null, role: null, email: '', userId: '', invitations };
   pinOrg(org.id);
   const me = await api('GET', WHOAMI, undefined, { isPublic: true });
-  return { orgs, org, role: org.role, email: me.email || '', userId: me.id };
+  return { orgs, org, role: org.role, email: me.email || '', userId: me.id, invitations };
 }
 
 /** What the current user may do, for drawing only the controls that work. */
@@ -52,12 +55,24 @@ function navLink(href, label) {
 }
 
 function drawTopbar() {
-  if (!session || !session.org) {
+  if (!session) {
     topbar.replaceChildren();
     topbar.hidden = true;
     return;
   }
   topbar.hidden = false;
+  const waiting = session.invitations.length;
+  const invitationsLink = waiting ? navLink('/invitations', `Invitations (${waiting})`) : null;
+  const logout = h('button', { type: 'button', class: 'button subtle' , onclick: logOut }, 'Log out');
+  if (!session.org) {
+    // In no organization yet: only the invitations, and a way out.
+    topbar.replaceChildren(
+      h('div', { class: 'topbar-inner' },
+        h('a', { href: '/invitations', class: 'brand' }, 'keyward'),
+        h('nav', { class: 'nav', 'aria-label': 'Main' }, invitationsLink),
+        h('div', { class: 'me' }, logout)));
+    return;
+  }
   let orgControl;
   if (session.orgs.length > 1) {
     const select = h('select', { id: 'org-switch', class: 'input compact' },
@@ -68,7 +83,6 @@ function drawTopbar() {
     orgControl = h('div', { class: 'org-switch' }, h('span', { class: 'muted' }, 'Organization'),
       h('strong', { class: 'org-name' }, session.org.name));
   }
-  const logout = h('button', { type: 'button', class: 'button subtle' , onclick: logOut }, 'Log out');
   topbar.replaceChildren(
     h('div', { class: 'topbar-inner' },
       h('a', { href: '/service-accounts', class: 'brand' }, 'keyward'),
@@ -77,12 +91,28 @@ function drawTopbar() {
         can().admin ? navLink('/users', 'Users') : null,
         can().admin ? navLink('/webhooks', 'Webhooks') : null,
         can().admin ? navLink('/audit', 'Audit trail') : null,
-        can().admin ? navLink('/settings', 'Settings') : null),
+        can().admin ? navLink('/settings', 'Settings') : null,
+        invitationsLink),
       orgControl,
       h('div', { class: 'me' },
         h('span', { class: 'me-email', title: session.email }, session.email),
         h('span', { class: 'badge' }, roleLabel(session.role)),
         logout)));
+}
+
+/**
+ * After the person answers an invitation: their organizations are read
+ * again; one just joined becomes the one they work in.
+ */
+async function afterInvitation(joined) {
+  if (joined) window.localStorage.setItem(ORG_KEY, joined.id);
+  session = await loadSession();
+  if (!session) {
+    navigate('/login', { notice: 'You belong to no organization any more.' }, true);
+    return;
+  }
+  if (joined) navigate('/service-accounts');
+  else navigate(session.invitations.length || !session.org ? '/invitations' : '/service-accounts', {}, true);
 }
 
 async function switchOrg(id) {
@@ -145,7 +175,7 @@ function notFound(title, text) {
 async function render() {
   const path = window.location.pathname;
   const state = window.history.state || {};
-  const ctx = { navigate, can, session: () => session, onLoggedIn: afterLogin };
+  const ctx = { navigate, can, session: () => session, onLoggedIn: afterLogin, onAnswered: afterInvitation };
   if (path === '/setup') return setupView(main, ctx);
   if (path === '/set-password') return setPasswordView(main, ctx);
   if (session === null) {
@@ -158,12 +188,22 @@ async function render() {
   }
   if (!session) {
     drawTopbar();
+    let { notice } = state;
     if (path !== '/login') {
+      // The emailed invitation link asks for the person it was sent to.
+      if (path === '/accept-invitation') notice = 'Log in to answer your invitation.';
       window.history.replaceState({ next: path + window.location.search }, '', '/login');
     }
-    return loginView(main, { ...ctx, notice: state.notice });
+    return loginView(main, { ...ctx, notice });
   }
   drawTopbar();
+  if (path === '/accept-invitation') {
+    const query = new URLSearchParams(window.location.search);
+    const org = query.get('org');
+    return invitationsView(main, ctx, org ? { org, token: query.get('token') || '' } : null);
+  }
+  if (path === '/invitations') return invitationsView(main, ctx);
+  if (!session.org && session.invitations.length) return navigate('/invitations', {}, true);
   if (!session.org) return notFound('No organization', 'You belong to no organization. Ask an admin to add you to one.');
   if (path === '/' || path === '/login') return navigate('/service-accounts', {}, true);
   if (path === '/service-accounts') return accountsView(main, ctx);

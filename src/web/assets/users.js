@@ -1,5 +1,6 @@
 // users.js: admins manage the organization's people: invite (keyward
-// emails the invitee; the page never sees a link), change roles, remove.
+// emails the invitee; the page never sees a link; the person joins when
+// they accept), change roles, remove.
 
 import { USERS, api } from './api.js';
 import { confirm, formDialog } from './dialogs.js';
@@ -11,7 +12,7 @@ async function invite(ctx, reload) {
   const role = roleSelect(ctx.can().role, 'viewer');
   const invited = await formDialog({
     title: 'Invite user',
-    intro: 'keyward emails them: a link to choose a password, or, if they already log in to keyward, a note that they were added.',
+    intro: 'keyward emails them an invitation: a link to choose a password, or, if they already have an account, a link to accept. They join when they accept; until then they are listed as Invited.',
     fields: [field('Email', email), field('Role', role, 'Viewers read; editors also manage keys; admins manage everything.')],
     submitLabel: 'Invite',
     submit: () => api('POST', USERS, { email: email.value.trim(), role: role.value }),

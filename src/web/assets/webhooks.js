@@ -19,7 +19,7 @@ const EVENTS = [
   ['account', 'Service accounts', ['account.created', 'account.updated', 'account.deleted', 'account.restored']],
   ['key', 'Keys', ['key.created', 'key.rotated', 'key.disabled', 'key.enabled', 'key.deleted',
     'key.expiring', 'key.expired', 'key.leaked']],
-  ['user', 'Users', ['user.added', 'user.updated', 'user.removed']],
+  ['user', 'Users', ['user.added', 'user.updated', 'user.removed', 'user.accepted', 'user.declined']],
 ];
 
 function stateBadge(hook) {

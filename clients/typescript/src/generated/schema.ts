@@ -530,8 +530,10 @@ export interface paths {
          * @description Whoever holds the link the invitee was emailed. It chooses the first
          *     password of the person it was sent to, once, within seven days, while
          *     the membership whose invitation sent it exists, and never replaces a
-         *     password already chosen. `422` names `token` when the link is unknown,
-         *     used, expired or voided, or `password` when it is too short.
+         *     password already chosen. Choosing it accepts that membership (the
+         *     person's other invitations wait for them in the app). `422` names
+         *     `token` when the link is unknown, used, expired or voided, or
+         *     `password` when it is too short.
          */
         post: operations["setPassword"];
         delete?: never;
@@ -564,6 +566,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user/v1/me/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my invitations.
+         * @description A person, of themselves: the organizations that have added them and
+         *     that they have not answered yet, oldest first. None of them appears in
+         *     `GET /api/org/v1/org` or may be pinned until accepted. A key is refused
+         *     (`403`).
+         */
+        get: operations["listMyInvitations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/v1/me/invitation/{id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation.
+         * @description A person, of themselves: takes up their pending membership of the
+         *     organization `id`, which from then on is among their organizations,
+         *     with the role offered. With `token`, through the invitation's link: it
+         *     must be a live link of this invitation (unused, under seven days old)
+         *     and is used up; the link never lets anyone but the person logged in
+         *     accept. `404` when the caller has no pending invitation there; `422`
+         *     naming `token` for a link that is unknown, used, expired or not theirs;
+         *     `403` for a key.
+         */
+        post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/v1/me/invitation/{id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline an invitation.
+         * @description A person, of themselves: declines their pending membership of the
+         *     organization `id`, which is removed (its links stop working). A person
+         *     then left in no organization, pending or not, is deleted, as after an
+         *     admin's removal. `404` when the caller has no pending invitation there;
+         *     `403` for a key.
+         */
+        post: operations["declineInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/v1/user": {
         parameters: {
             query?: never;
@@ -579,10 +655,12 @@ export interface paths {
         put?: never;
         /**
          * Invite a user to the organization.
-         * @description Admins, with a role no higher than their own. keyward emails the person:
-         *     someone without a password gets a one-time link to choose one (it works
-         *     for seven days, once, and only while this membership exists); someone
-         *     with a password is told they were added. The link goes only to the
+         * @description Admins, with a role no higher than their own. keyward emails the person
+         *     a one-time link (it works for seven days, once, and only while this
+         *     membership exists): to choose a password when they have none, to accept
+         *     the invitation when they have an account. Nobody joins without
+         *     consenting: the membership lets the person act nowhere, and appears in
+         *     none of their sessions, until they accept. The link goes only to the
          *     invitee, never into this answer, and the answer is the same whether or
          *     not the address already had an account: the new member is pending
          *     (`active: false`) either way. `409` when already a member.
@@ -801,6 +879,15 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AcceptInvitation: {
+            /**
+             * @description The token of the invitation's link (`/accept-invitation?token=`),
+             *     when accepting through it; it must be a live link of this very
+             *     invitation, and is then used up. Without it, the invitation is
+             *     accepted in the app.
+             */
+            token?: string | null;
+        };
         /** @description One change: who did what, to what, when, from where, and how it ended. */
         AuditEventView: {
             id: string;
@@ -938,6 +1025,25 @@ export interface components {
         Health: {
             /** @description `ok`. */
             status: string;
+        };
+        InvitationList: {
+            items: components["schemas"]["InvitationView"][];
+        };
+        /**
+         * @description An invitation the caller has not answered: an organization, and the role
+         *     it offers them.
+         */
+        InvitationView: {
+            /**
+             * @description The organization that invited the caller; the `{id}` of the answer's
+             *     path.
+             */
+            orgId: string;
+            orgName: string;
+            /** @description The role the caller would have there. */
+            role: components["schemas"]["Role"];
+            /** @description When the organization invited the caller (Unix seconds). */
+            invited: components["schemas"]["i64"];
         };
         InviteUser: {
             /**
@@ -1099,10 +1205,11 @@ export interface components {
                 /** @description When the user joined the organization (Unix seconds). */
                 created: components["schemas"]["i64"];
                 /**
-                 * @description False while the membership is pending: until the person chooses a
-                 *     password through the invitation this organization sent, or logs in
-                 *     after being added. A new address and one that has an account
-                 *     elsewhere both start pending.
+                 * @description False while the membership is pending: until the person accepts it,
+                 *     by choosing a password through the invitation this organization sent
+                 *     or, when they had an account, by accepting the invitation. A new
+                 *     address and one that has an account elsewhere both start pending, and
+                 *     a pending member can do nothing here.
                  */
                 active: boolean;
             }[];
@@ -1362,10 +1469,11 @@ export interface components {
             /** @description When the user joined the organization (Unix seconds). */
             created: components["schemas"]["i64"];
             /**
-             * @description False while the membership is pending: until the person chooses a
-             *     password through the invitation this organization sent, or logs in
-             *     after being added. A new address and one that has an account
-             *     elsewhere both start pending.
+             * @description False while the membership is pending: until the person accepts it,
+             *     by choosing a password through the invitation this organization sent
+             *     or, when they had an account, by accepting the invitation. A new
+             *     address and one that has an account elsewhere both start pending, and
+             *     a pending member can do nothing here.
              */
             active: boolean;
         };
@@ -4022,6 +4130,242 @@ export interface operations {
             };
             /** @description A field is wrong, or the link no longer works */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage is unavailable or the server is busy; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMyInvitations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's pending invitations */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationList"];
+                };
+            };
+            /** @description No valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only a person has invitations, not a key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed attempts from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage is unavailable or the server is busy; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The id of the organization that invited the caller (the invitation's
+                 *     `orgId`).
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AcceptInvitation"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the organization the caller is now in */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgView"];
+                };
+            };
+            /** @description The body is not well-formed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only a person answers invitations, not a key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No pending invitation from that organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body was not sent as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is missing or wrong; `field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed attempts from this client; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage is unavailable or the server is busy; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    declineInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The id of the organization that invited the caller (the invitation's
+                 *     `orgId`).
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Declined */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only a person answers invitations, not a key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No pending invitation from that organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed attempts from this client; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,5 +1,6 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .accept_invitation import AcceptInvitation
 from .audit_event_view import AuditEventView
 from .audit_event_view_detail_type_0 import AuditEventViewDetailType0
 from .create_key import CreateKey
@@ -12,6 +13,8 @@ from .created_key_view_meta_type_0 import CreatedKeyViewMetaType0
 from .created_webhook_view import CreatedWebhookView
 from .delivery_view import DeliveryView
 from .health import Health
+from .invitation_list import InvitationList
+from .invitation_view import InvitationView
 from .invite_user import InviteUser
 from .key_view import KeyView
 from .key_view_meta_type_0 import KeyViewMetaType0
@@ -65,6 +68,7 @@ from .webhook_view import WebhookView
 from .who_am_i import WhoAmI
 
 __all__ = (
+    "AcceptInvitation",
     "AuditEventView",
     "AuditEventViewDetailType0",
     "CreatedKeyView",
@@ -77,6 +81,8 @@ __all__ = (
     "CreateWebhook",
     "DeliveryView",
     "Health",
+    "InvitationList",
+    "InvitationView",
     "InviteUser",
     "KeyView",
     "KeyViewMetaType0",

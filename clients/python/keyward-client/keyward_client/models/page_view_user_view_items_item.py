@@ -23,10 +23,11 @@ class PageViewUserViewItemsItem:
             org_id (str):
             role (Role): Weakest first, so that `Ord` is the order of power.
             created (int):
-            active (bool): False while the membership is pending: until the person chooses a
-                password through the invitation this organization sent, or logs in
-                after being added. A new address and one that has an account
-                elsewhere both start pending.
+            active (bool): False while the membership is pending: until the person accepts it,
+                by choosing a password through the invitation this organization sent
+                or, when they had an account, by accepting the invitation. A new
+                address and one that has an account elsewhere both start pending, and
+                a pending member can do nothing here.
     """
 
     id: str

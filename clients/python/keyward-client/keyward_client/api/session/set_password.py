@@ -85,8 +85,10 @@ def sync_detailed(
      Whoever holds the link the invitee was emailed. It chooses the first
     password of the person it was sent to, once, within seven days, while
     the membership whose invitation sent it exists, and never replaces a
-    password already chosen. `422` names `token` when the link is unknown,
-    used, expired or voided, or `password` when it is too short.
+    password already chosen. Choosing it accepts that membership (the
+    person's other invitations wait for them in the app). `422` names
+    `token` when the link is unknown, used, expired or voided, or
+    `password` when it is too short.
 
     Args:
         body (SetPassword | Unset):
@@ -120,8 +122,10 @@ def sync(
      Whoever holds the link the invitee was emailed. It chooses the first
     password of the person it was sent to, once, within seven days, while
     the membership whose invitation sent it exists, and never replaces a
-    password already chosen. `422` names `token` when the link is unknown,
-    used, expired or voided, or `password` when it is too short.
+    password already chosen. Choosing it accepts that membership (the
+    person's other invitations wait for them in the app). `422` names
+    `token` when the link is unknown, used, expired or voided, or
+    `password` when it is too short.
 
     Args:
         body (SetPassword | Unset):
@@ -150,8 +154,10 @@ async def asyncio_detailed(
      Whoever holds the link the invitee was emailed. It chooses the first
     password of the person it was sent to, once, within seven days, while
     the membership whose invitation sent it exists, and never replaces a
-    password already chosen. `422` names `token` when the link is unknown,
-    used, expired or voided, or `password` when it is too short.
+    password already chosen. Choosing it accepts that membership (the
+    person's other invitations wait for them in the app). `422` names
+    `token` when the link is unknown, used, expired or voided, or
+    `password` when it is too short.
 
     Args:
         body (SetPassword | Unset):
@@ -183,8 +189,10 @@ async def asyncio(
      Whoever holds the link the invitee was emailed. It chooses the first
     password of the person it was sent to, once, within seven days, while
     the membership whose invitation sent it exists, and never replaces a
-    password already chosen. `422` names `token` when the link is unknown,
-    used, expired or voided, or `password` when it is too short.
+    password already chosen. Choosing it accepts that membership (the
+    person's other invitations wait for them in the app). `422` names
+    `token` when the link is unknown, used, expired or voided, or
+    `password` when it is too short.
 
     Args:
         body (SetPassword | Unset):

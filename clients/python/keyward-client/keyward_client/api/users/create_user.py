@@ -117,10 +117,12 @@ def sync_detailed(
 ) -> Response[Problem | UserView]:
     """Invite a user to the organization.
 
-     Admins, with a role no higher than their own. keyward emails the person:
-    someone without a password gets a one-time link to choose one (it works
-    for seven days, once, and only while this membership exists); someone
-    with a password is told they were added. The link goes only to the
+     Admins, with a role no higher than their own. keyward emails the person
+    a one-time link (it works for seven days, once, and only while this
+    membership exists): to choose a password when they have none, to accept
+    the invitation when they have an account. Nobody joins without
+    consenting: the membership lets the person act nowhere, and appears in
+    none of their sessions, until they accept. The link goes only to the
     invitee, never into this answer, and the answer is the same whether or
     not the address already had an account: the new member is pending
     (`active: false`) either way. `409` when already a member.
@@ -160,10 +162,12 @@ def sync(
 ) -> Problem | UserView | None:
     """Invite a user to the organization.
 
-     Admins, with a role no higher than their own. keyward emails the person:
-    someone without a password gets a one-time link to choose one (it works
-    for seven days, once, and only while this membership exists); someone
-    with a password is told they were added. The link goes only to the
+     Admins, with a role no higher than their own. keyward emails the person
+    a one-time link (it works for seven days, once, and only while this
+    membership exists): to choose a password when they have none, to accept
+    the invitation when they have an account. Nobody joins without
+    consenting: the membership lets the person act nowhere, and appears in
+    none of their sessions, until they accept. The link goes only to the
     invitee, never into this answer, and the answer is the same whether or
     not the address already had an account: the new member is pending
     (`active: false`) either way. `409` when already a member.
@@ -198,10 +202,12 @@ async def asyncio_detailed(
 ) -> Response[Problem | UserView]:
     """Invite a user to the organization.
 
-     Admins, with a role no higher than their own. keyward emails the person:
-    someone without a password gets a one-time link to choose one (it works
-    for seven days, once, and only while this membership exists); someone
-    with a password is told they were added. The link goes only to the
+     Admins, with a role no higher than their own. keyward emails the person
+    a one-time link (it works for seven days, once, and only while this
+    membership exists): to choose a password when they have none, to accept
+    the invitation when they have an account. Nobody joins without
+    consenting: the membership lets the person act nowhere, and appears in
+    none of their sessions, until they accept. The link goes only to the
     invitee, never into this answer, and the answer is the same whether or
     not the address already had an account: the new member is pending
     (`active: false`) either way. `409` when already a member.
@@ -239,10 +245,12 @@ async def asyncio(
 ) -> Problem | UserView | None:
     """Invite a user to the organization.
 
-     Admins, with a role no higher than their own. keyward emails the person:
-    someone without a password gets a one-time link to choose one (it works
-    for seven days, once, and only while this membership exists); someone
-    with a password is told they were added. The link goes only to the
+     Admins, with a role no higher than their own. keyward emails the person
+    a one-time link (it works for seven days, once, and only while this
+    membership exists): to choose a password when they have none, to accept
+    the invitation when they have an account. Nobody joins without
+    consenting: the membership lets the person act nowhere, and appears in
+    none of their sessions, until they accept. The link goes only to the
     invitee, never into this answer, and the answer is the same whether or
     not the address already had an account: the new member is pending
     (`active: false`) either way. `409` when already a member.
