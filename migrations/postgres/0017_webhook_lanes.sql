@@ -1,5 +1,5 @@
--- Fair webhook delivery and endpoints that fail for days (SPEC §9: one
--- tenant cannot slow another). Kept in step with sqlite/0017_webhook_lanes.sql.
+-- Fair webhook delivery and endpoints that fail for days (one tenant
+-- cannot slow another). Kept in step with sqlite/0017_webhook_lanes.sql.
 --
 -- The claim serves organizations in turn, then each organization's
 -- endpoints in turn: whoever was served longest ago goes first, so an

@@ -1,4 +1,4 @@
--- Consent (SPEC §9): nobody joins an organization without consenting. Kept in
+-- Consent: nobody joins an organization without consenting. Kept in
 -- step with postgres/0018_invitation_consent.sql.
 --
 -- A person who already has an account and is added to another organization

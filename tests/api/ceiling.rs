@@ -257,6 +257,16 @@ async fn a_replay_is_authorized_afresh_for_a_removed_person() {
         .await
         .expect("user");
     let (cookie, csrf) = app.login("ops@example.com", &password).await.expect("login");
+    let accepted = app
+        .client
+        .post(app.url(&format!("/api/user/v1/me/invitation/{}/accept", elsewhere.id)))
+        .header("Cookie", &cookie)
+        .header("X-CSRF-Token", &csrf)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("accept");
+    assert!(accepted.status().is_success(), "joining the second organization: {}", accepted.status());
     let account = s(&app.create_account(json!({"name": "deploy", "role": "admin"})).await, "id");
     let create = || {
         app.client
