@@ -18,7 +18,8 @@ use super::AppState;
 use super::error::ApiError;
 use crate::domain::{Id, Secret, Token};
 use crate::service::Principal;
-use crate::service::auth::{AuthError, AuthFailure, Authenticated, Credential};
+use crate::service::auth::{AuthFailure, Authenticated, Credential};
+use crate::service::decision::{KeyDecision, KeyRequest, Refusal};
 use crate::service::meter::RateStatus;
 use crate::service::principal::Identity;
 
@@ -200,68 +201,43 @@ async fn authenticate_header(parts: &Parts, state: &AppState, value: HeaderValue
     authenticate_key(parts, state, value, &[]).await.map(|(key, _)| Identity::ServiceAccount(key))
 }
 
-/// A key (or its access token) proven, used from an address it allows,
-/// holding `scopes`, and counted against its rate limit: each refusal is
-/// its own answer (`401`, `403`, `429`).
+/// A key (or its access token), decided by the service's one key decision;
+/// this only gathers the request's facts and renders the answer (`401`,
+/// `403` naming a missing scope, `429`).
 async fn authenticate_key(
     parts: &Parts,
     state: &AppState,
     value: HeaderValue,
     scopes: &[Cow<'_, str>],
 ) -> Result<(Authenticated, Option<RateStatus>), ApiError> {
-    let service = &state.service;
-    let credential = match value.to_str().map_err(|_| AuthFailure::Malformed).and_then(parse_authorization) {
-        Ok(c) => c,
-        Err(failure) => {
-            service.metrics().auth_outcome(failure.reason());
-            return Err(refusal(state, parts, None));
+    let request = KeyRequest {
+        credential: value.to_str().map_err(|_| AuthFailure::Malformed).and_then(parse_authorization),
+        client: client_addr(parts, &state.trusted_proxies),
+        scopes,
+        issuer: &state.public_url,
+    };
+    let decision = state.service.decide_key(request).await?;
+    let slot = parts.extensions.get::<RateSlot>();
+    let show = |status: Option<RateStatus>| {
+        if let (Some(status), Some(slot)) = (status, slot) {
+            slot.set(status);
         }
     };
-    let outcome = match &credential {
-        Credential::AccessToken(token) => service.verify_access_token(token, &state.public_url).await,
-        other => service.authenticate(other).await,
-    };
-    match outcome {
-        Ok(who) => {
-            if service.admit(&who, client_addr(parts, &state.trusted_proxies)).is_err() {
-                return Err(refusal(state, parts, None));
-            }
-            let slot = parts.extensions.get::<RateSlot>();
-            if let Some(missing) = who.narrowing.missing_scope(scopes) {
-                // Not a use, but the key's holder still learns where it stands.
-                if let (Some(status), Some(slot)) = (service.rate_standing(&who).await, slot) {
-                    slot.set(status);
-                }
-                return Err(ApiError::missing_scope(missing));
-            }
-            let rate = service.meter(&who).await;
-            if let Some(status) = rate {
-                if let Some(slot) = slot {
-                    slot.set(status);
-                }
-                if !status.allowed {
-                    return Err(ApiError::rate_limited(status.reset));
-                }
-            }
+    match decision {
+        KeyDecision::Allowed { who, rate } => {
+            show(rate);
             Ok((who, rate))
         }
-        Err(AuthError::Refused(_)) => {
-            let key_id = match &credential {
-                Credential::Basic { key_id, .. } => Some(key_id.as_str()),
-                Credential::Key(_) | Credential::AccessToken(_) => None,
-            };
-            Err(refusal(state, parts, key_id))
+        KeyDecision::Refused(Refusal::Unproven { throttled: Some(wait), .. }) => Err(ApiError::too_many_requests(wait)),
+        KeyDecision::Refused(Refusal::Unproven { throttled: None, .. }) => Err(ApiError::unauthorized()),
+        KeyDecision::Refused(Refusal::MissingScope { scope, rate }) => {
+            show(rate);
+            Err(ApiError::missing_scope(&scope))
         }
-        Err(AuthError::Service(e)) => Err(e.into()),
-    }
-}
-
-/// A refused credential: `401`, or `429` once its client (or the key id it
-/// named) has failed too often.
-fn refusal(state: &AppState, parts: &Parts, key_id: Option<&str>) -> ApiError {
-    match state.service.note_failure(client_addr(parts, &state.trusted_proxies), key_id) {
-        Some(wait) => ApiError::too_many_requests(wait),
-        None => ApiError::unauthorized(),
+        KeyDecision::Refused(Refusal::RateLimited(status)) => {
+            show(Some(status));
+            Err(ApiError::rate_limited(status.reset))
+        }
     }
 }
 

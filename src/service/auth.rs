@@ -233,28 +233,10 @@ impl CredentialCache {
 }
 
 impl Service {
-    /// Answers "who is calling?" for a presented credential.
+    /// Proves a key (raw, Bearer or Basic): "who is calling?", and nothing
+    /// counted. A request's key is decided by `decide_key`, which also
+    /// counts the outcome and notes a use.
     pub async fn authenticate(&self, credential: &Credential) -> Result<Authenticated, AuthError> {
-        let outcome = self.check(credential).await;
-        match &outcome {
-            Ok(who) => {
-                self.metrics().auth_outcome("ok");
-                self.note_use(&who.key_id, &who.account_id);
-            }
-            Err(AuthError::Refused(failure)) => {
-                self.metrics().auth_outcome(failure.reason());
-                match failure {
-                    AuthFailure::Expired => self.metrics().lifecycle("expired"),
-                    AuthFailure::KeyDisabled | AuthFailure::AccountDisabled => self.metrics().lifecycle("disabled"),
-                    _ => {}
-                }
-            }
-            Err(AuthError::Service(_)) => self.metrics().auth_outcome("error"),
-        }
-        outcome
-    }
-
-    async fn check(&self, credential: &Credential) -> Result<Authenticated, AuthError> {
         let (secret, basic_key_id) = match credential {
             Credential::Key(secret) => (secret, None),
             Credential::Basic { key_id, secret } => (secret, Some(key_id.as_str())),

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod decision;
 pub mod email;
 pub mod error;
 pub mod idempotency;

@@ -336,6 +336,7 @@ impl Service {
         };
         self.admit(&who, client).map_err(|_| OAuthError::InvalidClient)?;
         let rate = self.spend_use(&who).await?;
+        self.note_use(&who.key_id, &who.account_id);
         let record = self.credential_by_id(&who.key_id).await?.ok_or(OAuthError::InvalidClient)?;
         Ok(self.issue(&record, issuer_url, rate).await?)
     }
@@ -381,17 +382,8 @@ impl Service {
 
     /// An access token presented as `Bearer`: keyward's signature, not
     /// expired, and its key still live (so a revocation stops it at once).
+    /// Nothing is counted here: see `decide_key`.
     pub async fn verify_access_token(&self, token: &str, issuer_url: &str) -> Result<Authenticated, AuthError> {
-        let outcome = self.check_access_token(token, issuer_url).await;
-        match &outcome {
-            Ok(_) => self.metrics().auth_outcome("ok"),
-            Err(AuthError::Refused(f)) => self.metrics().auth_outcome(f.reason()),
-            Err(AuthError::Service(_)) => self.metrics().auth_outcome("error"),
-        }
-        outcome
-    }
-
-    async fn check_access_token(&self, token: &str, issuer_url: &str) -> Result<Authenticated, AuthError> {
         let ring = self.keyring().await?;
         let kid = jsonwebtoken::decode_header(token).map_err(|_| AuthFailure::Malformed)?.kid;
         // A kid this node does not publish (a key rotated out, or junk) is
@@ -414,7 +406,6 @@ impl Service {
             return Err(AuthFailure::Unknown.into());
         }
         judge(&record, now)?;
-        self.note_use(&record.key_id, &record.account_id);
         // The key's narrowing as it is now, not as it was when the token was
         // issued: a narrowed or demoted key's tokens narrow with it.
         Ok(Authenticated::of(record))

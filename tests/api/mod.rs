@@ -7,6 +7,7 @@ mod audit;
 mod bad_input;
 mod basics;
 mod ceiling;
+mod decision;
 mod deletion;
 mod gateway;
 mod github_reports;

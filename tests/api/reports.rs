@@ -12,18 +12,19 @@ const REPORT: &str = "/api/service-account/v1/key/unused";
 const DAY: i64 = 86_400;
 const T0: i64 = 1_800_000_000;
 
-/// Uses `secret` and waits until its `lastUsed` has been written (uses are
-/// flushed in batches, every 20 ms here).
-async fn use_key(app: &TestApp, account: &str, key_id: &str, secret: &str) {
+/// Uses `secret` at `now` (the test's clock) and waits until its
+/// `lastUsed` says so (uses are flushed in batches, every 20 ms here): not
+/// merely present, since the key may have been used before.
+async fn use_key(app: &TestApp, account: &str, key_id: &str, secret: &str, now: i64) {
     assert_eq!(app.get("/api/service-account/v1/whoami", secret).await.status(), StatusCode::OK);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let keys: Value = app.get(&format!("{SA}/{account}/key"), &app.admin_key).await.json().await.expect("json");
-        let used = keys.as_array().expect("keys").iter().any(|k| k["keyId"] == key_id && !k["lastUsed"].is_null());
-        if used {
+        let key = keys.as_array().expect("keys").iter().find(|k| k["keyId"] == key_id).cloned();
+        if key.as_ref().and_then(|k| k["lastUsed"].as_i64()) >= Some(now) {
             return;
         }
-        assert!(Instant::now() < deadline, "lastUsed was never written");
+        assert!(Instant::now() < deadline, "lastUsed was never written for this use: {key:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -38,13 +39,13 @@ async fn keys_unused_for_n_days_are_reported_with_their_account() {
     let (idle_account, idle_key, idle_secret) = app.account_key_triple(&app.org_id, Role::Viewer, false).await;
     let never_used = app.create_key(&idle_account).await;
     let (busy_account, busy_key, busy_secret) = app.account_key_triple(&app.org_id, Role::Viewer, false).await;
-    use_key(&app, &idle_account, &idle_key, &idle_secret).await;
+    use_key(&app, &idle_account, &idle_key, &idle_secret, T0).await;
 
     clock.advance(31 * DAY);
-    use_key(&app, &busy_account, &busy_key, &busy_secret).await;
+    use_key(&app, &busy_account, &busy_key, &busy_secret, T0 + 31 * DAY).await;
     // The admin key is in use too, so that only the idle account is reported.
     let (admin_account, admin_key_id) = identity(&app, &app.admin_key).await;
-    use_key(&app, &admin_account, &admin_key_id, &app.admin_key).await;
+    use_key(&app, &admin_account, &admin_key_id, &app.admin_key, T0 + 31 * DAY).await;
 
     let report: Value = app.get(&format!("{REPORT}?days=30"), &app.admin_key).await.json().await.expect("json");
     let mut reported = key_ids(&report);
