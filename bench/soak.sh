@@ -8,6 +8,9 @@
 #
 #   bench/soak.sh [SECONDS] [CONNECTIONS]      (defaults: 600 s, 16 connections)
 #   KEYWARD_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/soak.sh 600
+#   SOAK_PIN=1 bench/soak.sh 600               (the server on CPU 0, wrk on CPU 1)
+#   SOAK_BIN=/path/to/keyward bench/soak.sh    (that binary, not a fresh build:
+#                                               to compare two builds)
 #
 # The mix, each request checked against the statuses expected for its kind
 # (the server keeps its default throttling: 20 failures a minute per client
@@ -42,9 +45,18 @@ capacity_secs=${SOAK_CAPACITY_SECONDS:-15}
 sample_every=5
 
 need "apt-get install wrk" wrk
-cargo build --release --quiet
 root=$PWD
-bin=$root/target/release/keyward
+if [ -n "${SOAK_BIN:-}" ]; then
+  bin=$(realpath "$SOAK_BIN")
+else
+  cargo build --release --quiet
+  bin=$root/target/release/keyward
+fi
+pin_server=() pin_wrk=()
+if [ -n "${SOAK_PIN:-}" ]; then
+  need "apt-get install util-linux" taskset
+  pin_server=(taskset -c 0) pin_wrk=(taskset -c 1)
+fi
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
 work=$(mktemp -d)
 server=""
@@ -233,7 +245,7 @@ LUA
 # One wrk run of the mix; $1: seconds, $2: requests per second per
 # connection (0: full speed), $3: a tag for account names. Writes its output to $4.
 mix() {
-  SOAK_RATE=$2 SOAK_TAG=$3 wrk -t"$conns" -c"$conns" -d"$1s" --timeout 10s -s "$work/mix.lua" \
+  SOAK_RATE=$2 SOAK_TAG=$3 "${pin_wrk[@]}" wrk -t"$conns" -c"$conns" -d"$1s" --timeout 10s -s "$work/mix.lua" \
     "http://127.0.0.1:$port" >"$4" 2>&1
 }
 
@@ -253,7 +265,7 @@ soak() {
   user_email=soak@example.com
   echo "correct horse battery staple" |
     "$bin" admin create-user --org "$org" --email "$user_email" --role viewer --password-stdin --database "$database" >/dev/null 2>&1
-  KEYWARD_LOG=warn serve_keyward server.log "$bin" serve --database "$database"
+  KEYWARD_LOG=warn serve_keyward server.log "${pin_server[@]}" "$bin" serve --database "$database"
   server=$kw_pid port=$kw_port
   local api="http://127.0.0.1:$port/api/service-account/v1/service-account"
   local auth=(-H "Authorization: Bearer $SOAK_KEY" -H "Content-Type: application/json")

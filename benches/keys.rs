@@ -33,7 +33,7 @@ fn key_format(c: &mut Criterion) {
 fn authenticate(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
-    let (service, secret) = rt.block_on(async {
+    let (service, minted) = rt.block_on(async {
         let store =
             Store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.expect("store");
         store.migrate().await.expect("migrate");
@@ -49,7 +49,8 @@ fn authenticate(c: &mut Criterion) {
                     &by,
                     NewAccount {
                         name: Name::parse(&format!("sa-{i}")).expect("name"),
-                        enable_basic_auth: false,
+                        // Basic, so that the last one's key can buy a token.
+                        enable_basic_auth: true,
                         role: Role::Viewer,
                         email: None,
                         meta: None,
@@ -68,8 +69,9 @@ fn authenticate(c: &mut Criterion) {
                     .expect("key"),
             );
         }
-        (service, last.expect("a key").secret)
+        (service, last.expect("a key"))
     });
+    let secret = minted.secret;
     let credential = Credential::Key(Secret::parse(secret.expose()).expect("valid"));
     c.bench_function("authenticate/cached", |b| {
         b.to_async(&rt).iter(|| async { service.authenticate(black_box(&credential)).await.expect("authenticates") })
@@ -89,6 +91,17 @@ fn authenticate(c: &mut Criterion) {
     });
     c.bench_function("authenticate/unknown_key_remembered", |b| {
         b.to_async(&rt).iter(|| async { service.authenticate(black_box(&unknown)).await.is_err() })
+    });
+
+    // An access token of that key, used again: found by its SHA-256, no
+    // signature check, no storage read.
+    let issuer = "https://keyward.example";
+    let basic =
+        Credential::Basic { key_id: minted.key.id.to_string(), secret: Secret::parse(secret.expose()).expect("valid") };
+    let token = rt.block_on(service.exchange_client_credentials(&basic, issuer, None)).expect("a token").token;
+    c.bench_function("authenticate/cached_access_token", |b| {
+        b.to_async(&rt)
+            .iter(|| async { service.verify_access_token(black_box(&token), issuer).await.expect("authenticates") })
     });
 }
 

@@ -6,20 +6,30 @@
 //! one indexed lookup. The stored hash is compared in constant
 //! time. Nothing is written per request.
 //!
+//! An access token seen before is found the same way, by its SHA-256, with
+//! its key's record beside it: no signature check and no storage read.
+//!
 //! The cache never outlives a revocation: every change that could revoke a
 //! credential is written to a change feed in its own transaction, and this
 //! node forgets the changed key or account before it answers; other nodes
 //! read the feed within `revocation_poll` (at once on PostgreSQL, which
-//! notifies them) and forget the same. Nothing else is dropped: a
-//! revocation costs the other keys in play nothing. Expiry is checked
-//! against the clock on every use.
+//! notifies them) and forget the same. Forgetting is exact: an index lists
+//! what is cached under each key (its secret, its tokens) and each
+//! account's keys, so a change removes those entries by their hashes, at a
+//! cost that depends on nothing else cached or forgotten. Nothing else is
+//! dropped: a revocation costs the other keys in play nothing. A lookup in
+//! flight across a change keeps its answer to itself (the cache's
+//! generation moves on). Expiry, of keys and of tokens, is checked against
+//! the clock on every use.
 
+use std::collections::{HashMap, HashSet, hash_map};
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use moka::sync::Cache;
-
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::throttle::Subject;
@@ -29,9 +39,13 @@ use crate::store::credential_changes::{self, CredentialChange};
 use crate::store::{CredentialRecord, keys};
 
 /// Keys a node keeps checked, at most: above the working set of a busy
-/// gateway, and about 100 MiB at most (an entry is some 400 bytes). Past it
-/// the least useful entries go (moka's TinyLFU), one at a time.
+/// gateway, and about 150 MiB at most (an entry is some 400 bytes, and its
+/// listing in the index some 250 more). Past it the least useful entries go
+/// (moka's TinyLFU), one at a time.
 const CACHE_CAPACITY: u64 = 250_000;
+/// Access tokens a node keeps verified, at most (each until its `exp`, an
+/// hour at most).
+const TOKEN_CAPACITY: u64 = 100_000;
 /// Hashes known to name no key, at most: a client repeating a wrong key is
 /// answered from memory rather than by storage.
 const ABSENT_CAPACITY: u64 = 100_000;
@@ -130,38 +144,175 @@ impl Authenticated {
 }
 
 pub struct CredentialCache {
-    /// Bumped on every clear; a lookup that started under an older generation
-    /// must not leave its answer in the cache, or it could put back what was
-    /// just revoked.
+    /// Bumped on every change forgotten; a lookup that started under an
+    /// older generation must not leave its answer in the cache, or it could
+    /// put back what was just revoked.
     generation: AtomicU64,
     /// The last change of the feed this node has applied; `UNKNOWN` before
     /// it first looked, and after it lost track.
     revision: AtomicI64,
     /// Keys found, by the hash of their secret. Shared, so that a hit costs
     /// a reference count, not a copy of the record.
-    found: Cache<SecretHash, Arc<Checked>>,
+    found: Cache<SecretHash, Held<Checked>>,
     /// Hashes that named no key when last looked up.
     absent: Cache<SecretHash, ()>,
+    /// Access tokens verified, by the SHA-256 of the token, each until its
+    /// `exp` at the latest.
+    tokens: Cache<TokenHash, Held<VerifiedToken>>,
+    /// Which entries of `found` and `tokens` belong to which key, and which
+    /// keys to which account: what a change forgets, found without a scan.
+    /// Every entry the caches hold is listed here (a put lists it before it
+    /// inserts, both under this lock); entries they dropped are struck out
+    /// when their listeners' reports are applied.
+    index: Mutex<Index>,
+    /// Entries the caches dropped (evicted, expired, replaced or
+    /// invalidated), as their listeners report them; applied to `index`
+    /// under its lock. A list of its own: a listener runs inside the cache's
+    /// call, which may be made under the index's lock.
+    dropped: Arc<Mutex<Vec<Dropped>>>,
 }
 
 /// A stored credential, as checked against presented secrets.
-struct Checked {
-    record: CredentialRecord,
+pub(super) struct Checked {
+    pub(super) record: CredentialRecord,
     /// The stored hash, parsed once; `None` if storage held something else.
     stored: Option<SecretHash>,
 }
 
+/// An access token whose signature and claims were verified, as remembered.
+pub(super) struct VerifiedToken {
+    /// Its key's record, as the credential cache knew it.
+    pub(super) checked: Arc<Checked>,
+    /// The token's own end (`exp`), judged against the clock on each use.
+    pub(super) exp: UnixTime,
+    /// The issuer and audience it was verified for.
+    pub(super) issuer: Box<str>,
+    /// How long the cache may keep it: until `exp`, as of when it was verified.
+    pub(super) keep_for: Duration,
+}
+
+/// The SHA-256 of an access token: what a verified token is remembered by.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    pub(super) fn of(token: &str) -> Self {
+        Self(Sha256::digest(token.as_bytes()).into())
+    }
+}
+
+/// A cached value with the serial it was listed under in the index, which
+/// tells a report of its removal from one about a later value of the same
+/// hash.
+struct Held<T> {
+    value: Arc<T>,
+    serial: u64,
+}
+
+impl<T> Clone for Held<T> {
+    fn clone(&self) -> Self {
+        Self { value: self.value.clone(), serial: self.serial }
+    }
+}
+
+/// One entry of `found` or of `tokens`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Entry {
+    Secret(SecretHash),
+    Token(TokenHash),
+}
+
+/// A listener's report: the cache no longer holds this entry's value.
+struct Dropped {
+    entry: Entry,
+    key_id: Id,
+    serial: u64,
+}
+
+/// What is cached of each key and account.
+#[derive(Default)]
+struct Index {
+    keys: HashMap<Id, Listed>,
+    accounts: HashMap<Id, HashSet<Id>>,
+    /// The last serial handed out.
+    serial: u64,
+}
+
+/// The entries cached for one key, each with the serial of its value.
+struct Listed {
+    account: Id,
+    entries: HashMap<Entry, u64>,
+}
+
+impl Index {
+    /// Lists `entry` under its key and account; answers its serial.
+    fn list(&mut self, entry: Entry, record: &CredentialRecord) -> u64 {
+        self.serial += 1;
+        let listed = match self.keys.entry(record.key_id.clone()) {
+            hash_map::Entry::Occupied(listed) => listed.into_mut(),
+            hash_map::Entry::Vacant(vacant) => {
+                self.accounts.entry(record.account_id.clone()).or_default().insert(record.key_id.clone());
+                vacant.insert(Listed { account: record.account_id.clone(), entries: HashMap::new() })
+            }
+        };
+        listed.entries.insert(entry, self.serial);
+        self.serial
+    }
+
+    /// Strikes out a dropped value, unless a later one took its place.
+    fn strike(&mut self, dropped: &Dropped) {
+        let Some(listed) = self.keys.get_mut(&dropped.key_id) else { return };
+        if listed.entries.get(&dropped.entry) == Some(&dropped.serial) {
+            listed.entries.remove(&dropped.entry);
+            if listed.entries.is_empty() {
+                self.take_key(&dropped.key_id);
+            }
+        }
+    }
+
+    /// Removes a key's listing; answers its entries.
+    fn take_key(&mut self, key_id: &Id) -> Option<Listed> {
+        let listed = self.keys.remove(key_id)?;
+        if let Some(keys) = self.accounts.get_mut(&listed.account) {
+            keys.remove(key_id);
+            if keys.is_empty() {
+                self.accounts.remove(&listed.account);
+            }
+        }
+        Some(listed)
+    }
+
+    /// Removes an account's keys' listings; answers their entries.
+    fn take_account(&mut self, account_id: &Id) -> Vec<Entry> {
+        let keys = self.accounts.remove(account_id).unwrap_or_default();
+        keys.iter().filter_map(|key| self.keys.remove(key)).flat_map(|listed| listed.entries.into_keys()).collect()
+    }
+}
+
+/// Keeps a remembered token no longer than its own `exp` (the clock is
+/// judged on each use as well; this bounds memory).
+struct UntilExp;
+
+impl moka::Expiry<TokenHash, Held<VerifiedToken>> for UntilExp {
+    fn expire_after_create(
+        &self,
+        _: &TokenHash,
+        held: &Held<VerifiedToken>,
+        _: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(held.value.keep_for)
+    }
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing under these locks can be left half-done by a panic that
+    // matters: the index is a superset of the caches either way.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl Default for CredentialCache {
     fn default() -> Self {
-        Self {
-            generation: AtomicU64::new(0),
-            revision: AtomicI64::new(UNKNOWN),
-            // Closures let one key or account be forgotten without a scan on
-            // the request path: moka checks them on reads until its
-            // housekeeping has removed what they match.
-            found: Cache::builder().max_capacity(CACHE_CAPACITY).support_invalidation_closures().build(),
-            absent: Cache::new(ABSENT_CAPACITY),
-        }
+        Self::with_capacity(CACHE_CAPACITY, ABSENT_CAPACITY, TOKEN_CAPACITY)
     }
 }
 
@@ -173,9 +324,39 @@ enum Known {
 }
 
 impl CredentialCache {
+    fn with_capacity(found: u64, absent: u64, tokens: u64) -> Self {
+        let dropped: Arc<Mutex<Vec<Dropped>>> = Arc::default();
+        let report = dropped.clone();
+        let found = Cache::builder()
+            .max_capacity(found)
+            .eviction_listener(move |hash: Arc<SecretHash>, held: Held<Checked>, _| {
+                let key_id = held.value.record.key_id.clone();
+                locked(&report).push(Dropped { entry: Entry::Secret(*hash), key_id, serial: held.serial });
+            })
+            .build();
+        let report = dropped.clone();
+        let tokens = Cache::builder()
+            .max_capacity(tokens)
+            .expire_after(UntilExp)
+            .eviction_listener(move |hash: Arc<TokenHash>, held: Held<VerifiedToken>, _| {
+                let key_id = held.value.checked.record.key_id.clone();
+                locked(&report).push(Dropped { entry: Entry::Token(*hash), key_id, serial: held.serial });
+            })
+            .build();
+        Self {
+            generation: AtomicU64::new(0),
+            revision: AtomicI64::new(UNKNOWN),
+            found,
+            absent: Cache::new(absent),
+            tokens,
+            index: Mutex::default(),
+            dropped,
+        }
+    }
+
     fn get(&self, hash: &SecretHash) -> Known {
         if let Some(hit) = self.found.get(hash) {
-            Known::Found(hit)
+            Known::Found(hit.value)
         } else if self.absent.contains_key(hash) {
             Known::Absent
         } else {
@@ -183,52 +364,167 @@ impl CredentialCache {
         }
     }
 
-    /// Keeps what a lookup begun under `generation` found. Checked again
-    /// after the insert: a clear that raced with it then removes it (a clear
-    /// bumps the generation before it empties the tables).
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// The index, with the listeners' reports applied.
+    fn index(&self) -> MutexGuard<'_, Index> {
+        let mut index = locked(&self.index);
+        let dropped = std::mem::take(&mut *locked(&self.dropped));
+        for report in &dropped {
+            index.strike(report);
+        }
+        index
+    }
+
+    /// Keeps what a lookup begun under `generation` found.
+    ///
+    /// A found key is listed and inserted under the index's lock, after the
+    /// generation is checked there: a change forgotten before that check
+    /// is seen by it, and one forgotten after it (which bumps the
+    /// generation, then takes the lock) finds the entry listed and removes
+    /// it. Absent hashes are not listed (they are forgotten all at once,
+    /// never by key). Either is checked once more after the insert, so that
+    /// a clear that raced with it removes it even within the same instant
+    /// (`invalidate_all` spares what was inserted at its very time).
     fn put(&self, hash: SecretHash, found: Option<Arc<Checked>>, generation: u64) {
-        if self.generation.load(Ordering::SeqCst) != generation {
+        if self.generation() != generation {
             return;
         }
         match found {
-            Some(checked) => self.found.insert(hash, checked),
-            None => self.absent.insert(hash, ()),
+            Some(checked) => {
+                let mut index = self.index();
+                if self.generation() != generation {
+                    return;
+                }
+                let serial = index.list(Entry::Secret(hash), &checked.record);
+                self.found.insert(hash, Held { value: checked, serial });
+                drop(index);
+                if self.generation() != generation {
+                    self.found.invalidate(&hash);
+                }
+            }
+            None => {
+                self.absent.insert(hash, ());
+                if self.generation() != generation {
+                    self.absent.invalidate(&hash);
+                }
+            }
         }
-        if self.generation.load(Ordering::SeqCst) != generation {
-            self.found.invalidate(&hash);
-            self.absent.invalidate(&hash);
+    }
+
+    /// A token verified before, unless a change forgot it since.
+    pub(super) fn token(&self, hash: &TokenHash) -> Option<Arc<VerifiedToken>> {
+        self.tokens.get(hash).map(|held| held.value)
+    }
+
+    /// Remembers a token verified under `generation`, listed under its key
+    /// (so that forgetting the key or its account forgets it), as `put`
+    /// keeps a key.
+    pub(super) fn put_token(&self, hash: TokenHash, token: Arc<VerifiedToken>, generation: u64) {
+        let mut index = self.index();
+        if self.generation() != generation {
+            return;
         }
+        let serial = index.list(Entry::Token(hash), &token.checked.record);
+        self.tokens.insert(hash, Held { value: token, serial });
+        drop(index);
+        if self.generation() != generation {
+            self.tokens.invalidate(&hash);
+        }
+    }
+
+    /// A key's record, if one of its secrets is cached: what a token of a
+    /// key in use is checked against without storage.
+    fn by_key_id(&self, key_id: &Id) -> Option<Arc<Checked>> {
+        let index = self.index();
+        let listed = index.keys.get(key_id)?;
+        listed.entries.keys().find_map(|entry| match entry {
+            Entry::Secret(hash) => self.found.get(hash).map(|held| held.value),
+            Entry::Token(_) => None,
+        })
     }
 
     fn clear(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
+        let mut index = self.index();
+        let serial = index.serial;
+        *index = Index { serial, ..Index::default() };
         self.found.invalidate_all();
         self.absent.invalidate_all();
+        self.tokens.invalidate_all();
     }
 
-    /// Forgets what `change` touched, and only that. A lookup in flight
-    /// keeps its answer to itself (the generation moves on).
+    /// Forgets every remembered token (their signing keys changed).
+    pub(super) fn forget_tokens(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        // Their listings are struck out as the reports of their removal
+        // come in; until then the index lists more than is cached, which
+        // only costs a forget a few removals of nothing.
+        self.tokens.invalidate_all();
+    }
+
+    /// Forgets what `change` touched, and only that: the entries listed
+    /// under the key, or under the account's keys, each removed by its
+    /// hash. The cost is that of the entries forgotten, whatever else is
+    /// cached or was forgotten before. A lookup in flight keeps its answer
+    /// to itself (the generation moves on before the index is read).
     fn forget(&self, change: &CredentialChange) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        let forgotten = match change {
-            CredentialChange::Key(id) => {
-                let id = id.clone();
-                self.found.invalidate_entries_if(move |_, c| c.record.key_id == id)
+        let mut index = self.index();
+        let entries = match change {
+            CredentialChange::Key(id) => index.take_key(id).map(|listed| listed.entries.into_keys().collect()),
+            CredentialChange::Account(id) | CredentialChange::Restored(id) => Some(index.take_account(id)),
+            CredentialChange::Everything => {
+                drop(index);
+                return self.clear();
             }
-            CredentialChange::Account(id) | CredentialChange::Restored(id) => {
-                let id = id.clone();
-                self.found.invalidate_entries_if(move |_, c| c.record.account_id == id)
-            }
-            CredentialChange::Everything => return self.clear(),
         };
-        if forgotten.is_err() {
-            self.clear();
+        // Removed under the lock, so that no put lists anew in between
+        // (the listeners take only their own list's lock).
+        for entry in entries.unwrap_or_default() {
+            match entry {
+                Entry::Secret(hash) => self.found.invalidate(&hash),
+                Entry::Token(hash) => self.tokens.invalidate(&hash),
+            }
         }
+        drop(index);
         // A restored account's keys were looked up as absent while it was
         // deleted; which hashes those were is not known, so none is kept.
         if matches!(change, CredentialChange::Restored(_)) {
             self.absent.invalidate_all();
         }
+    }
+
+    /// Applies the listeners' reports, so that they do not pile up on a
+    /// node that only reads.
+    fn tidy(&self) {
+        drop(self.index());
+    }
+
+    /// Whether the index lists exactly what the caches hold, each value
+    /// under its own serial, once their pending work is done.
+    #[cfg(test)]
+    fn index_is_exact(&self) -> bool {
+        self.found.run_pending_tasks();
+        self.tokens.run_pending_tasks();
+        let index = self.index();
+        let mut listed: HashMap<Entry, u64> = HashMap::new();
+        for (key_id, keys) in &index.keys {
+            if !index.accounts.get(&keys.account).is_some_and(|of| of.contains(key_id)) {
+                return false;
+            }
+            listed.extend(keys.entries.iter().map(|(entry, serial)| (*entry, *serial)));
+        }
+        let accounts_listed = index.accounts.values().map(HashSet::len).sum::<usize>();
+        let cached: HashMap<Entry, u64> = self
+            .found
+            .iter()
+            .map(|(hash, held)| (Entry::Secret(*hash), held.serial))
+            .chain(self.tokens.iter().map(|(hash, held)| (Entry::Token(*hash), held.serial)))
+            .collect();
+        listed == cached && accounts_listed == index.keys.len()
     }
 }
 
@@ -304,6 +600,30 @@ impl Service {
         found.ok_or_else(|| AuthFailure::Unknown.into())
     }
 
+    /// A key's record by its id, for an access token, which names its key
+    /// rather than carry its secret: from the cache when one of the key's
+    /// secrets is there, else by one indexed lookup, then kept under the
+    /// key's stored hash as the key check would have kept it.
+    pub(super) async fn checked_by_id(&self, key: &Id) -> Result<Option<Arc<Checked>>, ServiceError> {
+        let cache = &self.inner.credentials;
+        if let Some(hit) = cache.by_key_id(key) {
+            return Ok(Some(hit));
+        }
+        let generation = cache.generation();
+        let found = {
+            let mut conn = self.store().read().await?;
+            keys::find_credential_by_id(&mut conn, key).await?
+        };
+        self.metrics().credential_lookup(if found.is_some() { "found" } else { "absent" });
+        let Some(record) = found else { return Ok(None) };
+        let stored = SecretHash::from_hex(&record.secret_hash);
+        let checked = Arc::new(Checked { record, stored });
+        if let Some(hash) = stored {
+            cache.put(hash, Some(checked.clone()), generation);
+        }
+        Ok(Some(checked))
+    }
+
     /// Notes a key's use for `lastUsed` (written later, in a batch).
     pub(crate) fn note_use(&self, key: &Id, account: &Id) {
         self.inner.usage.record(key, account, self.now());
@@ -362,6 +682,7 @@ impl Service {
     /// feed was pruned past it, or when the database went backwards.
     pub(crate) async fn follow_changes(&self) -> Result<(), ServiceError> {
         let cache = &self.inner.credentials;
+        cache.tidy();
         let seen = cache.revision.load(Ordering::SeqCst);
         let mut conn = self.store().read().await?;
         let now = credential_changes::current(&mut conn).await?;
@@ -573,6 +894,227 @@ mod tests {
         cache.forget(&CredentialChange::Restored(keys[2].1.account_id.clone()));
         assert!(!cached(&cache, &keys[2].0));
         assert!(matches!(cache.get(&absent), Known::Unknown));
+    }
+
+    fn token_of(checked: Arc<Checked>) -> Arc<VerifiedToken> {
+        Arc::new(VerifiedToken {
+            checked,
+            exp: i64::MAX,
+            issuer: "https://kw.example".into(),
+            keep_for: Duration::from_secs(600),
+        })
+    }
+
+    /// A token for each of the three keys, by the key's record.
+    fn three_tokens(cache: &CredentialCache, keys: &[(SecretHash, CredentialRecord)]) -> Vec<TokenHash> {
+        keys.iter()
+            .enumerate()
+            .map(|(i, (_, record))| {
+                let hash = TokenHash::of(&format!("token-{i}"));
+                let checked = Arc::new(Checked { record: record.clone(), stored: None });
+                cache.put_token(hash, token_of(checked), cache.generation());
+                hash
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_changed_key_forgets_its_tokens_and_a_changed_account_those_of_its_keys() {
+        let cache = CredentialCache::default();
+        let keys = three_keys(&cache);
+        let tokens = three_tokens(&cache, &keys);
+        let remembered = |cache: &CredentialCache| tokens.iter().map(|t| cache.token(t).is_some()).collect::<Vec<_>>();
+        assert_eq!(remembered(&cache), [true, true, true]);
+        cache.forget(&CredentialChange::Key(keys[1].1.key_id.clone()));
+        assert_eq!(remembered(&cache), [true, false, true]);
+        cache.forget(&CredentialChange::Account(keys[0].1.account_id.clone()));
+        assert_eq!(remembered(&cache), [false, false, true]);
+        assert!(cached(&cache, &keys[2].0), "the other account's key stays");
+        assert!(cache.index_is_exact());
+    }
+
+    #[test]
+    fn new_signing_keys_forget_every_token_and_no_key() {
+        let cache = CredentialCache::default();
+        let keys = three_keys(&cache);
+        let tokens = three_tokens(&cache, &keys);
+        let started = cache.generation();
+        cache.forget_tokens();
+        assert!(tokens.iter().all(|t| cache.token(t).is_none()));
+        assert!(keys.iter().all(|(h, _)| cached(&cache, h)));
+        // A token verified with the keys of before is not kept.
+        cache.put_token(tokens[0], token_of(Arc::new(Checked { record: keys[0].1.clone(), stored: None })), started);
+        assert!(cache.token(&tokens[0]).is_none());
+        assert!(cache.index_is_exact());
+    }
+
+    #[test]
+    fn a_key_in_the_cache_answers_for_its_tokens() {
+        let cache = CredentialCache::default();
+        let keys = three_keys(&cache);
+        let found = cache.by_key_id(&keys[1].1.key_id).expect("cached");
+        assert_eq!(found.record.key_id, keys[1].1.key_id);
+        cache.forget(&CredentialChange::Key(keys[1].1.key_id.clone()));
+        assert!(cache.by_key_id(&keys[1].1.key_id).is_none());
+    }
+
+    /// Entries evicted, replaced and invalidated in bulk: their listings go
+    /// with them, and a later value of the same hash keeps its own.
+    #[test]
+    fn the_index_lists_exactly_what_is_cached() {
+        let cache = CredentialCache::with_capacity(20, 20, 20);
+        let account = Id::generate();
+        let records: Vec<_> = (0..200u8)
+            .map(|i| {
+                let mut r = record();
+                r.account_id = account.clone();
+                (Secret::from_entropy([i; 44]).hash(), TokenHash::of(&format!("t{i}")), r)
+            })
+            .collect();
+        for round in 0..3 {
+            for (hash, token, r) in &records {
+                let checked = Arc::new(Checked { record: r.clone(), stored: None });
+                cache.put(*hash, Some(checked.clone()), cache.generation());
+                cache.put_token(*token, token_of(checked), cache.generation());
+            }
+            assert!(cache.index_is_exact(), "round {round}");
+        }
+        assert!(cache.found.entry_count() <= 20, "the cache stays bounded");
+        cache.forget_tokens();
+        assert!(cache.index_is_exact());
+        cache.clear();
+        assert!(cache.index_is_exact());
+        assert!(cache.index().keys.is_empty(), "nothing listed once nothing is cached");
+    }
+
+    /// Lookups racing changes on several threads, with caches small enough
+    /// that entries are evicted, refused admission and replaced all along.
+    /// Each change to a key (one by one, or its whole account at once) is
+    /// committed, giving the key a new version, then forgotten, as the
+    /// service does; once `forget` has returned, no read may find the key,
+    /// or a token of it, at a version older than the one forgotten. The
+    /// version rides in the record's `expires`. Afterwards the index lists
+    /// exactly what is cached.
+    #[test]
+    fn no_changed_credential_survives_lookups_racing_its_forgetting() {
+        use std::sync::atomic::AtomicBool;
+
+        struct Key {
+            hash: SecretHash,
+            token: TokenHash,
+            record: CredentialRecord,
+            /// The version storage holds.
+            committed: AtomicI64,
+            /// The version whose change was forgotten.
+            forgotten: AtomicI64,
+        }
+        const ACCOUNTS: usize = 3;
+        const KEYS_PER_ACCOUNT: usize = 4;
+        const CHANGES: usize = 3_000;
+        let cache = CredentialCache::with_capacity(6, 4, 6);
+        let keys: Vec<Key> = (0..ACCOUNTS)
+            .flat_map(|a| {
+                let account = Id::generate();
+                (0..KEYS_PER_ACCOUNT).map(move |k| {
+                    let mut record = record();
+                    record.account_id = account.clone();
+                    let n = a * KEYS_PER_ACCOUNT + k;
+                    Key {
+                        hash: Secret::from_entropy([n as u8; 44]).hash(),
+                        token: TokenHash::of(&format!("token-{n}")),
+                        record,
+                        committed: AtomicI64::new(0),
+                        forgotten: AtomicI64::new(0),
+                    }
+                })
+            })
+            .collect();
+        // Storage as a lookup reads it: the key at its committed version.
+        let read = |k: &Key| {
+            let mut record = k.record.clone();
+            record.expires = Some(k.committed.load(Ordering::SeqCst));
+            Arc::new(Checked { record, stored: None })
+        };
+        let version = |c: &Checked| c.record.expires.unwrap_or(i64::MIN);
+        let done = AtomicBool::new(false);
+        let stale = AtomicU64::new(0);
+        let reads = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for t in 0..3u64 {
+                let (cache, keys, done, stale, reads) = (&cache, &keys, &done, &stale, &reads);
+                s.spawn(move || {
+                    let mut rng = 0x9E37_79B9_7F4A_7C15_u64 ^ (t + 1);
+                    while !done.load(Ordering::SeqCst) {
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        let k = &keys[(rng % keys.len() as u64) as usize];
+                        let forgotten = k.forgotten.load(Ordering::SeqCst);
+                        reads.fetch_add(1, Ordering::SeqCst);
+                        match cache.get(&k.hash) {
+                            Known::Found(c) => {
+                                if version(&c) < forgotten {
+                                    stale.fetch_add(1, Ordering::SeqCst);
+                                }
+                            }
+                            _ => {
+                                let started = cache.generation();
+                                let found = read(k);
+                                std::thread::yield_now();
+                                cache.put(k.hash, Some(found), started);
+                            }
+                        }
+                        match cache.token(&k.token) {
+                            Some(t) => {
+                                if version(&t.checked) < forgotten {
+                                    stale.fetch_add(1, Ordering::SeqCst);
+                                }
+                            }
+                            None => {
+                                let started = cache.generation();
+                                let found = read(k);
+                                std::thread::yield_now();
+                                cache.put_token(k.token, token_of(found), started);
+                            }
+                        }
+                    }
+                });
+            }
+            // Lets the lookups run `n` more times, however fast this
+            // machine is.
+            let pause = |n: u64| {
+                let until = reads.load(Ordering::SeqCst) + n;
+                while reads.load(Ordering::SeqCst) < until {
+                    std::thread::yield_now();
+                }
+            };
+            for n in 0..CHANGES {
+                pause(4);
+                let k = &keys[n * 7 % keys.len()];
+                if n % 5 == 0 {
+                    let of_account: Vec<&Key> =
+                        keys.iter().filter(|other| other.record.account_id == k.record.account_id).collect();
+                    let versions: Vec<i64> =
+                        of_account.iter().map(|k| k.committed.fetch_add(1, Ordering::SeqCst) + 1).collect();
+                    cache.forget(&CredentialChange::Account(k.record.account_id.clone()));
+                    for (k, v) in of_account.iter().zip(versions) {
+                        k.forgotten.store(v, Ordering::SeqCst);
+                    }
+                } else {
+                    let v = k.committed.fetch_add(1, Ordering::SeqCst) + 1;
+                    cache.forget(&CredentialChange::Key(k.record.key_id.clone()));
+                    k.forgotten.store(v, Ordering::SeqCst);
+                }
+            }
+            done.store(true, Ordering::SeqCst);
+        });
+        assert_eq!(stale.load(Ordering::SeqCst), 0, "credentials read as they were before a change forgotten");
+        for k in &keys {
+            let at = k.forgotten.load(Ordering::SeqCst);
+            assert!(!matches!(cache.get(&k.hash), Known::Found(c) if version(&c) < at));
+            assert!(cache.token(&k.token).is_none_or(|t| version(&t.checked) >= at));
+        }
+        assert!(cache.index_is_exact(), "the index drifted from the caches");
     }
 
     #[test]

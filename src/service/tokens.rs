@@ -9,23 +9,27 @@
 //! keyward's own Ed25519 signing seed. Other services verify access tokens
 //! offline with `/.well-known/jwks.json`.
 //! keyward itself also checks, on each use, that the token's key still lives,
-//! so that a revocation stops its tokens here at once.
+//! so that a revocation stops its tokens here at once. A token verified once
+//! is remembered by its SHA-256 until its `exp` (`super::auth`'s cache): its
+//! next uses cost neither a signature check nor a storage read, and a change
+//! to its key or account, or to the signing keys, forgets it.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{AuthError, AuthFailure, Authenticated, Credential, judge};
+use super::auth::{AuthError, AuthFailure, Authenticated, Credential, TokenHash, VerifiedToken, judge};
 use super::meter::RateStatus;
 use super::sealing::{assertion_context, signing_context};
 use super::{Service, ServiceError};
-use crate::domain::{Id, Role, SealingKey};
+use crate::domain::{Id, Role, SealingKey, UnixTime};
 use crate::store::credential_changes::{self, CredentialChange};
 use crate::store::{CredentialRecord, keys, tokens};
 
@@ -194,12 +198,14 @@ impl Service {
         Ok(ring)
     }
 
-    /// Forgets this node's copy of the signing keys; the next token reads them.
+    /// Forgets this node's copy of the signing keys, and the tokens it
+    /// verified with them; the next token reads them.
     pub(crate) fn forget_signing_keys(&self) {
         if let Ok(mut slot) = self.inner.issuer.write() {
             self.inner.issuer_generation.fetch_add(1, Ordering::SeqCst);
             *slot = None;
         }
+        self.inner.credentials.forget_tokens();
     }
 
     async fn load_keyring(&self) -> Result<Keyring, ServiceError> {
@@ -384,6 +390,16 @@ impl Service {
     /// expired, and its key still live (so a revocation stops it at once).
     /// Nothing is counted here: see `decide_key`.
     pub async fn verify_access_token(&self, token: &str, issuer_url: &str) -> Result<Authenticated, AuthError> {
+        // Seen before: its signature and claims held for this issuer, and
+        // its key's record is as current as the key check's.
+        let cache = &self.inner.credentials;
+        let hash = TokenHash::of(token);
+        if let Some(known) = cache.token(&hash).filter(|known| *known.issuer == *issuer_url) {
+            return self.accept_token(&known.checked.record, known.exp);
+        }
+        // Taken before the keyring and the key are read: a change forgotten
+        // meanwhile keeps this answer out of the cache.
+        let generation = cache.generation();
         let ring = self.keyring().await?;
         let kid = jsonwebtoken::decode_header(token).map_err(|_| AuthFailure::Malformed)?.kid;
         // A kid this node does not publish (a key rotated out, or junk) is
@@ -401,14 +417,27 @@ impl Service {
             return Err(AuthFailure::Expired.into());
         }
         let key_id = Id::parse(&claims.key_id).ok_or(AuthFailure::Malformed)?;
-        let record = self.credential_by_id(&key_id).await?.ok_or(AuthFailure::Unknown)?;
-        if record.account_id.as_str() != claims.sub {
+        let checked = self.checked_by_id(&key_id).await?.ok_or(AuthFailure::Unknown)?;
+        if checked.record.account_id.as_str() != claims.sub {
             return Err(AuthFailure::Unknown.into());
         }
-        judge(&record, now)?;
+        let keep_for = Duration::from_secs((claims.exp - now).clamp(1, MAX_LIFETIME) as u64);
+        let verified = Arc::new(VerifiedToken { checked, exp: claims.exp, issuer: issuer_url.into(), keep_for });
+        cache.put_token(hash, verified.clone(), generation);
+        self.accept_token(&verified.checked.record, verified.exp)
+    }
+
+    /// A verified token's use: refused past its `exp` or when its key may
+    /// not be used now.
+    fn accept_token(&self, record: &CredentialRecord, exp: UnixTime) -> Result<Authenticated, AuthError> {
+        let now = self.now();
+        if exp <= now {
+            return Err(AuthFailure::Expired.into());
+        }
+        judge(record, now)?;
         // The key's narrowing as it is now, not as it was when the token was
         // issued: a narrowed or demoted key's tokens narrow with it.
-        Ok(Authenticated::of(record))
+        Ok(Authenticated::of(record.clone()))
     }
 
     /// A key's record and its opened assertion key.

@@ -243,3 +243,140 @@ async fn a_token_expires_and_never_outlives_its_key() {
     clock.advance(600);
     assert_eq!(app.get(WHOAMI, &bearer).await.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Keys this node has read from storage so far (its cache did not know them).
+async fn storage_lookups(app: &TestApp) -> u64 {
+    let text = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    text.lines()
+        .filter(|l| l.starts_with("keyward_credential_lookups_total{"))
+        .map(|l| l.rsplit(' ').next().expect("value").parse::<f64>().expect("number") as u64)
+        .sum()
+}
+
+/// A token bought with a fresh assertion, as `Bearer …`.
+async fn bearer_for(app: &TestApp, account: &str, key_id: &str, secret: &str) -> String {
+    let res = exchange(app, &assertion(app, account, key_id, secret, |_| {})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.expect("json");
+    format!("Bearer {}", body["access_token"].as_str().expect("token"))
+}
+
+#[tokio::test]
+async fn a_token_seen_before_is_answered_from_memory_and_still_dies_with_its_key() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let (account, key_id, secret) = app.account_key_triple(&app.org_id, Role::Viewer, false).await;
+    let bearer = bearer_for(&app, &account, &key_id, &secret).await;
+    assert_eq!(app.get(WHOAMI, &app.admin_key).await.status(), StatusCode::OK);
+    let before = storage_lookups(&app).await;
+    assert_eq!(app.get(WHOAMI, &bearer).await.status(), StatusCode::OK);
+    assert_eq!(storage_lookups(&app).await, before + 1, "the first use reads its key");
+    for _ in 0..3 {
+        assert_eq!(app.get(WHOAMI, &bearer).await.status(), StatusCode::OK);
+    }
+    assert_eq!(storage_lookups(&app).await, before + 1, "later uses read nothing");
+
+    // Its key disabled: refused with the very next request, then accepted
+    // again once the key is enabled.
+    let key_path = format!("{SA}/{account}/key/{key_id}");
+    assert_eq!(app.patch_json(&key_path, &app.admin_key, &json!({"disabled": true})).await.status(), StatusCode::OK);
+    assert_eq!(app.get(WHOAMI, &bearer).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.patch_json(&key_path, &app.admin_key, &json!({"disabled": false})).await.status(), StatusCode::OK);
+    assert_eq!(app.get(WHOAMI, &bearer).await.status(), StatusCode::OK);
+    assert_eq!(app.get(WHOAMI, &bearer).await.status(), StatusCode::OK);
+
+    // Its account deleted, or its key: refused at once as well.
+    let (other_account, other_key, other_secret) = app.account_key_triple(&app.org_id, Role::Viewer, false).await;
+    let other = bearer_for(&app, &other_account, &other_key, &other_secret).await;
+    assert_eq!(app.get(WHOAMI, &other).await.status(), StatusCode::OK);
+    assert_eq!(app.delete(&format!("{SA}/{other_account}"), &app.admin_key).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.get(WHOAMI, &other).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.delete(&key_path, &app.admin_key).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.get(WHOAMI, &bearer).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_token_seen_before_is_refused_once_past_its_exp() {
+    let Some((app, clock)) = TestApp::spawn_with_clock(now()).await else { return };
+    let (account, key_id, secret) = app.account_key_triple(&app.org_id, Role::Viewer, false).await;
+    let res = exchange(&app, &assertion(&app, &account, &key_id, &secret, |_| {})).await;
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["expires_in"], 3600, "a key that never expires: the longest a token lives");
+    let bearer = format!("Bearer {}", body["access_token"].as_str().expect("token"));
+    assert_eq!(app.get(WHOAMI, &bearer).await.status(), StatusCode::OK);
+    clock.advance(3599);
+    assert_eq!(app.get(WHOAMI, &bearer).await.status(), StatusCode::OK, "remembered, and still within its exp");
+    clock.advance(1);
+    assert_eq!(app.get(WHOAMI, &bearer).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_token_seen_before_narrows_with_its_key() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let account = app.create_account(json!({"name": "narrowing", "role": "editor"})).await;
+    let id = account["id"].as_str().expect("id");
+    let key: Value = app
+        .post_json(&format!("{SA}/{id}/key"), &app.admin_key, &json!({"scopes": ["read", "write"]}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let (key_id, secret) = (key["keyId"].as_str().expect("keyId"), key["secret"].as_str().expect("secret"));
+    let bearer = bearer_for(&app, id, key_id, secret).await;
+    let verify = |scope: &'static str| {
+        let (app, bearer) = (&app, &bearer);
+        async move { app.get(&format!("/api/auth/v1/verify?scope={scope}"), bearer).await.status() }
+    };
+    assert_eq!(verify("write").await, StatusCode::OK);
+    assert_eq!(verify("write").await, StatusCode::OK);
+    let who: Value = app.get(WHOAMI, &bearer).await.json().await.expect("json");
+    assert_eq!(who["role"], "editor");
+
+    let key_path = format!("{SA}/{id}/key/{key_id}");
+    let res = app.patch_json(&key_path, &app.admin_key, &json!({"scopes": ["read"], "role": "viewer"})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(verify("write").await, StatusCode::FORBIDDEN, "the token carries the key's new scopes");
+    assert_eq!(verify("read").await, StatusCode::OK);
+    let who: Value = app.get(WHOAMI, &bearer).await.json().await.expect("json");
+    assert_eq!(who["role"], "viewer", "and its new role");
+}
+
+#[tokio::test]
+async fn another_node_forgets_a_token_it_remembered_through_the_feed() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use keyward::domain::SystemClock;
+    use keyward::service::auth::{AuthError, AuthFailure};
+    use keyward::service::{Limits, Service};
+    use keyward::store::Store;
+
+    let Some(app) = TestApp::spawn().await else { return };
+    let url = match &app.postgres {
+        Some(db) => db.url.clone(),
+        None => format!("sqlite://{}", app.db_path.display()),
+    };
+    let other = Service::with_clock(
+        Store::connect(&url).await.expect("second node's store"),
+        Limits::default(),
+        app.sealing_key.clone(),
+        Arc::new(SystemClock),
+    );
+    other.adopt_secret_key().await.expect("secret key");
+    other.spawn_background().await;
+    let (account, key_id, secret) = app.account_key_triple(&app.org_id, Role::Viewer, false).await;
+    let bearer = bearer_for(&app, &account, &key_id, &secret).await;
+    let token = bearer.trim_start_matches("Bearer ");
+    for _ in 0..2 {
+        other.verify_access_token(token, &app.base).await.expect("the other node accepts it");
+    }
+    let key_path = format!("{SA}/{account}/key/{key_id}");
+    assert_eq!(app.patch_json(&key_path, &app.admin_key, &json!({"disabled": true})).await.status(), StatusCode::OK);
+    let start = Instant::now();
+    loop {
+        match other.verify_access_token(token, &app.base).await {
+            Err(AuthError::Refused(AuthFailure::KeyDisabled)) => break,
+            outcome => assert!(start.elapsed() < Duration::from_secs(1), "still {outcome:?} on the other node"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
