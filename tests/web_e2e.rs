@@ -16,13 +16,14 @@ mod browser;
 mod support;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use browser::Browser;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::basic;
 use support::node::{Node, run, run_json};
+use support::wait::{wait_for, wait_for_blocking};
 
 const PASSWORD: &str = "correct horse battery staple";
 const WHOAMI: &str = "/api/service-account/v1/whoami";
@@ -71,9 +72,9 @@ fn invitation_link(dir: &Path, base: &str, to: &str) -> String {
 /// The first link starting with `prefix` in a message to `to` in the node's
 /// `outbox/`, once one is there, whole (to the end of its line).
 fn mailed_link(dir: &Path, prefix: &str, to: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        for entry in std::fs::read_dir(dir.join("outbox")).into_iter().flatten().flatten() {
+    let outbox = dir.join("outbox");
+    wait_for_blocking(Duration::from_secs(15), &format!("a {prefix} link to {to} in {}", outbox.display()), || {
+        for entry in std::fs::read_dir(&outbox).into_iter().flatten().flatten() {
             let raw = std::fs::read(entry.path()).unwrap_or_default();
             let Some(message) = mail_parser::MessageParser::default().parse(&raw) else { continue };
             let addressed = message
@@ -87,12 +88,11 @@ fn mailed_link(dir: &Path, prefix: &str, to: &str) -> String {
                     .chars()
                     .take_while(|c| c.is_ascii_alphanumeric() || "-_&=".contains(*c))
                     .collect();
-                return format!("{prefix}{rest}");
+                return Ok(format!("{prefix}{rest}"));
             }
         }
-        assert!(Instant::now() < deadline, "no {prefix} link to {to} in {}", dir.join("outbox").display());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        Err("")
+    })
 }
 
 async fn log_in(b: &Browser, base: &str, email: &str) {
@@ -690,14 +690,10 @@ impl Receiver {
 
     /// The `n`th request's headers and body, once it came.
     async fn nth(&self, n: usize) -> (axum::http::HeaderMap, String) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(got) = self.0.lock().expect("lock").get(n).cloned() {
-                return got;
-            }
-            assert!(Instant::now() < deadline, "delivery {n} never came");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for(Duration::from_secs(20), &format!("delivery {n}"), async || {
+            self.0.lock().expect("lock").get(n).cloned().ok_or("")
+        })
+        .await
     }
 }
 

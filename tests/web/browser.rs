@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::Method;
 use fantoccini::elements::Element;
@@ -14,6 +14,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 use crate::support::outside::outside_program;
+use crate::support::wait::{wait_for, wait_for_blocking};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -70,27 +71,35 @@ impl WebDriverCompatibleCommand for Raw {
 
 /// The port chromedriver listens on, from its line "ChromeDriver was
 /// started successfully on port N." in `said`.
+/// chromedriver is killed if it does not say it in time (the test fails).
 fn driver_port(said: &Path, driver: &mut Child) -> u16 {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    /// Kills chromedriver when dropped, unless defused: also when the wait fails.
+    struct KillOnFailure<'a>(Option<&'a mut Child>);
+    impl Drop for KillOnFailure<'_> {
+        fn drop(&mut self) {
+            if let Some(driver) = self.0.take() {
+                let _ = driver.kill();
+                let _ = driver.wait();
+            }
+        }
+    }
+    let mut guard = KillOnFailure(Some(driver));
+    let port = wait_for_blocking(WAIT, "chromedriver to say its port", || {
         let text = std::fs::read_to_string(said).unwrap_or_default();
         let port = text
             .lines()
             .find_map(|l| l.strip_prefix("ChromeDriver was started successfully on port "))
             .and_then(|rest| rest.trim_end_matches('.').parse().ok());
         if let Some(port) = port {
-            return port;
+            return Ok(port);
         }
-        if let Ok(Some(status)) = driver.try_wait() {
+        if let Some(Ok(Some(status))) = guard.0.as_mut().map(|d| d.try_wait()) {
             panic!("chromedriver exited ({status}) before listening:\n{text}");
         }
-        if Instant::now() >= deadline {
-            let _ = driver.kill();
-            let _ = driver.wait();
-            panic!("chromedriver did not say its port:\n{text}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        Err(text)
+    });
+    guard.0 = None;
+    port
 }
 
 impl Browser {
@@ -204,15 +213,11 @@ impl Browser {
 
     /// Waits until the page's visible text contains `needle`.
     pub async fn wait_for_text(&self, needle: &str) {
-        let deadline = Instant::now() + WAIT;
-        loop {
+        wait_for(WAIT, &format!("the page to show {needle:?}"), async || {
             let text = self.text().await;
-            if text.contains(needle) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "the page never showed {needle:?}; it shows:\n{text}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            if text.contains(needle) { Ok(()) } else { Err(text) }
+        })
+        .await;
     }
 
     /// Waits until `check` holds, re-evaluated on each pass.
@@ -221,15 +226,7 @@ impl Browser {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        let deadline = Instant::now() + WAIT;
-        while !check().await {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting until {what}; the page shows:\n{}",
-                self.text().await
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for(WAIT, what, async || if check().await { Ok(()) } else { Err(self.text().await) }).await;
     }
 
     /// Waits until no dialog is open (or in the page at all).
