@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::node::{Node, bootstrap};
+use support::wait::wait_until_blocking;
 
 const SA: &str = "/api/service-account/v1/service-account";
 /// Longest any assertion here waits for something that should happen; only
@@ -247,10 +248,9 @@ fn sigterm_lets_the_request_in_flight_finish_and_idle_connections_do_not_hold_th
     let stop_sent = Instant::now();
     node.signal("TERM");
     // The stop has begun once the listener is gone.
-    while TcpStream::connect(("127.0.0.1", node.port)).is_ok() {
-        assert!(stop_sent.elapsed() < PATIENCE, "keyward still accepts connections after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until_blocking(PATIENCE, "keyward to stop accepting connections after SIGTERM", || {
+        TcpStream::connect(("127.0.0.1", node.port)).is_err()
+    });
     busy.write_all(body.as_bytes()).expect("send the body after the stop began");
     let (status, head, created) = read_answer(&mut busy_reader);
     assert_eq!(status, 201, "{head}{}", String::from_utf8_lossy(&created));

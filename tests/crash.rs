@@ -9,12 +9,13 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use support::node::{Node, bootstrap};
+use support::wait::wait_for;
 
 const SA: &str = "/api/service-account/v1/service-account";
 const WHOAMI: &str = "/api/service-account/v1/whoami";
@@ -296,8 +297,7 @@ async fn count(conn: &mut sqlx::AnyConnection, sql: &str) -> i64 {
 /// once, and a file system write cannot share a transaction.
 async fn check_mail_delivered_once(dir: &Path, database: &str) {
     sqlx::any::install_default_drivers();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let (sent, all) = wait_for(Duration::from_secs(60), "the outbox to drain", async || {
         let mut conn = sqlx::AnyConnection::connect(database).await.expect("connect");
         let waiting = count(&mut conn, "SELECT COUNT(*) FROM outbox WHERE sent IS NULL AND failed IS NULL").await;
         let sent: BTreeSet<String> = sqlx::query_scalar::<_, String>("SELECT id FROM outbox WHERE sent IS NOT NULL")
@@ -313,24 +313,21 @@ async fn check_mail_delivered_once(dir: &Path, database: &str) {
             .into_iter()
             .collect();
         let _ = conn.close().await;
-        if waiting == 0 {
-            let files: BTreeSet<String> = std::fs::read_dir(dir.join("outbox"))
-                .map(|d| {
-                    d.filter_map(Result::ok)
-                        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".eml")).map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let lost: Vec<&String> = sent.difference(&files).collect();
-            assert!(lost.is_empty(), "messages marked sent with no file: {lost:?}");
-            let stray: Vec<&String> = files.difference(&all).collect();
-            assert!(stray.is_empty(), "files for no message: {stray:?}");
-            assert!(!sent.is_empty(), "mail was queued and sent");
-            return;
-        }
-        assert!(Instant::now() < deadline, "{waiting} messages still waiting");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        if waiting == 0 { Ok((sent, all)) } else { Err(format!("{waiting} messages still waiting")) }
+    })
+    .await;
+    let files: BTreeSet<String> = std::fs::read_dir(dir.join("outbox"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".eml")).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let lost: Vec<&String> = sent.difference(&files).collect();
+    assert!(lost.is_empty(), "messages marked sent with no file: {lost:?}");
+    let stray: Vec<&String> = files.difference(&all).collect();
+    assert!(stray.is_empty(), "files for no message: {stray:?}");
+    assert!(!sent.is_empty(), "mail was queued and sent");
 }
 
 async fn crash_and_check(database: &str) {

@@ -146,6 +146,35 @@ fn the_table_has_no_cycle() {
     }
 }
 
+/// `docs/architecture.md` shows this table to people: every module in it,
+/// with what it may use, and nothing else.
+#[test]
+fn the_architecture_document_shows_this_table() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md"))
+        .expect("docs/architecture.md");
+    let section = doc.split("## Layers").nth(1).and_then(|s| s.split("\n## ").next()).expect("a Layers section");
+    let ticked = |cell: &str| -> Vec<String> { cell.split('`').skip(1).step_by(2).map(str::to_owned).collect() };
+    let mut shown: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in section.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.trim_matches('|').split(" | ").collect();
+        let (modules, may) = (cells[0], cells[cells.len() - 1]);
+        let mut may = if may.trim() == "nothing" { Vec::new() } else { ticked(may) };
+        may.sort();
+        for module in ticked(modules) {
+            shown.insert(module, may.clone());
+        }
+    }
+    let table: BTreeMap<String, Vec<String>> = ALLOWED
+        .iter()
+        .map(|(m, may)| {
+            let mut may: Vec<String> = may.iter().map(|u| (*u).to_owned()).collect();
+            may.sort();
+            ((*m).to_owned(), may)
+        })
+        .collect();
+    assert_eq!(shown, table, "docs/architecture.md's table of layers differs from this test's");
+}
+
 // --- the checker itself, on small crates made here ---------------------------
 
 /// A small crate with the real layers' shape, `files` replacing or adding

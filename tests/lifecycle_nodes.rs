@@ -4,12 +4,13 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::node::{Node, bootstrap};
 use support::postgres::{FreshDb, server_url};
+use support::wait::wait_until;
 
 const SA: &str = "/api/service-account/v1/service-account";
 const WHOAMI: &str = "/api/service-account/v1/whoami";
@@ -20,14 +21,8 @@ async fn status(client: &reqwest::Client, node: &Node, key: &str) -> StatusCode 
 
 /// Polls `node` until `key` gets `want`; fails past a second.
 async fn within_a_second(client: &reqwest::Client, node: &Node, key: &str, want: StatusCode, what: &str) {
-    let since = Instant::now();
-    loop {
-        if status(client, node, key).await == want {
-            return;
-        }
-        assert!(since.elapsed() < Duration::from_secs(1), "node {}: {what} not seen within a second", node.port);
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let what = format!("node {} to see {what}", node.port);
+    wait_until(Duration::from_secs(1), &what, async || status(client, node, key).await == want).await;
 }
 
 async fn json_of(res: reqwest::Response, want: StatusCode) -> Value {

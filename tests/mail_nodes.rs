@@ -8,7 +8,7 @@ mod support;
 #[path = "api/smtp.rs"]
 mod smtp;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -16,6 +16,7 @@ use smtp::{Mail, SmtpServer};
 use support::ClosedPort;
 use support::node::{Node, bootstrap};
 use support::postgres::{FreshDb, server_url};
+use support::wait::{wait_for, wait_until};
 
 const SA: &str = "/api/service-account/v1/service-account";
 
@@ -28,17 +29,13 @@ async fn create_account(client: &reqwest::Client, node: &Node, admin: &str, name
 /// again, so no send of these is still to come.
 async fn wait_until_sent(database: &str, n: usize) {
     let store = keyward::store::Store::connect(database).await.expect("store");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    wait_for(Duration::from_secs(30), &format!("{n} messages, all marked sent"), async || {
         let mut conn = store.read().await.expect("conn");
         let (all, sent): (i64, i64) =
             sqlx::query_as("SELECT COUNT(*), COUNT(sent) FROM outbox").fetch_one(&mut *conn).await.expect("count");
-        if (all, sent) == (n as i64, n as i64) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{sent} of {all} messages marked sent, {n} expected");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        if (all, sent) == (n as i64, n as i64) { Ok(()) } else { Err(format!("{sent} of {all} marked sent")) }
+    })
+    .await;
     store.close().await;
 }
 
@@ -73,19 +70,15 @@ async fn undelivered_messages_survive_kill_9_and_are_sent_after_a_restart() {
     }
     // Let the node try, and fail, before it dies.
     let store = keyward::store::Store::connect(&db).await.expect("store");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_until(Duration::from_secs(10), "the node to try to send every message", async || {
         let mut conn = store.read().await.expect("conn");
         let tried: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE attempts > 0 AND sent IS NULL")
             .fetch_one(&mut *conn)
             .await
             .expect("count");
-        if tried == n as i64 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the node did not try to send");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        tried == n as i64
+    })
+    .await;
     node.child.kill().expect("kill -9");
     node.child.wait().expect("wait");
 
@@ -118,17 +111,13 @@ async fn the_default_file_transport_writes_under_the_data_folder_and_the_log_say
     assert!(log.contains(&format!("files in {}", outbox.display())), "the log does not say where: {log}");
     let client = reqwest::Client::new();
     create_account(&client, &node, &admin, "local", "local@example.com").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let file = loop {
+    let file = wait_for(Duration::from_secs(10), &format!("an .eml file in {}", outbox.display()), async || {
         let found = std::fs::read_dir(&outbox).ok().and_then(|d| {
             d.filter_map(Result::ok).map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "eml"))
         });
-        if let Some(path) = found {
-            break path;
-        }
-        assert!(Instant::now() < deadline, "no .eml file in {}", outbox.display());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        found.ok_or("")
+    })
+    .await;
     let mail = Mail::parse(&std::fs::read(&file).expect("read"));
     assert_eq!(mail.to, "local@example.com");
     assert_eq!(mail.from, "keyward@127.0.0.1");

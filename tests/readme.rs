@@ -18,6 +18,23 @@ fn walkthrough() -> String {
     section[body_start..body_end].to_owned()
 }
 
+/// The README's Layout names every top-level module of `src/`.
+#[test]
+fn the_layout_names_every_module() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let layout = readme.split("## Layout").nth(1).expect("a Layout section");
+    let mut modules = Vec::new();
+    for entry in std::fs::read_dir(root.join("src")).expect("src") {
+        let entry = entry.expect("entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        modules.push(if entry.path().is_dir() { format!("src/{name}/") } else { format!("src/{name}") });
+    }
+    assert!(modules.len() > 10, "src/ was read: {modules:?}");
+    let missing: Vec<&String> = modules.iter().filter(|m| !layout.contains(m.as_str())).collect();
+    assert!(missing.is_empty(), "the README's Layout does not name {missing:?}");
+}
+
 #[test]
 fn the_readme_walkthrough_works_as_written() {
     let script = walkthrough();

@@ -23,13 +23,14 @@ mod support;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keyward::domain::{Id, Secret};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::basic;
 use support::node::{Process, serve_args};
+use support::wait::wait_for;
 
 /// Logging as verbose as it gets: every crate, every level.
 const MOST_VERBOSE_LOG: &str = "trace";
@@ -198,21 +199,21 @@ fn one_char_changed(secret: &str) -> String {
 /// The text of the first message holding `needle` that the file transport
 /// wrote into `outbox/` under the data folder `dir`, once there is one.
 async fn invitation_in_outbox(dir: &Path, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let files = std::fs::read_dir(dir.join("outbox")).into_iter().flatten().flatten();
+    let outbox = dir.join("outbox");
+    wait_for(Duration::from_secs(15), &format!("a message with {needle} in {}", outbox.display()), async || {
+        let files = std::fs::read_dir(&outbox).into_iter().flatten().flatten();
         for file in files {
             let raw = std::fs::read(file.path()).unwrap_or_default();
             if let Some(text) =
                 mail_parser::MessageParser::default().parse(&raw).and_then(|m| m.body_text(0).map(String::from))
                 && text.contains(needle)
             {
-                return text;
+                return Ok(text);
             }
         }
-        assert!(Instant::now() < deadline, "no message with {needle} in {}", dir.join("outbox").display());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Err("")
+    })
+    .await
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ use support::metric;
 use support::node::{Node, Process, bootstrap, run, run_json};
 use support::outside::outside_program;
 use support::pki::{Ca, Leaf};
+use support::wait::{wait_for, wait_until};
 
 /// The name the certificates are made for; clients resolve it to 127.0.0.1.
 const HOST: &str = "keyward.test";
@@ -271,12 +272,9 @@ async fn keep_asking(next: impl Fn() -> reqwest::Client, url: String, stop: Arc<
 }
 
 /// Waits until `done` holds for every tally.
-async fn wait_for(tallies: &[&SharedTally], what: &str, done: impl Fn(&Tally) -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !tallies.iter().all(|t| done(&t.lock().expect("tally"))) {
-        assert!(Instant::now() < deadline, "the request loops never got to: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn tallies_reach(tallies: &[&SharedTally], what: &str, done: impl Fn(&Tally) -> bool) {
+    let what = format!("the request loops to get to {what}");
+    wait_until(PATIENCE, &what, async || tallies.iter().all(|t| done(&t.lock().expect("tally")))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -307,15 +305,15 @@ async fn a_reload_mid_traffic_fails_no_request_and_leaves_open_connections_alone
         tokio::spawn(keep_asking(move || new_h1_client.clone(), url.clone(), stop.clone(), new_h1.clone())),
     ];
     let all = [&kept, &new_h2, &new_h1];
-    wait_for(&all, "answers before the reload", |t| t.answered >= 3).await;
+    tallies_reach(&all, "answers before the reload", |t| t.answered >= 3).await;
 
     let second = site.leaf("second", false);
     site.install(&second);
     node.signal("HUP");
-    wait_for(&[&new_h2, &new_h1], "a new connection given the new certificate", |t| t.certs.len() >= 2).await;
+    tallies_reach(&[&new_h2, &new_h1], "a new connection given the new certificate", |t| t.certs.len() >= 2).await;
     let counts: Vec<usize> = all.iter().map(|t| t.lock().expect("tally").answered).collect();
     for (tally, before) in all.iter().zip(counts) {
-        wait_for(&[tally], "more answers after the switch", |t| t.answered >= before + 3).await;
+        tallies_reach(&[tally], "more answers after the switch", |t| t.answered >= before + 3).await;
     }
     stop.store(true, Ordering::Relaxed);
     for done in loops {
@@ -366,14 +364,10 @@ async fn an_expired_certificate_is_replaced_by_changing_the_files_and_a_mismatch
 
     // The key follows, with no signal: the files are polled.
     std::fs::write(&site.key, &renewed.key_pem).expect("write");
-    let deadline = Instant::now() + PATIENCE;
-    let res = loop {
-        match verifying.get(&url).send().await {
-            Ok(res) => break res,
-            Err(e) => assert!(Instant::now() < deadline, "{}:\n{}", causes(&e), node.read_log()),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let res = wait_for(PATIENCE, "the renewed certificate and key to be served", async || {
+        verifying.get(&url).send().await.map_err(|e| format!("{}:\n{}", causes(&e), node.read_log()))
+    })
+    .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(peer_cert(&res), renewed.der);
     let log = node.read_log();
@@ -447,8 +441,7 @@ async fn a_silent_client_and_an_idle_http2_connection_give_their_slots_back() {
     assert_eq!(res.version(), Version::HTTP_2);
     // Cut at the header read timeout: then only the connection asking the
     // metrics is open.
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    wait_for(PATIENCE, "the idle HTTP/2 connection to be closed", async || {
         let metrics = site
             .fresh_client(&node)
             .get(node.url("/metrics"))
@@ -461,12 +454,9 @@ async fn a_silent_client_and_an_idle_http2_connection_give_their_slots_back() {
             .expect("text");
         let open = metric(&metrics, "keyward_http_open_connections")
             .unwrap_or_else(|| panic!("no open-connections gauge:\n{metrics}"));
-        if open == 1.0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the idle HTTP/2 connection is still open after {PATIENCE:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        if open == 1.0 { Ok(()) } else { Err(format!("{open} connections open")) }
+    })
+    .await;
     // The client notices and reconnects by itself.
     assert_eq!(idle.get(node.url("/healthz")).send().await.expect("again").status(), StatusCode::OK);
     drop(silent);

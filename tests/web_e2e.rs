@@ -16,13 +16,14 @@ mod browser;
 mod support;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use browser::Browser;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::basic;
 use support::node::{Node, run, run_json};
+use support::wait::{wait_for, wait_for_blocking};
 
 const PASSWORD: &str = "correct horse battery staple";
 const WHOAMI: &str = "/api/service-account/v1/whoami";
@@ -39,6 +40,30 @@ const CSP_DIRECTIVES: &[&str] = &[
     "base-uri 'none'",
     "form-action 'self'",
 ];
+
+/// Every page of the web app, by its address (the routes of
+/// `src/web/mod.rs`, and the deleted accounts' page the app draws under
+/// `/service-accounts/{id}`), and the screenshot of it the tests take for the
+/// README.
+const PAGES: &[(&str, &str)] = &[
+    ("/", "accounts"),
+    ("/login", "login"),
+    ("/setup", "setup"),
+    ("/service-accounts", "accounts"),
+    ("/service-accounts/{id}", "account"),
+    ("/service-accounts/deleted", "deleted"),
+    ("/users", "users"),
+    ("/settings", "settings"),
+    ("/audit", "audit"),
+    ("/webhooks", "webhooks"),
+    ("/webhooks/{id}", "webhook"),
+    ("/invitations", "invitations"),
+    ("/set-password", "set-password"),
+    ("/accept-invitation", "invitation"),
+];
+
+/// What the README's pictures may weigh together, in bytes.
+const SCREENSHOTS_BUDGET: u64 = 800 * 1024;
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client")
@@ -71,9 +96,9 @@ fn invitation_link(dir: &Path, base: &str, to: &str) -> String {
 /// The first link starting with `prefix` in a message to `to` in the node's
 /// `outbox/`, once one is there, whole (to the end of its line).
 fn mailed_link(dir: &Path, prefix: &str, to: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        for entry in std::fs::read_dir(dir.join("outbox")).into_iter().flatten().flatten() {
+    let outbox = dir.join("outbox");
+    wait_for_blocking(Duration::from_secs(15), &format!("a {prefix} link to {to} in {}", outbox.display()), || {
+        for entry in std::fs::read_dir(&outbox).into_iter().flatten().flatten() {
             let raw = std::fs::read(entry.path()).unwrap_or_default();
             let Some(message) = mail_parser::MessageParser::default().parse(&raw) else { continue };
             let addressed = message
@@ -87,12 +112,11 @@ fn mailed_link(dir: &Path, prefix: &str, to: &str) -> String {
                     .chars()
                     .take_while(|c| c.is_ascii_alphanumeric() || "-_&=".contains(*c))
                     .collect();
-                return format!("{prefix}{rest}");
+                return Ok(format!("{prefix}{rest}"));
             }
         }
-        assert!(Instant::now() < deadline, "no {prefix} link to {to} in {}", dir.join("outbox").display());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        Err("")
+    })
 }
 
 async fn log_in(b: &Browser, base: &str, email: &str) {
@@ -163,6 +187,44 @@ async fn whoami(base: &str, authorization: &str) -> (StatusCode, Value) {
         http().get(format!("{base}{WHOAMI}")).header("Authorization", authorization).send().await.expect("whoami");
     let status = res.status();
     (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// The README shows a picture of every page, at both widths, and no
+/// picture it does not show is kept; the browser tests below take them
+/// afresh on each run. Needs no browser: it reads the source and the files.
+#[test]
+fn the_readme_shows_every_page_of_the_web_app() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let web = std::fs::read_to_string(root.join("src/web/mod.rs")).expect("src/web/mod.rs");
+    let routes: Vec<&str> = web.split(".route(\"").skip(1).filter_map(|r| r.split('"').next()).collect();
+    assert!(routes.contains(&"/audit"), "the routes were read: {routes:?}");
+    for route in &routes {
+        assert!(PAGES.iter().any(|(page, _)| page == route), "{route} has no screenshot in PAGES");
+    }
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let dir = browser::screenshot_dir();
+    for (page, shot) in PAGES {
+        for (width, _) in browser::WIDTHS {
+            let file = format!("{shot}-{width}.png");
+            assert!(readme.contains(&format!("docs/screenshots/{file}")), "the README does not show {page} ({file})");
+            assert!(
+                dir.join(&file).is_file(),
+                "{} is missing: run cargo test --test web_e2e",
+                dir.join(&file).display()
+            );
+        }
+    }
+    let mut total = 0;
+    for entry in std::fs::read_dir(&dir).expect("docs/screenshots") {
+        let entry = entry.expect("entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert!(
+            readme.contains(&format!("docs/screenshots/{name}")),
+            "docs/screenshots/{name} is in no README picture"
+        );
+        total += entry.metadata().expect("size").len();
+    }
+    assert!(total <= SCREENSHOTS_BUDGET, "the README's pictures weigh {total} bytes, over {SCREENSHOTS_BUDGET}");
 }
 
 /// First run → setup → an account and its key → the secret works → an admin's day.
@@ -256,7 +318,6 @@ async fn first_run_setup_then_an_account_and_its_key_in_a_browser() {
     })
     .await;
     assert_labelled(&b, "the account page").await;
-    b.screenshots("account").await;
 
     // --- secure by default -------------------------------------------------
     let page = http().get(format!("{base}/service-accounts/{account_id}")).send().await.expect("page");
@@ -332,6 +393,8 @@ async fn first_run_setup_then_an_account_and_its_key_in_a_browser() {
     for shown in ["Role: Viewer", "orders:read", "reports", "Rate: 100 per 60 s"] {
         assert!(narrowed.contains(shown), "{shown:?} not in {narrowed:?}");
     }
+    // The account's page with both keys, the narrowed one in view.
+    b.screenshots_showing("account", Some(&format!("//tr[td//code[.='{second_id}']]"))).await;
     let (status, me) = whoami(&base, &second_secret).await;
     assert_eq!((status, me["role"].as_str()), (StatusCode::OK, Some("viewer")), "the key acts as a viewer");
     let expires = b.find(&format!("//tr[td//code[.='{second_id}']]/td[@data-label='Expires']")).await;
@@ -396,6 +459,7 @@ async fn first_run_setup_then_an_account_and_its_key_in_a_browser() {
     b.find("//a[normalize-space()='Recently deleted']").await.click().await.expect("Recently deleted");
     b.heading("Recently deleted").await;
     b.wait_for_text("Showing 1 deleted service account.").await;
+    b.screenshots("deleted").await;
     b.find("//button[@aria-label='Restore John Doe']").await.click().await.expect("Restore");
     b.heading("Restore service account?").await;
     b.click_dialog_button("Restore").await;
@@ -413,6 +477,7 @@ async fn first_run_setup_then_an_account_and_its_key_in_a_browser() {
     b.click_dialog_button("Save").await;
     b.no_dialog().await;
     b.wait_for_text("30 days").await;
+    b.screenshots("settings").await;
     let orgs: Value = http()
         .get(format!("{base}/api/org/v1/org"))
         .header("Cookie", &cookie)
@@ -457,6 +522,7 @@ async fn first_run_setup_then_an_account_and_its_key_in_a_browser() {
     b.click_button("Clear").await;
     b.find("//table[@id='audit-events']//code[normalize-space()='org.update']").await;
     assert!(!b.text().await.contains("matching the filters"));
+    b.screenshots("audit").await;
     b.find("//nav//a[normalize-space()='Service accounts']").await.click().await.expect("Service accounts");
     b.heading("Service accounts").await;
 
@@ -537,6 +603,7 @@ async fn users_organizations_and_a_viewers_restricted_view() {
     b.heading("Invitations").await;
     b.wait_for_text("Globex").await;
     assert_labelled(&b, "the invitations page").await;
+    b.screenshots("invitations").await;
     log_out(&b).await;
     let link = mailed_link(dir.path(), &format!("{base}/accept-invitation?token="), "admin@acme.example");
     assert!(link.contains(&format!("&org={globex}")), "{link}");
@@ -600,6 +667,7 @@ async fn users_organizations_and_a_viewers_restricted_view() {
     b.heading("Choose a password").await;
     b.fill("", "Password", PASSWORD).await;
     b.fill("", "Repeat the password", PASSWORD).await;
+    b.screenshots("set-password").await;
     b.click_button("Set password").await;
     b.heading("Log in").await;
     b.wait_for_text("Your password is set.").await;
@@ -690,14 +758,10 @@ impl Receiver {
 
     /// The `n`th request's headers and body, once it came.
     async fn nth(&self, n: usize) -> (axum::http::HeaderMap, String) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(got) = self.0.lock().expect("lock").get(n).cloned() {
-                return got;
-            }
-            assert!(Instant::now() < deadline, "delivery {n} never came");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for(Duration::from_secs(20), &format!("delivery {n}"), async || {
+            self.0.lock().expect("lock").get(n).cloned().ok_or("")
+        })
+        .await
     }
 }
 
@@ -810,6 +874,13 @@ async fn webhooks_in_the_browser() {
     .await;
     assert_labelled(&b, "the webhook endpoint page").await;
     b.screenshots("webhook").await;
+    // The list shows it, with where it sends to.
+    b.find("//nav//a[normalize-space()='Webhooks']").await.click().await.expect("Webhooks");
+    b.heading("Webhooks").await;
+    let listed = format!("//table//a[normalize-space()={}]", browser::quote(&hook_url));
+    b.find(&listed).await;
+    b.screenshots("webhooks").await;
+    b.find(&listed).await.click().await.expect("open the endpoint");
 
     // --- rotate: later deliveries carry the new secret's signature ---------
     b.click_button("Rotate secret").await;

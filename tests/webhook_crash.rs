@@ -16,6 +16,7 @@ use axum::http::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::node::{Node, bootstrap};
+use support::wait::wait_for;
 
 const SA: &str = "/api/service-account/v1/service-account";
 const HOOKS: &str = "/api/webhook/v1/webhook";
@@ -36,6 +37,27 @@ async fn receive(State(got): State<Got>, headers: HeaderMap, body: Bytes) -> &'s
         got.lock().expect("lock").entry(account.to_owned()).or_default().insert(id);
     }
     "ok"
+}
+
+/// Acknowledged accounts not announced yet, and where the nodes' logs are:
+/// read only if the wait fails, to tell why.
+struct Unannounced<'a> {
+    missing: Vec<String>,
+    logs: &'a std::path::Path,
+}
+
+impl std::fmt::Display for Unannounced<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{} never announced: {:?}", self.missing.len(), self.missing)?;
+        for entry in std::fs::read_dir(self.logs).into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".log") {
+                let log = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().filter(|l| l.contains("webhook")).rev().take(5).collect();
+                writeln!(f, "{}: {tail:#?}", entry.file_name().to_string_lossy())?;
+            }
+        }
+        Ok(())
+    }
 }
 
 async fn crash_and_check(database: &str) {
@@ -69,11 +91,11 @@ async fn crash_and_check(database: &str) {
             break;
         }
         // Writes until the kill; only those answered 201 must be announced.
-        let deadline = Instant::now() + Duration::from_millis(200 + (seed.wrapping_mul(round as u64 + 7) % 400));
+        let kill_at = Instant::now() + Duration::from_millis(200 + (seed.wrapping_mul(round as u64 + 7) % 400));
         let mut i = 0;
         // A bounded number per round: one endpoint's deliveries go one at a
         // time, in order, so the load must not outrun them.
-        while Instant::now() < deadline && i < 12 {
+        while Instant::now() < kill_at && i < 12 {
             let name = format!("r{round}-{i}");
             i += 1;
             let sent = client.post(node.url(SA)).header("Authorization", &admin).json(&json!({"name": name})).send();
@@ -85,33 +107,19 @@ async fn crash_and_check(database: &str) {
             }
         }
         // The kill lands while the backlog is being sent.
-        tokio::time::sleep_until(deadline.into()).await;
+        tokio::time::sleep_until(kill_at.into()).await;
         node.child.kill().expect("kill -9");
         let _ = node.child.wait();
     }
     // The last node stays up; everything acknowledged arrives.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    wait_for(Duration::from_secs(60), "every acknowledged account to be announced", async || {
         let missing: Vec<String> = {
             let got = got.lock().expect("lock");
             acknowledged.iter().filter(|a| !got.contains_key(*a)).cloned().collect()
         };
-        if missing.is_empty() {
-            break;
-        }
-        if Instant::now() >= deadline {
-            // What the nodes said, to tell why.
-            for entry in std::fs::read_dir(dir.path()).expect("dir").flatten() {
-                if entry.file_name().to_string_lossy().ends_with(".log") {
-                    let log = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                    let tail: Vec<&str> = log.lines().filter(|l| l.contains("webhook")).rev().take(5).collect();
-                    eprintln!("{}: {tail:#?}", entry.file_name().to_string_lossy());
-                }
-            }
-            panic!("{} acknowledged accounts never announced: {missing:?}", missing.len());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        if missing.is_empty() { Ok(()) } else { Err(Unannounced { missing, logs: dir.path() }) }
+    })
+    .await;
     assert!(acknowledged.len() > KILLS, "the load did real work: {}", acknowledged.len());
     // One delivery per account, whatever was resent: a receiver can drop
     // duplicates by webhook-id.

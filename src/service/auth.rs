@@ -1,7 +1,8 @@
 //! The key check, on every request's path.
 //!
 //! A secret is parsed (prefix and checksum, no storage touched for garbage),
-//! hashed once with SHA-256, and found by its hash: first in this node's
+//! turned into its lookup hash, SHA-256(SHA-256(secret)), and found by it:
+//! first in this node's
 //! bounded cache (which also remembers hashes that named no key), else by
 //! one indexed lookup. The stored hash is compared in constant
 //! time. Nothing is written per request.

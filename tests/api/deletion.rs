@@ -11,7 +11,7 @@ use keyward::service::Limits;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Options, SA, TestApp, problem};
+use crate::helpers::{Options, SA, TestApp, problem, wait_until};
 
 const WHOAMI: &str = "/api/service-account/v1/whoami";
 const EVENTS: &str = "/api/audit/v1/event";
@@ -255,11 +255,8 @@ async fn the_background_worker_purges_on_its_own() {
     clock.advance(20 * DAY);
     assert_eq!(app.delete(&format!("{SA}/{kept}"), &app.admin_key).await.status(), StatusCode::NO_CONTENT);
     clock.advance(10 * DAY + 1);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while deleted_ids(&app).await.contains(&account) {
-        assert!(std::time::Instant::now() < deadline, "the worker did not purge");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(Duration::from_secs(10), "the worker to purge", async || !deleted_ids(&app).await.contains(&account))
+        .await;
     assert_eq!(deleted_ids(&app).await, vec![kept], "deleted 10 days ago: kept");
 }
 

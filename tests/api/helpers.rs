@@ -20,6 +20,8 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
 pub use crate::support::outside::outside_program;
+/// The suite waits as the child-process tests do (`tests/support/wait.rs`).
+pub use crate::support::wait::{wait_for, wait_until};
 
 pub struct TestApp {
     pub base: String,

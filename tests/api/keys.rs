@@ -1,13 +1,13 @@
 //! A service account's keys: listing, changing, rotating, limits, expiry and
 //! `lastUsed`.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keyward::domain::Id;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{SA, TestApp, problem};
+use crate::helpers::{SA, TestApp, problem, wait_for};
 
 const WHOAMI: &str = "/api/service-account/v1/whoami";
 /// Where the manual clock starts: an ordinary present-day Unix time.
@@ -428,15 +428,11 @@ async fn last_used_is_filled_after_the_key_is_used() {
     let after = unix_now();
 
     // Uses are written by a background task, every 20 ms here.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let last_used = loop {
+    let last_used = wait_for(Duration::from_secs(5), "lastUsed to be written", async || {
         let listed = listed_key(&app, &account, &key_id).await;
-        if let Some(t) = listed["lastUsed"].as_i64() {
-            break t;
-        }
-        assert!(Instant::now() < deadline, "lastUsed still null: {listed}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        listed["lastUsed"].as_i64().ok_or(listed)
+    })
+    .await;
     assert!((before..=after).contains(&last_used), "lastUsed {last_used} not in {before}..={after}");
 }
 
@@ -452,17 +448,13 @@ async fn storage_lookups(app: &TestApp) -> u64 {
 /// Waits until the node's feed reader has applied `n` changes: what it
 /// forgets on reading them is then counted too.
 async fn feed_read_up_to(app: &TestApp, n: i64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_for(Duration::from_secs(10), &format!("the feed reader to stand at {n}"), async || {
         let text = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
         let at =
             text.lines().find_map(|l| l.strip_prefix("keyward_credential_feed_position ")).map(|v| v.trim().to_owned());
-        if at.as_deref().and_then(|v| v.parse::<i64>().ok()) == Some(n) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the feed reader stands at {at:?}, not {n}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        if at.as_deref().and_then(|v| v.parse::<i64>().ok()) == Some(n) { Ok(()) } else { Err(format!("{at:?}")) }
+    })
+    .await;
 }
 
 /// Uses each secret once; answers how many storage lookups that took.

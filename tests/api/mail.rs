@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 
 use super::smtp::{Mail, SmtpServer, TlsFiles};
-use crate::helpers::{SA, TestApp, problem};
+use crate::helpers::{SA, TestApp, problem, wait_until};
 use crate::support::ClosedPort;
 
 /// A mail worker over the app's service, stopped when dropped (as a node's
@@ -90,14 +90,6 @@ fn mail_metric(event: &str) -> String {
 }
 
 const OLDEST: &str = "keyward_mail_oldest_undelivered_age_seconds";
-
-pub(crate) async fn wait_until<F: AsyncFnMut() -> bool>(within: Duration, what: &str, mut check: F) {
-    let deadline = Instant::now() + within;
-    while !check().await {
-        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// Waits until every message of the outbox is marked sent or given up on.
 /// A worker marks a message once its send is over, and never claims a

@@ -1,12 +1,12 @@
 //! The report of keys nobody has used for N days.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keyward::domain::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{SA, TestApp, problem};
+use crate::helpers::{SA, TestApp, problem, wait_until};
 
 const REPORT: &str = "/api/service-account/v1/key/unused";
 const DAY: i64 = 86_400;
@@ -17,16 +17,14 @@ const T0: i64 = 1_800_000_000;
 /// merely present, since the key may have been used before.
 async fn use_key(app: &TestApp, account: &str, key_id: &str, secret: &str, now: i64) {
     assert_eq!(app.get("/api/service-account/v1/whoami", secret).await.status(), StatusCode::OK);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_until(Duration::from_secs(10), "lastUsed to be written for this use", async || {
         let keys: Value = app.get(&format!("{SA}/{account}/key"), &app.admin_key).await.json().await.expect("json");
-        let key = keys.as_array().expect("keys").iter().find(|k| k["keyId"] == key_id).cloned();
-        if key.as_ref().and_then(|k| k["lastUsed"].as_i64()) >= Some(now) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "lastUsed was never written for this use: {key:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        keys.as_array()
+            .expect("keys")
+            .iter()
+            .any(|k| k["keyId"] == key_id && k["lastUsed"].as_i64().is_some_and(|at| at >= now))
+    })
+    .await;
 }
 
 fn key_ids(report: &Value) -> Vec<String> {

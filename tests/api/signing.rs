@@ -5,7 +5,7 @@
 //! RFC 8414 metadata points at it all.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use keyward::domain::{Role, SystemClock};
@@ -14,7 +14,7 @@ use keyward::store::Store;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, wait_for};
 
 const TOKEN: &str = "/api/auth/v1/oauth/token";
 const JWKS: &str = "/.well-known/jwks.json";
@@ -150,15 +150,11 @@ async fn another_node_signs_with_the_new_key_within_a_poll() {
     assert_eq!(theirs(other.jwks().await.expect("jwks")), vec![first.clone()], "the other node caches it");
 
     let (second, _) = app.service.rotate_signing_key().await.expect("rotate");
-    let start = Instant::now();
-    loop {
+    wait_for(Duration::from_secs(2), "the other node to publish the new key and the one before", async || {
         let seen = theirs(other.jwks().await.expect("jwks"));
-        if seen == vec![second.clone(), first.clone()] {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(2), "the other node still publishes {seen:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        if seen == vec![second.clone(), first.clone()] { Ok(()) } else { Err(format!("{seen:?}")) }
+    })
+    .await;
     // Tokens of either node verify on the other.
     let here = token(&app).await;
     other.verify_access_token(&here, &app.base).await.expect("the other node accepts this node's new token");

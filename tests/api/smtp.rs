@@ -7,10 +7,12 @@
 use std::net::{IpAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mail_parser::{MessageParser, MimeHeaders};
 use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig, response};
+
+use crate::support::wait::wait_for;
 
 /// One message as the server took it in.
 #[derive(Debug, Clone)]
@@ -139,28 +141,20 @@ impl SmtpServer {
 
     /// Waits until `address` has received at least `n` messages.
     pub async fn wait_for_mailbox(&self, address: &str, n: usize, within: Duration) -> Vec<Mail> {
-        let deadline = Instant::now() + within;
-        loop {
+        wait_for(within, &format!("{n} messages to reach {address}"), async || {
             let got = self.mailbox(address);
-            if got.len() >= n {
-                return got;
-            }
-            assert!(Instant::now() < deadline, "{} of {n} messages reached {address} within {within:?}", got.len());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            if got.len() >= n { Ok(got) } else { Err(format!("{} did", got.len())) }
+        })
+        .await
     }
 
     /// Waits until at least `n` messages arrived; fails the test otherwise.
     pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Delivery> {
-        let deadline = Instant::now() + within;
-        loop {
+        wait_for(within, &format!("{n} messages to arrive"), async || {
             let got = self.deliveries();
-            if got.len() >= n {
-                return got;
-            }
-            assert!(Instant::now() < deadline, "{} of {n} messages arrived within {within:?}", got.len());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            if got.len() >= n { Ok(got) } else { Err(format!("{} did", got.len())) }
+        })
+        .await
     }
 }
 

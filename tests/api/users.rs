@@ -10,9 +10,9 @@ use keyward::domain::{Email, Id, Role};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
-use super::mail::{Worker, config, outbox, start, wait_until};
+use super::mail::{Worker, config, outbox, start};
 use super::smtp::{Mail, SmtpServer};
-use crate::helpers::{SA, TestApp, problem};
+use crate::helpers::{SA, TestApp, problem, wait_until};
 
 const USERS: &str = "/api/user/v1/user";
 const INVITATIONS: &str = "/api/user/v1/me/invitation";

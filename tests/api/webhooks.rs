@@ -26,7 +26,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::smtp::{Mail, SmtpServer};
-use crate::helpers::{Options, SA, TestApp, problem};
+use crate::helpers::{Options, SA, TestApp, problem, wait_for};
 
 const HOOKS: &str = "/api/webhook/v1/webhook";
 
@@ -85,15 +85,11 @@ impl Receiver {
 
     /// Waits until at least `n` requests came.
     async fn wait_for(&self, n: usize) -> Vec<Received> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+        wait_for(Duration::from_secs(20), &format!("{n} deliveries"), async || {
             let got = self.got();
-            if got.len() >= n {
-                return got;
-            }
-            assert!(Instant::now() < deadline, "only {} of {n} deliveries arrived: {got:?}", got.len());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            if got.len() >= n { Ok(got) } else { Err(format!("{} arrived: {got:?}", got.len())) }
+        })
+        .await
     }
 }
 
@@ -126,15 +122,15 @@ async fn deliveries(app: &TestApp, hook: &str) -> Vec<Value> {
 
 /// Waits until every delivery of `hook` has left `pending`.
 async fn settled(app: &TestApp, hook: &str, n: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    wait_for(Duration::from_secs(20), &format!("{n} deliveries, none pending"), async || {
         let items = deliveries(app, hook).await;
         if items.len() >= n && items.iter().all(|d| d["status"] != "pending") {
-            return items;
+            Ok(items)
+        } else {
+            Err(format!("{items:?}"))
         }
-        assert!(Instant::now() < deadline, "deliveries still pending: {items:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// A second keyward node's service on the test app's database.
@@ -804,11 +800,13 @@ impl SlowReceiver {
 
     /// Waits until at least `n` requests came in all.
     async fn wait_for_seen(&self, n: usize) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.state().3 < n {
-            assert!(Instant::now() < deadline, "the slow receiver saw {:?}, not {n} requests", self.state());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let what = format!("the slow receiver to see {n} requests");
+        wait_for(Duration::from_secs(30), &what, async || {
+            // (now, most, most on one endpoint, seen)
+            let state = self.state();
+            if state.3 >= n { Ok(()) } else { Err(format!("{state:?}")) }
+        })
+        .await;
     }
 }
 

@@ -1,7 +1,7 @@
 //! Support shared by the integration test binaries: fresh PostgreSQL
 //! databases, the Redis server, the real `keyward` binary as a child
-//! process, programs from outside the project, and a private certificate
-//! authority.
+//! process, programs from outside the project, a private certificate
+//! authority, and the one way to wait for something to happen (`wait`).
 
 #![allow(dead_code)]
 
@@ -10,6 +10,7 @@ pub mod outside;
 pub mod pki;
 pub mod postgres;
 pub mod redis;
+pub mod wait;
 
 /// The `Authorization` value of Basic Auth with a key's id and secret.
 pub fn basic(key_id: &str, secret: &str) -> String {

@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::wait::wait_for_blocking;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_keyward");
 /// How long a server may take to bind on a busy machine; only reached when
@@ -120,15 +122,10 @@ impl Process {
 
     /// Waits until its log holds `needle`; answers the log then.
     pub fn wait_for_log(&self, needle: &str, within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
+        wait_for_blocking(within, &format!("keyward to log {needle:?}"), || {
             let log = self.read_log();
-            if log.contains(needle) {
-                return log;
-            }
-            assert!(Instant::now() < deadline, "keyward did not log {needle:?} within {within:?}:\n{log}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+            if log.contains(needle) { Ok(log) } else { Err(log) }
+        })
     }
 
     /// What it has printed on standard output so far.
@@ -144,32 +141,33 @@ impl Process {
     }
 
     pub fn wait_for_exit(&mut self, within: Duration) -> ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("child status") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "keyward still runs after {within:?}:\n{}", self.read_log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let log = self.log.clone();
+        wait_for_blocking(within, "keyward to exit", || match self.child.try_wait().expect("child status") {
+            Some(status) => Ok(status),
+            None => Err(std::fs::read_to_string(&log).unwrap_or_default()),
+        })
     }
 
     /// Waits until it logs the address it serves on (`Ok`), or exits
     /// without serving (`Err`, with its exit status).
     pub fn outcome(mut self) -> Result<Node, (ExitStatus, String)> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
+        let served = wait_for_blocking(START_TIMEOUT, "keyward to serve or exit", || {
             let log = self.read_log();
             if let Some(addr) = bound_address(&log) {
                 let scheme = if log.contains("tls=true") { "https" } else { "http" };
-                let base = format!("{scheme}://{addr}");
-                return Ok(Node { process: self, addr, port: addr.port(), base });
+                return Ok(Ok((addr, format!("{scheme}://{addr}"))));
             }
-            if let Some(status) = self.child.try_wait().expect("child status") {
-                return Err((status, self.read_log()));
+            match self.child.try_wait().expect("child status") {
+                Some(status) => Ok(Err(status)),
+                None => Err(log),
             }
-            assert!(Instant::now() < deadline, "keyward did not start serving within {START_TIMEOUT:?}:\n{log}");
-            std::thread::sleep(Duration::from_millis(10));
+        });
+        match served {
+            Ok((addr, base)) => Ok(Node { process: self, addr, port: addr.port(), base }),
+            Err(status) => {
+                let log = self.read_log();
+                Err((status, log))
+            }
         }
     }
 
@@ -232,25 +230,18 @@ impl Node {
     }
 
     pub fn wait_until_healthy(&self, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
+        wait_for_blocking(within, &format!("keyward on {} to answer /healthz", self.addr), || {
             if let Ok(mut stream) = std::net::TcpStream::connect(self.addr) {
                 use std::io::{Read, Write};
                 let _ = stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n");
                 let mut answer = String::new();
                 let _ = stream.read_to_string(&mut answer);
                 if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
-                    return;
+                    return Ok(());
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "keyward on {} did not answer /healthz:\n{}",
-                self.addr,
-                self.read_log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            Err(self.read_log())
+        });
     }
 
     pub fn url(&self, path: &str) -> String {

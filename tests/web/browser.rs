@@ -2,9 +2,10 @@
 //! the few helpers the web app's tests need: find by visible text or label,
 //! wait, read the browser's console, and take screenshots at two widths.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::Method;
 use fantoccini::elements::Element;
@@ -14,6 +15,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 use crate::support::outside::outside_program;
+use crate::support::wait::{wait_for, wait_for_blocking};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -70,27 +72,35 @@ impl WebDriverCompatibleCommand for Raw {
 
 /// The port chromedriver listens on, from its line "ChromeDriver was
 /// started successfully on port N." in `said`.
+/// chromedriver is killed if it does not say it in time (the test fails).
 fn driver_port(said: &Path, driver: &mut Child) -> u16 {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    /// Kills chromedriver when dropped, unless defused: also when the wait fails.
+    struct KillOnFailure<'a>(Option<&'a mut Child>);
+    impl Drop for KillOnFailure<'_> {
+        fn drop(&mut self) {
+            if let Some(driver) = self.0.take() {
+                let _ = driver.kill();
+                let _ = driver.wait();
+            }
+        }
+    }
+    let mut guard = KillOnFailure(Some(driver));
+    let port = wait_for_blocking(WAIT, "chromedriver to say its port", || {
         let text = std::fs::read_to_string(said).unwrap_or_default();
         let port = text
             .lines()
             .find_map(|l| l.strip_prefix("ChromeDriver was started successfully on port "))
             .and_then(|rest| rest.trim_end_matches('.').parse().ok());
         if let Some(port) = port {
-            return port;
+            return Ok(port);
         }
-        if let Ok(Some(status)) = driver.try_wait() {
+        if let Some(Ok(Some(status))) = guard.0.as_mut().map(|d| d.try_wait()) {
             panic!("chromedriver exited ({status}) before listening:\n{text}");
         }
-        if Instant::now() >= deadline {
-            let _ = driver.kill();
-            let _ = driver.wait();
-            panic!("chromedriver did not say its port:\n{text}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        Err(text)
+    });
+    guard.0 = None;
+    port
 }
 
 impl Browser {
@@ -204,15 +214,11 @@ impl Browser {
 
     /// Waits until the page's visible text contains `needle`.
     pub async fn wait_for_text(&self, needle: &str) {
-        let deadline = Instant::now() + WAIT;
-        loop {
+        wait_for(WAIT, &format!("the page to show {needle:?}"), async || {
             let text = self.text().await;
-            if text.contains(needle) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "the page never showed {needle:?}; it shows:\n{text}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            if text.contains(needle) { Ok(()) } else { Err(text) }
+        })
+        .await;
     }
 
     /// Waits until `check` holds, re-evaluated on each pass.
@@ -221,15 +227,7 @@ impl Browser {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        let deadline = Instant::now() + WAIT;
-        while !check().await {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting until {what}; the page shows:\n{}",
-                self.text().await
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for(WAIT, what, async || if check().await { Ok(()) } else { Err(self.text().await) }).await;
     }
 
     /// Waits until no dialog is open (or in the page at all).
@@ -336,8 +334,15 @@ impl Browser {
     }
 
     /// PNGs of the current screen at each of `WIDTHS`, saved as
-    /// `target/screenshots/NAME-WIDTH.png`; the window ends at the first width.
+    /// `docs/screenshots/NAME-WIDTH.png`, the README's pictures, on every
+    /// run; the window ends at the first width.
     pub async fn screenshots(&self, name: &str) {
+        self.screenshots_showing(name, None).await;
+    }
+
+    /// `screenshots`, with the element the XPath `anchor` finds scrolled
+    /// into the middle of the screen at each width.
+    pub async fn screenshots_showing(&self, name: &str, anchor: Option<&str>) {
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         for (width, height) in WIDTHS {
@@ -347,6 +352,13 @@ impl Browser {
                 inner.and_then(|v| v.as_u64()) == Some(u64::from(width))
             })
             .await;
+            if let Some(xpath) = anchor {
+                let scroll = "const n = document.evaluate(arguments[0], document, null, \
+                     XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue; \
+                     if (n) { n.scrollIntoView({block: 'center', behavior: 'instant'}); } return !!n;";
+                let found = self.client.execute(scroll, vec![json!(xpath)]).await.expect("scroll");
+                assert_eq!(found, json!(true), "{name}: nothing at {xpath} to show");
+            }
             // The status line is transient; the pictures show the screen under it.
             let hide = "const t = document.getElementById('toast'); if (t) { t.className = 'toast'; }";
             self.client.execute(hide, vec![]).await.expect("hide the status line");
@@ -363,18 +375,53 @@ impl Browser {
             assert!(overflow.as_i64().unwrap_or(1) <= 0, "{name} scrolls sideways at {width} px by {overflow}");
             let png = self.client.screenshot().await.expect("screenshot");
             assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
-            std::fs::write(dir.join(format!("{name}-{width}.png")), png).expect("write screenshot");
+            std::fs::write(dir.join(format!("{name}-{width}.png")), small_png(&png)).expect("write screenshot");
         }
         self.client.set_window_size(WIDTHS[0].0, WIDTHS[0].1).await.expect("resize");
     }
 }
 
-/// `target/screenshots`, wherever the target directory is.
+/// `png`, a screenshot, as an 8-bit palette PNG of the 256 colours it uses
+/// most, every other pixel drawn in the nearest of them. A page is flat
+/// colours and anti-aliased text: the loss does not show, and the file is
+/// well under half the size, which keeps the README's pictures small.
+pub fn small_png(png: &[u8]) -> Vec<u8> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("an image that fits in memory")];
+    let frame = reader.next_frame(&mut pixels).expect("the pixels");
+    let rgb: Vec<[u8; 3]> =
+        pixels[..frame.buffer_size()].chunks_exact(frame.color_type.samples()).map(|p| [p[0], p[1], p[2]]).collect();
+    let mut uses: HashMap<[u8; 3], usize> = HashMap::new();
+    for colour in &rgb {
+        *uses.entry(*colour).or_default() += 1;
+    }
+    let mut by_use: Vec<([u8; 3], usize)> = uses.into_iter().collect();
+    by_use.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let palette: Vec<[u8; 3]> = by_use.iter().take(256).map(|(colour, _)| *colour).collect();
+    let mut index: HashMap<[u8; 3], u8> = palette.iter().zip(0..=u8::MAX).map(|(c, i)| (*c, i)).collect();
+    let nearest = |c: [u8; 3]| {
+        let distance = |p: &[u8; 3]| (0..3).map(|i| (i32::from(p[i]) - i32::from(c[i])).pow(2)).sum::<i32>();
+        palette.iter().zip(0..=u8::MAX).min_by_key(|(p, _)| distance(p)).map_or(0, |(_, i)| i)
+    };
+    let indices: Vec<u8> = rgb.iter().map(|c| *index.entry(*c).or_insert_with(|| nearest(*c))).collect();
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, frame.width, frame.height);
+    encoder.set_color(png::ColorType::Indexed);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_palette(palette.concat());
+    encoder.set_compression(png::Compression::High);
+    encoder.set_filter(png::Filter::NoFilter);
+    let mut writer = encoder.write_header().expect("PNG header");
+    writer.write_image_data(&indices).expect("PNG data");
+    writer.finish().expect("PNG end");
+    out
+}
+
+/// `docs/screenshots`, where the README finds its pictures.
 pub fn screenshot_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("screenshots")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs").join("screenshots")
 }
 
 /// An XPath string literal for any text.
