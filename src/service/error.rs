@@ -34,6 +34,12 @@ impl ServiceError {
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::Forbidden(detail.into())
     }
+
+    /// A key wider than its maker: refused as a lack of authority (`403`),
+    /// naming the field.
+    pub fn above_ceiling(e: crate::domain::ceiling::Exceeds) -> Self {
+        Self::forbidden(format!("{}: {} (a key gives no more than it has)", e.field, e.detail))
+    }
 }
 
 impl From<StoreError> for ServiceError {

@@ -86,7 +86,7 @@ impl Service {
             _ => expires,
         };
         require_key_role(p, new.narrowing.role, account.role)?;
-        ceiling.check(&new.narrowing, expires).map_err(above_ceiling)?;
+        ceiling.check(&new.narrowing, expires).map_err(ServiceError::above_ceiling)?;
         self.require_key_slot(tx.conn(), account_id, now).await?;
         let draft = Draft { name: new.name, expires, narrowing: new.narrowing };
         let minted = self.mint(tx.conn(), p, account.role, account_id, draft, now).await?;
@@ -167,7 +167,7 @@ impl Service {
         // caller's ceiling: a key never makes a wider key usable.
         let enables = before.disabled && !after.disabled;
         if narrows || enables {
-            p.ceiling().check(&after.narrowing, after.expires).map_err(above_ceiling)?;
+            p.ceiling().check(&after.narrowing, after.expires).map_err(ServiceError::above_ceiling)?;
         }
         keys::update(tx.conn(), &after).await?;
         // A narrower key takes effect like a revocation: at once on this
@@ -270,7 +270,7 @@ impl Service {
             Some(cap) => Some(successor_expires.map_or(cap, |at| at.min(cap))),
             None => successor_expires,
         };
-        ceiling.check(&old.narrowing, successor_expires).map_err(above_ceiling)?;
+        ceiling.check(&old.narrowing, successor_expires).map_err(ServiceError::above_ceiling)?;
         old.expires = Some(old.expires.map_or(old_ends, |at| at.min(old_ends)));
         let draft = Draft {
             name: old.name.as_deref().map(Name::from_stored_ref),
@@ -375,7 +375,7 @@ impl Service {
                 shortened.push(key.id.clone());
             }
             if !key.disabled {
-                ceiling.check(&key.narrowing, key.expires).map_err(above_ceiling)?;
+                ceiling.check(&key.narrowing, key.expires).map_err(ServiceError::above_ceiling)?;
             }
         }
         Ok(shortened)
@@ -463,12 +463,6 @@ fn require_key_role(p: &Principal, role: Option<Role>, account: Role) -> Result<
         return Err(ServiceError::invalid("role", format!("must not exceed the service account's role ({account})")));
     }
     Ok(())
-}
-
-/// A key wider than its maker: refused as a lack of authority (`403`),
-/// naming the field.
-pub(crate) fn above_ceiling(e: crate::domain::ceiling::Exceeds) -> ServiceError {
-    ServiceError::forbidden(format!("{}: {} (a key gives no more than it has)", e.field, e.detail))
 }
 
 fn key_detail(key: &ApiKey) -> serde_json::Value {
