@@ -16,8 +16,10 @@ pub enum ServiceError {
     /// The request must say which organization it means.
     #[error("{0}")]
     BadRequest(String),
+    /// Storage could not be reached or did not answer in time: worth a
+    /// retry. The cause is for the log only.
     #[error("storage is unavailable")]
-    Unavailable(#[source] StoreError),
+    Unavailable(#[source] anyhow::Error),
     /// Too much expensive work in flight (password hashing): try again in
     /// this many seconds.
     #[error("the server is busy")]
@@ -48,7 +50,7 @@ impl From<StoreError> for ServiceError {
             StoreError::Conflict(field) => {
                 ServiceError::Conflict { field, detail: format!("{field} is already taken") }
             }
-            StoreError::Unavailable(_) => ServiceError::Unavailable(err),
+            StoreError::Unavailable(_) => ServiceError::Unavailable(err.into()),
             other => ServiceError::Internal(other.into()),
         }
     }
