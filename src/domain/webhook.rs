@@ -236,6 +236,43 @@ impl EndpointUrl {
             url::Host::Domain(_) => None,
         }
     }
+
+    /// What can be known without the network of whether webhooks may reach
+    /// this URL: refused when it names a private address itself, or a name
+    /// that is this machine wherever it is resolved (`localhost` and the
+    /// names under it, RFC 6761). Any other name is judged where deliveries
+    /// are made, on the addresses it resolves to then.
+    pub fn refuse_private(&self) -> Result<(), PrivateTarget> {
+        let (host, _) = self.host_and_port();
+        match self.literal_ip() {
+            Some(ip) => PrivateTarget::check(&host, [ip]),
+            None if is_local_name(&host) => Err(PrivateTarget(host)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Names that are this machine wherever they are resolved: `localhost` and
+/// the names under it (RFC 6761 §6.3), however written.
+fn is_local_name(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost" || host.ends_with(".localhost")
+}
+
+/// A host webhooks may not reach without `--webhook-allow-private`: it is,
+/// or resolves to, an address `is_private` refuses. The message names the
+/// host as the URL wrote it, never the address a name resolved to, which
+/// would map the server's own network for whoever registers a name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} leads to a loopback or private address, which webhooks may not reach")]
+pub struct PrivateTarget(pub String);
+
+impl PrivateTarget {
+    /// `is_private` applied to every address `host` leads to: refused if
+    /// any one is private, since a connection may use any of them.
+    pub fn check(host: &str, addresses: impl IntoIterator<Item = IpAddr>) -> Result<(), Self> {
+        if addresses.into_iter().any(is_private) { Err(Self(host.to_owned())) } else { Ok(()) }
+    }
 }
 
 /// Addresses a webhook may not reach without `--webhook-allow-private`:
@@ -245,8 +282,9 @@ impl EndpointUrl {
 /// 6to4). Teredo (`2001::/32`) is refused whole: it tunnels to an IPv4
 /// address hidden in the IPv6 one, through a relay keyward does not choose.
 ///
-/// The one rule: the registration's check, the resolver every attempt
-/// connects through, and an attempt at a literal address all ask it.
+/// The one rule, asked through `PrivateTarget::check` by the registration's
+/// check (`EndpointUrl::refuse_private`), by the resolver every attempt
+/// connects through, and by an attempt at a literal address.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_private_v4(v4),
@@ -464,6 +502,33 @@ mod tests {
         ] {
             assert!(!is_private(public.parse().expect("ip")), "{public}");
         }
+    }
+
+    #[test]
+    fn what_can_be_refused_without_the_network_is() {
+        for refused in [
+            "http://127.0.0.1:9/x",
+            "http://[::1]/x",
+            "http://[::ffff:10.0.0.1]/x",
+            "http://localhost:8080/x",
+            "http://LOCALHOST./x",
+            "https://api.localhost/x",
+        ] {
+            let url = EndpointUrl::parse(refused).expect("url");
+            let why = url.refuse_private().expect_err(refused).to_string();
+            assert!(why.ends_with("leads to a loopback or private address, which webhooks may not reach"), "{why}");
+        }
+        // Names are judged on what they resolve to, when a delivery is made.
+        for allowed in ["https://93.184.215.14/x", "https://hooks.example.com/x", "https://localhost.example.com/x"] {
+            assert_eq!(EndpointUrl::parse(allowed).expect("url").refuse_private(), Ok(()), "{allowed}");
+        }
+        // One private address among a name's is enough, and the refusal names
+        // the host, not the address.
+        let public: IpAddr = "93.184.215.14".parse().expect("ip");
+        let private: IpAddr = "10.0.0.1".parse().expect("ip");
+        assert_eq!(PrivateTarget::check("hooks.example.com", [public]), Ok(()));
+        let refused = PrivateTarget::check("hooks.example.com", [public, private]).expect_err("private");
+        assert!(refused.to_string().starts_with("hooks.example.com leads to") && !refused.to_string().contains("10.0"));
     }
 
     #[test]
