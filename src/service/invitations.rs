@@ -19,10 +19,12 @@ use serde_json::json;
 
 use super::audit::{self, Action, Target};
 use super::mail::{InvitationPayload, Mail};
-use super::principal::{Actor, Identity};
+use super::principal::Identity;
+use super::webhooks;
 use super::{Principal, Service, ServiceError};
 use crate::domain::entity::{Member, Membership, PendingInvitation};
-use crate::domain::{Email, Id, LinkPurpose, Token, UnixTime};
+use crate::domain::webhook::Event;
+use crate::domain::{Actor, Email, Id, LinkPurpose, Token, UnixTime};
 use crate::store::{Conn, StoreError, invitations, orgs, users};
 
 /// How a person took a membership up, as the trail records it.
@@ -69,7 +71,8 @@ pub(crate) async fn record_acceptance(
 ) -> Result<(), StoreError> {
     invitations::retire_for_member(conn, &member.org_id, &member.id, now).await?;
     let detail = json!({"role": member.role, "via": via.as_str()});
-    audit::record(conn, by, now, Action::UserAccept, Target::User(&member.id), Some(detail)).await
+    audit::record(conn, by, now, Action::UserAccept, Target::User(&member.id), Some(&detail)).await?;
+    webhooks::announce(conn, by, now, Event::UserAccepted, Target::User(&member.id), Some(&detail)).await
 }
 
 /// The person acting on their own membership of `member`'s organization,
@@ -176,7 +179,8 @@ impl Service {
         cancel(tx.conn(), &member, now).await?;
         let by = as_member(&member, email, client_ip);
         let detail = json!({"role": member.role});
-        audit::record(tx.conn(), &by, now, Action::UserDecline, Target::User(&member.id), Some(detail)).await?;
+        audit::record(tx.conn(), &by, now, Action::UserDecline, Target::User(&member.id), Some(&detail)).await?;
+        webhooks::announce(tx.conn(), &by, now, Event::UserDeclined, Target::User(&member.id), Some(&detail)).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -437,7 +437,7 @@ impl Service {
         });
         let system = Principal::system(m.org_id.clone());
         let target = mail.as_ref().map(Mail::target);
-        audit::record_outcome(tx.conn(), &system, now, Action::MailFailed, target, Outcome::Failure, Some(detail))
+        audit::record_outcome(tx.conn(), &system, now, Action::MailFailed, target, Outcome::Failure, Some(&detail))
             .await?;
         tx.commit().await?;
         self.metrics().mail("failed");

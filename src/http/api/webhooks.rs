@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::{PageQuery, PageRequest, PageView, PathId};
 use crate::domain::UnixTime;
 use crate::domain::entity::{WebhookDelivery, WebhookEndpoint};
-use crate::domain::webhook::{EndpointUrl, Subscriptions};
+use crate::domain::webhook::{DeliveryStatus, EndpointUrl, Subscriptions};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
@@ -47,7 +47,7 @@ impl From<WebhookEndpoint> for WebhookView {
         Self {
             id: e.id.to_string(),
             org_id: e.org_id.to_string(),
-            events: Subscriptions::from_stored(&e.events).names(),
+            events: e.events.names(),
             url: e.url,
             disabled: e.disabled,
             disabled_reason: e.disabled_reason,
@@ -109,9 +109,9 @@ impl From<WebhookDelivery> for DeliveryView {
     fn from(d: WebhookDelivery) -> Self {
         Self {
             id: d.id.to_string(),
-            event_type: d.event_type,
-            next_attempt_at: (d.status == "pending").then_some(d.next_attempt_at),
-            status: d.status,
+            event_type: d.event_type.as_str().to_owned(),
+            next_attempt_at: (d.status == DeliveryStatus::Pending).then_some(d.next_attempt_at),
+            status: d.status.as_str().to_owned(),
             attempts: d.attempts,
             last_status_code: d.last_status_code,
             last_error: d.last_error,
