@@ -226,6 +226,11 @@ impl EndpointUrl {
         if raw.chars().count() > MAX_URL_LEN {
             return Err(format!("must be at most {MAX_URL_LEN} characters"));
         }
+        // The URL parser would quietly drop some (tabs, line breaks) and
+        // percent-encode others (NUL): what was typed is refused instead.
+        if raw.chars().any(char::is_control) {
+            return Err("must not contain control characters".to_owned());
+        }
         let url = url::Url::parse(raw).map_err(|e| format!("is not a URL: {e}"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err("must start with https:// or http://".to_owned());
@@ -460,6 +465,9 @@ mod tests {
             "https://user:pw@example.com/",
             "https://example.com/#frag",
             "mailto:a@example.com",
+            "https://hooks.example.com/\u{0}",
+            "https://hooks.example.com/a\tb",
+            "https://hooks.example.com/\n",
         ] {
             assert!(EndpointUrl::parse(bad).is_err(), "{bad}");
         }
