@@ -32,7 +32,7 @@ use base64::engine::general_purpose::STANDARD;
 use clap::Parser;
 use keyward::config::{DEFAULT_SECRET_KEY_FILE, SecretKeySource};
 use keyward::domain::entity::{ApiKey, ServiceAccount};
-use keyward::domain::{Id, Name, Narrowing, Role, SealingKey, Secret, UnixTime};
+use keyward::domain::{CreatedBy, Id, Name, Narrowing, Role, SealingKey, Secret, UnixTime};
 use keyward::service::accounts::NewAccount;
 use keyward::service::keys::{Lifetime, NewKey};
 use keyward::service::{Limits, Principal, Service};
@@ -77,7 +77,7 @@ async fn seed_batch(
     store: &Store,
     sealing: &SealingKey,
     org: &Id,
-    created_by: &str,
+    created_by: &CreatedBy,
     now: UnixTime,
     range: std::ops::Range<usize>,
 ) -> anyhow::Result<String> {
@@ -102,7 +102,7 @@ async fn seed_batch(
             account_id: account.id.clone(),
             name: None,
             created: now,
-            created_by: created_by.to_owned(),
+            created_by: created_by.clone(),
             expires: None,
             last_used: None,
             disabled: false,

@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::domain::Id;
-use crate::domain::webhook::{EndpointUrl, is_private};
+use crate::domain::webhook::{EndpointUrl, PrivateTarget};
 use crate::service::webhooks::{Attempt, ClaimedDelivery, WebhookSettings};
 use crate::service::{Service, ServiceError};
 
@@ -198,10 +198,12 @@ async fn send(service: &Service, client: &reqwest::Client, claimed: &ClaimedDeli
         Err(why) => return failed(format!("the endpoint's URL is unusable: {why}")),
     };
     // The client's resolver checks names; an address written in the URL
-    // never reaches it.
+    // never reaches it, so it is checked here.
     if !service.limits().webhooks.allow_private {
-        if let Some(ip) = url.literal_ip().filter(|ip| is_private(*ip)) {
-            return failed(format!("{ip} is a loopback or private address, which webhooks may not reach"));
+        if let Some(ip) = url.literal_ip() {
+            if let Err(refused) = PrivateTarget::check(&url.host_and_port().0, [ip]) {
+                return failed(refused.to_string());
+            }
         }
     }
     let d = &claimed.delivery;
@@ -227,8 +229,16 @@ async fn send(service: &Service, client: &reqwest::Client, claimed: &ClaimedDeli
 }
 
 /// A failed request's cause chain, without its URL (which may carry a
-/// receiver's token in its query).
+/// receiver's token in its query); or, when the resolver refused the
+/// addresses the name led to, that refusal alone.
 fn describe(e: reqwest::Error) -> String {
+    let mut source: Option<&(dyn StdError + 'static)> = e.source();
+    while let Some(s) = source {
+        if let Some(refused) = s.downcast_ref::<PrivateTarget>() {
+            return refused.to_string();
+        }
+        source = s.source();
+    }
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -271,10 +281,6 @@ struct GuardedResolver {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{0} resolves to a loopback or private address, which webhooks may not reach")]
-struct PrivateTarget(String);
-
-#[derive(Debug, thiserror::Error)]
 #[error("{0} does not resolve")]
 struct NoAddress(String);
 
@@ -287,8 +293,9 @@ impl reqwest::dns::Resolve for GuardedResolver {
             if found.is_empty() {
                 return Err(Box::new(NoAddress(host)) as Box<dyn StdError + Send + Sync>);
             }
-            if !allow_private && found.iter().any(|a| is_private(a.ip())) {
-                return Err(Box::new(PrivateTarget(host)) as Box<dyn StdError + Send + Sync>);
+            if !allow_private {
+                PrivateTarget::check(&host, found.iter().map(SocketAddr::ip))
+                    .map_err(|refused| Box::new(refused) as Box<dyn StdError + Send + Sync>)?;
             }
             Ok(Box::new(found.into_iter()) as reqwest::dns::Addrs)
         })

@@ -90,6 +90,81 @@ fn store_made_public(krate: &Crate) -> Vec<String> {
         .collect()
 }
 
+/// Store types the service layer hands out: named in what a `pub` item of
+/// `service/` returns or holds. The store may go in (the service is built
+/// from one), but none of its types, errors included, comes back out.
+fn store_handed_out(krate: &Crate) -> Vec<String> {
+    krate
+        .uses
+        .iter()
+        .filter(|u| u.handed_out && top(&u.module) == "service")
+        .filter(|u| krate.reach(&u.module, &u.path).is_some_and(|m| top(&m) == "store"))
+        .map(|u| format!("service hands out store: `{}` in src/{}", u.written(), u.file))
+        .collect()
+}
+
+/// The module of `service/` that `module` is part of (`keys` for
+/// `service::keys` and anything inside it); `None` outside `service/` and
+/// for `service` itself, whose `Service`, `ServiceError` and `Page` every
+/// use case shares.
+fn service_module(module: &[String]) -> Option<&str> {
+    match module {
+        [top, child, ..] if top == "service" => Some(child),
+        _ => None,
+    }
+}
+
+/// Circles among the modules of `service/`: groups of modules each of which
+/// uses the others, directly or through the rest of the group, with the
+/// uses that close it.
+fn service_circles(krate: &Crate) -> Vec<String> {
+    let mut edges: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for used in &krate.uses {
+        let Some(from) = service_module(&used.module) else { continue };
+        let Some(reached) = krate.reach(&used.module, &used.path) else { continue };
+        let Some(to) = service_module(&reached) else { continue };
+        if from != to {
+            let shown = format!("`{}` in src/{}", used.written(), used.file);
+            edges.entry(from.to_owned()).or_default().entry(to.to_owned()).or_insert(shown);
+        }
+    }
+    let reachable = |start: &String| {
+        let mut seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        let mut next = vec![start.clone()];
+        while let Some(at) = next.pop() {
+            for to in edges.get(&at).into_iter().flat_map(BTreeMap::keys) {
+                if seen.insert(to.clone()) {
+                    next.push(to.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reach: BTreeMap<&String, _> = edges.keys().map(|m| (m, reachable(m))).collect();
+    let mut grouped: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut circles = Vec::new();
+    for (module, from_it) in &reach {
+        if grouped.contains(*module) || !from_it.contains(*module) {
+            continue;
+        }
+        let group: Vec<&String> =
+            from_it.iter().filter(|m| reach.get(m).is_some_and(|r| r.contains(*module))).collect();
+        let closing: Vec<String> = group
+            .iter()
+            .flat_map(|from| {
+                edges[*from]
+                    .iter()
+                    .filter(|(to, _)| group.contains(to))
+                    .map(move |(to, shown)| format!("  service::{from} uses service::{to}: {shown}"))
+            })
+            .collect();
+        let names: Vec<&str> = group.iter().map(|m| m.as_str()).collect();
+        circles.push(format!("service modules in a circle: {}\n{}", names.join(", "), closing.join("\n")));
+        grouped.extend(group.into_iter().cloned());
+    }
+    circles
+}
+
 fn sources(src: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
     for entry in std::fs::read_dir(dir).expect("read src") {
         let path = entry.expect("entry").path();
@@ -133,6 +208,20 @@ fn only_the_service_layer_reaches_storage() {
     let krate = the_crate();
     assert_eq!(reaching_storage(&krate), ["service"], "only service/ may use store/");
     assert_eq!(store_made_public(&krate), Vec::<String>::new(), "Service::store must stay crate-private");
+}
+
+#[test]
+fn the_service_layer_hands_out_no_store_type() {
+    let krate = the_crate();
+    let found = store_handed_out(&krate);
+    assert!(found.is_empty(), "store types past the service layer:\n{}", found.join("\n"));
+}
+
+#[test]
+fn no_two_service_modules_use_each_other() {
+    let krate = the_crate();
+    let circles = service_circles(&krate);
+    assert!(circles.is_empty(), "{}", circles.join("\n"));
 }
 
 #[test]
@@ -212,6 +301,8 @@ fn findings(files: &[(&str, &str)]) -> Vec<String> {
         found.push(format!("store is reached by {storage:?}"));
     }
     found.extend(store_made_public(&krate));
+    found.extend(store_handed_out(&krate));
+    found.extend(service_circles(&krate));
     found
 }
 
@@ -335,4 +426,93 @@ fn globs_that_import_each_other_end() {
     let http = "pub mod api;\npub use api::*;\npub fn f(_: Nowhere) {}\n";
     let api = "use super::*;\npub fn g(_: Elsewhere, _: crate::http::Nowhere) {}\n";
     assert_eq!(findings(&[("http/mod.rs", http), ("http/api.rs", api)]), Vec::<String>::new());
+}
+
+/// `service/mod.rs` of the small crate, declaring `children`.
+fn service_with(children: &[&str]) -> String {
+    let mods: String = children.iter().map(|c| format!("pub mod {c};\n")).collect();
+    format!(
+        "{mods}use crate::store::Store;\npub struct Service {{ store: Store }}\n\
+         impl Service {{\n    pub(crate) fn store(&self) -> &Store {{ &self.store }}\n}}\n"
+    )
+}
+
+#[test]
+fn two_service_modules_using_each_other_are_caught() {
+    let service = service_with(&["audit", "webhooks"]);
+    finds(
+        &[
+            ("service/mod.rs", &service),
+            ("service/audit.rs", "use super::webhooks;\npub fn record() { webhooks::queue() }\n"),
+            ("service/webhooks.rs", "pub fn queue() {}\npub fn create() { super::audit::record() }\n"),
+        ],
+        "service modules in a circle: audit, webhooks",
+    );
+}
+
+#[test]
+fn a_circle_through_a_third_service_module_is_caught() {
+    let service = service_with(&["a", "b", "c"]);
+    let found = findings(&[
+        ("service/mod.rs", &service),
+        ("service/a.rs", "pub fn f() { crate::service::b::g() }\n"),
+        ("service/b.rs", "use super::c::h;\npub fn g() { h() }\n"),
+        ("service/c.rs", "pub fn h() {}\npub fn i() { super::a::f() }\n"),
+    ]);
+    assert!(found.iter().any(|f| f.starts_with("service modules in a circle: a, b, c")), "{found:#?}");
+}
+
+#[test]
+fn service_modules_used_one_way_and_the_shared_root_are_no_circle() {
+    let service = service_with(&["audit", "keys"]);
+    let service = format!("{service}pub use keys::Key;\npub struct Page;\n");
+    assert_eq!(
+        findings(&[
+            ("service/mod.rs", &service),
+            ("service/audit.rs", "use super::Page;\npub fn record(_: &Page) {}\n"),
+            (
+                "service/keys.rs",
+                "use super::{Page, audit};\npub struct Key;\npub fn create() { audit::record(&Page) }\n"
+            ),
+        ]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_store_type_a_public_function_returns_is_caught() {
+    let service = service_with(&["usage"]);
+    finds(
+        &[
+            ("service/mod.rs", &service),
+            ("service/usage.rs", "pub fn flush() -> Result<(), crate::store::Row> { Ok(()) }\n"),
+        ],
+        "service hands out store: `crate::store::Row`",
+    );
+}
+
+#[test]
+fn a_store_type_in_a_public_error_variant_or_field_is_caught() {
+    for (file, text) in [
+        ("service/error.rs", "use crate::store::Row;\npub enum ServiceError { Unavailable(Row) }\n"),
+        ("service/error.rs", "pub struct Claimed { pub row: crate::store::Row }\n"),
+        ("service/error.rs", "pub use crate::store::Row as Record;\n"),
+        ("service/error.rs", "pub type Answer = Option<super::super::store::Row>;\n"),
+    ] {
+        let service = service_with(&["error"]);
+        finds(&[("service/mod.rs", &service), (file, text)], "service hands out store");
+    }
+}
+
+#[test]
+fn a_store_type_the_service_takes_or_keeps_to_itself_is_no_finding() {
+    let service = service_with(&["usage"]);
+    let usage = "use crate::store::{Row, Store};\n\
+                 pub fn open(_: Store) {}\n\
+                 pub(crate) fn read() -> Option<Row> { None }\n\
+                 fn write() -> Option<Row> { None }\n\
+                 pub struct Batch { rows: Vec<Row> }\n\
+                 enum Private { One(Row) }\n\
+                 pub fn flush() -> Result<(), String> { let _: Option<Row> = read(); Ok(()) }\n";
+    assert_eq!(findings(&[("service/mod.rs", &service), ("service/usage.rs", usage)]), Vec::<String>::new());
 }

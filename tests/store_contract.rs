@@ -3,8 +3,9 @@
 
 mod support;
 
+use keyward::domain::audit::{Action, Outcome, TargetKind};
 use keyward::domain::entity::{ActionFilter, ApiKey, AuditEvent, AuditFilter, Member, Org, ServiceAccount, User};
-use keyward::domain::{Email, Id, LinkPurpose, Name, Role, Secret, Token};
+use keyward::domain::{ActorKind, CreatedBy, Email, Id, LinkPurpose, Name, Role, Secret, Token};
 use keyward::store::{
     Store, StoreError, accounts, audit, credential_changes, invitations, keys, orgs, sessions, users,
 };
@@ -106,7 +107,7 @@ fn key(account: &Id, expires: Option<i64>) -> ApiKey {
         account_id: account.clone(),
         name: Some(name_of("ci")),
         created: 1_700_000_002,
-        created_by: "operator".into(),
+        created_by: CreatedBy { kind: ActorKind::Operator, id: None },
         expires,
         last_used: None,
         disabled: false,
@@ -306,52 +307,96 @@ async fn last_use_only_moves_forward(store: &Store) {
 
 async fn audit_reads_newest_first_per_org(store: &Store) {
     let (org, other) = (org(store).await, org(store).await);
+    let actors = [Id::generate(), Id::generate()];
+    let targets: Vec<Id> = (0..4).map(|_| Id::generate()).collect();
+    let key_used = Id::generate();
+    let actions = [Action::KeyCreate, Action::KeyDelete, Action::KeyCreate, Action::AccountCreate];
+    let mut written = Vec::new();
     let mut tx = store.begin().await.expect("tx");
     for (i, o) in [&org, &org, &other, &org].into_iter().enumerate() {
         let e = AuditEvent {
             id: Id::generate(),
-            org_id: Some(o.to_string()),
+            org_id: Some(o.clone()),
             at: 1_700_000_000 + i as i64,
-            actor_kind: "operator".into(),
-            actor_id: Some(format!("actor{}", i % 2)),
-            key_id: None,
-            action: if i == 3 { "other.thing".into() } else { format!("test.n{}", "x".repeat(i)) },
-            target_kind: None,
-            target_id: Some(format!("target{i}")),
+            actor_kind: ActorKind::ServiceAccount,
+            actor_id: Some(actors[i % 2].clone()),
+            key_id: Some(key_used.clone()),
+            action: actions[i],
+            target_kind: Some(if i == 3 { TargetKind::ServiceAccount } else { TargetKind::Key }),
+            target_id: Some(targets[i].clone()),
             client_ip: Some("127.0.0.1".into()),
-            outcome: "success".into(),
-            detail: None,
+            outcome: if i == 1 { Outcome::Failure } else { Outcome::Success },
+            detail: Some(format!("{{\"n\":{i}}}")),
         };
         audit::insert(tx.conn(), &e).await.expect("insert");
+        written.push(e);
     }
     tx.commit().await.expect("commit");
     let mut conn = store.read().await.expect("conn");
     let all = AuditFilter::default();
     let page = audit::list(&mut conn, &org, &all, None, 2).await.expect("page");
-    assert_eq!(page.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["other.thing", "test.nx"]);
+    assert_eq!(page.iter().map(|e| e.action).collect::<Vec<_>>(), [Action::AccountCreate, Action::KeyDelete]);
     let next = audit::list(&mut conn, &org, &all, Some(&page[1].id), 2).await.expect("page");
-    assert_eq!(next.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["test.n"]);
+    assert_eq!(next.iter().map(|e| e.action).collect::<Vec<_>>(), [Action::KeyCreate]);
+    // Every word reads back as it was written.
+    let read = |e: &AuditEvent| {
+        format!(
+            "{:?} {:?} {} {:?} {:?} {:?} {} {:?} {:?} {:?} {} {:?}",
+            e.id,
+            e.org_id,
+            e.at,
+            e.actor_kind,
+            e.actor_id,
+            e.key_id,
+            e.action,
+            e.target_kind,
+            e.target_id,
+            e.client_ip,
+            e.outcome,
+            e.detail
+        )
+    };
+    assert_eq!(read(&page[1]), read(&written[1]));
+    assert_eq!(read(&page[0]), read(&written[3]));
 
     // Filters, alone and together, on the organization's events only.
     let actions = async |conn: &mut keyward::store::Conn, filter: AuditFilter| {
         let rows = audit::list(conn, &org, &filter, None, 10).await.expect("filtered");
         rows.into_iter().map(|e| e.action).collect::<Vec<_>>()
     };
-    let by_actor = AuditFilter { actor_id: Some("actor1".into()), ..Default::default() };
-    assert_eq!(actions(&mut conn, by_actor).await, ["other.thing", "test.nx"]);
-    let family = AuditFilter { action: Some(ActionFilter::Prefix("test.".into())), ..Default::default() };
-    assert_eq!(actions(&mut conn, family).await, ["test.nx", "test.n"]);
-    let exact = AuditFilter { action: Some(ActionFilter::Exactly("test.n".into())), ..Default::default() };
-    assert_eq!(actions(&mut conn, exact).await, ["test.n"]);
+    let by_actor = AuditFilter { actor_id: Some(actors[1].to_string()), ..Default::default() };
+    assert_eq!(actions(&mut conn, by_actor).await, [Action::AccountCreate, Action::KeyDelete]);
+    let family = AuditFilter { action: Some(ActionFilter::Prefix("key.".into())), ..Default::default() };
+    assert_eq!(actions(&mut conn, family).await, [Action::KeyDelete, Action::KeyCreate]);
+    let exact = AuditFilter { action: Some(ActionFilter::Exactly("key.create".into())), ..Default::default() };
+    assert_eq!(actions(&mut conn, exact).await, [Action::KeyCreate]);
     let together = AuditFilter {
-        actor_id: Some("actor0".into()),
-        action: Some(ActionFilter::Prefix("test.".into())),
-        target_id: Some("target0".into()),
+        actor_id: Some(actors[0].to_string()),
+        action: Some(ActionFilter::Prefix("key.".into())),
+        target_id: Some(targets[0].to_string()),
     };
-    assert_eq!(actions(&mut conn, together).await, ["test.n"]);
-    // Another organization's event (target2) is never found from this one.
-    let elsewhere = AuditFilter { target_id: Some("target2".into()), ..Default::default() };
+    assert_eq!(actions(&mut conn, together).await, [Action::KeyCreate]);
+    // Another organization's event (the third) is never found from this one.
+    let elsewhere = AuditFilter { target_id: Some(targets[2].to_string()), ..Default::default() };
     assert!(actions(&mut conn, elsewhere).await.is_empty());
+    drop(conn);
+
+    // A row whose action the trail has no word for is an error when read,
+    // never a made-up word.
+    let mut tx = store.begin().await.expect("tx");
+    sqlx::query(
+        "INSERT INTO audit_events (id, org_id, at, actor_kind, action, outcome) \
+         VALUES ($1, $2, 1800000000, 'operator', 'key.exploded', 'success')",
+    )
+    .bind(Id::generate().as_str())
+    .bind(org.as_str())
+    .execute(tx.conn())
+    .await
+    .expect("insert");
+    tx.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("conn");
+    let unknown = audit::list(&mut conn, &org, &all, None, 10).await;
+    assert!(format!("{:?}", unknown.expect_err("an unknown action")).contains("key.exploded"));
 }
 
 async fn the_change_feed_numbers_changes_in_order_without_gaps(store: &Store) {

@@ -5,7 +5,9 @@
 
 use std::fmt;
 
-use super::{Email, Id, Meta, Name, Narrowing, Role, UnixTime};
+use super::audit::{Action, Outcome, TargetKind};
+use super::webhook::{DeliveryStatus, Event, Subscriptions};
+use super::{ActorKind, CreatedBy, Email, Id, Meta, Name, Narrowing, Role, UnixTime};
 
 #[derive(Debug, Clone)]
 pub struct Org {
@@ -109,8 +111,8 @@ pub struct ApiKey {
     pub account_id: Id,
     pub name: Option<Name>,
     pub created: UnixTime,
-    /// `kind:id` of who made it (`serviceAccount:…`, `user:…`, `operator`).
-    pub created_by: String,
+    /// Who made it (`serviceAccount:…`, `user:…`, `operator`).
+    pub created_by: CreatedBy,
     pub expires: Option<UnixTime>,
     pub last_used: Option<UnixTime>,
     pub disabled: bool,
@@ -128,16 +130,19 @@ pub struct KeyWithAccount {
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
     pub id: Id,
-    pub org_id: Option<String>,
+    pub org_id: Option<Id>,
     pub at: UnixTime,
-    pub actor_kind: String,
-    pub actor_id: Option<String>,
-    pub key_id: Option<String>,
-    pub action: String,
-    pub target_kind: Option<String>,
-    pub target_id: Option<String>,
+    pub actor_kind: ActorKind,
+    /// The service account's or the person's id.
+    pub actor_id: Option<Id>,
+    /// The key a service account acted with.
+    pub key_id: Option<Id>,
+    pub action: Action,
+    pub target_kind: Option<TargetKind>,
+    pub target_id: Option<Id>,
     pub client_ip: Option<String>,
-    pub outcome: String,
+    pub outcome: Outcome,
+    /// JSON; never a secret.
     pub detail: Option<String>,
 }
 
@@ -162,8 +167,8 @@ pub struct WebhookEndpoint {
     pub id: Id,
     pub org_id: Id,
     pub url: String,
-    /// JSON array of subscriptions.
-    pub events: String,
+    /// What it subscribed to.
+    pub events: Subscriptions,
     /// Sealed for `webhook:{id}`; never the secret itself.
     pub secret_sealed: String,
     pub disabled: bool,
@@ -184,13 +189,12 @@ pub struct WebhookEndpoint {
 pub struct WebhookDelivery {
     pub id: Id,
     pub endpoint_id: Id,
-    pub event_type: String,
+    pub event_type: Event,
     pub payload: String,
     pub created: UnixTime,
     pub attempts: i64,
     pub next_attempt_at: UnixTime,
-    /// `pending`, `delivered` or `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub last_status_code: Option<i64>,
     pub last_error: Option<String>,
     pub delivered_at: Option<UnixTime>,

@@ -1,7 +1,10 @@
 //! The product's vocabulary: ids, names, emails, roles, the API key format
-//! and what narrows a key (scopes, address ranges, rate limits).
+//! and what narrows a key (scopes, address ranges, rate limits), who acts
+//! and the audit trail's words, webhooks' events and addresses.
 //! Pure values and rules; nothing here touches the network or storage.
 
+pub mod actor;
+pub mod audit;
 pub mod ceiling;
 pub mod cidr;
 pub mod clock;
@@ -18,6 +21,7 @@ pub mod seal;
 pub mod token;
 pub mod webhook;
 
+pub use actor::{Actor, ActorKind, CreatedBy};
 pub use ceiling::Ceiling;
 pub use cidr::Cidr;
 pub use clock::{Clock, SystemClock, UnixTime};

@@ -92,6 +92,39 @@ impl fmt::Display for Event {
     }
 }
 
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    /// Due now or after its backoff.
+    Pending,
+    /// A 2xx answer was received.
+    Delivered,
+    /// Given up on: failing for too long, or not to be sent at all.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 3] = [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+impl fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One entry of an endpoint's `events`: an event, or a whole family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subscription {
@@ -193,6 +226,11 @@ impl EndpointUrl {
         if raw.chars().count() > MAX_URL_LEN {
             return Err(format!("must be at most {MAX_URL_LEN} characters"));
         }
+        // The URL parser would quietly drop some (tabs, line breaks) and
+        // percent-encode others (NUL): what was typed is refused instead.
+        if raw.chars().any(char::is_control) {
+            return Err("must not contain control characters".to_owned());
+        }
         let url = url::Url::parse(raw).map_err(|e| format!("is not a URL: {e}"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err("must start with https:// or http://".to_owned());
@@ -236,6 +274,43 @@ impl EndpointUrl {
             url::Host::Domain(_) => None,
         }
     }
+
+    /// What can be known without the network of whether webhooks may reach
+    /// this URL: refused when it names a private address itself, or a name
+    /// that is this machine wherever it is resolved (`localhost` and the
+    /// names under it, RFC 6761). Any other name is judged where deliveries
+    /// are made, on the addresses it resolves to then.
+    pub fn refuse_private(&self) -> Result<(), PrivateTarget> {
+        let (host, _) = self.host_and_port();
+        match self.literal_ip() {
+            Some(ip) => PrivateTarget::check(&host, [ip]),
+            None if is_local_name(&host) => Err(PrivateTarget(host)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Names that are this machine wherever they are resolved: `localhost` and
+/// the names under it (RFC 6761 §6.3), however written.
+fn is_local_name(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost" || host.ends_with(".localhost")
+}
+
+/// A host webhooks may not reach without `--webhook-allow-private`: it is,
+/// or resolves to, an address `is_private` refuses. The message names the
+/// host as the URL wrote it, never the address a name resolved to, which
+/// would map the server's own network for whoever registers a name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} leads to a loopback or private address, which webhooks may not reach")]
+pub struct PrivateTarget(pub String);
+
+impl PrivateTarget {
+    /// `is_private` applied to every address `host` leads to: refused if
+    /// any one is private, since a connection may use any of them.
+    pub fn check(host: &str, addresses: impl IntoIterator<Item = IpAddr>) -> Result<(), Self> {
+        if addresses.into_iter().any(is_private) { Err(Self(host.to_owned())) } else { Ok(()) }
+    }
 }
 
 /// Addresses a webhook may not reach without `--webhook-allow-private`:
@@ -245,8 +320,9 @@ impl EndpointUrl {
 /// 6to4). Teredo (`2001::/32`) is refused whole: it tunnels to an IPv4
 /// address hidden in the IPv6 one, through a relay keyward does not choose.
 ///
-/// The one rule: the registration's check, the resolver every attempt
-/// connects through, and an attempt at a literal address all ask it.
+/// The one rule, asked through `PrivateTarget::check` by the registration's
+/// check (`EndpointUrl::refuse_private`), by the resolver every attempt
+/// connects through, and by an attempt at a literal address.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_private_v4(v4),
@@ -389,6 +465,9 @@ mod tests {
             "https://user:pw@example.com/",
             "https://example.com/#frag",
             "mailto:a@example.com",
+            "https://hooks.example.com/\u{0}",
+            "https://hooks.example.com/a\tb",
+            "https://hooks.example.com/\n",
         ] {
             assert!(EndpointUrl::parse(bad).is_err(), "{bad}");
         }
@@ -464,6 +543,33 @@ mod tests {
         ] {
             assert!(!is_private(public.parse().expect("ip")), "{public}");
         }
+    }
+
+    #[test]
+    fn what_can_be_refused_without_the_network_is() {
+        for refused in [
+            "http://127.0.0.1:9/x",
+            "http://[::1]/x",
+            "http://[::ffff:10.0.0.1]/x",
+            "http://localhost:8080/x",
+            "http://LOCALHOST./x",
+            "https://api.localhost/x",
+        ] {
+            let url = EndpointUrl::parse(refused).expect("url");
+            let why = url.refuse_private().expect_err(refused).to_string();
+            assert!(why.ends_with("leads to a loopback or private address, which webhooks may not reach"), "{why}");
+        }
+        // Names are judged on what they resolve to, when a delivery is made.
+        for allowed in ["https://93.184.215.14/x", "https://hooks.example.com/x", "https://localhost.example.com/x"] {
+            assert_eq!(EndpointUrl::parse(allowed).expect("url").refuse_private(), Ok(()), "{allowed}");
+        }
+        // One private address among a name's is enough, and the refusal names
+        // the host, not the address.
+        let public: IpAddr = "93.184.215.14".parse().expect("ip");
+        let private: IpAddr = "10.0.0.1".parse().expect("ip");
+        assert_eq!(PrivateTarget::check("hooks.example.com", [public]), Ok(()));
+        let refused = PrivateTarget::check("hooks.example.com", [public, private]).expect_err("private");
+        assert!(refused.to_string().starts_with("hooks.example.com leads to") && !refused.to_string().contains("10.0"));
     }
 
     #[test]

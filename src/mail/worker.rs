@@ -16,8 +16,9 @@ use tokio::time::Instant;
 
 use super::{MailConfig, render};
 use crate::domain::LinkPurpose;
-use crate::service::invitations::{INVITATION_LINK_LIFETIME, InvitationLink};
-use crate::service::mail::{CONFIRMATION_LIFETIME, Outgoing, Prepared, Retry};
+use crate::service::mail::{
+    CONFIRMATION_LIFETIME, INVITATION_LINK_LIFETIME, InvitationLink, Outgoing, Prepared, Retry,
+};
 use crate::service::{Service, ServiceError};
 
 /// Starts the worker on the current runtime; it runs until aborted.

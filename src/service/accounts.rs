@@ -5,8 +5,10 @@ use serde_json::json;
 
 use super::audit::{self, Action, Target};
 use super::email::queue_confirmation;
+use super::webhooks;
 use super::{Page, Principal, Service, ServiceError};
 use crate::domain::entity::{ApiKey, ServiceAccount};
+use crate::domain::webhook::Event;
 use crate::domain::{Email, Id, Meta, Name, Role};
 use crate::store::credential_changes::{self, CredentialChange};
 use crate::store::{accounts, keys};
@@ -84,8 +86,9 @@ impl Service {
         if let Some(meta) = &account.meta {
             detail["meta"] = meta.as_value();
         }
-        audit::record(tx.conn(), p, now, Action::AccountCreate, Target::ServiceAccount(&account.id), Some(detail))
-            .await?;
+        let target = Target::ServiceAccount(&account.id);
+        audit::record(tx.conn(), p, now, Action::AccountCreate, target, Some(&detail)).await?;
+        webhooks::announce(tx.conn(), p, now, Event::AccountCreated, target, Some(&detail)).await?;
         // The confirmation request commits or rolls back with the account.
         let queued = queue_confirmation(tx.conn(), &account, now).await?;
         tx.commit().await?;
@@ -170,7 +173,8 @@ impl Service {
             credential_changes::record(tx.conn(), &change, now).await?;
         }
         let detail = changes(&before, &after);
-        audit::record(tx.conn(), p, now, Action::AccountUpdate, Target::ServiceAccount(id), Some(detail)).await?;
+        audit::record(tx.conn(), p, now, Action::AccountUpdate, Target::ServiceAccount(id), Some(&detail)).await?;
+        webhooks::announce(tx.conn(), p, now, Event::AccountUpdated, Target::ServiceAccount(id), Some(&detail)).await?;
         // A new address is confirmed anew, by a request queued with the change.
         let queued = after.email != before.email && queue_confirmation(tx.conn(), &after, now).await?;
         let keys = keys::list_for_account(tx.conn(), id).await?;
@@ -199,7 +203,8 @@ impl Service {
         let change = CredentialChange::Account(id.clone());
         credential_changes::record(tx.conn(), &change, now).await?;
         let detail = json!({"name": account.name, "purgeAfter": now.saturating_add(RETENTION)});
-        audit::record(tx.conn(), p, now, Action::AccountDelete, Target::ServiceAccount(id), Some(detail)).await?;
+        audit::record(tx.conn(), p, now, Action::AccountDelete, Target::ServiceAccount(id), Some(&detail)).await?;
+        webhooks::announce(tx.conn(), p, now, Event::AccountDeleted, Target::ServiceAccount(id), Some(&detail)).await?;
         tx.commit().await?;
         self.credential_changed(&change);
         Ok(())
@@ -227,7 +232,9 @@ impl Service {
         let mut keys = keys::list_for_account(tx.conn(), id).await?;
         let shortened = self.bind_restored_keys(tx.conn(), p, &mut keys, now).await?;
         let detail = json!({"name": account.name, "keysShortened": shortened});
-        audit::record(tx.conn(), p, now, Action::AccountUndelete, Target::ServiceAccount(id), Some(detail)).await?;
+        audit::record(tx.conn(), p, now, Action::AccountUndelete, Target::ServiceAccount(id), Some(&detail)).await?;
+        webhooks::announce(tx.conn(), p, now, Event::AccountRestored, Target::ServiceAccount(id), Some(&detail))
+            .await?;
         tx.commit().await?;
         self.credential_changed(&change);
         account.deleted = None;
@@ -262,7 +269,7 @@ impl Service {
                         now,
                         Action::AccountPurge,
                         Target::ServiceAccount(&account.id),
-                        Some(detail),
+                        Some(&detail),
                     )
                     .await?;
                     this_batch += 1;

@@ -88,7 +88,7 @@ impl Service {
             now,
             Action::AccountEmailConfirmed,
             Target::ServiceAccount(&before.id),
-            Some(json!({"email": link.email})),
+            Some(&json!({"email": link.email})),
         )
         .await?;
         tx.commit().await?;

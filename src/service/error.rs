@@ -16,8 +16,10 @@ pub enum ServiceError {
     /// The request must say which organization it means.
     #[error("{0}")]
     BadRequest(String),
+    /// Storage could not be reached or did not answer in time: worth a
+    /// retry. The cause is for the log only.
     #[error("storage is unavailable")]
-    Unavailable(#[source] StoreError),
+    Unavailable(#[source] anyhow::Error),
     /// Too much expensive work in flight (password hashing): try again in
     /// this many seconds.
     #[error("the server is busy")]
@@ -34,6 +36,12 @@ impl ServiceError {
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::Forbidden(detail.into())
     }
+
+    /// A key wider than its maker: refused as a lack of authority (`403`),
+    /// naming the field.
+    pub fn above_ceiling(e: crate::domain::ceiling::Exceeds) -> Self {
+        Self::forbidden(format!("{}: {} (a key gives no more than it has)", e.field, e.detail))
+    }
 }
 
 impl From<StoreError> for ServiceError {
@@ -42,7 +50,7 @@ impl From<StoreError> for ServiceError {
             StoreError::Conflict(field) => {
                 ServiceError::Conflict { field, detail: format!("{field} is already taken") }
             }
-            StoreError::Unavailable(_) => ServiceError::Unavailable(err),
+            StoreError::Unavailable(_) => ServiceError::Unavailable(err.into()),
             other => ServiceError::Internal(other.into()),
         }
     }

@@ -19,7 +19,6 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::keys::above_ceiling;
 use super::{Principal, Service, ServiceError};
 use crate::domain::entity::ApiKey;
 use crate::domain::{Id, Narrowing, RateLimit, Role, SealingKey, UnixTime, cidr, scope};
@@ -224,7 +223,7 @@ impl Service {
         }
         if let Some(bounds) = &guard.key {
             let narrowing = bounds.narrowing().ok_or_else(refused)?;
-            p.ceiling().check(&narrowing, bounds.expires).map_err(above_ceiling)?;
+            p.ceiling().check(&narrowing, bounds.expires).map_err(ServiceError::above_ceiling)?;
         }
         Ok(())
     }

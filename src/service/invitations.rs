@@ -7,46 +7,25 @@
 //! as that account). They may decline it instead, which removes it.
 //!
 //! Adding a member queues one outbox row naming the membership, in the
-//! transaction that adds it. The mail worker asks `invitation_to_send` what
-//! the message says when it sends it: a person without a password gets a
-//! link to choose one; a person with one gets a link to the page where they
-//! accept (each token minted then, only its hash stored, bound to this
-//! membership). The row, the API's answer and the audit event are the same
+//! transaction that adds it. The mail worker learns what the message says
+//! when it sends it (`prepare_mail`, in `service/mail.rs`): a person without
+//! a password gets a link to choose one; a person with one gets a link to
+//! the page where they accept (each token minted then, only its hash stored,
+//! bound to this membership). The row, the API's answer and the audit event are the same
 //! either way, so the organization cannot tell whether the address already
 //! had an account elsewhere.
-
-use std::time::Duration;
 
 use serde_json::json;
 
 use super::audit::{self, Action, Target};
 use super::mail::{InvitationPayload, Mail};
-use super::principal::{Actor, Identity};
+use super::principal::Identity;
+use super::webhooks;
 use super::{Principal, Service, ServiceError};
 use crate::domain::entity::{Member, Membership, PendingInvitation};
-use crate::domain::{Email, Id, LinkPurpose, Role, Token, UnixTime};
+use crate::domain::webhook::Event;
+use crate::domain::{Actor, Email, Id, LinkPurpose, Token, UnixTime};
 use crate::store::{Conn, StoreError, invitations, orgs, users};
-
-/// How long an invitation's link works.
-pub const INVITATION_LINK_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// What an invitation says, read when it is sent.
-#[derive(Debug)]
-pub struct Invitation {
-    pub org_name: String,
-    pub role: Role,
-    /// The one-time link, when the message may carry one.
-    pub link: Option<InvitationLink>,
-}
-
-/// An invitation's one-time link: its token and what it is for.
-#[derive(Debug)]
-pub struct InvitationLink {
-    /// `Password` for a person with no password yet, `Accept` for one who
-    /// has an account.
-    pub purpose: LinkPurpose,
-    pub token: Token,
-}
 
 /// How a person took a membership up, as the trail records it.
 #[derive(Debug, Clone, Copy)]
@@ -92,7 +71,8 @@ pub(crate) async fn record_acceptance(
 ) -> Result<(), StoreError> {
     invitations::retire_for_member(conn, &member.org_id, &member.id, now).await?;
     let detail = json!({"role": member.role, "via": via.as_str()});
-    audit::record(conn, by, now, Action::UserAccept, Target::User(&member.id), Some(detail)).await
+    audit::record(conn, by, now, Action::UserAccept, Target::User(&member.id), Some(&detail)).await?;
+    webhooks::announce(conn, by, now, Event::UserAccepted, Target::User(&member.id), Some(&detail)).await
 }
 
 /// The person acting on their own membership of `member`'s organization,
@@ -199,39 +179,9 @@ impl Service {
         cancel(tx.conn(), &member, now).await?;
         let by = as_member(&member, email, client_ip);
         let detail = json!({"role": member.role});
-        audit::record(tx.conn(), &by, now, Action::UserDecline, Target::User(&member.id), Some(detail)).await?;
+        audit::record(tx.conn(), &by, now, Action::UserDecline, Target::User(&member.id), Some(&detail)).await?;
+        webhooks::announce(tx.conn(), &by, now, Event::UserDeclined, Target::User(&member.id), Some(&detail)).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// The mail worker, about to send the invitation of membership `member`:
-    /// `None` when the membership is gone or no longer pending (the message
-    /// is then not sent). Mints the link and stores its hash, bound to this
-    /// membership: to choose a password for a person without one, to
-    /// accept for a person with one.
-    pub async fn invitation_to_send(&self, org: &Id, member: &Id) -> Result<Option<Invitation>, ServiceError> {
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let Some(m) = users::get_member(tx.conn(), org, member).await? else { return Ok(None) };
-        if m.accepted.is_some() {
-            return Ok(None);
-        }
-        let Some(org_record) = orgs::get(tx.conn(), org).await? else { return Ok(None) };
-        let Some(user) = users::get(tx.conn(), &m.user_id).await? else { return Ok(None) };
-        // The link goes to the address this organization typed, which matches
-        // the person's ignoring case; it carries a link only when it is the
-        // person's address to the letter, so that a differently cased local
-        // part (a different mailbox on some servers) gets the notice alone.
-        let link = if m.email == user.email {
-            let purpose = if user.password_hash.is_none() { LinkPurpose::Password } else { LinkPurpose::Accept };
-            let token = Token::generate()?;
-            let expires = now + INVITATION_LINK_LIFETIME.as_secs() as i64;
-            invitations::insert(tx.conn(), &token.hash_hex(), purpose, org, member, now, expires).await?;
-            Some(InvitationLink { purpose, token })
-        } else {
-            None
-        };
-        tx.commit().await?;
-        Ok(Some(Invitation { org_name: org_record.name.into(), role: m.role, link }))
     }
 }

@@ -6,13 +6,15 @@ use serde_json::json;
 use super::audit::{self, Action, Target};
 use super::idempotency::ReplayGuard;
 use super::sealing::assertion_context;
+use super::webhooks;
 use super::{Principal, Service, ServiceError};
 use crate::domain::entity::OrgPolicy;
 use crate::domain::entity::{ApiKey, ServiceAccount};
+use crate::domain::webhook::Event;
 use crate::domain::{Cidr, Id, Meta, Name, Narrowing, RateLimit, Role, Scope, Secret, UnixTime};
 use crate::store::credential_changes::{self, CredentialChange};
 use crate::store::orgs::{self};
-use crate::store::{Conn, accounts, keys};
+use crate::store::{Conn, StoreError, accounts, keys};
 
 /// The longest a rotated key may keep working beside its successor.
 pub const MAX_GRACE_PERIOD: i64 = 7 * 86_400;
@@ -86,12 +88,11 @@ impl Service {
             _ => expires,
         };
         require_key_role(p, new.narrowing.role, account.role)?;
-        ceiling.check(&new.narrowing, expires).map_err(above_ceiling)?;
+        ceiling.check(&new.narrowing, expires).map_err(ServiceError::above_ceiling)?;
         self.require_key_slot(tx.conn(), account_id, now).await?;
         let draft = Draft { name: new.name, expires, narrowing: new.narrowing };
         let minted = self.mint(tx.conn(), p, account.role, account_id, draft, now).await?;
-        audit::record(tx.conn(), p, now, Action::KeyCreate, Target::Key(&minted.key.id), Some(key_detail(&minted.key)))
-            .await?;
+        record_created(tx.conn(), p, now, &minted.key).await?;
         tx.commit().await?;
         Ok(minted)
     }
@@ -167,7 +168,7 @@ impl Service {
         // caller's ceiling: a key never makes a wider key usable.
         let enables = before.disabled && !after.disabled;
         if narrows || enables {
-            p.ceiling().check(&after.narrowing, after.expires).map_err(above_ceiling)?;
+            p.ceiling().check(&after.narrowing, after.expires).map_err(ServiceError::above_ceiling)?;
         }
         keys::update(tx.conn(), &after).await?;
         // A narrower key takes effect like a revocation: at once on this
@@ -177,14 +178,17 @@ impl Service {
         if state_changed {
             credential_changes::record(tx.conn(), &change, now).await?;
         }
-        let action = match (before.disabled, after.disabled) {
-            (false, true) => Action::KeyDisable,
-            (true, false) => Action::KeyEnable,
-            _ => Action::KeyUpdate,
+        let (action, event) = match (before.disabled, after.disabled) {
+            (false, true) => (Action::KeyDisable, Some(Event::KeyDisabled)),
+            (true, false) => (Action::KeyEnable, Some(Event::KeyEnabled)),
+            _ => (Action::KeyUpdate, None),
         };
         let mut detail = key_detail(&after);
         detail["changes"] = narrowing_changes(&before.narrowing, &after.narrowing);
-        audit::record(tx.conn(), p, now, action, Target::Key(key_id), Some(detail)).await?;
+        audit::record(tx.conn(), p, now, action, Target::Key(key_id), Some(&detail)).await?;
+        if let Some(event) = event {
+            webhooks::announce(tx.conn(), p, now, event, Target::Key(key_id), Some(&detail)).await?;
+        }
         tx.commit().await?;
         if state_changed {
             self.credential_changed(&change);
@@ -202,7 +206,9 @@ impl Service {
         keys::delete(tx.conn(), account_id, key_id).await?;
         let change = CredentialChange::Key(key_id.clone());
         credential_changes::record(tx.conn(), &change, now).await?;
-        audit::record(tx.conn(), p, now, Action::KeyDelete, Target::Key(key_id), Some(key_detail(&key))).await?;
+        let detail = key_detail(&key);
+        audit::record(tx.conn(), p, now, Action::KeyDelete, Target::Key(key_id), Some(&detail)).await?;
+        webhooks::announce(tx.conn(), p, now, Event::KeyDeleted, Target::Key(key_id), Some(&detail)).await?;
         tx.commit().await?;
         self.credential_changed(&change);
         Ok(())
@@ -270,7 +276,7 @@ impl Service {
             Some(cap) => Some(successor_expires.map_or(cap, |at| at.min(cap))),
             None => successor_expires,
         };
-        ceiling.check(&old.narrowing, successor_expires).map_err(above_ceiling)?;
+        ceiling.check(&old.narrowing, successor_expires).map_err(ServiceError::above_ceiling)?;
         old.expires = Some(old.expires.map_or(old_ends, |at| at.min(old_ends)));
         let draft = Draft {
             name: old.name.as_deref().map(Name::from_stored_ref),
@@ -283,9 +289,9 @@ impl Service {
         credential_changes::record(tx.conn(), &change, now).await?;
         let mut detail = json!({"replacedBy": minted.key.id, "expires": old.expires, "gracePeriod": grace_period});
         narrowing_detail(&mut detail, &minted.key.narrowing);
-        audit::record(tx.conn(), p, now, Action::KeyRotate, Target::Key(key_id), Some(detail)).await?;
-        audit::record(tx.conn(), p, now, Action::KeyCreate, Target::Key(&minted.key.id), Some(key_detail(&minted.key)))
-            .await?;
+        audit::record(tx.conn(), p, now, Action::KeyRotate, Target::Key(key_id), Some(&detail)).await?;
+        webhooks::announce(tx.conn(), p, now, Event::KeyRotated, Target::Key(key_id), Some(&detail)).await?;
+        record_created(tx.conn(), p, now, &minted.key).await?;
         tx.commit().await?;
         self.credential_changed(&change);
         self.metrics().lifecycle("rotated");
@@ -375,7 +381,7 @@ impl Service {
                 shortened.push(key.id.clone());
             }
             if !key.disabled {
-                ceiling.check(&key.narrowing, key.expires).map_err(above_ceiling)?;
+                ceiling.check(&key.narrowing, key.expires).map_err(ServiceError::above_ceiling)?;
             }
         }
         Ok(shortened)
@@ -465,10 +471,11 @@ fn require_key_role(p: &Principal, role: Option<Role>, account: Role) -> Result<
     Ok(())
 }
 
-/// A key wider than its maker: refused as a lack of authority (`403`),
-/// naming the field.
-pub(crate) fn above_ceiling(e: crate::domain::ceiling::Exceeds) -> ServiceError {
-    ServiceError::forbidden(format!("{}: {} (a key gives no more than it has)", e.field, e.detail))
+/// A new key in the trail, announced as `key.created`.
+async fn record_created(conn: &mut Conn, p: &Principal, now: UnixTime, key: &ApiKey) -> Result<(), StoreError> {
+    let detail = key_detail(key);
+    audit::record(conn, p, now, Action::KeyCreate, Target::Key(&key.id), Some(&detail)).await?;
+    webhooks::announce(conn, p, now, Event::KeyCreated, Target::Key(&key.id), Some(&detail)).await
 }
 
 fn key_detail(key: &ApiKey) -> serde_json::Value {

@@ -9,7 +9,9 @@ use serde_json::json;
 
 use super::audit::{self, Action, Target};
 use super::mail::{LeakPayload, Mail};
+use super::webhooks;
 use super::{Principal, Service, ServiceError};
+use crate::domain::webhook::Event;
 use crate::domain::{Secret, SecretHash, UnixTime};
 use crate::store::credential_changes::{self, CredentialChange};
 use crate::store::keys::LeakedKey;
@@ -166,7 +168,9 @@ impl Service {
             if let Some(found_in) = &item.found_in {
                 detail["foundIn"] = json!(found_in);
             }
-            audit::record(tx.conn(), &by, now, Action::KeyLeaked, Target::Key(&key.key_id), Some(detail)).await?;
+            let target = Target::Key(&key.key_id);
+            audit::record(tx.conn(), &by, now, Action::KeyLeaked, target, Some(&detail)).await?;
+            webhooks::announce(tx.conn(), &by, now, Event::KeyLeaked, target, Some(&detail)).await?;
             if let Some(email) = &key.confirmed_email {
                 tell_owner(tx.conn(), &key, email, item, source, action, now).await?;
                 notices += 1;

@@ -13,14 +13,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::audit::{self, Action, Outcome, Target};
-use super::invitations::Invitation;
 use super::{Principal, Service, ServiceError};
-use crate::domain::{Id, Token, UnixTime};
+use crate::domain::{Id, LinkPurpose, Role, Token, UnixTime};
 use crate::store::mail::{self as store, OutboxRecord};
-use crate::store::{Conn, StoreError, accounts, invitations, orgs, webhooks};
+use crate::store::{Conn, StoreError, accounts, invitations, orgs, users, webhooks};
 
 /// How long a confirmation link works.
 pub const CONFIRMATION_LIFETIME: Duration = Duration::from_secs(48 * 3600);
+/// How long an invitation's link works.
+pub const INVITATION_LINK_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Sent and abandoned messages are kept this long for inspection.
 const KEEP_DONE: i64 = 30 * 86_400;
 /// Keys warned about per scan; the next scan takes the rest.
@@ -225,6 +226,24 @@ impl From<OutboxRecord> for Outgoing {
     }
 }
 
+/// What an invitation says, read when it is sent.
+#[derive(Debug)]
+pub struct Invitation {
+    pub org_name: String,
+    pub role: Role,
+    /// The one-time link, when the message may carry one.
+    pub link: Option<InvitationLink>,
+}
+
+/// An invitation's one-time link: its token and what it is for.
+#[derive(Debug)]
+pub struct InvitationLink {
+    /// `Password` for a person with no password yet, `Accept` for one who
+    /// has an account.
+    pub purpose: LinkPurpose,
+    pub token: Token,
+}
+
 /// What a message should say, decided when it is sent.
 #[derive(Debug)]
 pub enum Prepared {
@@ -319,7 +338,7 @@ impl Service {
                 tx.commit().await?;
                 Prepared::ConfirmEmail { account_name: account.name.into(), email: p.email, token }
             }
-            Mail::Invitation(p) => match self.invitation_to_send(&m.org_id, &p.member_id).await? {
+            Mail::Invitation(p) => match self.prepare_invitation(&m.org_id, &p.member_id).await? {
                 Some(invitation) => Prepared::Invitation(invitation),
                 None => Prepared::Cancelled("the membership was removed or already taken up"),
             },
@@ -340,6 +359,37 @@ impl Service {
                 }
             }
         })
+    }
+
+    /// About to send the invitation of membership `member`:
+    /// `None` when the membership is gone or no longer pending (the message
+    /// is then not sent). Mints the link and stores its hash, bound to this
+    /// membership: to choose a password for a person without one, to
+    /// accept for a person with one.
+    async fn prepare_invitation(&self, org: &Id, member: &Id) -> Result<Option<Invitation>, ServiceError> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let Some(m) = users::get_member(tx.conn(), org, member).await? else { return Ok(None) };
+        if m.accepted.is_some() {
+            return Ok(None);
+        }
+        let Some(org_record) = orgs::get(tx.conn(), org).await? else { return Ok(None) };
+        let Some(user) = users::get(tx.conn(), &m.user_id).await? else { return Ok(None) };
+        // The link goes to the address this organization typed, which matches
+        // the person's ignoring case; it carries a link only when it is the
+        // person's address to the letter, so that a differently cased local
+        // part (a different mailbox on some servers) gets the notice alone.
+        let link = if m.email == user.email {
+            let purpose = if user.password_hash.is_none() { LinkPurpose::Password } else { LinkPurpose::Accept };
+            let token = Token::generate()?;
+            let expires = now + INVITATION_LINK_LIFETIME.as_secs() as i64;
+            invitations::insert(tx.conn(), &token.hash_hex(), purpose, org, member, now, expires).await?;
+            Some(InvitationLink { purpose, token })
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(Some(Invitation { org_name: org_record.name.into(), role: m.role, link }))
     }
 
     /// The mail worker: `m` went out.
@@ -387,7 +437,7 @@ impl Service {
         });
         let system = Principal::system(m.org_id.clone());
         let target = mail.as_ref().map(Mail::target);
-        audit::record_outcome(tx.conn(), &system, now, Action::MailFailed, target, Outcome::Failure, Some(detail))
+        audit::record_outcome(tx.conn(), &system, now, Action::MailFailed, target, Outcome::Failure, Some(&detail))
             .await?;
         tx.commit().await?;
         self.metrics().mail("failed");

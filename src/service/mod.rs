@@ -32,7 +32,7 @@ use std::time::Duration;
 
 pub use error::ServiceError;
 pub use page::Page;
-pub use principal::{Actor, Principal};
+pub use principal::Principal;
 
 use crate::domain::{Clock, SealingKey, SystemClock, UnixTime};
 use crate::metrics::Metrics;

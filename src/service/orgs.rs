@@ -71,7 +71,7 @@ impl Service {
             detail.insert("requireExpiry".into(), json!({"from": before.require_expiry, "to": after.require_expiry}));
         }
         let target = Target::Org(&p.org_id);
-        audit::record(tx.conn(), p, now, Action::OrgUpdate, target, Some(serde_json::Value::Object(detail))).await?;
+        audit::record(tx.conn(), p, now, Action::OrgUpdate, target, Some(&serde_json::Value::Object(detail))).await?;
         tx.commit().await?;
         Ok(after)
     }

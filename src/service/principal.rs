@@ -1,45 +1,7 @@
 //! Who is calling, in which organization, with which role.
 
-use std::sync::Arc;
-
-use crate::domain::{Ceiling, Email, Id, Narrowing, Role, UnixTime};
+use crate::domain::{Actor, ActorKind, Ceiling, CreatedBy, Email, Id, Role};
 use crate::service::ServiceError;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    /// A service account authenticated by one of its keys (or an access
-    /// token of one), with what narrows that key: the ceiling of any key it
-    /// makes or changes.
-    ServiceAccount { id: Id, key_id: Id, narrowing: Arc<Narrowing>, expires: Option<UnixTime> },
-    /// A person, through the web app's session. `id` is their membership's
-    /// id in the organization acted in (what that organization's user
-    /// listing shows), not their account's, which is the same everywhere
-    /// and would tie what they do here to who they are elsewhere.
-    User { id: Id, email: Email },
-    /// The operator at the command line, who holds the database itself.
-    Operator,
-    /// keyward's own background work (the purge of deleted accounts).
-    System,
-    /// Someone who proved nothing but holding a secret (a leak report).
-    Anonymous,
-    /// Whoever opened a link sent to an address: no account or user stands
-    /// behind the request.
-    EmailLink,
-}
-
-impl Actor {
-    /// The name the trail and webhook events record for this kind of actor.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Actor::ServiceAccount { .. } => "serviceAccount",
-            Actor::User { .. } => "user",
-            Actor::Operator => "operator",
-            Actor::System => "system",
-            Actor::Anonymous => "anonymous",
-            Actor::EmailLink => "emailLink",
-        }
-    }
-}
 
 /// The caller of one request, already pinned to one organization.
 #[derive(Debug, Clone)]
@@ -89,16 +51,13 @@ impl Principal {
         Self { actor: Actor::EmailLink, org_id, role: Role::Viewer, client_ip }
     }
 
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ActorKind {
         self.actor.kind()
     }
 
     /// The id recorded as a key's `createdBy` and in audit events.
     pub fn actor_id(&self) -> Option<&Id> {
-        match &self.actor {
-            Actor::ServiceAccount { id, .. } | Actor::User { id, .. } => Some(id),
-            Actor::Operator | Actor::System | Actor::Anonymous | Actor::EmailLink => None,
-        }
+        self.actor.id()
     }
 
     /// What any key this caller makes or changes must stay within: a key's
@@ -112,17 +71,11 @@ impl Principal {
     }
 
     pub fn key_id(&self) -> Option<&Id> {
-        match &self.actor {
-            Actor::ServiceAccount { key_id, .. } => Some(key_id),
-            _ => None,
-        }
+        self.actor.key_id()
     }
 
-    pub fn created_by(&self) -> String {
-        match self.actor_id() {
-            Some(id) => format!("{}:{id}", self.kind()),
-            None => self.kind().to_owned(),
-        }
+    pub fn created_by(&self) -> CreatedBy {
+        CreatedBy::from(&self.actor)
     }
 }
 

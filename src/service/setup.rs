@@ -8,9 +8,9 @@ use serde_json::json;
 use super::audit::{self, Action, Target};
 use super::passwords::check_password_rules;
 use super::users::{SESSION_LIFETIME, Session};
-use super::{Actor, Principal, Service, ServiceError};
+use super::{Principal, Service, ServiceError};
 use crate::domain::entity::{Member, Org, User};
-use crate::domain::{Email, Id, LinkPurpose, Name, Role, Token};
+use crate::domain::{Actor, Email, Id, LinkPurpose, Name, Role, Token};
 use crate::store::{invitations, orgs, sessions, users};
 
 /// How long a first-run link works.
@@ -114,10 +114,12 @@ impl Service {
             role: Role::Admin,
             client_ip,
         };
-        audit::record(tx.conn(), &by, now, Action::OrgCreate, Target::Org(&org.id), Some(json!({"via": "setup"})))
+        audit::record(tx.conn(), &by, now, Action::OrgCreate, Target::Org(&org.id), Some(&json!({"via": "setup"})))
             .await?;
         let detail = json!({"role": Role::Admin, "via": "setup"});
-        audit::record(tx.conn(), &by, now, Action::UserAdd, Target::User(&member.id), Some(detail)).await?;
+        audit::record(tx.conn(), &by, now, Action::UserAdd, Target::User(&member.id), Some(&detail)).await?;
+        // `user.added` is not announced: an organization made this instant
+        // has no webhook endpoint to tell.
         let session = new_token()?;
         let expires = now + SESSION_LIFETIME.as_secs() as i64;
         sessions::insert(tx.conn(), &session.hash_hex(), &user.id, now, expires).await?;

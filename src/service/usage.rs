@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::Service;
+use super::{Service, ServiceError};
 use crate::domain::{Id, UnixTime};
-use crate::store::{StoreError, accounts, keys};
+use crate::store::{accounts, keys};
 
 pub struct UsageRecorder {
     interval: i64,
@@ -51,8 +51,9 @@ impl UsageRecorder {
 }
 
 impl Service {
-    /// Writes the noted uses in one transaction.
-    pub async fn flush_usage(&self) -> Result<(), StoreError> {
+    /// Writes the noted uses in one transaction; a batch that could not be
+    /// written is kept for the next flush.
+    pub async fn flush_usage(&self) -> Result<(), ServiceError> {
         let batch = self.inner.usage.take();
         if batch.is_empty() {
             return Ok(());
@@ -69,7 +70,7 @@ impl Service {
         if written.is_err() {
             self.inner.usage.restore(batch);
         }
-        written
+        Ok(written?)
     }
 }
 

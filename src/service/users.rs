@@ -11,8 +11,10 @@ use super::audit::{self, Action, Target};
 use super::invitations::{self, AcceptedVia};
 use super::principal::Identity;
 use super::throttle::Subject;
+use super::webhooks;
 use super::{Page, Principal, Service, ServiceError};
 use crate::domain::entity::{Member, User};
+use crate::domain::webhook::Event;
 use crate::domain::{Email, Id, LinkPurpose, Role, Token, UnixTime};
 use crate::store::invitations as store_invitations;
 use crate::store::{StoreError, orgs, sessions, users};
@@ -127,8 +129,9 @@ impl Service {
         if pending {
             invitations::queue(tx.conn(), &member, now).await?;
         }
-        audit::record(tx.conn(), by, now, Action::UserAdd, Target::User(&member.id), Some(json!({"role": role})))
-            .await?;
+        let detail = json!({"role": role});
+        audit::record(tx.conn(), by, now, Action::UserAdd, Target::User(&member.id), Some(&detail)).await?;
+        webhooks::announce(tx.conn(), by, now, Event::UserAdded, Target::User(&member.id), Some(&detail)).await?;
         tx.commit().await?;
         if pending {
             self.metrics().mail("queued");
@@ -165,7 +168,8 @@ impl Service {
         }
         users::set_role(tx.conn(), &p.org_id, member, role).await?;
         let detail = json!({"role": {"from": before.role, "to": role}});
-        audit::record(tx.conn(), p, now, Action::UserUpdate, Target::User(member), Some(detail)).await?;
+        audit::record(tx.conn(), p, now, Action::UserUpdate, Target::User(member), Some(&detail)).await?;
+        webhooks::announce(tx.conn(), p, now, Event::UserUpdated, Target::User(member), Some(&detail)).await?;
         let after = users::get_member(tx.conn(), &p.org_id, member).await?.ok_or(ServiceError::NotFound("user"))?;
         tx.commit().await?;
         Ok(after)
@@ -193,6 +197,7 @@ impl Service {
         users::remove_membership(tx.conn(), &member).await?;
         invitations::cancel(tx.conn(), &member, now).await?;
         audit::record(tx.conn(), p, now, Action::UserRemove, Target::User(&member.id), None).await?;
+        webhooks::announce(tx.conn(), p, now, Event::UserRemoved, Target::User(&member.id), None).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -5,18 +5,16 @@
 //! failed for days, telling its organization's admins).
 //! Sending itself (HTTP, signatures on the wire) lives in `crate::webhooks`.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::audit::{self, Action, Target};
 use super::mail::{self as outbox, Mail, WebhookDisabledPayload};
-use super::principal::Actor;
 use super::{Page, Principal, Service, ServiceError};
 use crate::domain::entity::{WebhookDelivery, WebhookEndpoint};
-use crate::domain::webhook::{EndpointUrl, Event, SigningSecret, Subscriptions, is_private};
-use crate::domain::{Id, Role, UnixTime, clock};
+use crate::domain::webhook::{DeliveryStatus, EndpointUrl, Event, SigningSecret, Subscriptions};
+use crate::domain::{ActorKind, Id, Role, UnixTime, clock};
 use crate::store::webhooks::{self as store, AttemptResult};
 use crate::store::{Conn, StoreError, users};
 
@@ -86,8 +84,6 @@ impl WebhookSettings {
 /// slow one gives its lane back soon.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long DNS may take when an endpoint is registered.
-const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Finished deliveries are kept this long for the listing.
 const KEEP_DONE: i64 = 30 * 86_400;
 /// Keys that expired longer ago than this are not announced any more (an
@@ -150,12 +146,12 @@ pub enum Attempt {
 pub const MAX_WEBHOOKS_PER_ORG: i64 = 20;
 
 impl Service {
-    /// Admins. The URL must not lead to a private address unless the server
-    /// allows it; the secret is returned here only.
-    /// Admins: a new endpoint, at most [`MAX_WEBHOOKS_PER_ORG`] per organization.
+    /// Admins: a new endpoint, at most [`MAX_WEBHOOKS_PER_ORG`] per
+    /// organization. Its URL must not lead to a private address unless the
+    /// server allows it (`check_target`); the secret is returned here only.
     pub async fn create_webhook(&self, p: &Principal, new: NewWebhook) -> Result<CreatedWebhook, ServiceError> {
         p.require(Role::Admin)?;
-        self.check_target(&new.url).await?;
+        self.check_target(&new.url)?;
         let now = self.now();
         let id = Id::generate();
         let secret = SigningSecret::generate()?;
@@ -164,7 +160,7 @@ impl Service {
             id,
             org_id: p.org_id.clone(),
             url: new.url.as_str().to_owned(),
-            events: new.events.to_json(),
+            events: new.events.clone(),
             disabled: false,
             created: now,
             secret_created: now,
@@ -185,7 +181,7 @@ impl Service {
         }
         store::insert(tx.conn(), &endpoint).await?;
         let detail = json!({"url": endpoint.url, "events": new.events.names()});
-        audit::record(tx.conn(), p, now, Action::WebhookCreate, Target::Webhook(&endpoint.id), Some(detail)).await?;
+        audit::record(tx.conn(), p, now, Action::WebhookCreate, Target::Webhook(&endpoint.id), Some(&detail)).await?;
         tx.commit().await?;
         Ok(CreatedWebhook { endpoint, secret })
     }
@@ -221,7 +217,7 @@ impl Service {
     ) -> Result<WebhookEndpoint, ServiceError> {
         p.require(Role::Admin)?;
         if let Some(url) = &patch.url {
-            self.check_target(url).await?;
+            self.check_target(url)?;
         }
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -231,8 +227,8 @@ impl Service {
         if let Some(url) = patch.url {
             after.url = url.as_str().to_owned();
         }
-        if let Some(events) = &patch.events {
-            after.events = events.to_json();
+        if let Some(events) = patch.events {
+            after.events = events;
         }
         if let Some(disabled) = patch.disabled {
             after.disabled = disabled;
@@ -241,8 +237,7 @@ impl Service {
             detail.insert("url".into(), json!({"from": before.url, "to": after.url}));
         }
         if after.events != before.events {
-            let names = |json: &str| Subscriptions::from_stored(json).names();
-            detail.insert("events".into(), json!({"from": names(&before.events), "to": names(&after.events)}));
+            detail.insert("events".into(), json!({"from": before.events.names(), "to": after.events.names()}));
         }
         if after.disabled != before.disabled {
             detail.insert("disabled".into(), json!({"from": before.disabled, "to": after.disabled}));
@@ -255,8 +250,8 @@ impl Service {
             after.failures = 0;
         }
         store::update(tx.conn(), &after).await?;
-        audit::record(tx.conn(), p, now, Action::WebhookUpdate, Target::Webhook(id), Some(Value::Object(detail)))
-            .await?;
+        let detail = Value::Object(detail);
+        audit::record(tx.conn(), p, now, Action::WebhookUpdate, Target::Webhook(id), Some(&detail)).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -269,7 +264,7 @@ impl Service {
         let endpoint = store::get(tx.conn(), &p.org_id, id).await?.ok_or(ServiceError::NotFound("webhook"))?;
         store::delete(tx.conn(), &p.org_id, id).await?;
         let detail = json!({"url": endpoint.url});
-        audit::record(tx.conn(), p, now, Action::WebhookDelete, Target::Webhook(id), Some(detail)).await?;
+        audit::record(tx.conn(), p, now, Action::WebhookDelete, Target::Webhook(id), Some(&detail)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -305,16 +300,15 @@ impl Service {
         Ok(Page::from_overfetch(rows, limit, |d| d.id.clone()))
     }
 
-    /// Refuses, as `422` on `url`, a URL whose host is or resolves to an
-    /// address webhooks may not reach.
-    async fn check_target(&self, url: &EndpointUrl) -> Result<(), ServiceError> {
+    /// Refuses, as `422` on `url`, a URL that leads to an address webhooks
+    /// may not reach as far as can be told without the network (an address
+    /// written in it, `localhost`). Names are resolved, and what they
+    /// resolve to refused, where deliveries are made (`crate::webhooks`).
+    fn check_target(&self, url: &EndpointUrl) -> Result<(), ServiceError> {
         if self.limits().webhooks.allow_private {
             return Ok(());
         }
-        match resolve_public(url).await {
-            Ok(_) => Ok(()),
-            Err(why) => Err(ServiceError::invalid("url", why)),
-        }
+        url.refuse_private().map_err(|refused| ServiceError::invalid("url", refused.to_string()))
     }
 
     /// Leases a due delivery to `owner`, with its endpoint's URL and secret:
@@ -396,7 +390,7 @@ impl Service {
         let result = match attempt {
             Attempt::Delivered { status } => AttemptResult {
                 attempts,
-                status: "delivered",
+                status: DeliveryStatus::Delivered,
                 next_attempt_at: delivery.next_attempt_at,
                 status_code: Some(i64::from(status)),
                 error: None,
@@ -404,7 +398,7 @@ impl Service {
             },
             Attempt::Cancelled(why) => AttemptResult {
                 attempts: delivery.attempts,
-                status: "failed",
+                status: DeliveryStatus::Failed,
                 next_attempt_at: delivery.next_attempt_at,
                 status_code: delivery.last_status_code,
                 error: Some(format!("cancelled: {why}")),
@@ -415,7 +409,7 @@ impl Service {
                 let give_up = next - delivery.created >= settings.give_up_after.as_secs() as i64;
                 AttemptResult {
                     attempts,
-                    status: if give_up { "failed" } else { "pending" },
+                    status: if give_up { DeliveryStatus::Failed } else { DeliveryStatus::Pending },
                     next_attempt_at: if give_up { delivery.next_attempt_at } else { next },
                     status_code: status.map(i64::from),
                     error: Some(error),
@@ -474,7 +468,7 @@ impl Service {
             "lastError": last_error,
         });
         let system = Principal::system(e.org_id.clone());
-        audit::record(conn, &system, now, Action::WebhookDisabled, Target::Webhook(endpoint), Some(detail)).await?;
+        audit::record(conn, &system, now, Action::WebhookDisabled, Target::Webhook(endpoint), Some(&detail)).await?;
         let notice = Mail::WebhookDisabled(WebhookDisabledPayload {
             webhook_id: e.id.clone(),
             url: e.url.clone(),
@@ -515,7 +509,7 @@ impl Service {
                         "serviceAccountId": key.account_id,
                         "name": key.key_name,
                         "expires": key.expires,
-                        "actor": {"kind": Actor::System.kind(), "id": null, "keyId": null},
+                        "actor": {"kind": ActorKind::System.as_str(), "id": null, "keyId": null},
                     });
                     enqueue_event(tx.conn(), &key.org_id, event, now, move || data).await?;
                     announced += 1;
@@ -554,67 +548,32 @@ fn describe_days(seconds: i64) -> String {
     }
 }
 
-/// The addresses `url` leads to, when none is private; otherwise (or when
-/// the host does not resolve) why not.
-pub async fn resolve_public(url: &EndpointUrl) -> Result<Vec<IpAddr>, String> {
-    if let Some(ip) = url.literal_ip() {
-        return if is_private(ip) {
-            Err(format!("{ip} is a loopback or private address, which webhooks may not reach"))
-        } else {
-            Ok(vec![ip])
-        };
-    }
-    let (host, port) = url.host_and_port();
-    let found = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host.as_str(), port)))
-        .await
-        .map_err(|_| format!("resolving {host} took too long"))?
-        .map_err(|_| format!("{host} does not resolve"))?;
-    let ips: Vec<IpAddr> = found.map(|a| a.ip()).collect();
-    if ips.is_empty() {
-        return Err(format!("{host} does not resolve"));
-    }
-    // The address itself is not told: it would map the server's own
-    // network for whoever registers a name.
-    if ips.iter().any(|ip| is_private(*ip)) {
-        return Err(format!("{host} resolves to a loopback or private address, which webhooks may not reach"));
-    }
-    Ok(ips)
-}
-
-/// The event a change is announced as, if any.
-fn event_of(action: Action) -> Option<Event> {
-    Some(match action {
-        Action::AccountCreate => Event::AccountCreated,
-        Action::AccountUpdate => Event::AccountUpdated,
-        Action::AccountDelete => Event::AccountDeleted,
-        Action::AccountUndelete => Event::AccountRestored,
-        Action::KeyCreate => Event::KeyCreated,
-        Action::KeyRotate => Event::KeyRotated,
-        Action::KeyDisable => Event::KeyDisabled,
-        Action::KeyEnable => Event::KeyEnabled,
-        Action::KeyDelete => Event::KeyDeleted,
-        Action::KeyLeaked => Event::KeyLeaked,
-        Action::UserAdd => Event::UserAdded,
-        Action::UserUpdate => Event::UserUpdated,
-        Action::UserRemove => Event::UserRemoved,
-        Action::UserAccept => Event::UserAccepted,
-        Action::UserDecline => Event::UserDeclined,
-        _ => return None,
-    })
-}
-
-/// Queues the event of `action`, if it has one, for every enabled endpoint
-/// of the organization subscribed to it, on `conn`: the change's own
-/// transaction. `data` holds ids and the audit detail, never a secret.
-pub(crate) async fn enqueue_for_action(
+/// Announces a change as `event` to the organization's enabled endpoints
+/// subscribed to it, on `conn`: the change's own transaction, so the
+/// deliveries exist exactly when the change does. A use case calls it
+/// beside `audit::record`, for the changes receivers are told of. The
+/// event's data holds the organization's and the target's ids, the actor,
+/// and the trail's detail of the change (which never holds a secret); the
+/// ids win over a detail field of the same name.
+pub(crate) async fn announce(
     conn: &mut Conn,
-    org: &Id,
-    action: Action,
+    by: &Principal,
     at: UnixTime,
-    data: impl FnOnce() -> Value,
+    event: Event,
+    target: Target<'_>,
+    detail: Option<&Value>,
 ) -> Result<(), StoreError> {
-    let Some(event) = event_of(action) else { return Ok(()) };
-    enqueue_event(conn, org, event, at, data).await
+    enqueue_event(conn, &by.org_id, event, at, || {
+        let mut data = match detail {
+            Some(Value::Object(fields)) => fields.clone(),
+            _ => serde_json::Map::new(),
+        };
+        data.insert("orgId".into(), json!(by.org_id));
+        data.insert(format!("{}Id", target.kind()), json!(target.id()));
+        data.insert("actor".into(), json!({"kind": by.kind().as_str(), "id": by.actor_id(), "keyId": by.key_id()}));
+        Value::Object(data)
+    })
+    .await
 }
 
 /// Queues `event` for every enabled endpoint of `org` subscribed to it, on
@@ -627,14 +586,13 @@ async fn enqueue_event(
     data: impl FnOnce() -> Value,
 ) -> Result<(), StoreError> {
     let endpoints = store::enabled_in_org(conn, org).await?;
-    let subscribed: Vec<&WebhookEndpoint> =
-        endpoints.iter().filter(|e| Subscriptions::from_stored(&e.events).matches(event)).collect();
+    let subscribed: Vec<&WebhookEndpoint> = endpoints.iter().filter(|e| e.events.matches(event)).collect();
     if subscribed.is_empty() {
         return Ok(());
     }
     let body = json!({"type": event.as_str(), "timestamp": clock::rfc3339(at), "data": data()}).to_string();
     for endpoint in subscribed {
-        store::enqueue(conn, &Id::generate(), &endpoint.id, event.as_str(), &body, at).await?;
+        store::enqueue(conn, &Id::generate(), &endpoint.id, event, &body, at).await?;
     }
     Ok(())
 }
@@ -650,20 +608,5 @@ mod tests {
         assert_eq!(waits, vec![5, 30, 120, 600, 1800, 3600, 7200, 14_400, 14_400, 14_400]);
         let total: i64 = waits.iter().sum();
         assert!(total < 24 * 3600, "retries go on for the day");
-    }
-
-    #[tokio::test]
-    async fn literal_private_addresses_are_refused_without_dns() {
-        let private = EndpointUrl::parse("http://127.0.0.1:9/x").expect("url");
-        assert!(resolve_public(&private).await.is_err());
-        let v6 = EndpointUrl::parse("http://[::1]/x").expect("url");
-        assert!(resolve_public(&v6).await.is_err());
-        let public = EndpointUrl::parse("https://93.184.215.14/x").expect("url");
-        assert_eq!(
-            resolve_public(&public).await.expect("public"),
-            vec!["93.184.215.14".parse::<IpAddr>().expect("ip")]
-        );
-        let localhost = EndpointUrl::parse("http://localhost:8080/x").expect("url");
-        assert!(resolve_public(&localhost).await.is_err());
     }
 }

@@ -28,7 +28,7 @@ pub async fn insert(
     .bind(k.name.as_deref())
     .bind(hash.to_hex())
     .bind(k.created)
-    .bind(&k.created_by)
+    .bind(k.created_by.to_string())
     .bind(k.expires)
     .bind(i64::from(k.disabled))
     .bind(sealed_assertion_key)

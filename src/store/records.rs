@@ -5,10 +5,13 @@ use sqlx::{FromRow, Row};
 
 use std::sync::Arc;
 
+use crate::domain::audit::{Action, Outcome, TargetKind};
 use crate::domain::entity::{
     ApiKey, AuditEvent, KeyWithAccount, Member, Membership, Org, PendingInvitation, ServiceAccount, User,
 };
-use crate::domain::{Cidr, Email, Id, Meta, Name, Narrowing, RateLimit, Role, Scope, UnixTime, cidr, scope};
+use crate::domain::{
+    ActorKind, Cidr, CreatedBy, Email, Id, Meta, Name, Narrowing, RateLimit, Role, Scope, UnixTime, cidr, scope,
+};
 
 /// Flags are stored as 0/1 integers (see the migrations); this reads one.
 fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
@@ -26,6 +29,25 @@ fn role(row: &AnyRow, column: &str) -> Result<Role, sqlx::Error> {
 
 fn decode_error(column: &str, detail: String) -> sqlx::Error {
     sqlx::Error::ColumnDecode { index: column.into(), source: detail.into() }
+}
+
+/// A word of the domain's vocabulary stored by its name (`parse` reads the
+/// name back); a name it does not know is a decode error naming the column.
+pub(super) fn word<T>(row: &AnyRow, column: &str, parse: fn(&str) -> Option<T>) -> Result<T, sqlx::Error> {
+    let raw: String = row.try_get(column)?;
+    parse(&raw).ok_or_else(|| decode_error(column, format!("unknown {column} {raw:?}")))
+}
+
+/// `word` for a column that may be null.
+fn optional_word<T>(row: &AnyRow, column: &str, parse: fn(&str) -> Option<T>) -> Result<Option<T>, sqlx::Error> {
+    match row.try_get::<Option<String>, _>(column)? {
+        Some(raw) => parse(&raw).map(Some).ok_or_else(|| decode_error(column, format!("unknown {column} {raw:?}"))),
+        None => Ok(None),
+    }
+}
+
+fn optional_id(row: &AnyRow, column: &str) -> Result<Option<Id>, sqlx::Error> {
+    Ok(row.try_get::<Option<String>, _>(column)?.map(Id::from_stored))
 }
 
 fn json_list<T>(
@@ -124,16 +146,16 @@ impl FromRow<'_, AnyRow> for AuditEvent {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             id: id(row, "id")?,
-            org_id: row.try_get("org_id")?,
+            org_id: optional_id(row, "org_id")?,
             at: row.try_get("at")?,
-            actor_kind: row.try_get("actor_kind")?,
-            actor_id: row.try_get("actor_id")?,
-            key_id: row.try_get("key_id")?,
-            action: row.try_get("action")?,
-            target_kind: row.try_get("target_kind")?,
-            target_id: row.try_get("target_id")?,
+            actor_kind: word(row, "actor_kind", ActorKind::parse)?,
+            actor_id: optional_id(row, "actor_id")?,
+            key_id: optional_id(row, "key_id")?,
+            action: word(row, "action", Action::parse)?,
+            target_kind: optional_word(row, "target_kind", TargetKind::parse)?,
+            target_id: optional_id(row, "target_id")?,
             client_ip: row.try_get("client_ip")?,
-            outcome: row.try_get("outcome")?,
+            outcome: word(row, "outcome", Outcome::parse)?,
             detail: row.try_get("detail")?,
         })
     }
@@ -202,7 +224,7 @@ impl FromRow<'_, AnyRow> for ApiKey {
             account_id: id(row, "account_id")?,
             name: row.try_get::<Option<String>, _>("name")?.map(Name::from_stored),
             created: row.try_get("created")?,
-            created_by: row.try_get("created_by")?,
+            created_by: word(row, "created_by", CreatedBy::parse)?,
             expires: row.try_get("expires")?,
             last_used: row.try_get("last_used")?,
             disabled: flag(row, "disabled")?,

@@ -4,8 +4,10 @@
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
+use super::records::word;
 use super::{Conn, Engine, StoreError};
 use crate::domain::entity::{WebhookDelivery, WebhookEndpoint};
+use crate::domain::webhook::{DeliveryStatus, Event, Subscriptions};
 use crate::domain::{Id, UnixTime};
 
 impl FromRow<'_, AnyRow> for WebhookEndpoint {
@@ -14,7 +16,8 @@ impl FromRow<'_, AnyRow> for WebhookEndpoint {
             id: Id::from_stored(row.try_get("id")?),
             org_id: Id::from_stored(row.try_get("org_id")?),
             url: row.try_get("url")?,
-            events: row.try_get("events")?,
+            // Entries no longer known are dropped.
+            events: Subscriptions::from_stored(&row.try_get::<String, _>("events")?),
             secret_sealed: row.try_get("secret_sealed")?,
             disabled: row.try_get::<i64, _>("disabled")? != 0,
             created: row.try_get("created")?,
@@ -36,7 +39,7 @@ pub async fn insert(conn: &mut Conn, e: &WebhookEndpoint) -> Result<(), StoreErr
         .bind(e.id.as_str())
         .bind(e.org_id.as_str())
         .bind(&e.url)
-        .bind(&e.events)
+        .bind(e.events.to_json())
         .bind(&e.secret_sealed)
         .bind(i64::from(e.disabled))
         .bind(e.created)
@@ -84,7 +87,7 @@ pub async fn update(conn: &mut Conn, e: &WebhookEndpoint) -> Result<(), StoreErr
          failures = $6 WHERE org_id = $7 AND id = $8",
     )
     .bind(&e.url)
-    .bind(&e.events)
+    .bind(e.events.to_json())
     .bind(i64::from(e.disabled))
     .bind(e.disabled_reason.as_deref())
     .bind(e.failing_since)
@@ -131,12 +134,12 @@ impl FromRow<'_, AnyRow> for WebhookDelivery {
         Ok(Self {
             id: Id::from_stored(row.try_get("id")?),
             endpoint_id: Id::from_stored(row.try_get("endpoint_id")?),
-            event_type: row.try_get("event_type")?,
+            event_type: word(row, "event_type", Event::parse)?,
             payload: row.try_get("payload")?,
             created: row.try_get("created")?,
             attempts: row.try_get("attempts")?,
             next_attempt_at: row.try_get("next_attempt_at")?,
-            status: row.try_get("status")?,
+            status: word(row, "status", DeliveryStatus::parse)?,
             last_status_code: row.try_get("last_status_code")?,
             last_error: row.try_get("last_error")?,
             delivered_at: row.try_get("delivered_at")?,
@@ -153,7 +156,7 @@ pub async fn enqueue(
     conn: &mut Conn,
     id: &Id,
     endpoint: &Id,
-    event_type: &str,
+    event_type: Event,
     payload: &str,
     now: UnixTime,
 ) -> Result<(), StoreError> {
@@ -163,7 +166,7 @@ pub async fn enqueue(
     )
     .bind(id.as_str())
     .bind(endpoint.as_str())
-    .bind(event_type)
+    .bind(event_type.as_str())
     .bind(payload)
     .bind(now)
     .execute(conn)
@@ -299,8 +302,8 @@ pub async fn endpoint_of(conn: &mut Conn, endpoint: &Id) -> Result<Option<Webhoo
 #[derive(Debug, Clone)]
 pub struct AttemptResult {
     pub attempts: i64,
-    /// `delivered`, `pending` (to retry at `next_attempt_at`) or `failed`.
-    pub status: &'static str,
+    /// `Pending` to retry at `next_attempt_at`.
+    pub status: DeliveryStatus,
     pub next_attempt_at: UnixTime,
     pub status_code: Option<i64>,
     pub error: Option<String>,
@@ -317,7 +320,7 @@ pub async fn finish_attempt(conn: &mut Conn, id: &Id, owner: &str, r: &AttemptRe
          WHERE id = $7 AND lease_owner = $8 AND status = 'pending'",
     )
     .bind(r.attempts)
-    .bind(r.status)
+    .bind(r.status.as_str())
     .bind(r.next_attempt_at)
     .bind(r.status_code)
     .bind(r.error.as_deref())

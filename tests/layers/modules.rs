@@ -40,6 +40,10 @@ pub struct Use {
     pub file: String,
     /// Its segments; a leading `::` is a segment of its own.
     pub path: Vec<String>,
+    /// Named in what a `pub` item hands to its callers: a function's return
+    /// type, a public field, an enum's variant, a type alias, a constant's
+    /// type or a `pub use`. What a function takes is not counted.
+    pub handed_out: bool,
 }
 
 impl Use {
@@ -108,7 +112,7 @@ impl Crate {
         items: &[syn::Item],
     ) -> Result<(), String> {
         self.modules.entry(module.clone()).or_default();
-        let mut reader = Reader { krate: self, module: &module, file, impl_of: None };
+        let mut reader = Reader { krate: self, module: &module, file, impl_of: None, handing_out: false };
         for attr in attrs {
             reader.visit_attribute(attr);
         }
@@ -124,7 +128,7 @@ impl Crate {
             self.modules.get_mut(&module).expect("module").children.insert(name.clone());
             let mut child = module.clone();
             child.push(name.clone());
-            let mut reader = Reader { krate: self, module: &module, file, impl_of: None };
+            let mut reader = Reader { krate: self, module: &module, file, impl_of: None, handing_out: false };
             for attr in &m.attrs {
                 reader.visit_attribute(attr);
             }
@@ -249,6 +253,11 @@ fn path_attribute(attrs: &[syn::Attribute]) -> Option<String> {
     })
 }
 
+/// `pub`, not `pub(crate)` or `pub(super)`.
+fn is_pub(vis: &syn::Visibility) -> bool {
+    matches!(vis, syn::Visibility::Public(_))
+}
+
 fn unraw(ident: &syn::Ident) -> String {
     ident.to_string().trim_start_matches("r#").to_owned()
 }
@@ -260,6 +269,8 @@ struct Reader<'a> {
     file: &'a str,
     /// The type of the inherent impl being read, if any.
     impl_of: Option<String>,
+    /// Whether what is read now is handed out by a `pub` item.
+    handing_out: bool,
 }
 
 impl Reader<'_> {
@@ -268,7 +279,26 @@ impl Reader<'_> {
     }
 
     fn named(&mut self, path: Vec<String>) {
-        self.krate.uses.push(Use { module: self.module.clone(), file: self.file.to_owned(), path });
+        let handed_out = self.handing_out;
+        self.krate.uses.push(Use { module: self.module.clone(), file: self.file.to_owned(), path, handed_out });
+    }
+
+    /// Reads `f` as handed out when `public`.
+    fn handing_out_if(&mut self, public: bool, f: impl FnOnce(&mut Self)) {
+        let outer = self.handing_out;
+        self.handing_out = outer || public;
+        f(self);
+        self.handing_out = outer;
+    }
+
+    /// A function's signature: what it takes as it is, what it returns as
+    /// handed out when the function is `pub`.
+    fn signature(&mut self, vis: &syn::Visibility, sig: &syn::Signature) {
+        self.visit_generics(&sig.generics);
+        for input in &sig.inputs {
+            self.visit_fn_arg(input);
+        }
+        self.handing_out_if(is_pub(vis), |r| r.visit_return_type(&sig.output));
     }
 
     fn defines(&mut self, ident: &syn::Ident) {
@@ -383,7 +413,7 @@ impl Reader<'_> {
 impl<'ast> Visit<'ast> for Reader<'_> {
     fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
         let mut prefix = if item.leading_colon.is_some() { vec!["::".to_owned()] } else { Vec::new() };
-        self.use_tree(&mut prefix, &item.tree);
+        self.handing_out_if(is_pub(&item.vis), |r| r.use_tree(&mut prefix, &item.tree));
         for attr in &item.attrs {
             self.visit_attribute(attr);
         }
@@ -453,13 +483,55 @@ impl<'ast> Visit<'ast> for Reader<'_> {
 
     fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
         self.public_fn(&item.vis, &item.sig.ident);
-        visit::visit_impl_item_fn(self, item);
+        for attr in &item.attrs {
+            self.visit_attribute(attr);
+        }
+        self.signature(&item.vis, &item.sig);
+        self.visit_block(&item.block);
     }
 
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
         // A function's body is not an impl's.
         let outer = self.impl_of.take();
-        visit::visit_item_fn(self, item);
+        for attr in &item.attrs {
+            self.visit_attribute(attr);
+        }
+        self.signature(&item.vis, &item.sig);
+        self.visit_block(&item.block);
         self.impl_of = outer;
+    }
+
+    fn visit_item_struct(&mut self, item: &'ast syn::ItemStruct) {
+        for attr in &item.attrs {
+            self.visit_attribute(attr);
+        }
+        self.visit_generics(&item.generics);
+        for field in &item.fields {
+            self.handing_out_if(is_pub(&item.vis) && is_pub(&field.vis), |r| r.visit_field(field));
+        }
+    }
+
+    fn visit_item_enum(&mut self, item: &'ast syn::ItemEnum) {
+        self.handing_out_if(is_pub(&item.vis), |r| visit::visit_item_enum(r, item));
+    }
+
+    fn visit_item_type(&mut self, item: &'ast syn::ItemType) {
+        self.handing_out_if(is_pub(&item.vis), |r| visit::visit_item_type(r, item));
+    }
+
+    fn visit_item_const(&mut self, item: &'ast syn::ItemConst) {
+        for attr in &item.attrs {
+            self.visit_attribute(attr);
+        }
+        self.handing_out_if(is_pub(&item.vis), |r| r.visit_type(&item.ty));
+        self.visit_expr(&item.expr);
+    }
+
+    fn visit_item_static(&mut self, item: &'ast syn::ItemStatic) {
+        for attr in &item.attrs {
+            self.visit_attribute(attr);
+        }
+        self.handing_out_if(is_pub(&item.vis), |r| r.visit_type(&item.ty));
+        self.visit_expr(&item.expr);
     }
 }

@@ -47,14 +47,14 @@ impl From<AuditEvent> for AuditEventView {
         Self {
             id: e.id.to_string(),
             time: e.at,
-            actor_kind: e.actor_kind,
-            actor_id: e.actor_id,
-            key_id: e.key_id,
-            action: e.action,
-            target_kind: e.target_kind,
-            target_id: e.target_id,
+            actor_kind: e.actor_kind.as_str().to_owned(),
+            actor_id: e.actor_id.map(|id| id.to_string()),
+            key_id: e.key_id.map(|id| id.to_string()),
+            action: e.action.as_str().to_owned(),
+            target_kind: e.target_kind.map(|k| k.as_str().to_owned()),
+            target_id: e.target_id.map(|id| id.to_string()),
             client_ip: e.client_ip,
-            outcome: e.outcome,
+            outcome: e.outcome.as_str().to_owned(),
             detail: e.detail.and_then(|d| serde_json::from_str(&d).ok()),
         }
     }

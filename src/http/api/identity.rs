@@ -6,10 +6,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{Id, Meta, Role, Scope};
+use crate::domain::{Actor, Id, Meta, Role, Scope};
 use crate::http::auth::{Caller, KeyCaller};
 use crate::http::error::Problem;
-use crate::service::{Actor, Principal};
+use crate::service::Principal;
 
 /// The caller as keyward sees it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -31,7 +31,7 @@ pub struct WhoAmI {
 impl From<&Principal> for WhoAmI {
     fn from(p: &Principal) -> Self {
         Self {
-            kind: p.kind().to_owned(),
+            kind: p.kind().as_str().to_owned(),
             id: p.actor_id().map(ToString::to_string).unwrap_or_default(),
             org_id: p.org_id.to_string(),
             role: p.role,

@@ -92,7 +92,7 @@ impl From<ApiKey> for KeyView {
             expires: k.expires,
             last_used: k.last_used,
             disabled: k.disabled,
-            created_by: k.created_by,
+            created_by: k.created_by.to_string(),
             role: n.role,
             scopes: n.scopes,
             allowed_cidrs: n.allowed_cidrs,

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::{PageQuery, PageRequest, PageView, PathId};
 use crate::domain::UnixTime;
 use crate::domain::entity::{WebhookDelivery, WebhookEndpoint};
-use crate::domain::webhook::{EndpointUrl, Subscriptions};
+use crate::domain::webhook::{DeliveryStatus, EndpointUrl, Subscriptions};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, Problem};
@@ -47,7 +47,7 @@ impl From<WebhookEndpoint> for WebhookView {
         Self {
             id: e.id.to_string(),
             org_id: e.org_id.to_string(),
-            events: Subscriptions::from_stored(&e.events).names(),
+            events: e.events.names(),
             url: e.url,
             disabled: e.disabled,
             disabled_reason: e.disabled_reason,
@@ -109,9 +109,9 @@ impl From<WebhookDelivery> for DeliveryView {
     fn from(d: WebhookDelivery) -> Self {
         Self {
             id: d.id.to_string(),
-            event_type: d.event_type,
-            next_attempt_at: (d.status == "pending").then_some(d.next_attempt_at),
-            status: d.status,
+            event_type: d.event_type.as_str().to_owned(),
+            next_attempt_at: (d.status == DeliveryStatus::Pending).then_some(d.next_attempt_at),
+            status: d.status.as_str().to_owned(),
             attempts: d.attempts,
             last_status_code: d.last_status_code,
             last_error: d.last_error,
@@ -163,8 +163,9 @@ fn parse_events(raw: &[String]) -> Result<Subscriptions, ApiError> {
 ///
 /// Admins. Answers the endpoint with its signing secret, which is never
 /// shown again. `422` names the field at fault (`url`, `events`,
-/// `events[2]`), also for a URL that resolves to a loopback or private
-/// address.
+/// `events[2]`), also for a URL whose host is a loopback or private address
+/// or `localhost`. A name is resolved where deliveries are made: one that
+/// leads to a private address is refused there, each attempt recording why.
 #[utoipa::path(
     operation_id = "createWebhook", post, path = PATH, tag = "webhooks", request_body = CreateWebhook,
     responses(

@@ -717,8 +717,9 @@ export interface paths {
          * Create a webhook endpoint.
          * @description Admins. Answers the endpoint with its signing secret, which is never
          *     shown again. `422` names the field at fault (`url`, `events`,
-         *     `events[2]`), also for a URL that resolves to a loopback or private
-         *     address.
+         *     `events[2]`), also for a URL whose host is a loopback or private address
+         *     or `localhost`. A name is resolved where deliveries are made: one that
+         *     leads to a private address is refused there, each attempt recording why.
          */
         post: operations["createWebhook"];
         delete?: never;

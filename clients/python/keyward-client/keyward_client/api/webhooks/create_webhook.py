@@ -119,8 +119,9 @@ def sync_detailed(
 
      Admins. Answers the endpoint with its signing secret, which is never
     shown again. `422` names the field at fault (`url`, `events`,
-    `events[2]`), also for a URL that resolves to a loopback or private
-    address.
+    `events[2]`), also for a URL whose host is a loopback or private address
+    or `localhost`. A name is resolved where deliveries are made: one that
+    leads to a private address is refused there, each attempt recording why.
 
     Args:
         org_id (str | Unset):
@@ -156,8 +157,9 @@ def sync(
 
      Admins. Answers the endpoint with its signing secret, which is never
     shown again. `422` names the field at fault (`url`, `events`,
-    `events[2]`), also for a URL that resolves to a loopback or private
-    address.
+    `events[2]`), also for a URL whose host is a loopback or private address
+    or `localhost`. A name is resolved where deliveries are made: one that
+    leads to a private address is refused there, each attempt recording why.
 
     Args:
         org_id (str | Unset):
@@ -188,8 +190,9 @@ async def asyncio_detailed(
 
      Admins. Answers the endpoint with its signing secret, which is never
     shown again. `422` names the field at fault (`url`, `events`,
-    `events[2]`), also for a URL that resolves to a loopback or private
-    address.
+    `events[2]`), also for a URL whose host is a loopback or private address
+    or `localhost`. A name is resolved where deliveries are made: one that
+    leads to a private address is refused there, each attempt recording why.
 
     Args:
         org_id (str | Unset):
@@ -223,8 +226,9 @@ async def asyncio(
 
      Admins. Answers the endpoint with its signing secret, which is never
     shown again. `422` names the field at fault (`url`, `events`,
-    `events[2]`), also for a URL that resolves to a loopback or private
-    address.
+    `events[2]`), also for a URL whose host is a loopback or private address
+    or `localhost`. A name is resolved where deliveries are made: one that
+    leads to a private address is refused there, each attempt recording why.
 
     Args:
         org_id (str | Unset):
