@@ -164,6 +164,22 @@ impl Service {
                 after.email_confirmed = false;
             }
         }
+        // Turning an account back on, raising its role or letting it use
+        // Basic widens what its keys can do: a calling key may do that only
+        // when each of those keys is within its ceiling.
+        let widens = (before.disabled && !after.disabled)
+            || after.role > before.role
+            || (after.enable_basic_auth && !before.enable_basic_auth);
+        if widens {
+            let ceiling = p.ceiling();
+            if !ceiling.is_unbounded() {
+                for key in keys::list_for_account(tx.conn(), id).await? {
+                    if !key.disabled && key.expires.is_none_or(|at| at > now) {
+                        ceiling.check(&key.narrowing, key.expires).map_err(ServiceError::above_ceiling)?;
+                    }
+                }
+            }
+        }
         accounts::update(tx.conn(), &after).await?;
         let credentials_change = after.role != before.role
             || after.enable_basic_auth != before.enable_basic_auth

@@ -22,6 +22,9 @@ pub const MAX_SECRETS: usize = 1000;
 /// Secrets looked up per second for anonymous self-revocation, node-wide:
 /// two full calls' worth, a sliver of one core.
 pub const ANONYMOUS_LOOKUPS_PER_SECOND: u32 = 2 * MAX_SECRETS as u32;
+/// A call of at most this many secrets is never refused for the node-wide
+/// allowance.
+const SMALL_CALL: usize = 10;
 
 /// Who reported a leak, as the trail records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,9 +79,12 @@ impl Service {
     /// alike) and answers nothing about which were which.
     pub async fn revoke_leaked(&self, secrets: &[String], client_ip: Option<String>) -> Result<(), ServiceError> {
         // Only secrets whose checksum holds cost a lookup; those are what
-        // the node-wide allowance bounds.
+        // the node-wide allowance bounds. A small call (someone revoking the
+        // few keys they leaked) does not wait on it: the per-address throttle
+        // bounds those, so a flood of large calls cannot keep anyone from
+        // revoking their own key.
         let lookups = secrets.iter().filter(|s| Secret::parse(s.trim()).is_ok()).count();
-        if lookups > 0 {
+        if lookups > SMALL_CALL {
             let n = u32::try_from(lookups).unwrap_or(u32::MAX);
             self.inner.anonymous_lookups.take(n, self.now()).map_err(|wait| {
                 self.metrics().lifecycle("throttled");

@@ -80,14 +80,13 @@ impl Allowance {
     }
 
     /// Takes `n` units of this second's allowance, or answers the seconds to
-    /// wait. A request larger than a whole second's allowance is taken only
-    /// in a second nobody else has used.
+    /// wait.
     pub fn take(&self, n: u32, now: UnixTime) -> Result<(), u64> {
         let mut used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if used.0 != now {
             *used = (now, 0);
         }
-        let fits = used.1.saturating_add(n) <= self.per_second || used.1 == 0;
+        let fits = used.1.saturating_add(n) <= self.per_second;
         if !fits {
             return Err(1);
         }
@@ -208,8 +207,7 @@ mod tests {
         assert_eq!(a.take(400, 5), Ok(()));
         assert_eq!(a.take(1, 5), Err(1));
         assert_eq!(a.take(600, 6), Ok(()), "a new second");
-        assert_eq!(a.take(5000, 7), Ok(()), "larger than a second's, in a second of its own");
-        assert_eq!(a.take(1, 7), Err(1));
+        assert_eq!(a.take(5000, 7), Err(1), "never more than a second's");
     }
 
     #[test]

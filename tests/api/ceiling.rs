@@ -399,7 +399,39 @@ async fn anonymous_lookups_are_bounded_node_wide_whatever_the_addresses() {
     let res = from("2001:db8:3::1".into()).await.expect("revoke");
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "the node's allowance for this second is spent");
     assert!(res.headers().get("retry-after").is_some());
+    // Someone revoking the few keys they leaked is not kept waiting by it.
+    let res = app
+        .client
+        .post(app.url("/api/leak/v1/revoke"))
+        .header("X-Forwarded-For", "2001:db8:5::1")
+        .json(&json!({"secrets": &secrets[..3]}))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
     // The control: the next second has an allowance again.
     clock.advance(1);
     assert_eq!(from("2001:db8:4::1".into()).await.expect("revoke").status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn a_narrowed_key_cannot_bring_back_an_account_of_wider_keys() {
+    let Some(app) = TestApp::spawn().await else { return };
+    let (_, me) = narrowed(&app, "admin", false, json!({"scopes": ["read"]})).await;
+    let secret = s(&me, "secret");
+    let (account, _wide) = narrowed(&app, "viewer", false, json!({})).await;
+    let path = format!("{SA}/{account}");
+    let res = app.patch_json(&path, &app.admin_key, &json!({"disabled": true})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Its unnarrowed key would work again: refused, and nothing changes.
+    for widen in [json!({"disabled": false}), json!({"role": "editor"}), json!({"enableBasicAuth": true})] {
+        problem(app.patch_json(&path, &secret, &widen).await, StatusCode::FORBIDDEN).await;
+    }
+    let account_now: Value = app.get(&path, &app.admin_key).await.json().await.expect("json");
+    assert_eq!((account_now["disabled"].clone(), account_now["role"].clone()), (json!(true), json!("viewer")));
+    // The control: renaming it is no widening, and an unnarrowed key may
+    // bring it back.
+    assert_eq!(app.patch_json(&path, &secret, &json!({"name": "renamed"})).await.status(), StatusCode::OK);
+    assert_eq!(app.patch_json(&path, &app.admin_key, &json!({"disabled": false})).await.status(), StatusCode::OK);
 }

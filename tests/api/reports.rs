@@ -78,16 +78,29 @@ async fn expired_keys_and_other_organizations_are_left_out() {
     let id = account["id"].as_str().expect("id");
     let res = app.post_json(&format!("{SA}/{id}/key"), &app.admin_key, &json!({"expiresIn": 10 * DAY})).await;
     assert_eq!(res.status(), StatusCode::CREATED);
+    let (_, idle_here, _) = app.account_key_triple(&app.org_id, Role::Viewer, false).await;
     let other_org = app.create_org("Globex").await;
     let other_admin = app.key_with_role(&other_org, Role::Admin).await;
+    let (_, idle_there, _) = app.account_key_triple(&other_org, Role::Viewer, false).await;
     clock.advance(40 * DAY);
+    // The callers' own keys are in use now, and written so before they ask:
+    // each report then holds exactly its organization's idle key.
+    let (admin_account, admin_key_id) = identity(&app, &app.admin_key).await;
+    use_key(&app, &admin_account, &admin_key_id, &app.admin_key, T0 + 40 * DAY).await;
+    let (their_account, their_key_id) = identity(&app, &other_admin).await;
+    wait_until(Duration::from_secs(10), "Globex's admin key to be written as used", async || {
+        let keys: Value = app.get(&format!("{SA}/{their_account}/key"), &other_admin).await.json().await.expect("json");
+        keys.as_array()
+            .expect("keys")
+            .iter()
+            .any(|k| k["keyId"] == their_key_id.as_str() && k["lastUsed"].as_i64() >= Some(T0 + 40 * DAY))
+    })
+    .await;
 
     let report: Value = app.get(&format!("{REPORT}?days=30"), &app.admin_key).await.json().await.expect("json");
-    let reported = key_ids(&report);
-    assert_eq!(reported.len(), 1, "only the admin's own idle key: {report}");
+    assert_eq!(key_ids(&report), [idle_here], "only this organization's idle key, not the expired one: {report}");
     let theirs: Value = app.get(&format!("{REPORT}?days=30"), &other_admin).await.json().await.expect("json");
-    assert_eq!(key_ids(&theirs).len(), 1, "only Globex's own key: {theirs}");
-    assert!(!key_ids(&theirs).contains(&reported[0]));
+    assert_eq!(key_ids(&theirs), [idle_there], "only Globex's own idle key: {theirs}");
 }
 
 #[tokio::test]
